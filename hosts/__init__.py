@@ -1,0 +1,25 @@
+"""Hosts that run one round of a cell: native baseline, wasmtime-py, wasmtime CLI.
+
+Each host is thin: it speaks one ABI to a guest (or none, for native) and
+delegates inference to a backend from `hosts.backends`.
+"""
+
+from __future__ import annotations
+
+from hosts.base import Host
+
+
+def get_host(name: str) -> Host:
+    if name == "native":
+        from hosts.native import NativeHost
+
+        return NativeHost()
+    if name == "wasmtime-py":
+        from hosts.wasmtime_py import WasmtimePyHost
+
+        return WasmtimePyHost()
+    if name == "wasmtime-cli":
+        from hosts.wasmtime_cli import WasmtimeCliHost
+
+        return WasmtimeCliHost()
+    raise ValueError(f"unknown host {name!r}")

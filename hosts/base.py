@@ -1,0 +1,131 @@
+"""The contract between the harness and every host.
+
+The runner turns each (cell, round) into a `CellJob`, runs it in a worker
+subprocess (`python -m bench.worker`), and gets back a `RoundResult`.
+A host is thin: it speaks one ABI to a guest (or none, for native) and
+delegates the inference to a backend from `hosts.backends`.
+
+Everything in a `CellJob` is JSON-serialisable so it can cross the process
+boundary; tensors travel as raw little-endian C-order files.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from bench.cells import Cell
+
+# The per-iteration phases every host reports, in nanoseconds.
+ITERATION_PHASES = ("set_input", "compute", "get_output", "total")
+# Once-per-round host phases, in nanoseconds (absent ones are simply missing).
+HOST_PHASES = ("compile", "instantiate", "load", "init")
+
+# Canonical dtype names used in workloads, jobs and results.
+DTYPES = {
+    "f16": np.float16,
+    "f32": np.float32,
+    "f64": np.float64,
+    "u8": np.uint8,
+    "i32": np.int32,
+    "i64": np.int64,
+}
+
+
+class CellUnsupported(Exception):
+    """The host/backend/device combination cannot run here; message = reason."""
+
+
+class CellSkipped(Exception):
+    """The cell was not attempted (e.g. device absent); message = reason."""
+
+
+class CellFailed(Exception):
+    """The cell was attempted and broke; message = reason (errno, trap, stderr tail)."""
+
+
+@dataclass
+class TensorSpec:
+    name: str
+    index: int
+    dtype: str  # a key of DTYPES
+    shape: list[int]
+    path: str | None = None  # raw bytes for inputs; None for outputs
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(DTYPES[self.dtype]).itemsize
+
+    def read(self) -> np.ndarray:
+        assert self.path is not None
+        return np.fromfile(self.path, dtype=DTYPES[self.dtype]).reshape(self.shape)
+
+
+@dataclass
+class ModelFiles:
+    """A built model: the ONNX file and its OpenVINO IR (xml+bin) twin."""
+
+    onnx: str
+    ir_xml: str | None
+    ir_bin: str | None
+    sha256: str
+    opset: int | None = None
+
+
+@dataclass
+class CellJob:
+    cell: Cell
+    model: ModelFiles
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    warmup: int
+    iterations: int
+    threads: int
+    workdir: str  # scratch folder for this round (guest preopen, output files)
+    round: int = 0
+    load_mode: str = "bytes"  # "bytes" | "name"
+    options: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        return json.dumps(d)
+
+    @classmethod
+    def from_json(cls, text: str) -> CellJob:
+        d = json.loads(text)
+        d["cell"] = Cell(**d["cell"])
+        d["model"] = ModelFiles(**d["model"])
+        d["inputs"] = [TensorSpec(**t) for t in d["inputs"]]
+        d["outputs"] = [TensorSpec(**t) for t in d["outputs"]]
+        return cls(**d)
+
+
+@dataclass
+class RoundResult:
+    # phase -> ns for each measured iteration (warm-up excluded), same length per phase
+    iterations: dict[str, list[int]]
+    # once-per-round phases -> ns (compile, instantiate, load, init)
+    host_phases: dict[str, int] = field(default_factory=dict)
+    # the last iteration's outputs, by output name
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)
+    peak_rss_kb: int = 0
+    # facts worth recording per cell, e.g. {"load_mode": "name"}
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+class Host(Protocol):
+    name: str
+    variants: tuple[str, ...]
+
+    def probe(self, variant: str, backend: str, device: str) -> str | None:
+        """Cheap check before running: None if worth trying, else a reason
+        starting with 'unsupported: ' or 'skipped: '."""
+        ...
+
+    def run_round(self, job: CellJob) -> RoundResult:
+        """Run warm-up + iterations once. Raise CellUnsupported/CellSkipped/CellFailed."""
+        ...

@@ -1,0 +1,1 @@
+"""Workload definitions (TOML), the model zoo and the wasm guests."""
