@@ -1,0 +1,74 @@
+"""The result file format: column names shared by writer, readers and exporters.
+
+A run folder `results/<run-id>/` holds (see docs/results.md):
+  meta.json        machine, versions, git sha, models, backend properties
+  samples.parquet  long form, one row per (cell, round, iteration, phase)
+  cells.csv        one row per cell as the runner saw it (status, reason, agreement, rss...)
+  summary.csv      cells.csv joined with the statistics (bench.summarize)
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+# samples.parquet. Iteration phases have iteration >= 0; once-per-round host
+# phases (compile, instantiate, load, init) are stored with iteration == -1.
+SAMPLE_COLUMNS = [
+    "run_id",
+    "workload",
+    "variant",
+    "host",
+    "backend",
+    "device",
+    "round",
+    "iteration",
+    "phase",
+    "ns",
+    "machine",  # machine fingerprint (kept per cell so merged shards stay honest)
+]
+
+# cells.csv: what the runner knows about each cell, independent of statistics.
+CELL_COLUMNS = [
+    "workload",
+    "model",
+    "variant",
+    "host",
+    "backend",
+    "device",
+    "status",  # ok | failed | unsupported | skipped
+    "reason",
+    "rounds",  # rounds completed
+    "agrees",  # outputs agree with the native baseline within the workload tolerance
+    "max_abs_diff",
+    "peak_rss_mb",
+    "load_mode",  # bytes | name | "" (native)
+    "model_sha256",
+    "opset",
+    "machine",
+    "properties",  # JSON object of backend key-value strings
+]
+
+# summary.csv = CELL_COLUMNS + these (all latencies from the per-iteration `total` phase).
+STAT_COLUMNS = [
+    "n",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "mean_ms",
+    "std_ms",
+    "cv",
+    "p50_ci_low_ms",
+    "p50_ci_high_ms",
+    "throughput_ips",
+    "overhead_vs_native",
+    "overhead_ci_low",
+    "overhead_ci_high",
+]
+# plus "<phase>_p50_ms" for set_input, compute, get_output, compile, instantiate, load, init.
+PHASE_MEDIAN_COLUMNS = [
+    f"{p}_p50_ms"
+    for p in ("set_input", "compute", "get_output", "compile", "instantiate", "load", "init")
+]
+SUMMARY_COLUMNS = CELL_COLUMNS + STAT_COLUMNS + PHASE_MEDIAN_COLUMNS
+
+NOISE_CV = 0.05  # cells above this coefficient of variation get a visible noise warning
