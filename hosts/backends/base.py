@@ -55,7 +55,9 @@ def resolve_index(names: Sequence[str], key: int | str, what: str = "input") -> 
     else:
         raise BackendError("not_found", f"no {what} named {key!r} (have {list(names)})")
     if not 0 <= idx < len(names):
-        raise BackendError("invalid_argument", f"{what} index {idx} out of range 0..{len(names) - 1}")
+        raise BackendError(
+            "invalid_argument", f"{what} index {idx} out of range 0..{len(names) - 1}"
+        )
     return idx
 
 
