@@ -59,6 +59,9 @@ class TensorSpec:
     def nbytes(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(DTYPES[self.dtype]).itemsize
 
+    def read_dtype(self) -> np.dtype:
+        return np.dtype(DTYPES[self.dtype])
+
     def read(self) -> np.ndarray:
         assert self.path is not None
         return np.fromfile(self.path, dtype=DTYPES[self.dtype]).reshape(self.shape)

@@ -1,0 +1,163 @@
+"""The `run` and `list` commands: console output around the runner."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bench import runner
+from bench.cells import HOST_VARIANTS, HOSTS
+from bench.matrix import Filters
+from bench.schema import NOISE_CV
+
+console = Console(stderr=True)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    say = console.log
+    if args.resume:
+        if args.workloads or args.out or args.shard:
+            console.print("[red]--resume takes its workloads, folder and shard from the run folder")
+            return 2
+        setup = runner.setup_resume(args.resume, say)
+    else:
+        options = runner.RunOptions(
+            targets=args.workloads,
+            suite=args.suite,
+            filters=Filters(args.variants, args.hosts, args.backends, args.devices),
+            iterations=args.iterations,
+            warmup=args.warmup,
+            rounds=args.rounds,
+            out=args.out,
+            timeout_s=args.timeout,
+            memory_limit_mb=args.memory_limit,
+            seed=args.seed,
+            shard=args.shard,
+        )
+        setup = runner.setup_new(options, say)
+    say(f"run folder: {setup.run_dir}")
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[current]}"),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("cells x rounds", total=None, current="")
+
+        def on_progress(message: str) -> None:
+            if message == "advance":
+                progress.advance(task)
+            else:
+                progress.update(task, current=message)
+
+        run = runner.Runner(
+            setup.run_dir, setup.prepared, setup.states, setup.plan["seed"], on_progress
+        )
+        progress.update(task, total=run.total_jobs(run.pending_jobs(setup.done)))
+        finished = run.run(setup.done)
+    summary = runner.finish(setup, run, interrupted=not finished)
+    print_summary(summary)
+    if not finished:
+        console.print(f"[yellow]interrupted: kept what finished in {setup.run_dir}; "
+                      f"continue with: wasinn-bench run --resume {setup.run_dir}")  # fmt: skip
+        return 130
+    console.print(f"results: {setup.run_dir}")
+    if args.report:
+        from bench.report import write_report
+
+        out = write_report(setup.run_dir)
+        console.print(f"report: {out}")
+    return 0
+
+
+def _fmt(value: object, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def print_summary(summary: pd.DataFrame) -> None:
+    table = Table(title="wasi-nn bench summary (p50 of set_input+compute+get_output per iteration)")
+    for col in ("workload", "variant", "host", "backend", "device", "status", "p50 ms", "95% CI", "cv",
+                "vs native", "agrees", "reason"):  # fmt: skip
+        table.add_column(col, overflow="fold")
+    for _, row in summary.iterrows():
+        status = row["status"]
+        colour = {"ok": "green", "failed": "red", "unsupported": "yellow", "skipped": "dim"}.get(
+            status, ""
+        )
+        cv = row.get("cv")
+        noisy = isinstance(cv, float) and not math.isnan(cv) and cv > NOISE_CV
+        ci = (
+            f"[{_fmt(row.get('p50_ci_low_ms'))}, {_fmt(row.get('p50_ci_high_ms'))}]"
+            if status == "ok"
+            else ""
+        )
+        table.add_row(
+            row["workload"], row["variant"], row["host"], row["backend"], row["device"],
+            f"[{colour}]{status}[/]", _fmt(row.get("p50_ms")), ci,
+            ("[yellow]" if noisy else "") + _fmt(cv, 2), _fmt(row.get("overhead_vs_native")),
+            _fmt(row.get("agrees")), str(row.get("reason") or "")[:160],
+        )  # fmt: skip
+    Console().print(table)
+
+
+def list_command() -> int:
+    from bench.matrix import probe
+    from bench.workload import load_workload, workload_files
+    from hosts.backends import get_backend
+
+    out = Console()
+    wl = Table(title="workloads")
+    for col in ("name", "suites", "model", "backends", "devices", "description"):
+        wl.add_column(col)
+    for path in workload_files():
+        w = load_workload(path)
+        wl.add_row(
+            w.name,
+            ",".join(w.suites),
+            w.model_label,
+            ",".join(w.backends),
+            ",".join(w.devices),
+            w.description,
+        )
+    out.print(wl)
+
+    devices = Table(title="backends and devices")
+    for col in ("backend", "version", "device", "available"):
+        devices.add_column(col)
+    for name in ("onnx", "openvino"):
+        backend = get_backend(name)
+        for device, reason in backend.devices().items():
+            devices.add_row(
+                name,
+                backend.version(),
+                device,
+                "[green]yes" if reason is None else f"[yellow]no: {reason}",
+            )
+    out.print(devices)
+
+    cells = Table(title="variants x hosts (probed here, per backend on cpu; gpu as above)")
+    for col in ("variant", "host", "backend", "device", "available"):
+        cells.add_column(col)
+    from bench.cells import Cell
+
+    for host in HOSTS:
+        for variant in HOST_VARIANTS[host]:
+            for backend in ("onnx", "openvino"):
+                for device in ("cpu", "gpu"):
+                    found = probe(Cell("-", variant, host, backend, device))
+                    text = "[green]yes" if found is None else f"[yellow]{found[0]}: {found[1]}"
+                    cells.add_row(variant, host, backend, device, text)
+    out.print(cells)
+    return 0

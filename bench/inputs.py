@@ -1,0 +1,56 @@
+"""Seeded input tensors from a workload's generator settings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.workload import InputSpec, WorkloadError
+from hosts.base import DTYPES
+
+
+def generate(spec: InputSpec, where: str) -> np.ndarray:
+    """The input array for `spec`; `where` names the workload file for errors."""
+    dtype = np.dtype(DTYPES[spec.dtype])
+    shape = tuple(spec.shape)
+    rng = np.random.default_rng(spec.seed)
+    if spec.generator == "zeros":
+        return np.zeros(shape, dtype)
+    if spec.generator == "constant":
+        return np.full(shape, spec.value, dtype)
+    if spec.generator == "uniform":
+        if dtype.kind in "iu":
+            return rng.integers(int(spec.low), int(spec.high), size=shape, endpoint=False).astype(
+                dtype
+            )
+        return rng.uniform(spec.low, spec.high, size=shape).astype(dtype)
+    if spec.generator == "normal":
+        values = rng.normal(spec.mean, spec.std, size=shape)
+        return (np.rint(values) if dtype.kind in "iu" else values).astype(dtype)
+    if spec.generator == "file":
+        return _from_file(spec, dtype, where)
+    raise WorkloadError(
+        f"{where}: field 'inputs.{spec.name}.generator': unknown {spec.generator!r}"
+    )
+
+
+def _from_file(spec: InputSpec, dtype: np.dtype, where: str) -> np.ndarray:
+    assert spec.file is not None
+    field = f"{where}: field 'inputs.{spec.name}.file'"
+    if spec.file.suffix == ".npy":
+        array = np.load(spec.file, allow_pickle=False)
+        if array.dtype != dtype:
+            raise WorkloadError(
+                f"{field}: {spec.file.name} holds {array.dtype}, dtype says {dtype}"
+            )
+        if list(array.shape) != spec.shape:
+            raise WorkloadError(
+                f"{field}: {spec.file.name} has shape {list(array.shape)}, shape says {spec.shape}"
+            )
+        return np.ascontiguousarray(array)
+    raw = spec.file.read_bytes()
+    want = int(np.prod(spec.shape)) * dtype.itemsize
+    if len(raw) != want:
+        raise WorkloadError(
+            f"{field}: {spec.file.name} has {len(raw)} bytes, shape and dtype need {want}"
+        )
+    return np.frombuffer(raw, dtype).reshape(spec.shape).copy()

@@ -1,0 +1,73 @@
+"""Expand workloads x axes into cells, and decide up front which cannot run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bench.cells import HOST_VARIANTS, HOSTS, Cell
+from bench.workload import Workload
+
+
+@dataclass
+class Filters:
+    variants: list[str] | None = None
+    hosts: list[str] | None = None
+    backends: list[str] | None = None
+    devices: list[str] | None = None
+
+    def keep(self, axis: str, value: str) -> bool:
+        chosen = getattr(self, axis)
+        return chosen is None or value in chosen
+
+
+def expand(workloads: Iterable[Workload], filters: Filters) -> list[Cell]:
+    """Every cell the workloads and filters ask for.
+
+    The native baseline of each (workload, backend, device) always runs when
+    any cell of that group does: overhead and agreement are measured against it.
+    """
+    cells: list[Cell] = []
+    for w in workloads:
+        for backend in w.backends:
+            if not filters.keep("backends", backend):
+                continue
+            for device in w.devices:
+                if not filters.keep("devices", device):
+                    continue
+                group = [
+                    Cell(w.name, variant, host, backend, device)
+                    for host in HOSTS
+                    if host in w.hosts and filters.keep("hosts", host)
+                    for variant in HOST_VARIANTS[host]
+                    if variant in w.variants and filters.keep("variants", variant)
+                ]
+                baseline = Cell(w.name, "native", "native", backend, device)
+                if group and baseline not in group:
+                    group.insert(0, baseline)
+                cells += group
+    return cells
+
+
+def shard_of(cells: list[Cell], index: int, count: int) -> list[Cell]:
+    """Shard i/n (1-based) by (workload, backend, device) groups, so that each
+    shard holds every cell's native baseline."""
+    groups = sorted({(c.workload, c.backend, c.device) for c in cells})
+    mine = {g for i, g in enumerate(groups) if i % count == index - 1}
+    return [c for c in cells if (c.workload, c.backend, c.device) in mine]
+
+
+def probe(cell: Cell) -> tuple[str, str] | None:
+    """(status, reason) when the cell cannot run here, found by asking the host."""
+    from hosts import get_host
+
+    try:
+        reason = get_host(cell.host).probe(cell.variant, cell.backend, cell.device)
+    except Exception as e:  # a host that cannot even be set up here
+        return "unsupported", f"host {cell.host} unavailable: {type(e).__name__}: {e}"
+    if reason is None:
+        return None
+    status, _, text = reason.partition(": ")
+    if status not in ("unsupported", "skipped"):
+        return "unsupported", reason
+    return status, text

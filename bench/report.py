@@ -1,0 +1,271 @@
+"""`wasinn-bench report RUN_DIR [--out DIR] [--slides]`: report.md, a self-contained
+report.html (charts inlined as base64 PNG) and the charts as PNG + SVG.
+
+The report is built once as a list of blocks and rendered to both Markdown and
+HTML, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from bench import charts
+from bench.schema import NOISE_CV
+from bench.summarize import Run, RunDirError, load_run, phase_ms
+
+
+@dataclass
+class Block:
+    kind: str  # h1 | h2 | p | warn | table | img | pre
+    text: str = ""
+    header: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    image: Path | None = None
+
+
+def _num(v: object, fmt: str = ".3f") -> str:
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(v)
+    return "" if math.isnan(f) else format(f, fmt)
+
+
+def noisy_cells(summary: pd.DataFrame) -> pd.DataFrame:
+    return summary[summary["cv"].astype(float) > NOISE_CV]
+
+
+def _cell(r: pd.Series) -> str:
+    return f"{r['workload']} / {r['variant']} / {r['host']} / {r['backend']} / {r['device']}"
+
+
+def summary_table(summary: pd.DataFrame) -> Block:
+    header = [
+        "workload", "variant", "host", "backend", "device", "status", "n",
+        "p50 ms", "95% CI", "p90 ms", "p99 ms", "CV", "× native [CI]", "inf/s", "agrees",
+    ]  # fmt: skip
+    rows = []
+    for _, r in summary.iterrows():
+        cv = _num(r["cv"], ".1%")
+        if cv and float(r["cv"]) > NOISE_CV:
+            cv = f"⚠ {cv}"
+        ov = _num(r["overhead_vs_native"], ".2f")
+        if ov and r["variant"] != "native":
+            ov += f" [{_num(r['overhead_ci_low'], '.2f')}, {_num(r['overhead_ci_high'], '.2f')}]"
+        ci = ""
+        if not pd.isna(r["p50_ci_low_ms"]):
+            ci = f"{_num(r['p50_ci_low_ms'])} – {_num(r['p50_ci_high_ms'])}"
+        rows.append(
+            [
+                str(r["workload"]), str(r["variant"]), str(r["host"]), str(r["backend"]),
+                str(r["device"]), str(r["status"]), str(int(r["n"])), _num(r["p50_ms"]), ci,
+                _num(r["p90_ms"]), _num(r["p99_ms"]), cv, ov, _num(r["throughput_ips"], ".1f"),
+                "" if pd.isna(r["agrees"]) else str(r["agrees"]),
+            ]
+        )  # fmt: skip
+    return Block("table", header=header, rows=rows)
+
+
+def meta_block(run: Run) -> Block:
+    m = run.meta
+    machine = m.get("machine") or {}
+    rows = [
+        ["run id", run.run_id],
+        ["created", str(m.get("created", ""))],
+        ["git sha", str(m.get("git_sha", ""))],
+        ["machine", f"{machine.get('cpu', '?')}, {machine.get('cores', '?')} cores"],
+        ["fingerprint", str(machine.get("fingerprint", ""))],
+        ["os", str(machine.get("os", ""))],
+        ["python", str(machine.get("python", ""))],
+    ]
+    for k in ("shard", "synthetic"):
+        if k in m:
+            rows.append([k, str(m[k])])
+    for name, version in sorted((m.get("packages") or {}).items()):
+        rows.append([name, str(version)])
+    for name, info in sorted((m.get("models") or {}).items()):
+        if isinstance(info, dict):
+            desc = f"sha256 {str(info.get('sha256', ''))[:12]}, opset {info.get('opset', '?')}"
+        else:
+            desc = str(info)
+        rows.append([f"model {name}", desc])
+    for name, info in sorted((m.get("backends") or {}).items()):
+        rows.append([f"backend {name}", str(info)])
+    if m.get("config"):
+        rows.append(["config", str(m["config"])])
+    return Block("table", header=["", ""], rows=rows)
+
+
+def build(run: Run, out: Path) -> list[Block]:
+    """Write the charts into `out` and return the report's blocks."""
+    s = run.summary
+    totals = phase_ms(run.samples, "total")
+    blocks = [Block("h1", f"wasi-nn bench report: {run.run_id}")]
+    ok = int((s["status"] == "ok").sum())
+    blocks.append(
+        Block(
+            "p",
+            f"{len(s)} cells: {ok} ok, {int((s['status'] == 'failed').sum())} failed, "
+            f"{int((s['status'] == 'unsupported').sum())} unsupported, "
+            f"{int((s['status'] == 'skipped').sum())} skipped. Latency = per-iteration "
+            "`total` phase; CIs are 95% bootstrap intervals of the median; "
+            "× native = p50 ratio to the native cell of the same workload, backend and "
+            "device in this run.",
+        )
+    )
+    noisy = noisy_cells(s)
+    if not noisy.empty:
+        names = ", ".join(f"{_cell(r)} ({r['cv']:.1%})" for _, r in noisy.iterrows())
+        blocks.append(
+            Block(
+                "warn",
+                f"⚠ Noise warning: {len(noisy)} cell(s) have a coefficient of variation above "
+                f"{NOISE_CV:.0%}: {names}. Differences smaller than their CI are not findings; "
+                "rerun on a quieter machine or with more rounds.",
+            )
+        )
+    disagree = s[s["agrees"].astype(str).str.lower() == "false"]
+    if not disagree.empty:
+        names = ", ".join(_cell(r) for _, r in disagree.iterrows())
+        blocks.append(Block("warn", f"⚠ Outputs differ from the native baseline: {names}."))
+    blocks += [Block("h2", "Summary"), summary_table(s)]
+    bad = s[s["status"] != "ok"]
+    if not bad.empty:
+        blocks.append(Block("h2", "Cells that did not run"))
+        blocks.append(
+            Block(
+                "table",
+                header=["cell", "status", "reason"],
+                rows=[[_cell(r), str(r["status"]), str(r["reason"])] for _, r in bad.iterrows()],
+            )
+        )
+    charts_made = [
+        ("Latency per cell", charts.latency_chart(s, out)),
+        ("Latency distributions", charts.distribution_chart(s, totals, out)),
+        ("Overhead vs native", charts.overhead_chart(s, out)),
+    ]
+    for title, paths in charts_made:
+        if paths:
+            blocks.append(Block("h2", title))
+            blocks.append(Block("img", text=title, image=paths[0]))
+            blocks.append(Block("p", f"SVG: [{paths[1].name}]({paths[1].name})"))
+    blocks += [Block("h2", "Run"), meta_block(run)]
+    return blocks
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(blocks: list[Block]) -> str:
+    out: list[str] = []
+    for b in blocks:
+        if b.kind == "h1":
+            out.append(f"# {b.text}")
+        elif b.kind == "h2":
+            out.append(f"## {b.text}")
+        elif b.kind == "p":
+            out.append(b.text)
+        elif b.kind == "warn":
+            out.append(f"> **{b.text}**")
+        elif b.kind == "img":
+            assert b.image is not None
+            out.append(f"![{b.text}]({b.image.name})")
+        elif b.kind == "table":
+            out.append("| " + " | ".join(_md_escape(h) for h in b.header) + " |")
+            out.append("|" + "---|" * len(b.header))
+            out += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in b.rows]
+        out.append("")
+    return "\n".join(out)
+
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}
+table{border-collapse:collapse;font-size:0.85em}td,th{border:1px solid #ccc;padding:2px 6px}
+th{background:#eee}.warn{background:#fff3cd;border:2px solid #e0a800;padding:0.6em;
+font-weight:bold}img{max-width:100%}code{background:#f4f4f4}"""
+
+
+def _inline_md(text: str) -> str:
+    """The few inline Markdown forms the blocks use: `code` and [text](link)."""
+    import re
+
+    t = html.escape(text)
+    t = re.sub(r"`([^`]+)`", r"<code>\1</code>", t)
+    return re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r'<a href="\2">\1</a>', t)
+
+
+def to_html(blocks: list[Block]) -> str:
+    title = next((b.text for b in blocks if b.kind == "h1"), "report")
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+    ]
+    for b in blocks:
+        if b.kind in ("h1", "h2"):
+            out.append(f"<{b.kind}>{html.escape(b.text)}</{b.kind}>")
+        elif b.kind == "p":
+            # SVG links point at files next to report.md; in the self-contained
+            # HTML the PNG is already inline, so drop them.
+            if not b.text.startswith("SVG: "):
+                out.append(f"<p>{_inline_md(b.text)}</p>")
+        elif b.kind == "warn":
+            out.append(f'<p class="warn">{html.escape(b.text)}</p>')
+        elif b.kind == "img":
+            assert b.image is not None
+            data = base64.b64encode(b.image.read_bytes()).decode()
+            out.append(f'<img alt="{html.escape(b.text)}" src="data:image/png;base64,{data}">')
+        elif b.kind == "table":
+            out.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in b.header))
+            for row in b.rows:
+                cls = ' class="noisy"' if any(c.startswith("⚠") for c in row) else ""
+                cells = "".join(f"<td>{html.escape(c)}</td>" for c in row)
+                out.append(f"<tr{cls}>{cells}</tr>")
+            out.append("</table>")
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def write_report(run_dir: str | Path, out: str | Path | None = None, slides: bool = False) -> Path:
+    """Write report.md, report.html and the charts; returns the report.md path.
+    Default folder: reports/<run-id>/. With `slides`, also <out>/slides/*.png|svg."""
+    run = load_run(run_dir)
+    out = Path(out) if out is not None else Path("reports") / run.run_id
+    out.mkdir(parents=True, exist_ok=True)
+    blocks = build(run, out)
+    if slides:
+        paths = charts.write_slides(run.summary, phase_ms(run.samples, "total"), out / "slides")
+        if paths:
+            blocks.insert(-2, Block("h2", "Slides"))
+            listing = ", ".join(f"[{p.name}](slides/{p.name})" for p in paths)
+            blocks.insert(-2, Block("p", f"16:9 set in `slides/`: {listing}"))
+    (out / "report.md").write_text(to_markdown(blocks))
+    (out / "report.html").write_text(to_html(blocks))
+    return out / "report.md"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("report", help="write report.md/html and charts for a run")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--out", metavar="DIR", help="output folder (default reports/<run-id>/)")
+    p.add_argument("--slides", action="store_true", help="also write the 16:9 meeting charts")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        path = write_report(args.run_dir, args.out, args.slides)
+    except RunDirError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} and {path.with_suffix('.html')}")
+    return 0

@@ -1,0 +1,163 @@
+"""Run folders: writing them safely while a run goes on, and reading them back.
+
+Layout (docs/results.md): meta.json, plan.json, progress.jsonl, parts/*.parquet
+(while running), samples.parquet, cells.csv, summary.csv, outputs/*.npz.
+Every file is written to a temporary name and renamed, so a run killed at any
+moment leaves only whole files; samples of each finished round are flushed to
+their own part file before the next round starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.schema import CELL_COLUMNS, SAMPLE_COLUMNS
+
+
+class RunFolderError(ValueError):
+    """A path that is not a readable run folder; the message names it."""
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def write_frame_parquet(path: Path, frame: pd.DataFrame) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def write_frame_csv(path: Path, frame: pd.DataFrame) -> None:
+    write_atomic(path, frame.to_csv(index=False))
+
+
+class RunWriter:
+    """Appends to a run folder while the run goes on."""
+
+    def __init__(self, run_dir: Path):
+        self.dir = run_dir
+        self.parts = run_dir / "parts"
+        self.outputs = run_dir / "outputs"
+        for d in (self.dir, self.parts, self.outputs):
+            d.mkdir(parents=True, exist_ok=True)
+        self._next_part = len(list(self.parts.glob("*.parquet")))
+
+    def append_samples(self, frame: pd.DataFrame) -> None:
+        write_frame_parquet(self.parts / f"{self._next_part:06d}.parquet", frame[SAMPLE_COLUMNS])
+        self._next_part += 1
+
+    def record_progress(self, entry: dict[str, Any]) -> None:
+        """One line per finished (cell, round): lets --resume skip it."""
+        with open(self.dir / "progress.jsonl", "a") as f:
+            f.write(json.dumps(entry, default=_json_default) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def consolidate_samples(self) -> pd.DataFrame:
+        """Fold the part files into samples.parquet (then drop the parts)."""
+        samples = read_samples(self.dir)
+        write_frame_parquet(self.dir / "samples.parquet", samples)
+        for part in self.parts.glob("*.parquet"):
+            part.unlink()
+        self._next_part = 0
+        return samples
+
+
+def read_progress(run_dir: Path) -> list[dict[str, Any]]:
+    path = run_dir / "progress.jsonl"
+    if not path.exists():
+        return []
+    entries = []
+    for line in path.read_text().splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut by a kill mid-write
+    return entries
+
+
+def empty_samples() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("round", "iteration", "ns") else "str")
+                         for c in SAMPLE_COLUMNS})  # fmt: skip
+
+
+def read_samples(run_dir: Path) -> pd.DataFrame:
+    frames = []
+    if (run_dir / "samples.parquet").exists():
+        frames.append(pd.read_parquet(run_dir / "samples.parquet"))
+    frames += [pd.read_parquet(p) for p in sorted((run_dir / "parts").glob("*.parquet"))]
+    if not frames:
+        return empty_samples()
+    return pd.concat(frames, ignore_index=True)
+
+
+@dataclass
+class RunData:
+    dir: Path
+    meta: dict[str, Any]
+    samples: pd.DataFrame
+    cells: pd.DataFrame
+    summary: pd.DataFrame
+
+    @property
+    def run_id(self) -> str:
+        return str(self.meta.get("run_id", self.dir.name))
+
+
+def load(run_dir: str | Path) -> RunData:
+    """The frames of a run folder (also one that was interrupted)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunFolderError(f"{run_dir}: no such run folder")
+    meta_path = run_dir / "meta.json"
+    if not meta_path.exists():
+        raise RunFolderError(f"{run_dir}: not a run folder (no meta.json)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as e:
+        raise RunFolderError(f"{meta_path}: corrupt JSON: {e}") from None
+    samples = read_samples(run_dir)
+    cells_path = run_dir / "cells.csv"
+    if cells_path.exists():
+        cells = pd.read_csv(cells_path, keep_default_na=False, na_values=[""])
+    else:
+        cells = pd.DataFrame(columns=CELL_COLUMNS)
+    for col in ("reason", "load_mode", "properties", "model", "machine", "model_sha256"):
+        if col in cells:
+            cells[col] = cells[col].fillna("").astype(str)
+    summary_path = run_dir / "summary.csv"
+    if summary_path.exists():
+        summary = pd.read_csv(summary_path, keep_default_na=False, na_values=[""])
+        for col in ("reason", "load_mode", "properties"):
+            if col in summary:
+                summary[col] = summary[col].fillna("").astype(str)
+    else:
+        from bench.summarize import summarize
+
+        summary = summarize(samples, cells)
+    return RunData(run_dir, meta, samples, cells, summary)

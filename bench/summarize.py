@@ -1,0 +1,197 @@
+"""summary.csv: one row per cell = cells.csv + statistics of its samples."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench import stats
+from bench.cells import BACKENDS, DEVICES, HOSTS, KEY_COLUMNS, VARIANTS
+from bench.schema import CELL_COLUMNS, PHASE_MEDIAN_COLUMNS, SUMMARY_COLUMNS
+
+NS_PER_MS = 1e6
+ITERATION_PHASES = ("set_input", "compute", "get_output")
+HOST_PHASES = ("compile", "instantiate", "load", "init")
+
+
+def cell_key(row: pd.Series | dict) -> tuple[str, ...]:
+    return tuple(str(row[c]) for c in KEY_COLUMNS)
+
+
+def native_key(key: tuple[str, ...]) -> tuple[str, ...]:
+    """The native baseline of a cell: same workload, backend and device."""
+    workload, _variant, _host, backend, device = key
+    return (workload, "native", "native", backend, device)
+
+
+def phase_ms(samples: pd.DataFrame, phase: str = "total") -> dict[tuple[str, ...], np.ndarray]:
+    """Per cell key, the samples of one phase in milliseconds (iteration phases use
+    iteration >= 0, host phases the once-per-round rows)."""
+    if samples.empty:
+        return {}
+    sel = samples[samples["phase"] == phase]
+    sel = sel[sel["iteration"] == -1] if phase in HOST_PHASES else sel[sel["iteration"] >= 0]
+    return {
+        tuple(map(str, k)): g["ns"].to_numpy(dtype=np.float64) / NS_PER_MS
+        for k, g in sel.groupby(KEY_COLUMNS, sort=False)
+    }
+
+
+def order_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """Failed cells first, then workload (first appearance), backend, device, variant
+    (native, preview1, adapted, component), host."""
+    if df.empty:
+        return df.reset_index(drop=True)
+    workloads = list(dict.fromkeys(df["workload"].astype(str)))
+
+    def rank(values: pd.Series, order: list[str] | tuple[str, ...]) -> pd.Series:
+        pos = {v: i for i, v in enumerate(order)}
+        return values.astype(str).map(lambda v: pos.get(v, len(pos)))
+
+    keys = pd.DataFrame(
+        {
+            "_failed": (df["status"].astype(str) != "failed").astype(int),
+            "_w": rank(df["workload"], workloads),
+            "_b": rank(df["backend"], BACKENDS),
+            "_d": rank(df["device"], DEVICES),
+            "_v": rank(df["variant"], VARIANTS),
+            "_h": rank(df["host"], HOSTS),
+        },
+        index=df.index,
+    )
+    order = keys.sort_values(list(keys.columns), kind="stable").index
+    return df.loc[order].reset_index(drop=True)
+
+
+def summarize(
+    samples: pd.DataFrame, cells: pd.DataFrame, n_boot: int = stats.N_BOOT
+) -> pd.DataFrame:
+    """summary.csv rows (bench.schema.SUMMARY_COLUMNS), one per cell of `cells`.
+
+    Latency statistics come from the per-iteration `total` phase. Cells without
+    samples (failed/unsupported/skipped) keep their row with NaN statistics.
+    Cells that have samples but no row in `cells` get one (status "ok") so that
+    no measured data is silently dropped.
+    """
+    cells = cells.copy()
+    for col in CELL_COLUMNS:
+        if col not in cells.columns:
+            cells[col] = pd.NA
+    total = phase_ms(samples, "total")
+    known = {cell_key(r) for _, r in cells.iterrows()}
+    extra = [k for k in total if k not in known]
+    if extra:
+        add = pd.DataFrame([dict(zip(KEY_COLUMNS, k, strict=True)) for k in extra])
+        add["status"] = "ok"
+        add["reason"] = ""
+        cells = pd.concat([cells, add.reindex(columns=CELL_COLUMNS)], ignore_index=True)
+
+    phases = {p: phase_ms(samples, p) for p in ITERATION_PHASES + HOST_PHASES}
+    rows = []
+    for _, cell in cells.iterrows():
+        key = cell_key(cell)
+        row = {c: cell[c] for c in cells.columns}
+        x = total.get(key, np.empty(0))
+        d = stats.describe(x)
+        lo, hi = stats.median_ci(x, n_boot=n_boot, seed=stats.seed_for(*key))
+        row.update(
+            n=d.n,
+            p50_ms=d.p50,
+            p90_ms=d.p90,
+            p99_ms=d.p99,
+            mean_ms=d.mean,
+            std_ms=d.std,
+            cv=d.cv,
+            p50_ci_low_ms=lo,
+            p50_ci_high_ms=hi,
+            throughput_ips=1000.0 / d.p50 if d.n and d.p50 > 0 else np.nan,
+        )
+        nkey = native_key(key)
+        if key == nkey:
+            ov = stats.Ratio(1.0, 1.0, 1.0) if d.n else stats.Ratio(np.nan, np.nan, np.nan)
+        else:
+            ov = stats.median_ratio(
+                x, total.get(nkey, np.empty(0)), n_boot=n_boot, seed=stats.seed_for(*key, "ov")
+            )
+        row.update(overhead_vs_native=ov.value, overhead_ci_low=ov.low, overhead_ci_high=ov.high)
+        for col in PHASE_MEDIAN_COLUMNS:
+            v = phases[col.removesuffix("_p50_ms")].get(key)
+            row[col] = float(np.median(v)) if v is not None and v.size else np.nan
+        rows.append(row)
+    extra_cols = [c for c in cells.columns if c not in SUMMARY_COLUMNS]
+    out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS + extra_cols)
+    out["n"] = out["n"].fillna(0).astype(int)
+    return order_cells(out)
+
+
+class RunDirError(Exception):
+    """A path given as a run folder is missing or is not one (message names it)."""
+
+
+@dataclass
+class Run:
+    """One run folder, loaded: the frames of bench.schema plus meta.json."""
+
+    path: Path
+    meta: dict
+    samples: pd.DataFrame
+    cells: pd.DataFrame
+    summary: pd.DataFrame
+
+    @property
+    def run_id(self) -> str:
+        return str(self.meta.get("run_id") or self.path.name)
+
+    @property
+    def fingerprint(self) -> str:
+        return str((self.meta.get("machine") or {}).get("fingerprint", "unknown"))
+
+
+def load_run(path: str | Path, n_boot: int = stats.N_BOOT) -> Run:
+    """Load a run folder, via bench.results.load when the lead's module is present.
+
+    Raises RunDirError naming the path when it is missing or not a run folder. A
+    missing summary.csv is recomputed from the samples.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise RunDirError(f"{path}: no such run folder")
+    for name in ("meta.json", "samples.parquet"):
+        if not (path / name).is_file():
+            raise RunDirError(f"{path}: not a run folder (no {name})")
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+    except (OSError, ValueError) as e:
+        raise RunDirError(f"{path / 'meta.json'}: unreadable ({e})") from e
+    if not isinstance(meta, dict):
+        raise RunDirError(f"{path / 'meta.json'}: not a JSON object")
+    samples = cells = summary = None
+    try:
+        from bench import results  # the lead's reader, once it exists
+    except ImportError:
+        results = None
+    if results is not None and hasattr(results, "load"):
+        data = results.load(path)
+        samples, cells = data.samples, data.cells
+        summary = getattr(data, "summary", None)
+    else:
+        samples = pd.read_parquet(path / "samples.parquet")
+        if (path / "cells.csv").is_file():
+            cells = pd.read_csv(path / "cells.csv", keep_default_na=False, na_values=[""])
+        if (path / "summary.csv").is_file():
+            summary = pd.read_csv(path / "summary.csv", keep_default_na=False, na_values=[""])
+    if cells is None:
+        cells = pd.DataFrame(columns=CELL_COLUMNS)
+    missing = [c for c in KEY_COLUMNS + ["phase", "ns"] if c not in samples.columns]
+    if missing:
+        raise RunDirError(f"{path / 'samples.parquet'}: missing columns {missing}")
+    for frame in (cells, summary):
+        if frame is not None and "reason" in frame.columns:
+            frame["reason"] = frame["reason"].fillna("").astype(str)
+    if summary is None or summary.empty and not cells.empty:
+        summary = summarize(samples, cells, n_boot=n_boot)
+    return Run(path, meta, samples, cells, summary)

@@ -1,0 +1,60 @@
+"""Run one round of one cell in this (sub)process: `python -m bench.worker JOB OUT`.
+
+The runner starts a fresh worker per (cell, round) so that a crash, a trap or
+a leak in one cell cannot touch the harness or the next cell. The worker
+writes OUT/result.json (status, samples, notes) and OUT/outputs.npz.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from hosts import get_host
+from hosts.base import CellFailed, CellJob, CellSkipped, CellUnsupported
+
+
+def run(job_path: Path, out_dir: Path) -> int:
+    job = CellJob.from_json(job_path.read_text())
+    result: dict[str, object]
+    try:
+        host = get_host(job.cell.host)
+        r = host.run_round(job)
+        np.savez(out_dir / "outputs.npz", *r.outputs.values())  # arr_0.. in output_names order
+        result = {
+            "status": "ok",
+            "iterations": r.iterations,
+            "host_phases": r.host_phases,
+            "peak_rss_kb": r.peak_rss_kb,
+            "notes": r.notes,
+            "output_names": list(r.outputs),
+        }
+    except CellUnsupported as e:
+        result = {"status": "unsupported", "reason": str(e)}
+    except CellSkipped as e:
+        result = {"status": "skipped", "reason": str(e)}
+    except CellFailed as e:
+        result = {"status": "failed", "reason": str(e)}
+    except Exception as e:  # a host bug: still a cell failure, with the traceback on stderr
+        traceback.print_exc()
+        result = {"status": "failed", "reason": f"{type(e).__name__}: {e}"}
+    tmp = out_dir / "result.json.tmp"
+    tmp.write_text(json.dumps(result))
+    os.replace(tmp, out_dir / "result.json")
+    return 0
+
+
+def main() -> int:
+    if len(sys.argv) != 3:
+        print("usage: python -m bench.worker JOB.json OUT_DIR", file=sys.stderr)
+        return 2
+    return run(Path(sys.argv[1]), Path(sys.argv[2]))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

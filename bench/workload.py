@@ -1,0 +1,266 @@
+"""Workload definitions: one TOML file per workload in `workloads/`.
+
+Validation happens before anything runs; every error names the file and the
+field (`WorkloadError`). See docs/workloads.md for the format.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.cells import BACKENDS, DEVICES, HOSTS, VARIANTS
+from hosts.base import DTYPES
+
+WORKLOADS_DIR = Path(__file__).resolve().parent.parent / "workloads"
+SUITES = ("quick", "full")
+GENERATORS = ("uniform", "normal", "zeros", "constant", "file")
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+class WorkloadError(ValueError):
+    """Bad workload input; the message names the file and the field."""
+
+
+@dataclass
+class InputSpec:
+    name: str
+    shape: list[int]
+    dtype: str
+    generator: str = "uniform"
+    seed: int = 0
+    low: float = 0.0
+    high: float = 1.0
+    mean: float = 0.0
+    std: float = 1.0
+    value: float = 0.0
+    file: Path | None = None
+
+
+@dataclass
+class Tolerance:
+    atol: float = 1e-3
+    rtol: float = 1e-3
+
+
+@dataclass
+class Workload:
+    name: str
+    path: Path
+    description: str = ""
+    suites: list[str] = field(default_factory=lambda: ["full"])
+    builder: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    model_path: Path | None = None
+    inputs: list[InputSpec] = field(default_factory=list)
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    output_tolerances: dict[str, Tolerance] = field(default_factory=dict)
+    warmup: int = 3
+    iterations: int = 20
+    rounds: int = 3
+    threads: int = 1
+    backends: list[str] = field(default_factory=lambda: list(BACKENDS))
+    devices: list[str] = field(default_factory=lambda: ["cpu"])
+    variants: list[str] = field(default_factory=lambda: list(VARIANTS))
+    hosts: list[str] = field(default_factory=lambda: list(HOSTS))
+    timeout_s: float = 300.0
+    memory_limit_mb: int = 8192
+
+    @property
+    def model_label(self) -> str:
+        return self.builder if self.builder else self.model_path.name if self.model_path else "?"
+
+    def tolerance_for(self, output: str) -> Tolerance:
+        return self.output_tolerances.get(output, self.tolerance)
+
+
+class _Fields:
+    """Typed reads from a TOML table that report `file: field 'a.b': problem`."""
+
+    def __init__(self, path: Path, table: dict[str, Any], prefix: str = ""):
+        self.path, self.table, self.prefix = path, table, prefix
+        self.used: set[str] = set()
+
+    def error(self, key: str, problem: str) -> WorkloadError:
+        return WorkloadError(f"{self.path}: field '{self.prefix}{key}': {problem}")
+
+    def get(
+        self, key: str, kind: type | tuple[type, ...], default: Any = None, required: bool = False
+    ) -> Any:
+        self.used.add(key)
+        if key not in self.table:
+            if required:
+                raise self.error(key, "is required")
+            return default
+        value = self.table[key]
+        # TOML ints are acceptable where floats are asked for; bools are not ints here.
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(value, bool) and kind is not bool:
+            raise self.error(key, f"expected {_kind_name(kind)}, got a boolean")
+        if not isinstance(value, kind):
+            raise self.error(
+                key, f"expected {_kind_name(kind)}, got {type(value).__name__} {value!r}"
+            )
+        return value
+
+    def positive_int(self, key: str, default: int, minimum: int = 1) -> int:
+        value = self.get(key, int, default)
+        if value < minimum:
+            raise self.error(key, f"must be >= {minimum}, got {value}")
+        return value
+
+    def choices(self, key: str, allowed: tuple[str, ...], default: list[str]) -> list[str]:
+        values = self.get(key, list, default)
+        for v in values:
+            if v not in allowed:
+                raise self.error(key, f"unknown value {v!r}; allowed: {', '.join(allowed)}")
+        if not values:
+            raise self.error(key, "must not be empty")
+        return list(values)
+
+    def table_of(self, key: str) -> _Fields:
+        return _Fields(self.path, self.get(key, dict, {}), f"{self.prefix}{key}.")
+
+    def reject_unknown(self) -> None:
+        unknown = sorted(set(self.table) - self.used)
+        if unknown:
+            raise self.error(unknown[0], "unknown field")
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", list: "a list", dict: "a table"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def load_workload(path: Path) -> Workload:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise WorkloadError(f"{path}: no such workload file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise WorkloadError(f"{path}: invalid TOML: {e}") from None
+    top = _Fields(path, data)
+    name = top.get("name", str, required=True)
+    if not NAME_RE.match(name):
+        raise top.error("name", f"{name!r} must be lowercase letters, digits, '.', '_' or '-'")
+    w = Workload(name=name, path=path)
+    w.description = top.get("description", str, "")
+    w.suites = top.choices("suites", SUITES, ["full"])
+    w.warmup = top.positive_int("warmup", 3, minimum=0)
+    w.iterations = top.positive_int("iterations", 20)
+    w.rounds = top.positive_int("rounds", 3)
+    w.threads = top.positive_int("threads", 1)
+    w.backends = top.choices("backends", BACKENDS, list(BACKENDS))
+    w.devices = top.choices("devices", DEVICES, ["cpu"])
+    w.variants = top.choices("variants", VARIANTS, list(VARIANTS))
+    w.hosts = top.choices("hosts", HOSTS, list(HOSTS))
+    w.timeout_s = top.get("timeout_s", float, 300.0)
+    w.memory_limit_mb = top.positive_int("memory_limit_mb", 8192, minimum=64)
+
+    model = top.table_of("model")
+    if "model" not in data:
+        raise top.error("model", "is required (a zoo `builder` or a `path` to an .onnx file)")
+    w.builder = model.get("builder", str)
+    w.params = model.get("params", dict, {})
+    model_path = model.get("path", str)
+    if (w.builder is None) == (model_path is None):
+        raise model.error("builder", "give exactly one of `builder` (model zoo) or `path` (.onnx)")
+    if w.builder is not None:
+        from workloads.models import BUILDERS
+
+        if w.builder not in BUILDERS:
+            raise model.error(
+                "builder", f"unknown builder {w.builder!r}; known: {', '.join(sorted(BUILDERS))}"
+            )
+    if model_path is not None:
+        w.model_path = (path.parent / model_path).resolve()
+        if not w.model_path.is_file():
+            raise model.error("path", f"model file {w.model_path} does not exist")
+    model.reject_unknown()
+
+    inputs = top.table_of("inputs")
+    if not inputs.table:
+        raise top.error("inputs", "at least one input is required")
+    for input_name in inputs.table:
+        w.inputs.append(_input_spec(path, input_name, inputs.table_of(input_name)))
+        inputs.used.add(input_name)
+
+    outputs = top.table_of("outputs")
+    w.tolerance = Tolerance(outputs.get("atol", float, 1e-3), outputs.get("rtol", float, 1e-3))
+    for key, value in outputs.table.items():
+        if isinstance(value, dict):
+            out = outputs.table_of(key)
+            w.output_tolerances[key] = Tolerance(
+                out.get("atol", float, w.tolerance.atol), out.get("rtol", float, w.tolerance.rtol)
+            )
+            out.reject_unknown()
+            outputs.used.add(key)
+    outputs.reject_unknown()
+    top.reject_unknown()
+    return w
+
+
+def _input_spec(path: Path, name: str, f: _Fields) -> InputSpec:
+    shape = f.get("shape", list, required=True)
+    if not shape or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape
+    ):
+        raise f.error("shape", f"must be a non-empty list of positive integers, got {shape!r}")
+    dtype = f.get("dtype", str, "f32")
+    if dtype not in DTYPES:
+        raise f.error("dtype", f"unsupported dtype {dtype!r}; supported: {', '.join(DTYPES)}")
+    spec = InputSpec(name=name, shape=shape, dtype=dtype)
+    spec.generator = f.get("generator", str, "uniform")
+    if spec.generator not in GENERATORS:
+        raise f.error(
+            "generator", f"unknown generator {spec.generator!r}; known: {', '.join(GENERATORS)}"
+        )
+    spec.seed = f.get("seed", int, 0)
+    spec.low = f.get("low", float, 0.0)
+    spec.high = f.get("high", float, 1.0)
+    if spec.high <= spec.low and spec.generator == "uniform":
+        raise f.error("high", f"must be greater than low ({spec.low})")
+    spec.mean = f.get("mean", float, 0.0)
+    spec.std = f.get("std", float, 1.0)
+    spec.value = f.get("value", float, 0.0)
+    file = f.get("file", str)
+    if spec.generator == "file":
+        if file is None:
+            raise f.error("file", "is required when generator = 'file'")
+        spec.file = (path.parent / file).resolve()
+        if not spec.file.is_file():
+            raise f.error("file", f"input file {spec.file} does not exist")
+    f.reject_unknown()
+    return spec
+
+
+def workload_files() -> list[Path]:
+    return sorted(WORKLOADS_DIR.glob("*.toml"))
+
+
+def find_workload(name_or_path: str) -> Workload:
+    """A workload by name (workloads/<name>.toml or its `name` field) or by path."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.exists():
+        return load_workload(candidate)
+    direct = WORKLOADS_DIR / f"{name_or_path}.toml"
+    if direct.exists():
+        return load_workload(direct)
+    for p in workload_files():
+        w = load_workload(p)
+        if w.name == name_or_path:
+            return w
+    known = ", ".join(p.stem for p in workload_files())
+    raise WorkloadError(f"unknown workload {name_or_path!r}; known: {known}")
+
+
+def suite(name: str) -> list[Workload]:
+    if name not in SUITES:
+        raise WorkloadError(f"unknown suite {name!r}; known: {', '.join(SUITES)}")
+    return [w for w in map(load_workload, workload_files()) if name in w.suites]

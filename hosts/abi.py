@@ -1,0 +1,39 @@
+"""Numbering tables of the legacy wasi-nn witx ABI (`wasi_ephemeral_nn`).
+
+Position in each tuple = the witx value. The WIT (`wasi:nn@0.2.0-rc-2024-10-28`)
+numbers things differently (DESIGN.md §5); those tables live with the
+component host.
+"""
+
+from __future__ import annotations
+
+# nn_errno: also the neutral `hosts.backends.base.ERROR_CODES` order, shifted by one.
+ERRNOS = (
+    "success",
+    "invalid_argument",
+    "invalid_encoding",
+    "missing_memory",
+    "busy",
+    "runtime_error",
+    "unsupported_operation",
+    "too_large",
+    "not_found",
+)
+ERRNO = {name: value for value, name in enumerate(ERRNOS)}
+
+# graph_encoding
+ENCODINGS = ("openvino", "onnx", "tensorflow", "pytorch", "tensorflowlite", "autodetect")
+# execution_target
+TARGETS = ("cpu", "gpu", "tpu")
+# tensor_type -> canonical dtype name of hosts.base.DTYPES
+TENSOR_TYPES = ("f16", "f32", "f64", "u8", "i32", "i64")
+
+# Record layouts (little-endian, 4-byte aligned).
+BUILDER_SIZE = 8  # graph_builder: {u32 ptr, u32 len}
+TENSOR_SIZE = 20  # tensor: +0 dims_ptr, +4 dims_len, +8 type (u8), +12 data_ptr, +16 data_len
+
+U32_MAX = 2**32 - 1
+
+
+def errno_name(value: int) -> str:
+    return ERRNOS[value] if 0 <= value < len(ERRNOS) else f"unknown({value})"

@@ -1,0 +1,191 @@
+"""Glue shared by every wasm host: lay out the guest's folder, build the driver's
+argv, and turn the files the driver wrote into a `RoundResult`.
+
+Layout of one round (`job.workdir`):
+
+    workdir/
+      guest/            preopened as the guest's "." (the only folder it sees)
+        graph/          model.onnx, or model.xml + model.bin (hard links or copies)
+        input0.bin ...  the input tensors
+        output0.bin ... written by the driver (the last iteration's outputs)
+        samples.txt     written by the driver
+      stdout.txt, stderr.txt   the guest's stdout/stderr
+
+`graph/` follows the wasmtime CLI's `-S nn-graph=<encoding>::<dir>` layout, so
+`--load name --name graph` means the same on every host (docs/hosts.md).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hosts.base import DTYPES, CellFailed, CellJob, RoundResult
+from hosts.native import model_paths
+
+PREBUILT = Path(__file__).resolve().parent.parent / "workloads" / "guests" / "prebuilt"
+GRAPH_NAME = "graph"  # the load_by_name name of the round's model
+SAMPLES_MAGIC = "wasi-nn-driver-samples 1"
+# Guest file names of the model builders, per wasi-nn encoding.
+GRAPH_FILES = {"onnx": ("model.onnx",), "openvino": ("model.xml", "model.bin")}
+
+
+@dataclass
+class GuestRun:
+    """Everything a host needs to start the driver for one round."""
+
+    wasm: Path  # the guest binary
+    preopen: Path  # host folder preopened as guest "."
+    argv: list[str]  # argv[0] included
+    encoding: str  # wasi-nn encoding the driver asks for
+    target: str  # wasi-nn execution target
+    load_mode: str  # "bytes" | "name"
+    graph_dir: Path  # preopen/graph (what `--name graph` refers to)
+    samples: Path
+    outputs: list[Path]  # one per job.outputs, same order
+    stdout: Path
+    stderr: Path
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+def guest_wasm(variant: str) -> Path:
+    """The prebuilt driver for a variant (preview1 | adapted | component)."""
+    path = PREBUILT / f"driver-{variant}.wasm"
+    if not path.is_file():
+        raise CellFailed(f"guest binary {path} is missing (run `nox -s guests`)")
+    return path
+
+
+def _place(src: str, dst: Path) -> None:
+    """Hard-link src to dst (copy across filesystems). Not a symlink: WASI
+    preopens refuse symlinks that leave the preopened folder."""
+    if not Path(src).is_file():
+        raise CellFailed(f"file {src} is missing")
+    dst.unlink(missing_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def prepare(job: CellJob, variant: str | None = None, wasm: Path | None = None) -> GuestRun:
+    """Lay out job.workdir for the driver and return the argv (guest paths relative to ".")."""
+    variant = variant or job.cell.variant
+    wasm = wasm or guest_wasm(variant)
+    workdir = Path(job.workdir)
+    preopen = workdir / "guest"
+    graph_dir = preopen / GRAPH_NAME
+    graph_dir.mkdir(parents=True, exist_ok=True)
+
+    paths, encoding = model_paths(job)
+    names = GRAPH_FILES[encoding]
+    for src, name in zip(paths, names, strict=True):
+        _place(src, graph_dir / name)
+
+    if job.load_mode not in ("bytes", "name"):
+        raise CellFailed(f"load_mode {job.load_mode!r} is not bytes or name")
+    target = job.cell.device
+    argv = ["driver", "--encoding", encoding, "--target", target, "--load", job.load_mode]
+    if job.load_mode == "name":
+        argv += ["--name", GRAPH_NAME]
+    else:
+        for name in names:
+            argv += ["--model", f"{GRAPH_NAME}/{name}"]
+
+    for i, spec in enumerate(job.inputs):
+        assert spec.path is not None, f"input {spec.name} has no file"
+        guest_name = f"input{i}.bin"
+        _place(spec.path, preopen / guest_name)
+        dims = "x".join(str(d) for d in spec.shape) if spec.shape else "scalar"
+        argv += ["--input", str(spec.index), spec.name, spec.dtype, dims, guest_name]
+
+    outputs = []
+    for i, spec in enumerate(job.outputs):
+        guest_name = f"output{i}.bin"
+        (preopen / guest_name).unlink(missing_ok=True)
+        outputs.append(preopen / guest_name)
+        argv += ["--output", str(spec.index), spec.name, str(spec.nbytes), guest_name]
+
+    samples = preopen / "samples.txt"
+    samples.unlink(missing_ok=True)
+    argv += ["--warmup", str(job.warmup), "--iterations", str(job.iterations)]
+    argv += ["--samples", samples.name]
+    return GuestRun(
+        wasm=wasm,
+        preopen=preopen,
+        argv=argv,
+        encoding=encoding,
+        target=target,
+        load_mode=job.load_mode,
+        graph_dir=graph_dir,
+        samples=samples,
+        outputs=outputs,
+        stdout=workdir / "stdout.txt",
+        stderr=workdir / "stderr.txt",
+        notes={"load_mode": job.load_mode, "guest": wasm.name},
+    )
+
+
+def parse_samples(path: Path, iterations: int) -> tuple[dict[str, list[int]], dict[str, int]]:
+    """The driver's samples file -> (per-iteration phases, {"load", "init"})."""
+    if not path.is_file():
+        raise CellFailed(f"the guest wrote no samples file ({path.name})")
+    lines = path.read_text().splitlines()
+    if not lines or lines[0] != SAMPLES_MAGIC:
+        raise CellFailed(f"{path}: not a driver samples file (first line {lines[:1]})")
+    phases: dict[str, list[int]] = {p: [] for p in ("set_input", "compute", "get_output", "total")}
+    once: dict[str, int] = {}
+    for n, line in enumerate(lines[1:], start=2):
+        key, *values = line.split()
+        try:
+            numbers = [int(v) for v in values]
+        except ValueError:
+            raise CellFailed(f"{path}:{n}: bad number in {line!r}") from None
+        if key in ("load", "init") and len(numbers) == 1:
+            once[key] = numbers[0]
+        elif key == "iter" and len(numbers) == 4:
+            for phase, ns in zip(phases, numbers, strict=True):
+                phases[phase].append(ns)
+        else:
+            raise CellFailed(f"{path}:{n}: unexpected line {line!r}")
+    if len(phases["total"]) != iterations:
+        raise CellFailed(f"{path}: {len(phases['total'])} iterations, expected {iterations}")
+    return phases, once
+
+
+def read_outputs(job: CellJob, run: GuestRun) -> dict[str, np.ndarray]:
+    """The last outputs the driver wrote, reshaped with the job's output specs."""
+    out = {}
+    for spec, path in zip(job.outputs, run.outputs, strict=True):
+        if not path.is_file():
+            raise CellFailed(f"the guest wrote no {path.name} for output {spec.name!r}")
+        data = np.fromfile(path, dtype=DTYPES[spec.dtype])
+        if data.nbytes != spec.nbytes:
+            raise CellFailed(
+                f"output {spec.name!r}: the guest got {data.nbytes} bytes, expected {spec.nbytes}"
+            )
+        out[spec.name] = data.reshape(spec.shape)
+    return out
+
+
+def collect(job: CellJob, run: GuestRun) -> RoundResult:
+    """A RoundResult from the driver's files (host phases other than load/init are the host's)."""
+    phases, once = parse_samples(run.samples, job.iterations)
+    return RoundResult(
+        iterations=phases,
+        host_phases=dict(once),
+        outputs=read_outputs(job, run),
+        notes=dict(run.notes),
+    )
+
+
+def tail(path: Path, lines: int = 5) -> str:
+    """The last lines of a guest output file, joined with ' | ' (for reasons)."""
+    if not path.is_file():
+        return ""
+    text = path.read_text(errors="replace").strip().splitlines()
+    return " | ".join(text[-lines:])

@@ -1,0 +1,80 @@
+"""The native baseline: the backend called directly from Python, no wasm.
+
+It does the same work per iteration as the guest driver (bind every input,
+compute, copy every output into a caller-owned buffer), so the difference to
+a wasm cell is the cost of the wasm boundary and the host's ABI layer.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+
+import numpy as np
+
+from hosts.backends import BackendError, get_backend
+from hosts.base import CellFailed, CellJob, CellSkipped, RoundResult
+
+
+def model_paths(job: CellJob) -> tuple[list[str], str]:
+    """Model files and wasi-nn encoding for the cell's backend."""
+    if job.cell.backend == "openvino":
+        if not (job.model.ir_xml and job.model.ir_bin):
+            raise CellFailed("openvino backend needs the model's IR (xml+bin)")
+        return [job.model.ir_xml, job.model.ir_bin], "openvino"
+    return [job.model.onnx], "onnx"
+
+
+class NativeHost:
+    name = "native"
+    variants = ("native",)
+
+    def probe(self, variant: str, backend: str, device: str) -> str | None:
+        if variant != "native":
+            return f"unsupported: the native host runs only the native variant, not {variant}"
+        reason = get_backend(backend).devices().get(device, f"unknown device {device}")
+        return f"skipped: {reason}" if reason else None
+
+    def run_round(self, job: CellJob) -> RoundResult:
+        backend = get_backend(job.cell.backend)
+        paths, encoding = model_paths(job)
+        if reason := backend.devices().get(job.cell.device):
+            raise CellSkipped(reason)
+        try:
+            t0 = time.perf_counter_ns()
+            graph = backend.load_files(paths, encoding, job.cell.device, job.threads)
+            t1 = time.perf_counter_ns()
+            ctx = graph.new_context()
+            t2 = time.perf_counter_ns()
+        except BackendError as e:
+            raise CellFailed(f"load: {e}") from e
+
+        inputs = [(spec.name, spec.read()) for spec in job.inputs]
+        out_bufs = {spec.name: np.empty(spec.shape, dtype=spec.read_dtype()) for spec in job.outputs}
+        phases: dict[str, list[int]] = {p: [] for p in ("set_input", "compute", "get_output", "total")}
+        clock = time.perf_counter_ns
+        try:
+            for i in range(job.warmup + job.iterations):
+                a = clock()
+                for name, array in inputs:
+                    ctx.set_input(name, array)
+                b = clock()
+                ctx.compute()
+                c = clock()
+                for name, buf in out_bufs.items():
+                    np.copyto(buf, ctx.get_output(name).reshape(buf.shape), casting="no")
+                d = clock()
+                if i >= job.warmup:
+                    phases["set_input"].append(b - a)
+                    phases["compute"].append(c - b)
+                    phases["get_output"].append(d - c)
+                    phases["total"].append(d - a)
+        except BackendError as e:
+            raise CellFailed(str(e)) from e
+        return RoundResult(
+            iterations=phases,
+            host_phases={"load": t1 - t0, "init": t2 - t1},
+            outputs=out_bufs,
+            peak_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            notes={"load_mode": "files"},
+        )

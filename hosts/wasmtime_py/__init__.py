@@ -1,0 +1,39 @@
+"""wasmtime-py host: the guest runs in-process, wasi-nn is implemented in Python.
+
+Variant preview1 -> `hosts.wasmtime_py.preview1` (the witx ABI over our backends);
+component and adapted -> `hosts.wasmtime_py.component` (the WIT ABI).
+"""
+
+from __future__ import annotations
+
+from hosts.backends import get_backend
+from hosts.base import CellJob, CellSkipped, CellUnsupported, RoundResult
+
+
+class WasmtimePyHost:
+    name = "wasmtime-py"
+    variants = ("preview1", "adapted", "component")
+
+    def probe(self, variant: str, backend: str, device: str) -> str | None:
+        if variant not in self.variants:
+            return f"unsupported: wasmtime-py runs {', '.join(self.variants)}, not {variant}"
+        reason = get_backend(backend).devices().get(device, f"unknown device {device}")
+        return f"skipped: {reason}" if reason else None
+
+    def run_round(self, job: CellJob) -> RoundResult:
+        variant = job.cell.variant
+        if reason := get_backend(job.cell.backend).devices().get(job.cell.device):
+            raise CellSkipped(reason)
+        if variant == "preview1":
+            from hosts.wasmtime_py import preview1
+
+            return preview1.run_round(job)
+        if variant in ("component", "adapted"):
+            try:
+                from hosts.wasmtime_py import component
+            except ModuleNotFoundError as e:
+                if e.name != "hosts.wasmtime_py.component":
+                    raise
+                raise CellUnsupported("component host not built yet") from None
+            return component.run_round(job)
+        raise CellUnsupported(f"wasmtime-py runs {', '.join(self.variants)}, not {variant}")

@@ -1,0 +1,330 @@
+"""wasmtime-py host for components: `wasi:nn@0.2.0-rc-2024-10-28` in Python.
+
+Serves the `component` variant (driver-component.wasm, the driver built as a
+native component) and the `adapted` variant (driver-adapted.wasm, the preview1
+driver wrapped by our adapter): both import the same WIT world `ml`.
+
+WASI comes from wasmtime (`Linker.add_wasip2`); the four wasi:nn interfaces
+are Python functions over the shared backends (`hosts.backends`). Resources
+(graph, graph-execution-context, tensor, error) are host resources: the guest
+holds handles, `NnState` holds the objects in one table per resource type, and
+a resource's destructor (the guest's `[resource-drop]`) removes the entry.
+
+Limits of this host (docs/component.md):
+- `list<u8>` crosses through `fastlist` (bulk numpy) unless its layout guard
+  fails, then through wasmtime-py's per-element conversion (notes say which);
+- a single host call lifts at most HOSTCALL_CAP values guest -> host, so an
+  input tensor larger than that cannot cross (the cell is unsupported) and a
+  model larger than that is loaded with `load-by-name`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from wasmtime import Engine, ExitTrap, Store, WasiConfig, WasmtimeError
+from wasmtime.component import (
+    Component,
+    Linker,
+    LinkerInstance,
+    ResourceAny,
+    ResourceHost,
+    ResourceType,
+    Variant,
+)
+
+from hosts import guest_io
+from hosts.backends import backend_for_encoding
+from hosts.backends.base import BackendError, Context, Graph
+from hosts.base import CellFailed, CellJob, CellUnsupported, RoundResult
+from hosts.wasmtime_py import fastlist
+
+NN_VERSION = "0.2.0-rc-2024-10-28"
+WASI_RUN = "wasi:cli/run@0.2.12"  # jco's command adapter targets wasi 0.2.12
+
+# Values a host call may lift guest -> host in wasmtime 50 ("fuel allocated for
+# hostcalls has been exhausted" beyond it): the bytes of one list<u8>.
+HOSTCALL_CAP = 2_796_202
+
+# WIT enums, in WIT order (DESIGN.md §5; the witx numbering differs).
+TENSOR_TYPES = ("FP16", "FP32", "FP64", "BF16", "U8", "I32", "I64")
+ERROR_CODES = (
+    "invalid-argument",
+    "invalid-encoding",
+    "timeout",
+    "runtime-error",
+    "unsupported-operation",
+    "too-large",
+    "not-found",
+    "security",
+    "unknown",
+)
+# WIT tensor-type <-> numpy (BF16 has no numpy type: unsupported).
+WIT_DTYPES = {
+    "FP16": np.dtype(np.float16),
+    "FP32": np.dtype(np.float32),
+    "FP64": np.dtype(np.float64),
+    "U8": np.dtype(np.uint8),
+    "I32": np.dtype(np.int32),
+    "I64": np.dtype(np.int64),
+}
+DTYPE_WIT = {dtype: name for name, dtype in WIT_DTYPES.items()}
+# Neutral backend codes -> WIT error-code (the WIT has no missing-memory/busy).
+BACKEND_TO_WIT = {
+    "invalid_argument": "invalid-argument",
+    "invalid_encoding": "invalid-encoding",
+    "missing_memory": "runtime-error",
+    "busy": "runtime-error",
+    "runtime_error": "runtime-error",
+    "unsupported_operation": "unsupported-operation",
+    "too_large": "too-large",
+    "not_found": "not-found",
+}
+TARGETS = {"cpu": "cpu", "gpu": "gpu"}  # WIT execution-target -> matrix device
+
+# Host resource type ids (ResourceType.host); any distinct integers.
+GRAPH, CONTEXT, TENSOR, ERROR = 1, 2, 3, 4
+
+
+@dataclass
+class Tensor:
+    dims: list[int]
+    ty: str  # WIT tensor-type name
+    data: bytes
+
+
+class NnError(Exception):
+    """Becomes an `error` resource for the guest (never a trap)."""
+
+    def __init__(self, code: str, message: str):
+        assert code in ERROR_CODES, code
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class Table:
+    """rep -> object for one resource type; reps are never reused."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.items: dict[int, Any] = {}
+        self.next = 1
+        self.peak = 0
+
+    def add(self, obj: Any) -> int:
+        rep = self.next
+        self.next += 1
+        self.items[rep] = obj
+        self.peak = max(self.peak, len(self.items))
+        return rep
+
+    def get(self, rep: int) -> Any:
+        try:
+            return self.items[rep]
+        except KeyError:
+            raise NnError("invalid-argument", f"no {self.name} with handle rep {rep}") from None
+
+    def pop(self, rep: int) -> Any:
+        obj = self.get(rep)
+        del self.items[rep]
+        return obj
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+@dataclass
+class NnConfig:
+    threads: int = 1
+    # load-by-name: name -> (files in builder order, wasi-nn encoding)
+    named: dict[str, tuple[list[str], str]] = dataclasses.field(default_factory=dict)
+    fast: bool = True  # bulk list<u8> conversion (fastlist)
+
+
+class NnState:
+    """The wasi:nn host side of one store: config, backends and resource tables."""
+
+    def __init__(self, config: NnConfig):
+        self.config = config
+        self.graphs = Table("graph")
+        self.contexts = Table("graph-execution-context")
+        self.tensors = Table("tensor")
+        self.errors = Table("error")
+
+    def tables(self) -> dict[str, Table]:
+        return {t.name: t for t in (self.graphs, self.contexts, self.tensors, self.errors)}
+
+    def sizes(self) -> dict[str, int]:
+        return {name: len(t) for name, t in self.tables().items()}
+
+    def peaks(self) -> dict[str, int]:
+        return {name: t.peak for name, t in self.tables().items()}
+
+    # -- helpers --------------------------------------------------------------
+
+    def _error(self, e: NnError) -> ResourceHost:
+        return ResourceHost.own(self.errors.add((e.code, e.message)), ERROR)
+
+    def _guarded(self, fn: Callable[[], ResourceHost], tagged: bool) -> Any:
+        """Run fn; turn any failure into an error resource (a guest gets no trap)."""
+        try:
+            ok = fn()
+            return Variant("ok", ok) if tagged else ok
+        except NnError as e:
+            err = e
+        except BackendError as e:
+            err = NnError(BACKEND_TO_WIT[e.code], e.message)
+        except Exception as e:  # a backend bug must still reach the guest as an error
+            err = NnError("runtime-error", f"{type(e).__name__}: {e}")
+        return Variant("err", self._error(err)) if tagged else self._error(err)
+
+    @staticmethod
+    def _rep(store: Any, handle: ResourceAny) -> int:
+        return handle.to_host(store).rep
+
+    # -- wasi:nn/tensor ---------------------------------------------------------
+
+    def tensor_new(self, store: Any, dims: list[int], ty: str, data: bytes) -> ResourceHost:
+        # The constructor cannot fail in the WIT: shape/type are checked in compute.
+        return ResourceHost.own(self.tensors.add(Tensor(list(dims), ty, data)), TENSOR)
+
+    def tensor_dimensions(self, store: Any, this: ResourceAny) -> list[int]:
+        return list(self.tensors.get(self._rep(store, this)).dims)
+
+    def tensor_ty(self, store: Any, this: ResourceAny) -> str:
+        return self.tensors.get(self._rep(store, this)).ty
+
+    def tensor_data(self, store: Any, this: ResourceAny) -> bytes:
+        return self.tensors.get(self._rep(store, this)).data
+
+    # -- wasi:nn/graph ------------------------------------------------------------
+
+    def _load(self, load: Callable[[str], Graph], encoding: str, target: str) -> ResourceHost:
+        device = TARGETS.get(target)
+        if device is None:
+            raise NnError("unsupported-operation", f"execution target {target!r} is not served")
+        return ResourceHost.own(self.graphs.add(load(device)), GRAPH)
+
+    def load(self, store: Any, builders: list[bytes], encoding: str, target: str) -> Variant:
+        def run() -> ResourceHost:
+            backend = backend_for_encoding(encoding)
+            threads = self.config.threads
+            return self._load(lambda d: backend.load(builders, encoding, d, threads), encoding, target)
+
+        return self._guarded(run, tagged=True)
+
+    def load_by_name(self, store: Any, name: str) -> Variant:
+        def run() -> ResourceHost:
+            if name not in self.config.named:
+                have = sorted(self.config.named)
+                raise NnError("not-found", f"no graph named {name!r} (have {have})")
+            paths, encoding = self.config.named[name]
+            backend = backend_for_encoding(encoding)
+            threads = self.config.threads
+            device = self.config.named_device
+            graph = backend.load_files(paths, encoding, device, threads)
+            return ResourceHost.own(self.graphs.add(graph), GRAPH)
+
+        return self._guarded(run, tagged=True)
+
+    def init_execution_context(self, store: Any, this: ResourceAny) -> Variant:
+        def run() -> ResourceHost:
+            graph: Graph = self.graphs.get(self._rep(store, this))
+            return ResourceHost.own(self.contexts.add(graph.new_context()), CONTEXT)
+
+        return self._guarded(run, tagged=True)
+
+    # -- wasi:nn/inference ------------------------------------------------------
+
+    def compute(self, store: Any, this: ResourceAny, inputs: list[tuple[str, ResourceAny]]) -> Any:
+        # Take ownership of every input tensor first: they left the guest's
+        # table when lifted, and wasmtime will not run their destructor.
+        taken = []
+        for name, handle in inputs:
+            rep = self._rep(store, handle)
+            taken.append((name, self.tensors.items.pop(rep, None)))
+
+        def run() -> Any:
+            ctx: Context = self.contexts.get(self._rep(store, this))
+            for name, tensor in taken:
+                if tensor is None:
+                    raise NnError("invalid-argument", f"input {name!r}: unknown tensor handle")
+                ctx.set_input(name, _to_array(name, tensor))
+            ctx.compute()
+            outputs = []
+            for i, name in enumerate(ctx.output_names):
+                rep = self.tensors.add(_from_array(name, ctx.get_output(i)))
+                outputs.append((name, ResourceHost.own(rep, TENSOR)))
+            return outputs
+
+        return self._guarded(run, tagged=False)
+
+    # -- wasi:nn/errors -----------------------------------------------------------
+
+    def error_code(self, store: Any, this: ResourceAny) -> str:
+        return self.errors.get(self._rep(store, this))[0]
+
+    def error_data(self, store: Any, this: ResourceAny) -> str:
+        return self.errors.get(self._rep(store, this))[1]
+
+    # -- linking --------------------------------------------------------------------
+
+    def define(self, linker: Linker) -> None:
+        """Define the four wasi:nn instances in `linker` (after add_wasip2)."""
+        add = fastlist.add_func if self.config.fast else _stock_add_func
+
+        def dtor(table: Table) -> Callable[[Any, int], None]:
+            return lambda _store, rep: table.items.pop(rep, None)
+
+        with linker.root() as root:
+            with root.add_instance(f"wasi:nn/tensor@{NN_VERSION}") as inst:
+                inst.add_resource("tensor", ResourceType.host(TENSOR), dtor(self.tensors))
+                add(inst, "[constructor]tensor", self.tensor_new)
+                add(inst, "[method]tensor.dimensions", self.tensor_dimensions)
+                add(inst, "[method]tensor.ty", self.tensor_ty)
+                add(inst, "[method]tensor.data", self.tensor_data)
+            with root.add_instance(f"wasi:nn/errors@{NN_VERSION}") as inst:
+                inst.add_resource("error", ResourceType.host(ERROR), dtor(self.errors))
+                add(inst, "[method]error.code", self.error_code)
+                add(inst, "[method]error.data", self.error_data)
+            with root.add_instance(f"wasi:nn/inference@{NN_VERSION}") as inst:
+                inst.add_resource(
+                    "graph-execution-context", ResourceType.host(CONTEXT), dtor(self.contexts)
+                )
+                add(inst, "[method]graph-execution-context.compute", self.compute)
+            with root.add_instance(f"wasi:nn/graph@{NN_VERSION}") as inst:
+                inst.add_resource("graph", ResourceType.host(GRAPH), dtor(self.graphs))
+                add(inst, "[method]graph.init-execution-context", self.init_execution_context)
+                add(inst, "load", self.load)
+                add(inst, "load-by-name", self.load_by_name)
+
+
+def _stock_add_func(inst: LinkerInstance, name: str, func: Callable[..., Any]) -> None:
+    inst.add_func(name, func)
+
+
+def _to_array(name: str, t: Tensor) -> np.ndarray:
+    dtype = WIT_DTYPES.get(t.ty)
+    if dtype is None:
+        raise NnError("unsupported-operation", f"input {name!r}: tensor type {t.ty} not served")
+    want = int(np.prod(t.dims, dtype=np.int64)) * dtype.itemsize
+    if want != len(t.data):
+        raise NnError(
+            "invalid-argument",
+            f"input {name!r}: {len(t.data)} bytes for {t.ty} dims {t.dims} ({want} expected)",
+        )
+    return np.frombuffer(t.data, dtype=dtype).reshape(t.dims)
+
+
+def _from_array(name: str, a: np.ndarray) -> Tensor:
+    ty = DTYPE_WIT.get(a.dtype)
+    if ty is None:
+        raise NnError("unsupported-operation", f"output {name!r}: dtype {a.dtype} has no WIT type")
+    return Tensor(list(a.shape), ty, np.ascontiguousarray(a).tobytes())

@@ -1,0 +1,236 @@
+"""Bulk conversion of `list<u8>` between wasmtime-py and Python (the fast path).
+
+wasmtime-py converts a `list<u8>` one element at a time through ctypes (~1 s per
+602,112-byte tensor each way). The C API hands a host function its arguments as
+an array of `wasmtime_component_val_t`; a `list<u8>` is a `vallist` {size,
+data} of such values, one per byte. Here numpy reads and writes that array in
+one strided operation instead.
+
+The layout is private to wasmtime's C API, so every fact used is checked in
+`layout_problem()` against the pinned wasmtime (50.0.1): the struct offsets
+from the ctypes bindings, and a round trip against wasmtime-py's own
+conversion. `hosts.wasmtime_py.component` uses the stock conversion (and records
+why) when the check fails. tests/test_component.py guards the same facts.
+
+`add_func` registers a host function like `LinkerInstance.add_func`, except that
+`list<u8>` and `list<list<u8>>` parameters and `list<u8>` results take the fast
+path; every other type goes through wasmtime-py's own converters.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import wasmtime
+from wasmtime import _ffi as ffi
+from wasmtime.component import ListType, LinkerInstance, U8, ValType
+from wasmtime.component._enter import catch_exceptions
+from wasmtime.component._types import FuncType
+
+PINNED_WASMTIME = "50.0.1"
+
+# wasmtime_component_val_t: {u8 kind; <pad>; union of (payload) at 8}: 32 bytes.
+VAL_SIZE = 32
+KIND_OFFSET = 0
+PAYLOAD_OFFSET = 8
+KIND_BOOL = 0
+KIND_U8 = 2
+KIND_LIST = 13
+
+# ctypes callbacks must outlive the linker: keep them for the process.
+_CALLBACKS: list[Any] = []
+
+
+def _layout_facts() -> list[str]:
+    """The layout facts the fast path relies on that do not hold here."""
+    val = ffi.wasmtime_component_val_t
+    vallist = ffi.wasmtime_component_vallist_t
+    facts = {
+        "sizeof(wasmtime_component_val_t) == 32": ctypes.sizeof(val) == VAL_SIZE,
+        "kind at offset 0": val.kind.offset == KIND_OFFSET,
+        "kind is uint8": ffi.wasmtime_component_valkind_t is ctypes.c_uint8,
+        "payload at offset 8": val.of.offset == PAYLOAD_OFFSET,
+        "u8 payload at union offset 0": ffi.wasmtime_component_valunion.u8.offset == 0,
+        "WASMTIME_COMPONENT_U8 == 2": ffi.WASMTIME_COMPONENT_U8.value == KIND_U8,
+        "WASMTIME_COMPONENT_LIST == 13": ffi.WASMTIME_COMPONENT_LIST.value == KIND_LIST,
+        "vallist = {size_t size, val* data}": (
+            vallist.size.offset == 0 and vallist.data.offset == ctypes.sizeof(ctypes.c_size_t)
+        ),
+        "little-endian host": sys.byteorder == "little",
+    }
+    return [name for name, ok in facts.items() if not ok]
+
+
+class StockBytes(ListType):
+    """wasmtime-py's own `list<u8>` conversion, usable without a type pointer.
+
+    Its converters only read `.element`, which a class attribute provides here.
+    """
+
+    element = U8()  # type: ignore[assignment]
+
+    def __init__(self) -> None:  # no C type behind it (Managed.close ignores that)
+        pass
+
+    def to_c(self, data: bytes) -> Any:
+        val = ffi.wasmtime_component_val_t()
+        self.convert_to_c(None, data, ctypes.pointer(val))  # type: ignore[arg-type]
+        return val
+
+    def from_c(self, val: Any) -> bytes:
+        return self.convert_from_c(val)
+
+
+def _round_trip_problem() -> str | None:
+    """Fast read of a stock-written list and stock read of a fast-written one."""
+    data = bytes(range(256)) * 3 + b"\x00\xff"
+    stock = StockBytes()
+    if read_u8_list(stock.to_c(data)) != data:
+        return "fast read of a stock list<u8> differs"
+    if stock.from_c(new_u8_list(data)) != data:
+        return "stock read of a fast list<u8> differs"
+    return None
+
+
+def layout_problem() -> str | None:
+    """None when the fast path is safe with the installed wasmtime, else why not."""
+    version = _installed_version()
+    if version != PINNED_WASMTIME:
+        return f"wasmtime {version} is not the pinned {PINNED_WASMTIME}"
+    bad = _layout_facts()
+    if bad:
+        return "wasmtime_component_val_t layout changed: " + ", ".join(bad)
+    try:
+        return _round_trip_problem()
+    except Exception as e:  # a changed layout may fail in any way
+        return f"list<u8> round trip failed: {e}"
+
+
+def _installed_version() -> str:
+    from importlib.metadata import version
+
+    return version("wasmtime")
+
+
+def _as_rows(data: Any, n: int, dtype: type) -> np.ndarray:
+    """The n values at `data` (a val_t pointer) as an (n, 32 / itemsize) array."""
+    per_row = VAL_SIZE // np.dtype(dtype).itemsize
+    ptr = ctypes.cast(data, ctypes.POINTER(np.ctypeslib.as_ctypes_type(dtype)))
+    return np.ctypeslib.as_array(ptr, shape=(n, per_row))
+
+
+def read_u8_list(val: Any) -> bytes:
+    """Take a LIST-of-U8 value's bytes and free its element array (like the stock lift)."""
+    if val.kind != KIND_LIST:
+        raise TypeError(f"expected a list value, got kind {val.kind}")
+    n = val.of.list.size
+    try:
+        if n == 0:
+            return b""
+        rows = _as_rows(val.of.list.data, n, np.uint8)
+        if not (rows[:, KIND_OFFSET] == KIND_U8).all():
+            raise TypeError("list<u8> holds a value that is not u8")
+        return rows[:, PAYLOAD_OFFSET].tobytes()
+    finally:
+        ffi.wasmtime_component_vallist_delete(ctypes.byref(val.of.list))
+
+
+def write_u8_list(ptr: Any, data: bytes | bytearray | memoryview | np.ndarray) -> None:
+    """Store `data` as a LIST-of-U8 value at `ptr` (a pointer to a val_t)."""
+    src = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data
+    src = src.reshape(-1).view(np.uint8)
+    raw = ffi.wasmtime_component_vallist_t()
+    ffi.wasmtime_component_vallist_new_uninit(raw, len(src))
+    if len(src):
+        rows = _as_rows(raw.data, len(src), np.uint64)
+        rows[:, 0] = KIND_U8  # kind byte + zeroed padding (little-endian)
+        rows[:, 1] = src  # the u8 payload at offset 8, rest of the union zeroed
+    ptr.contents.kind = ffi.WASMTIME_COMPONENT_LIST
+    ptr.contents.of.list = raw
+
+
+def new_u8_list(data: bytes | np.ndarray) -> Any:
+    """A fresh val_t holding `data` as list<u8> (caller frees or hands it over)."""
+    val = ffi.wasmtime_component_val_t()
+    write_u8_list(ctypes.pointer(val), data)
+    return val
+
+
+def _is_bytes(ty: ValType) -> bool:
+    return isinstance(ty, ListType) and isinstance(ty.element, U8)
+
+
+def _lift(ty: ValType) -> Callable[[Any], Any]:
+    """A converter from a C value to Python for parameter type `ty`."""
+    if _is_bytes(ty):
+        return read_u8_list
+    if isinstance(ty, ListType) and _is_bytes(ty.element):
+        return _read_u8_lists
+    return ty.convert_from_c
+
+
+def _read_u8_lists(val: Any) -> list[bytes]:
+    """list<list<u8>> (e.g. graph builders)."""
+    if val.kind != KIND_LIST:
+        raise TypeError(f"expected a list value, got kind {val.kind}")
+    outer = val.of.list
+    try:
+        items = []
+        for i in range(outer.size):
+            inner = outer.data[i]
+            items.append(read_u8_list(inner))
+            inner.kind = KIND_BOOL  # already freed: make the outer delete skip it
+        return items
+    finally:
+        ffi.wasmtime_component_vallist_delete(ctypes.byref(outer))
+
+
+def add_func(inst: LinkerInstance, name: str, func: Callable[..., Any]) -> None:
+    """`inst.add_func(name, func)` with bulk list<u8> conversion."""
+    cache: dict[str, Any] = {}
+
+    def run(store: Any, ty_raw: Any, args: Any, nargs: int, results: Any) -> None:
+        if not cache:
+            with FuncType._from_ptr(ty_raw, owner=store) as fty:
+                params = [ty for _, ty in fty.params]
+                cache["lifts"] = [_lift(ty) for ty in params]
+                result_ty = fty.result
+                cache["result"] = result_ty
+                cache["lower"] = (
+                    (lambda st, v, p: write_u8_list(p, v))
+                    if result_ty is not None and _is_bytes(result_ty)
+                    else (result_ty.convert_to_c if result_ty is not None else None)
+                )
+        lifts = cache["lifts"]
+        assert len(lifts) == nargs
+        pyargs = [lift(args[i]) for i, lift in enumerate(lifts)]
+        result = func(store, *pyargs)
+        if cache["lower"] is None:
+            assert result is None
+        else:
+            cache["lower"](store, result, results)
+
+    @ffi.wasmtime_component_func_callback_t
+    def callback(_data, context, ty_raw, args, nargs, results, _nresults):  # type: ignore[no-untyped-def]
+        return catch_exceptions(context, lambda store: run(store, ty_raw, args, nargs, results))
+
+    @ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+    def finalize(_data):  # type: ignore[no-untyped-def]
+        return None
+
+    _CALLBACKS.append((callback, finalize))
+    name_bytes = name.encode("utf-8")
+    err = ffi.wasmtime_component_linker_instance_add_func(
+        inst.ptr(),
+        ctypes.create_string_buffer(name_bytes),
+        len(name_bytes),
+        callback,
+        None,
+        finalize,
+    )
+    if err:
+        raise wasmtime.WasmtimeError._from_ptr(err)

@@ -1,0 +1,311 @@
+"""The legacy witx wasi-nn ABI (`wasi_ephemeral_nn`) in Python, for wasmtime-py.
+
+`Preview1Nn` defines the six imports on a `wasmtime.Linker`; each one reads its
+arguments straight from guest memory (numpy views, no copy), calls a backend
+from `hosts.backends`, and answers with a witx errno (`hosts.abi`). A guest's
+bad argument never raises: every pointer/length is bounds-checked in Python
+ints (no overflow), handles are checked, and anything unexpected becomes
+runtime_error with the message kept in `last_error`.
+
+`run_round` runs the prebuilt preview1 driver for one CellJob.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import resource
+import struct
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import wasmtime
+
+from hosts import abi, guest_io
+from hosts.backends import Backend, BackendError, Context, Graph, backend_for_encoding
+from hosts.base import DTYPES, CellFailed, CellJob, RoundResult
+
+MODULE = "wasi_ephemeral_nn"
+I32 = wasmtime.ValType.i32()
+SIGNATURES = {
+    "load": 5,
+    "load_by_name": 3,
+    "init_execution_context": 2,
+    "set_input": 3,
+    "compute": 1,
+    "get_output": 5,
+}
+# load_by_name: files that make a graph folder, in builder order (wasmtime CLI layout).
+GRAPH_DIR_FILES = {"openvino": ("model.xml", "model.bin"), "onnx": ("model.onnx",)}
+
+
+class NnError(Exception):
+    """Ends an ABI call with an errno (internal: never leaves this module)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def _u32(value: int) -> int:
+    return value & abi.U32_MAX  # i32 params arrive signed
+
+
+class Preview1Nn:
+    """wasi_ephemeral_nn for one store. Call `define(linker)` before instantiating
+    and `bind(store, memory)` before the guest runs."""
+
+    def __init__(
+        self,
+        device: str = "cpu",
+        threads: int = 1,
+        preopen: Path | None = None,
+        names: dict[str, tuple[str, list[str]]] | None = None,
+        backend_for: Callable[[str], Backend] = backend_for_encoding,
+    ):
+        self.device = device  # for load_by_name, which carries no target
+        self.threads = threads
+        self.preopen = preopen  # load_by_name resolves names relative to it
+        self.names = dict(names or {})  # registered graphs: name -> (encoding, files)
+        self._backend_for = backend_for
+        self._backends: dict[str, Backend] = {}
+        self.graphs: list[Graph] = []
+        self.contexts: list[Context] = []
+        self.last_error = ""  # "<call>: <code>: <message>" of the last failed call
+        self.errors: list[str] = []
+        self._store: wasmtime.Store | None = None
+        self._memory: wasmtime.Memory | None = None
+        self._view: np.ndarray | None = None
+
+    # -- wiring ------------------------------------------------------------
+
+    def define(self, linker: wasmtime.Linker) -> None:
+        for name, nparams in SIGNATURES.items():
+            ty = wasmtime.FuncType([I32] * nparams, [I32])
+            linker.define_func(MODULE, name, ty, self._entry(name, getattr(self, "_" + name)))
+
+    def bind(self, store: wasmtime.Store, memory: wasmtime.Memory | None) -> None:
+        self._store, self._memory, self._view = store, memory, None
+
+    def _entry(self, call: str, impl: Callable[..., int | None]) -> Callable[..., int]:
+        def entry(*args: int) -> int:
+            try:
+                impl(*args)
+                return 0
+            except NnError as e:
+                return self._fail(call, e.code, str(e))
+            except BackendError as e:
+                return self._fail(call, e.code, e.message)
+            except Exception as e:  # a host bug must not become a trap in the guest
+                return self._fail(call, "runtime_error", f"{type(e).__name__}: {e}")
+
+        return entry
+
+    def _fail(self, call: str, code: str, message: str) -> int:
+        self.last_error = f"{call}: {code}: {message}"
+        self.errors.append(self.last_error)
+        return abi.ERRNO[code]
+
+    # -- guest memory --------------------------------------------------------
+
+    def _mem(self) -> np.ndarray:
+        """A uint8 view of the whole linear memory (rebuilt when it grows)."""
+        if self._memory is None or self._store is None:
+            raise NnError("missing_memory", "the guest exports no memory")
+        size = self._memory.data_len(self._store)
+        if self._view is None or self._view.size != size:
+            addr = ctypes.addressof(self._memory.data_ptr(self._store).contents)
+            self._view = np.frombuffer((ctypes.c_ubyte * size).from_address(addr), np.uint8)
+        return self._view
+
+    def _region(self, ptr: int, length: int, what: str) -> np.ndarray:
+        """mem[ptr:ptr+length], bounds-checked (ptr, length as u32)."""
+        mem = self._mem()
+        ptr, length = _u32(ptr), _u32(length)
+        if ptr + length > mem.size:
+            raise NnError(
+                "invalid_argument",
+                f"{what} [{ptr:#x}, +{length}) is outside guest memory ({mem.size} bytes)",
+            )
+        return mem[ptr : ptr + length]
+
+    def _write_u32(self, ptr: int, value: int, what: str) -> None:
+        struct.pack_into("<I", self._region(ptr, 4, what), 0, value)
+
+    def _check_out(self, ptr: int, what: str) -> None:
+        self._region(ptr, 4, what)  # validate before doing the work
+
+    # -- handles -------------------------------------------------------------
+
+    def _graph(self, handle: int) -> Graph:
+        handle = _u32(handle)
+        if handle >= len(self.graphs):
+            raise NnError("invalid_argument", f"no graph with handle {handle}")
+        return self.graphs[handle]
+
+    def _context(self, handle: int) -> Context:
+        handle = _u32(handle)
+        if handle >= len(self.contexts):
+            raise NnError("invalid_argument", f"no execution context with handle {handle}")
+        return self.contexts[handle]
+
+    def _backend(self, encoding: str) -> Backend:
+        if encoding not in self._backends:
+            self._backends[encoding] = self._backend_for(encoding)
+        return self._backends[encoding]
+
+    # -- the ABI ---------------------------------------------------------------
+
+    def _load(self, builders: int, n: int, encoding: int, target: int, out_graph: int) -> None:
+        self._check_out(out_graph, "out graph pointer")
+        table = self._region(builders, _u32(n) * abi.BUILDER_SIZE, "builder array")
+        pairs = np.frombuffer(table, dtype="<u4").reshape(-1, 2) if len(table) else []
+        views = [self._region(int(p), int(size), f"builder {i}") for i, (p, size) in enumerate(pairs)]
+        enc = _u32(encoding)
+        if enc >= len(abi.ENCODINGS):
+            raise NnError("invalid_encoding", f"unknown graph_encoding {enc}")
+        tgt = _u32(target)
+        if tgt >= len(abi.TARGETS):
+            raise NnError("invalid_argument", f"unknown execution_target {tgt}")
+        device = abi.TARGETS[tgt]
+        if device == "tpu":
+            raise NnError("unsupported_operation", "no backend runs on a TPU")
+        backend = self._backend(abi.ENCODINGS[enc])
+        graph = backend.load(views, abi.ENCODINGS[enc], device, self.threads)
+        self.graphs.append(graph)
+        self._write_u32(out_graph, len(self.graphs) - 1, "out graph pointer")
+
+    def _load_by_name(self, name_ptr: int, name_len: int, out_graph: int) -> None:
+        self._check_out(out_graph, "out graph pointer")
+        raw = bytes(self._region(name_ptr, name_len, "name"))
+        try:
+            name = raw.decode()
+        except UnicodeDecodeError:
+            raise NnError("invalid_argument", f"graph name {raw[:40]!r} is not UTF-8") from None
+        encoding, files = self._resolve_name(name)
+        graph = self._backend(encoding).load_files(files, encoding, self.device, self.threads)
+        self.graphs.append(graph)
+        self._write_u32(out_graph, len(self.graphs) - 1, "out graph pointer")
+
+    def _resolve_name(self, name: str) -> tuple[str, list[str]]:
+        """A registered name, else a folder or model file relative to the preopen."""
+        if name in self.names:
+            encoding, files = self.names[name]
+            return encoding, list(files)
+        if self.preopen is None:
+            raise NnError("not_found", f"no graph named {name!r}")
+        root = self.preopen.resolve()
+        path = (root / name).resolve()
+        if not name or path != root and root not in path.parents:
+            raise NnError("not_found", f"graph name {name!r} leaves the preopened folder")
+        if path.is_dir():
+            for encoding, names in GRAPH_DIR_FILES.items():
+                files = [path / n for n in names]
+                if all(f.is_file() for f in files):
+                    return encoding, [str(f) for f in files]
+        elif path.suffix == ".onnx" and path.is_file():
+            return "onnx", [str(path)]
+        elif path.suffix == ".xml" and path.with_suffix(".bin").is_file():
+            return "openvino", [str(path), str(path.with_suffix(".bin"))]
+        raise NnError("not_found", f"no graph named {name!r}")
+
+    def _init_execution_context(self, graph: int, out_ctx: int) -> None:
+        self._check_out(out_ctx, "out context pointer")
+        ctx = self._graph(graph).new_context()
+        self.contexts.append(ctx)
+        self._write_u32(out_ctx, len(self.contexts) - 1, "out context pointer")
+
+    def _set_input(self, ctx: int, index: int, tensor_ptr: int) -> None:
+        context = self._context(ctx)
+        record = self._region(tensor_ptr, abi.TENSOR_SIZE, "tensor")
+        dims_ptr, ndims, ttype, data_ptr, data_len = struct.unpack_from("<IIB3xII", record)
+        dims_bytes = self._region(dims_ptr, ndims * 4, "tensor dims")
+        data = self._region(data_ptr, data_len, "tensor data")
+        if ttype >= len(abi.TENSOR_TYPES):
+            raise NnError("invalid_argument", f"unknown tensor_type {ttype}")
+        dtype = np.dtype(DTYPES[abi.TENSOR_TYPES[ttype]])
+        shape = tuple(int(d) for d in np.frombuffer(dims_bytes, dtype="<u4"))
+        want = int(np.prod(shape, dtype=np.uint64)) * dtype.itemsize
+        if want != data_len:
+            raise NnError(
+                "invalid_argument",
+                f"tensor dims {list(shape)} x {dtype} need {want} bytes, data has {data_len}",
+            )
+        # A view of guest memory: the backend reads it in place at compute.
+        context.set_input(_u32(index), data.view(dtype).reshape(shape))
+
+    def _compute(self, ctx: int) -> None:
+        self._context(ctx).compute()
+
+    def _get_output(self, ctx: int, index: int, out_ptr: int, out_max: int, written: int) -> None:
+        context = self._context(ctx)
+        self._check_out(written, "out written pointer")
+        buf = self._region(out_ptr, out_max, "output buffer")
+        array = context.get_output(_u32(index))
+        raw = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+        if raw.size > buf.size:
+            raise NnError(
+                "too_large", f"output {_u32(index)} has {raw.size} bytes, buffer {buf.size}"
+            )
+        buf[: raw.size] = raw  # the one copy: straight into the guest's buffer
+        self._write_u32(written, raw.size, "out written pointer")
+
+
+# -- one round of the preview1 driver ---------------------------------------------
+
+
+def wasi_config(run: guest_io.GuestRun) -> wasmtime.WasiConfig:
+    wasi = wasmtime.WasiConfig()
+    wasi.argv = run.argv
+    wasi.preopen_dir(str(run.preopen), ".")
+    wasi.stdout_file = str(run.stdout)
+    wasi.stderr_file = str(run.stderr)
+    return wasi
+
+
+def run_round(job: CellJob) -> RoundResult:
+    run = guest_io.prepare(job, "preview1")
+    engine = wasmtime.Engine()
+    wasm = run.wasm.read_bytes()
+    t0 = time.perf_counter_ns()
+    try:
+        module = wasmtime.Module(engine, wasm)
+    except wasmtime.WasmtimeError as e:
+        raise CellFailed(f"compile {run.wasm.name}: {str(e).splitlines()[0]}") from e
+    t1 = time.perf_counter_ns()
+
+    nn = Preview1Nn(job.cell.device, job.threads, preopen=run.preopen)
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    nn.define(linker)
+    store = wasmtime.Store(engine)
+    store.set_wasi(wasi_config(run))
+    t2 = time.perf_counter_ns()
+    try:
+        instance = linker.instantiate(store, module)
+    except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
+        raise CellFailed(f"instantiate {run.wasm.name}: {str(e).splitlines()[0]}") from e
+    t3 = time.perf_counter_ns()
+    exports = instance.exports(store)
+    memory = exports.get("memory")
+    nn.bind(store, memory if isinstance(memory, wasmtime.Memory) else None)
+
+    start = exports["_start"]
+    assert isinstance(start, wasmtime.Func)
+    code = 0
+    try:
+        start(store)
+    except wasmtime.ExitTrap as e:
+        code = e.code
+    except (wasmtime.Trap, wasmtime.WasmtimeError) as e:
+        raise CellFailed(f"guest trapped: {str(e).splitlines()[0]}") from e
+    if code != 0:
+        detail = guest_io.tail(run.stderr, 3) or f"exit {code}"
+        host = f" [host: {nn.last_error}]" if nn.last_error else ""
+        raise CellFailed(f"guest exited {code}: {detail}{host}")
+
+    result = guest_io.collect(job, run)
+    result.host_phases |= {"compile": t1 - t0, "instantiate": t3 - t2}
+    result.peak_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return result

@@ -1,0 +1,123 @@
+"""SYNTHETIC run folders for tests: syntactically correct, numbers drawn from known
+distributions (not measurements). Recorded real runs live in results/fixtures/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.schema import CELL_COLUMNS, SAMPLE_COLUMNS, SCHEMA_VERSION
+from bench.summarize import summarize
+
+MACHINE = "synthetic000"
+
+
+def make_run(
+    out: Path,
+    cells: dict[tuple[str, str, str, str, str], float | str],
+    rounds: int = 3,
+    iterations: int = 30,
+    cv: float = 0.02,
+    seed: int = 0,
+    run_id: str | None = None,
+    created: str = "2026-11-25T12:00:00+00:00",
+    git_sha: str = "0" * 40,
+    machine: str = MACHINE,
+    extra_meta: dict | None = None,
+) -> Path:
+    """Write a run folder. `cells` maps a cell key (workload, variant, host, backend,
+    device) to its median latency in ms, or to "failed: ..." / "unsupported: ..." /
+    "skipped: ..." for a cell without samples."""
+    rng = np.random.default_rng(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    run_id = run_id or out.name
+    sample_rows: list[dict] = []
+    cell_rows: list[dict] = []
+    for key, spec in cells.items():
+        workload, variant, host, backend, device = key
+        base = dict(zip(("workload", "variant", "host", "backend", "device"), key, strict=True))
+        status, reason = "ok", ""
+        if isinstance(spec, str):
+            status, reason = spec.split(":", 1)[0], spec.split(":", 1)[1].strip()
+        cell_rows.append(
+            {
+                **base,
+                "model": f"{workload}.onnx",
+                "status": status,
+                "reason": reason,
+                "rounds": rounds if status == "ok" else 0,
+                "agrees": status == "ok",
+                "max_abs_diff": 0.0 if status == "ok" else np.nan,
+                "peak_rss_mb": 100.0,
+                "load_mode": "" if variant == "native" else "bytes",
+                "model_sha256": "ab" * 32,
+                "opset": 17,
+                "machine": machine,
+                "properties": "{}",
+            }
+        )
+        if status != "ok":
+            continue
+        p50_ns = float(spec) * 1e6
+        for r in range(rounds):
+            for phase, ns in (("compile", 5e6), ("instantiate", 1e6), ("load", 2e6)):
+                sample_rows.append(
+                    {**base, "round": r, "iteration": -1, "phase": phase, "ns": int(ns)}
+                )
+            total = p50_ns * rng.lognormal(0.0, cv, size=iterations)
+            parts = {"set_input": 0.1, "compute": 0.8, "get_output": 0.1}
+            for i, t in enumerate(total):
+                for phase, share in parts.items():
+                    sample_rows.append(
+                        {**base, "round": r, "iteration": i, "phase": phase, "ns": int(t * share)}
+                    )
+                sample_rows.append(
+                    {**base, "round": r, "iteration": i, "phase": "total", "ns": int(t)}
+                )
+    samples = pd.DataFrame(sample_rows, columns=SAMPLE_COLUMNS)
+    samples["run_id"] = run_id
+    samples["machine"] = machine
+    samples = samples.astype({"round": "int64", "iteration": "int64", "ns": "int64"})
+    cells_df = pd.DataFrame(cell_rows, columns=CELL_COLUMNS)
+    samples.to_parquet(out / "samples.parquet", index=False)
+    cells_df.to_csv(out / "cells.csv", index=False)
+    summarize(samples, cells_df, n_boot=200).to_csv(out / "summary.csv", index=False)
+    meta = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "created": created,
+        "git_sha": git_sha,
+        "synthetic": True,
+        "machine": {
+            "fingerprint": machine,
+            "cpu": "Synthetic CPU",
+            "cores": 2,
+            "os": "Linux",
+            "python": "3.11",
+        },
+        "packages": {"onnxruntime": "1.32.0"},
+        "models": {},
+        "backends": {},
+        "config": {"rounds": rounds, "iterations": iterations},
+        **(extra_meta or {}),
+    }
+    (out / "meta.json").write_text(json.dumps(meta, indent=2))
+    return out
+
+
+def basic_cells(scale: float = 1.0) -> dict:
+    """A small matrix: two workloads, onnx+openvino, all variants, a failure."""
+    c: dict = {}
+    for w, ms in (("mlp-tiny", 0.2), ("squeezenet", 3.0)):
+        for b in ("onnx", "openvino"):
+            c[(w, "native", "native", b, "cpu")] = ms * scale
+            c[(w, "preview1", "wasmtime-py", b, "cpu")] = ms * 1.5 * scale
+            c[(w, "adapted", "wasmtime-py", b, "cpu")] = ms * 1.52 * scale
+            c[(w, "component", "wasmtime-py", b, "cpu")] = ms * 1.3 * scale
+    c[("mlp-tiny", "preview1", "wasmtime-cli", "onnx", "cpu")] = "unsupported: invalid-encoding"
+    c[("mlp-tiny", "preview1", "wasmtime-cli", "openvino", "cpu")] = 0.22 * scale
+    c[("squeezenet", "component", "wasmtime-cli", "openvino", "cpu")] = "failed: trap: oops"
+    return c

@@ -1,0 +1,139 @@
+"""Statistics against known distributions, and summary.csv rows (bench.summarize)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from synthetic_run import basic_cells, make_run
+
+from bench import stats
+from bench.schema import SUMMARY_COLUMNS
+from bench.summarize import summarize
+
+
+def test_describe_normal_and_exponential():
+    rng = np.random.default_rng(1)
+    x = rng.normal(10.0, 1.0, 200_000)
+    d = stats.describe(x)
+    assert d.n == x.size
+    assert d.p50 == pytest.approx(10.0, abs=0.02)
+    assert d.p90 == pytest.approx(10.0 + 1.2816, abs=0.03)
+    assert d.std == pytest.approx(1.0, abs=0.01)
+    assert d.cv == pytest.approx(0.1, abs=0.002)
+    e = stats.describe(rng.exponential(2.0, 200_000))
+    assert e.p50 == pytest.approx(2.0 * math.log(2), abs=0.02)
+    assert e.p99 == pytest.approx(2.0 * math.log(100), rel=0.03)
+
+
+def test_describe_empty_and_nan_is_nan():
+    d = stats.describe([])
+    assert d.n == 0 and math.isnan(d.p50) and math.isnan(d.cv)
+    assert stats.describe([1.0, np.nan, 3.0]).n == 2
+
+
+def test_median_ci_contains_true_median_and_is_seeded():
+    rng = np.random.default_rng(2)
+    x = rng.exponential(1.0, 500)
+    lo, hi = stats.median_ci(x, seed=7)
+    assert lo < np.median(x) < hi
+    assert (lo, hi) == stats.median_ci(x, seed=7)
+    # wider for fewer samples
+    lo2, hi2 = stats.median_ci(x[:50], seed=7)
+    assert hi2 - lo2 > hi - lo
+
+
+def test_median_ci_coverage_is_about_95_percent():
+    rng = np.random.default_rng(3)
+    true_median = math.log(2)
+    hits = 0
+    trials = 300
+    for t in range(trials):
+        lo, hi = stats.median_ci(rng.exponential(1.0, 100), n_boot=500, seed=t)
+        hits += lo <= true_median <= hi
+    # a binomial(300, 0.95) is within [0.90, 0.99] with overwhelming probability;
+    # a broken interval (too narrow / always containing) falls outside.
+    assert 0.90 <= hits / trials <= 0.99
+
+
+def test_median_ratio_of_scaled_sample_is_the_scale():
+    rng = np.random.default_rng(4)
+    a = rng.lognormal(0, 0.05, 300)
+    r = stats.median_ratio(a * 1.3, a, seed=1)
+    assert r.value == pytest.approx(1.3)
+    assert r.low < 1.3 < r.high and r.excludes_one()
+    same = stats.median_ratio(a, rng.permutation(a), seed=1)
+    assert same.value == pytest.approx(1.0) and not same.excludes_one()
+    assert math.isnan(stats.median_ratio([], a).value)
+
+
+def test_ratio_of_ratios_cancels_common_drift():
+    rng = np.random.default_rng(5)
+    cell, native = rng.lognormal(0.5, 0.03, 200), rng.lognormal(0, 0.03, 200)
+    # the head run is 2x slower across the board (machine drift): overhead unchanged
+    r = stats.ratio_of_ratios(cell * 2, native * 2, cell, native, seed=3)
+    assert r.value == pytest.approx(1.0)
+    assert not r.excludes_one()
+    r2 = stats.ratio_of_ratios(cell * 2 * 1.3, native * 2, cell, native, seed=3)
+    assert r2.value == pytest.approx(1.3) and r2.low > 1.1
+
+
+def test_mann_whitney():
+    rng = np.random.default_rng(6)
+    a = rng.normal(10, 1, 100)
+    assert stats.mann_whitney_p(a, a + 2) < 1e-10
+    assert stats.mann_whitney_p(a, rng.permutation(a)) > 0.5
+    assert stats.mann_whitney_p([1.0, 1.0], [1.0, 1.0]) == 1.0
+    assert math.isnan(stats.mann_whitney_p([], a))
+
+
+def test_mwu_reachability_and_verdict_rule():
+    assert not stats.mwu_can_reach(3, 3)  # min p = 0.1
+    assert stats.mwu_can_reach(10, 10)
+    slow = stats.Ratio(1.3, 1.2, 1.4)
+    assert stats.verdict(slow, 1e-6, 100, 100) == "regressed"
+    assert stats.verdict(slow, 0.01, 100, 100) == "unchanged"  # not significant
+    assert stats.verdict(stats.Ratio(1.05, 1.03, 1.07), 1e-9, 100, 100) == "unchanged"
+    assert stats.verdict(stats.Ratio(0.8, 0.75, 0.85), 1e-9, 100, 100) == "improved"
+    # few samples: the CI decides
+    assert stats.verdict(slow, float("nan"), 3, 3) == "regressed"
+    assert stats.verdict(stats.Ratio(1.3, 0.9, 1.6), 0.0, 3, 3) == "unchanged"
+    assert stats.Ratio(1.018, 1.009, 1.027).pct() == "+1.8% [+0.9, +2.7]"
+
+
+def test_summarize_rows_overhead_and_order(tmp_path):
+    run = make_run(tmp_path / "run", basic_cells(), rounds=3, iterations=40, cv=0.01)
+    samples = pd.read_parquet(run / "samples.parquet")
+    cells = pd.read_csv(run / "cells.csv", keep_default_na=False, na_values=[""])
+    s = summarize(samples, cells, n_boot=300)
+    assert list(s.columns[: len(SUMMARY_COLUMNS)]) == SUMMARY_COLUMNS
+    assert len(s) == len(cells)
+    # failed first; then workload/backend/device/variant order
+    assert s.iloc[0]["status"] == "failed"
+    ok = s[s.status == "ok"]
+    assert list(ok["variant"][:4]) == ["native", "preview1", "adapted", "component"]
+    assert list(ok["workload"].unique()) == ["mlp-tiny", "squeezenet"]
+    native = s[(s.workload == "squeezenet") & (s.variant == "native") & (s.backend == "onnx")]
+    pre = s[(s.workload == "squeezenet") & (s.variant == "preview1") & (s.backend == "onnx")]
+    n, p = native.iloc[0], pre.iloc[0]
+    assert n["n"] == 120 and n["overhead_vs_native"] == 1.0
+    assert n["p50_ms"] == pytest.approx(3.0, rel=0.01)
+    assert n["p50_ci_low_ms"] < n["p50_ms"] < n["p50_ci_high_ms"]
+    assert n["throughput_ips"] == pytest.approx(1000 / n["p50_ms"])
+    assert p["overhead_vs_native"] == pytest.approx(1.5, rel=0.01)
+    assert p["overhead_ci_low"] < p["overhead_vs_native"] < p["overhead_ci_high"]
+    assert p["compute_p50_ms"] == pytest.approx(0.8 * 4.5, rel=0.02)
+    assert p["compile_p50_ms"] == pytest.approx(5.0)
+    # cells without samples keep their row, stats NaN, reason kept
+    uns = s[s.status == "unsupported"].iloc[0]
+    assert uns["n"] == 0 and math.isnan(uns["p50_ms"]) and "invalid-encoding" in uns["reason"]
+    assert math.isnan(uns["overhead_vs_native"])
+
+
+def test_summarize_keeps_cells_missing_from_cells_frame(tmp_path):
+    run = make_run(tmp_path / "run", {("m", "native", "native", "onnx", "cpu"): 1.0})
+    samples = pd.read_parquet(run / "samples.parquet")
+    s = summarize(samples, pd.DataFrame(), n_boot=100)
+    assert len(s) == 1 and s.iloc[0]["n"] == 90 and s.iloc[0]["status"] == "ok"

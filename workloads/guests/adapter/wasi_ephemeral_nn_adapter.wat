@@ -1,0 +1,443 @@
+;; wasi_ephemeral_nn -> wasi:nn@0.2.0-rc-2024-10-28 adapter (docs/adapter.md).
+;;
+;; A core module that wit-component (`jco new --adapt wasi_ephemeral_nn=...`)
+;; accepts as an adapter: it imports the main module's memory as env.memory and
+;; the wasi:nn WIT functions with their canonical core signatures, and exports
+;; the six legacy functions with their witx signatures (all i32 -> i32 errno).
+;; No data, element or start section: all state lives in pages taken with
+;; memory.grow on the first call, initialised by code.
+;;
+;; State layout (offsets from $base):
+;;   RET     0      16 bytes   return area for WIT results (tag u8 at +0, payload at +4)
+;;   NAMES   16     128 bytes  input names "0".."63": name i at NAMES+2i, 1 or 2 bytes
+;;   LIST    144    768 bytes  compute's list<tuple<string, own<tensor>>>: 64 x 12 bytes
+;;   GRAPHS  912    4096 bytes legacy graph id -> WIT graph handle (1024 x i32)
+;;   CTXS    5008   256 records of 520 bytes, legacy context id -> record:
+;;                    +0 WIT context handle, +4 number of outputs,
+;;                    +8 input tensor handles [64] (0 = not set), +264 output handles [64]
+;;   138128 .. 196608 unused; the arena (see cabi_import_realloc) starts at 196608.
+(module
+  (import "env" "memory" (memory 0))
+
+  (import "wasi:nn/graph@0.2.0-rc-2024-10-28" "load"
+    (func $wit_load (param i32 i32 i32 i32 i32)))
+  (import "wasi:nn/graph@0.2.0-rc-2024-10-28" "load-by-name"
+    (func $wit_load_by_name (param i32 i32 i32)))
+  (import "wasi:nn/graph@0.2.0-rc-2024-10-28" "[method]graph.init-execution-context"
+    (func $wit_init_ctx (param i32 i32)))
+  (import "wasi:nn/tensor@0.2.0-rc-2024-10-28" "[constructor]tensor"
+    (func $wit_tensor_new (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi:nn/tensor@0.2.0-rc-2024-10-28" "[method]tensor.data"
+    (func $wit_tensor_data (param i32 i32)))
+  (import "wasi:nn/tensor@0.2.0-rc-2024-10-28" "[resource-drop]tensor"
+    (func $wit_tensor_drop (param i32)))
+  (import "wasi:nn/inference@0.2.0-rc-2024-10-28" "[method]graph-execution-context.compute"
+    (func $wit_compute (param i32 i32 i32 i32)))
+  (import "wasi:nn/errors@0.2.0-rc-2024-10-28" "[method]error.code"
+    (func $wit_error_code (param i32) (result i32)))
+  (import "wasi:nn/errors@0.2.0-rc-2024-10-28" "[resource-drop]error"
+    (func $wit_error_drop (param i32)))
+
+  ;; Start of the state pages; 0 until the first call.
+  (global $base (mut i32) (i32.const 0))
+  (global $n_graphs (mut i32) (i32.const 0))
+  (global $n_ctxs (mut i32) (i32.const 0))
+  ;; Bump arena for what the host allocates through cabi_import_realloc.
+  (global $arena_lo (mut i32) (i32.const 0))
+  (global $arena_top (mut i32) (i32.const 0))
+  (global $arena_end (mut i32) (i32.const 0))
+  ;; While get_output calls tensor.data: the guest's buffer, handed to the host
+  ;; by cabi_import_realloc when the data fits, so the host writes straight into it.
+  (global $direct (mut i32) (i32.const 0))
+  (global $out_ptr (mut i32) (i32.const 0))
+  (global $out_max (mut i32) (i32.const 0))
+
+  ;; Limits (documented in docs/adapter.md).
+  (global $MAX_IO i32 (i32.const 64))
+  (global $MAX_GRAPHS i32 (i32.const 1024))
+  (global $MAX_CTXS i32 (i32.const 256))
+  (global $CTX_SIZE i32 (i32.const 520))
+  (global $STATE_PAGES i32 (i32.const 3))
+
+  ;; witx errno
+  (global $E_INVALID_ARGUMENT i32 (i32.const 1))
+  (global $E_INVALID_ENCODING i32 (i32.const 2))
+  (global $E_MISSING_MEMORY i32 (i32.const 3))
+  (global $E_RUNTIME_ERROR i32 (i32.const 5))
+  (global $E_TOO_LARGE i32 (i32.const 7))
+  ;; A guest pointer outside memory or misaligned: the canonical ABI would trap,
+  ;; the legacy ABI returns an errno.
+  (global $E_BAD_POINTER i32 (i32.const 1))
+  ;; An unknown graph or context id, and the tables being full.
+  (global $E_BAD_HANDLE i32 (i32.const 1))
+  (global $E_TABLE_FULL i32 (i32.const 5))
+
+  ;; Take the state pages (plus one arena page) on the first call and write the
+  ;; input names. Returns 0 or missing_memory.
+  (func $init (result i32)
+    (local $old i32) (local $i i32) (local $p i32)
+    (if (global.get $base) (then (return (i32.const 0))))
+    (local.set $old (memory.grow (i32.add (global.get $STATE_PAGES) (i32.const 1))))
+    (if (i32.eq (local.get $old) (i32.const -1))
+      (then (return (global.get $E_MISSING_MEMORY))))
+    (global.set $base (i32.shl (local.get $old) (i32.const 16)))
+    (global.set $arena_lo
+      (i32.add (global.get $base) (i32.shl (global.get $STATE_PAGES) (i32.const 16))))
+    (global.set $arena_top (global.get $arena_lo))
+    (global.set $arena_end (i32.add (global.get $arena_lo) (i32.const 65536)))
+    ;; names: "0".."9" then two digits
+    (loop $names
+      (local.set $p (i32.add (i32.add (global.get $base) (i32.const 16))
+                             (i32.shl (local.get $i) (i32.const 1))))
+      (if (i32.lt_u (local.get $i) (i32.const 10))
+        (then (i32.store8 (local.get $p) (i32.add (i32.const 48) (local.get $i))))
+        (else
+          (i32.store8 (local.get $p)
+            (i32.add (i32.const 48) (i32.div_u (local.get $i) (i32.const 10))))
+          (i32.store8 offset=1 (local.get $p)
+            (i32.add (i32.const 48) (i32.rem_u (local.get $i) (i32.const 10))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $names (i32.lt_u (local.get $i) (global.get $MAX_IO))))
+    (i32.const 0))
+
+  ;; 1 when [ptr, ptr + count * size) is not inside memory or ptr is not a
+  ;; multiple of align (a power of two).
+  (func $bad_range (param $ptr i32) (param $count i32) (param $size i32) (param $align i32)
+    (result i32)
+    (i32.or
+      (i32.ne (i32.and (local.get $ptr) (i32.sub (local.get $align) (i32.const 1)))
+              (i32.const 0))
+      (i64.gt_u
+        (i64.add (i64.extend_i32_u (local.get $ptr))
+                 (i64.mul (i64.extend_i32_u (local.get $count))
+                          (i64.extend_i32_u (local.get $size))))
+        (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16)))))
+
+  ;; WIT error resource -> witx errno; drops the resource.
+  ;; error-code: invalid-argument 0, invalid-encoding 1, timeout 2, runtime-error 3,
+  ;; unsupported-operation 4, too-large 5, not-found 6, security 7, unknown 8.
+  (func $errno (param $err i32) (result i32)
+    (local $code i32)
+    (local.set $code (call $wit_error_code (local.get $err)))
+    (call $wit_error_drop (local.get $err))
+    (block $other
+      (block $not_found
+        (block $too_large
+          (block $unsupported
+            (block $encoding
+              (block $argument
+                (br_table $argument $encoding $other $other $unsupported $too_large $not_found
+                          $other (local.get $code)))
+              (return (i32.const 1)))
+            (return (i32.const 2)))
+          (return (i32.const 6)))
+        (return (i32.const 7)))
+      (return (i32.const 8)))
+    (i32.const 5))
+
+  ;; After a WIT call that returned result<own<T>, own<error>> in RET: store the
+  ;; handle in the table slot, or return the mapped errno.
+  (func $take_result (param $slot i32) (result i32)
+    (if (i32.load8_u (global.get $base))
+      (then (return (call $errno (i32.load offset=4 (global.get $base))))))
+    (i32.store (local.get $slot) (i32.load offset=4 (global.get $base)))
+    (i32.const 0))
+
+  ;; Record address of a legacy context id, or 0 when unknown.
+  (func $ctx (param $id i32) (result i32)
+    (if (i32.ge_u (local.get $id) (global.get $n_ctxs)) (then (return (i32.const 0))))
+    (i32.add (i32.add (global.get $base) (i32.const 5008))
+             (i32.mul (local.get $id) (global.get $CTX_SIZE))))
+
+  ;; Register a freshly loaded graph (RET holds the WIT result).
+  (func $new_graph (param $out i32) (result i32)
+    (local $rc i32)
+    (local.set $rc
+      (call $take_result
+        (i32.add (i32.add (global.get $base) (i32.const 912))
+                 (i32.shl (global.get $n_graphs) (i32.const 2)))))
+    (if (local.get $rc) (then (return (local.get $rc))))
+    (i32.store (local.get $out) (global.get $n_graphs))
+    (global.set $n_graphs (i32.add (global.get $n_graphs) (i32.const 1)))
+    (i32.const 0))
+
+  (func (export "load")
+    (param $builders i32) (param $n i32) (param $encoding i32) (param $target i32)
+    (param $out i32) (result i32)
+    (local $rc i32) (local $i i32) (local $b i32)
+    (local.set $rc (call $init))
+    (if (local.get $rc) (then (return (local.get $rc))))
+    (if (call $bad_range (local.get $out) (i32.const 1) (i32.const 4) (i32.const 4))
+      (then (return (global.get $E_BAD_POINTER))))
+    (if (call $bad_range (local.get $builders) (local.get $n) (i32.const 8) (i32.const 4))
+      (then (return (global.get $E_BAD_POINTER))))
+    ;; each builder {ptr, len}: the canonical list<list<u8>> layout, passed as is
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $b (i32.add (local.get $builders) (i32.shl (local.get $i) (i32.const 3))))
+        (if (call $bad_range (i32.load (local.get $b)) (i32.load offset=4 (local.get $b))
+                             (i32.const 1) (i32.const 1))
+          (then (return (global.get $E_BAD_POINTER))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    ;; witx encodings 0..4 are the WIT ones; witx autodetect 5 is WIT 6 (after ggml)
+    (if (i32.gt_u (local.get $encoding) (i32.const 5))
+      (then (return (global.get $E_INVALID_ENCODING))))
+    (if (i32.eq (local.get $encoding) (i32.const 5)) (then (local.set $encoding (i32.const 6))))
+    (if (i32.gt_u (local.get $target) (i32.const 2))
+      (then (return (global.get $E_INVALID_ARGUMENT))))
+    (if (i32.ge_u (global.get $n_graphs) (global.get $MAX_GRAPHS))
+      (then (return (global.get $E_TABLE_FULL))))
+    (call $wit_load (local.get $builders) (local.get $n) (local.get $encoding)
+                    (local.get $target) (global.get $base))
+    (call $new_graph (local.get $out)))
+
+  (func (export "load_by_name")
+    (param $name i32) (param $len i32) (param $out i32) (result i32)
+    (local $rc i32)
+    (local.set $rc (call $init))
+    (if (local.get $rc) (then (return (local.get $rc))))
+    (if (call $bad_range (local.get $out) (i32.const 1) (i32.const 4) (i32.const 4))
+      (then (return (global.get $E_BAD_POINTER))))
+    (if (call $bad_range (local.get $name) (local.get $len) (i32.const 1) (i32.const 1))
+      (then (return (global.get $E_BAD_POINTER))))
+    (if (i32.eqz (call $utf8_ok (local.get $name) (local.get $len)))
+      (then (return (global.get $E_INVALID_ARGUMENT))))
+    (if (i32.ge_u (global.get $n_graphs) (global.get $MAX_GRAPHS))
+      (then (return (global.get $E_TABLE_FULL))))
+    (call $wit_load_by_name (local.get $name) (local.get $len) (global.get $base))
+    (call $new_graph (local.get $out)))
+
+  (func (export "init_execution_context") (param $graph i32) (param $out i32) (result i32)
+    (local $rc i32) (local $rec i32)
+    (local.set $rc (call $init))
+    (if (local.get $rc) (then (return (local.get $rc))))
+    (if (call $bad_range (local.get $out) (i32.const 1) (i32.const 4) (i32.const 4))
+      (then (return (global.get $E_BAD_POINTER))))
+    (if (i32.ge_u (local.get $graph) (global.get $n_graphs))
+      (then (return (global.get $E_BAD_HANDLE))))
+    (if (i32.ge_u (global.get $n_ctxs) (global.get $MAX_CTXS))
+      (then (return (global.get $E_TABLE_FULL))))
+    (call $wit_init_ctx
+      (i32.load offset=912 (i32.add (global.get $base) (i32.shl (local.get $graph) (i32.const 2))))
+      (global.get $base))
+    ;; the record of a new id is still all zeros (fresh pages, ids never reused)
+    (local.set $rec (i32.add (i32.add (global.get $base) (i32.const 5008))
+                             (i32.mul (global.get $n_ctxs) (global.get $CTX_SIZE))))
+    (local.set $rc (call $take_result (local.get $rec)))
+    (if (local.get $rc) (then (return (local.get $rc))))
+    (i32.store (local.get $out) (global.get $n_ctxs))
+    (global.set $n_ctxs (i32.add (global.get $n_ctxs) (i32.const 1)))
+    (i32.const 0))
+
+  ;; Makes a WIT tensor now (the host copies the data, as the legacy set_input
+  ;; does) and keeps it for the next compute, replacing one set earlier.
+  (func (export "set_input") (param $id i32) (param $index i32) (param $t i32) (result i32)
+    (local $rec i32) (local $ty i32) (local $slot i32) (local $h i32)
+    (local.set $rec (call $ctx (local.get $id)))
+    (if (i32.eqz (local.get $rec)) (then (return (global.get $E_BAD_HANDLE))))
+    (if (i32.ge_u (local.get $index) (global.get $MAX_IO))
+      (then (return (global.get $E_INVALID_ARGUMENT))))
+    (if (call $bad_range (local.get $t) (i32.const 1) (i32.const 20) (i32.const 4))
+      (then (return (global.get $E_BAD_POINTER))))
+    (if (call $bad_range (i32.load (local.get $t)) (i32.load offset=4 (local.get $t))
+                         (i32.const 4) (i32.const 4))
+      (then (return (global.get $E_BAD_POINTER))))
+    (if (call $bad_range (i32.load offset=12 (local.get $t)) (i32.load offset=16 (local.get $t))
+                         (i32.const 1) (i32.const 1))
+      (then (return (global.get $E_BAD_POINTER))))
+    ;; witx f16 0, f32 1, f64 2, u8 3, i32 4, i64 5 -> WIT FP16 0, FP32 1, FP64 2,
+    ;; (BF16 3), U8 4, I32 5, I64 6
+    (local.set $ty (i32.load8_u offset=8 (local.get $t)))
+    (if (i32.gt_u (local.get $ty) (i32.const 5)) (then (return (global.get $E_INVALID_ARGUMENT))))
+    (if (i32.ge_u (local.get $ty) (i32.const 3))
+      (then (local.set $ty (i32.add (local.get $ty) (i32.const 1)))))
+    (local.set $h
+      (call $wit_tensor_new
+        (i32.load (local.get $t)) (i32.load offset=4 (local.get $t)) (local.get $ty)
+        (i32.load offset=12 (local.get $t)) (i32.load offset=16 (local.get $t))))
+    (local.set $slot (i32.add (i32.add (local.get $rec) (i32.const 8))
+                              (i32.shl (local.get $index) (i32.const 2))))
+    (if (i32.load (local.get $slot))
+      (then (call $wit_tensor_drop (i32.load (local.get $slot)))))
+    (i32.store (local.get $slot) (local.get $h))
+    (i32.const 0))
+
+  ;; Sends every input set since the last compute as ("<index>", tensor), in
+  ;; index order (the tensors move to the host), then keeps the returned output
+  ;; handles by position.
+  (func (export "compute") (param $id i32) (result i32)
+    (local $rec i32) (local $i i32) (local $n i32) (local $h i32) (local $e i32)
+    (local $list i32) (local $len i32)
+    (local.set $rec (call $ctx (local.get $id)))
+    (if (i32.eqz (local.get $rec)) (then (return (global.get $E_BAD_HANDLE))))
+    (call $drop_outputs (local.get $rec))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (global.get $MAX_IO)))
+        (local.set $h (i32.load offset=8 (i32.add (local.get $rec)
+                                                  (i32.shl (local.get $i) (i32.const 2)))))
+        (if (local.get $h)
+          (then
+            (local.set $e (i32.add (i32.add (global.get $base) (i32.const 144))
+                                   (i32.mul (local.get $n) (i32.const 12))))
+            (i32.store (local.get $e)
+              (i32.add (i32.add (global.get $base) (i32.const 16))
+                       (i32.shl (local.get $i) (i32.const 1))))
+            (i32.store offset=4 (local.get $e)
+              (i32.add (i32.const 1) (i32.ge_u (local.get $i) (i32.const 10))))
+            (i32.store offset=8 (local.get $e) (local.get $h))
+            (i32.store offset=8 (i32.add (local.get $rec) (i32.shl (local.get $i) (i32.const 2)))
+                       (i32.const 0))
+            (local.set $n (i32.add (local.get $n) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (global.set $arena_top (global.get $arena_lo))
+    (call $wit_compute (i32.load (local.get $rec)) (i32.add (global.get $base) (i32.const 144))
+                       (local.get $n) (global.get $base))
+    (if (i32.load8_u (global.get $base))
+      (then (return (call $errno (i32.load offset=4 (global.get $base))))))
+    ;; ok: list<tuple<string, own<tensor>>> at RET+4 (ptr, len), 12-byte elements
+    (local.set $list (i32.load offset=4 (global.get $base)))
+    (local.set $len (i32.load offset=8 (global.get $base)))
+    (local.set $i (i32.const 0))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+        (local.set $h (i32.load offset=8 (i32.add (local.get $list)
+                                                  (i32.mul (local.get $i) (i32.const 12)))))
+        (if (i32.lt_u (local.get $i) (global.get $MAX_IO))
+          (then (i32.store offset=264
+                  (i32.add (local.get $rec) (i32.shl (local.get $i) (i32.const 2)))
+                  (local.get $h)))
+          (else (call $wit_tensor_drop (local.get $h))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (i32.store offset=4 (local.get $rec)
+      (select (local.get $len) (global.get $MAX_IO)
+              (i32.lt_u (local.get $len) (global.get $MAX_IO))))
+    (i32.const 0))
+
+  (func $drop_outputs (param $rec i32)
+    (local $i i32) (local $n i32)
+    (local.set $n (i32.load offset=4 (local.get $rec)))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (call $wit_tensor_drop
+          (i32.load offset=264 (i32.add (local.get $rec) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (i32.store offset=4 (local.get $rec) (i32.const 0)))
+
+  (func (export "get_output")
+    (param $id i32) (param $index i32) (param $buf i32) (param $max i32) (param $written i32)
+    (result i32)
+    (local $rec i32) (local $len i32)
+    (local.set $rec (call $ctx (local.get $id)))
+    (if (i32.eqz (local.get $rec)) (then (return (global.get $E_BAD_HANDLE))))
+    (if (call $bad_range (local.get $written) (i32.const 1) (i32.const 4) (i32.const 4))
+      (then (return (global.get $E_BAD_POINTER))))
+    (if (call $bad_range (local.get $buf) (local.get $max) (i32.const 1) (i32.const 1))
+      (then (return (global.get $E_BAD_POINTER))))
+    (if (i32.ge_u (local.get $index) (i32.load offset=4 (local.get $rec)))
+      (then (return (global.get $E_INVALID_ARGUMENT))))
+    (global.set $arena_top (global.get $arena_lo))
+    (global.set $out_ptr (local.get $buf))
+    (global.set $out_max (local.get $max))
+    (global.set $direct (i32.const 1))
+    (call $wit_tensor_data
+      (i32.load offset=264 (i32.add (local.get $rec) (i32.shl (local.get $index) (i32.const 2))))
+      (global.get $base))
+    (global.set $direct (i32.const 0))
+    (local.set $len (i32.load offset=4 (global.get $base)))
+    ;; too big: the host wrote into the arena instead; nothing reaches the guest
+    (if (i32.gt_u (local.get $len) (local.get $max)) (then (return (global.get $E_TOO_LARGE))))
+    (i32.store (local.get $written) (local.get $len))
+    (i32.const 0))
+
+  ;; Allocator for values the host lowers into memory (compute's result list and
+  ;; names, tensor.data). During get_output the guest's own buffer is returned
+  ;; when the data fits. Otherwise a bump arena that is reset before each call
+  ;; that uses it; when a request does not fit, a larger arena is grown and kept
+  ;; (the old one is abandoned), so memory only grows until the largest request.
+  (func (export "cabi_import_realloc")
+    (param $old i32) (param $old_size i32) (param $align i32) (param $size i32) (result i32)
+    (local $p i32) (local $pages i32) (local $got i32)
+    (if (i32.and (global.get $direct) (i32.le_u (local.get $size) (global.get $out_max)))
+      (then
+        (global.set $direct (i32.const 0))
+        (return (global.get $out_ptr))))
+    (local.set $p (i32.and (i32.add (global.get $arena_top) (i32.sub (local.get $align) (i32.const 1)))
+                           (i32.sub (i32.const 0) (local.get $align))))
+    (if (i64.gt_u (i64.add (i64.extend_i32_u (local.get $p)) (i64.extend_i32_u (local.get $size)))
+                  (i64.extend_i32_u (global.get $arena_end)))
+      (then
+        ;; room for size + alignment slack, at least twice the current arena
+        (local.set $pages
+          (i32.wrap_i64 (i64.shr_u (i64.add (i64.add (i64.extend_i32_u (local.get $size))
+                                                     (i64.extend_i32_u (local.get $align)))
+                                            (i64.const 65535))
+                                   (i64.const 16))))
+        (local.set $pages
+          (select (local.get $pages)
+                  (i32.shr_u (i32.sub (global.get $arena_end) (global.get $arena_lo)) (i32.const 15))
+                  (i32.gt_u (local.get $pages)
+                            (i32.shr_u (i32.sub (global.get $arena_end) (global.get $arena_lo))
+                                       (i32.const 15)))))
+        (local.set $got (memory.grow (local.get $pages)))
+        (if (i32.eq (local.get $got) (i32.const -1)) (then (unreachable)))
+        (global.set $arena_lo (i32.shl (local.get $got) (i32.const 16)))
+        (global.set $arena_end
+          (i32.add (global.get $arena_lo) (i32.shl (local.get $pages) (i32.const 16))))
+        (local.set $p (i32.and (i32.add (global.get $arena_lo)
+                                        (i32.sub (local.get $align) (i32.const 1)))
+                               (i32.sub (i32.const 0) (local.get $align))))))
+    (global.set $arena_top (i32.add (local.get $p) (local.get $size)))
+    (local.get $p))
+
+  ;; 1 when [p, p + len) is valid UTF-8 (the canonical ABI traps on a bad string,
+  ;; the legacy ABI returns invalid_argument).
+  (func $utf8_ok (param $p i32) (param $len i32) (result i32)
+    (local $end i32) (local $c i32) (local $need i32) (local $min i32) (local $cp i32)
+    (local.set $end (i32.add (local.get $p) (local.get $len)))
+    (block $ok
+      (loop $each
+        (br_if $ok (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $c (i32.load8_u (local.get $p)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br_if $each (i32.lt_u (local.get $c) (i32.const 0x80)))
+        ;; lead byte: number of continuation bytes and the smallest code point
+        (if (i32.eq (i32.and (local.get $c) (i32.const 0xe0)) (i32.const 0xc0))
+          (then (local.set $need (i32.const 1)) (local.set $min (i32.const 0x80))
+                (local.set $cp (i32.and (local.get $c) (i32.const 0x1f))))
+          (else
+            (if (i32.eq (i32.and (local.get $c) (i32.const 0xf0)) (i32.const 0xe0))
+              (then (local.set $need (i32.const 2)) (local.set $min (i32.const 0x800))
+                    (local.set $cp (i32.and (local.get $c) (i32.const 0x0f))))
+              (else
+                (if (i32.eq (i32.and (local.get $c) (i32.const 0xf8)) (i32.const 0xf0))
+                  (then (local.set $need (i32.const 3)) (local.set $min (i32.const 0x10000))
+                        (local.set $cp (i32.and (local.get $c) (i32.const 0x07))))
+                  (else (return (i32.const 0))))))))
+        (if (i32.gt_u (local.get $need) (i32.sub (local.get $end) (local.get $p)))
+          (then (return (i32.const 0))))
+        (loop $cont
+          (local.set $c (i32.load8_u (local.get $p)))
+          (if (i32.ne (i32.and (local.get $c) (i32.const 0xc0)) (i32.const 0x80))
+            (then (return (i32.const 0))))
+          (local.set $cp (i32.or (i32.shl (local.get $cp) (i32.const 6))
+                                 (i32.and (local.get $c) (i32.const 0x3f))))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (local.set $need (i32.sub (local.get $need) (i32.const 1)))
+          (br_if $cont (local.get $need)))
+        ;; overlong, surrogate or beyond U+10FFFF
+        (if (i32.or (i32.lt_u (local.get $cp) (local.get $min))
+                    (i32.or (i32.gt_u (local.get $cp) (i32.const 0x10ffff))
+                            (i32.eq (i32.and (local.get $cp) (i32.const 0xfff800))
+                                    (i32.const 0xd800))))
+          (then (return (i32.const 0))))
+        (br $each)))
+    (i32.const 1))
+)

@@ -1,0 +1,34 @@
+"""The model package's error type and parameter checking."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class ModelError(ValueError):
+    """A model cannot be built or prepared; the message is one line naming the culprit."""
+
+
+def with_defaults(builder: str, defaults: Mapping[str, Any], params: Mapping[str, Any]) -> dict:
+    """Merge `params` over `defaults`; reject unknown keys and values of the wrong kind."""
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        raise ModelError(
+            f"model builder {builder!r}: unknown parameter(s) {unknown} (known: {sorted(defaults)})"
+        )
+    merged = dict(defaults)
+    for key, value in params.items():
+        want = type(defaults[key])
+        ok = isinstance(value, want) and not isinstance(value, bool)
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            raise ModelError(
+                f"model builder {builder!r}: parameter {key!r} must be {want.__name__}, "
+                f"got {value!r}"
+            )
+        if key != "seed" and value <= 0:
+            raise ModelError(f"model builder {builder!r}: parameter {key!r} must be > 0")
+        merged[key] = value
+    return merged
