@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.figure import Figure, SubFigure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from bench import stats  # noqa: E402
@@ -59,7 +59,8 @@ def measured(summary: pd.DataFrame) -> pd.DataFrame:
     return summary[summary["n"].fillna(0) > 0]
 
 
-def save(fig: Figure, out: Path, name: str) -> list[Path]:
+def save(fig: Figure | SubFigure, out: Path, name: str) -> list[Path]:
+    fig = fig.figure  # the root figure of a slide's body
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{name}.png", out / f"{name}.svg"]
     for p in paths:
@@ -70,7 +71,9 @@ def save(fig: Figure, out: Path, name: str) -> list[Path]:
 def style(font: float = 11):
     """rcParams for one chart; tick labels resolve fonts at draw time, so build
     and save inside this context."""
-    return matplotlib.rc_context({"font.size": font, "svg.hashsalt": "wasinn-bench"})
+    return matplotlib.rc_context(
+        {"font.size": font, "svg.hashsalt": "wasinn-bench", "svg.fonttype": "none"}
+    )
 
 
 def _figure(width: float, height: float, font: float = 11) -> Figure:
@@ -79,13 +82,15 @@ def _figure(width: float, height: float, font: float = 11) -> Figure:
     return fig
 
 
-def _variant_legend(fig: Figure, variants: list[str], hosts: list[str] | None = None) -> None:
+def _variant_legend(
+    fig: Figure | SubFigure, variants: list[str], hosts: list[str] | None = None
+) -> None:
     handles = [Patch(color=color(v), label=v) for v in VARIANT_COLORS if v in variants]
     for h in hosts or []:
         if HOST_HATCH.get(h):
             handles.append(Patch(facecolor="white", edgecolor="black", hatch="//", label=h))
     if handles:
-        fig.legend(handles=handles, loc="outside upper center", ncols=len(handles))
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
 
 
 def _noise_mark(row: pd.Series) -> str:
@@ -174,7 +179,12 @@ def _overhead(df: pd.DataFrame) -> Figure:
 
 
 def _distribution_panels(
-    fig: Figure, df: pd.DataFrame, totals: dict[Key, np.ndarray], by, kind: str, font: float
+    fig: Figure | SubFigure,
+    df: pd.DataFrame,
+    totals: dict[Key, np.ndarray],
+    by,
+    kind: str,
+    font: float,
 ) -> None:
     groups = [g for _, g in df.groupby(df.apply(by, axis=1), sort=False)]
     ncols = 1 if kind == "box" else min(len(groups), 2)
@@ -185,7 +195,10 @@ def _distribution_panels(
     for ax, g in zip(axes, groups, strict=False):
         data = [totals.get(key_of(r), np.empty(0)) for _, r in g.iterrows()]
         pos = np.arange(len(g))[::-1] + 1
-        labels = [cell_label(r) + ("" if by is group_label else f" · {r['backend']}") for _, r in g.iterrows()]
+        labels = [
+            cell_label(r) + ("" if by is group_label else f" · {r['backend']}")
+            for _, r in g.iterrows()
+        ]
         if kind == "box":
             bp = ax.boxplot(
                 data, positions=pos, orientation="horizontal", patch_artist=True, sym="."
@@ -213,7 +226,9 @@ def _distribution_panels(
         ax.grid(axis="x", alpha=0.3)
 
 
-def distribution_chart(summary: pd.DataFrame, totals: dict[Key, np.ndarray], out: Path) -> list[Path]:
+def distribution_chart(
+    summary: pd.DataFrame, totals: dict[Key, np.ndarray], out: Path
+) -> list[Path]:
     df = measured(summary)
     if df.empty:
         return []
@@ -224,7 +239,9 @@ def distribution_chart(summary: pd.DataFrame, totals: dict[Key, np.ndarray], out
 def _distributions(df: pd.DataFrame, totals: dict[Key, np.ndarray]) -> Figure:
     groups = df.apply(group_label, axis=1).nunique()
     fig = _figure(11, 1.2 + 0.38 * len(df) + 0.6 * groups)
-    fig.suptitle("Latency distribution per cell (box: quartiles, whiskers: 1.5 IQR)", fontweight="bold")
+    fig.suptitle(
+        "Latency distribution per cell (box: quartiles, whiskers: 1.5 IQR)", fontweight="bold"
+    )
     _distribution_panels(fig, df, totals, group_label, "box", 11)
     _variant_legend(fig, list(df["variant"].unique()))
     return fig
@@ -233,13 +250,19 @@ def _distributions(df: pd.DataFrame, totals: dict[Key, np.ndarray]) -> Figure:
 # ---------------------------------------------------------------- slides
 
 
-def _slide(title: str, subtitle: str = "") -> Figure:
+def _slide(title: str, subtitle: str = "") -> SubFigure:
+    """A 16:9 slide: a header band (the finding, then a grey subtitle) above the
+    body subfigure that the caller draws into."""
     fig = _figure(*SLIDE_SIZE, font=SLIDE_FONT)
+    header, body = fig.subfigures(2, 1, height_ratios=[1.3, 10])
     # wrap so a long finding stays on the slide (about 75 characters per line)
-    fig.suptitle(textwrap.fill(title, 75), fontsize=SLIDE_FONT + 8, fontweight="bold")
+    header.text(
+        0.5, 0.62, textwrap.fill(title, 75), ha="center", va="center",
+        fontsize=SLIDE_FONT + 8, fontweight="bold",
+    )  # fmt: skip
     if subtitle:
-        fig.supxlabel(subtitle, fontsize=SLIDE_FONT - 2, color="#444444")
-    return fig
+        header.text(0.5, 0.08, subtitle, ha="center", va="bottom", color="#444444")
+    return body
 
 
 def workload_finding(df: pd.DataFrame, totals: dict[Key, np.ndarray]) -> str:
@@ -256,14 +279,18 @@ def workload_finding(df: pd.DataFrame, totals: dict[Key, np.ndarray]) -> str:
     wasm = df[df["variant"] != "native"].dropna(subset=["overhead_vs_native"])
     if not wasm.empty:
         best = wasm.loc[wasm["overhead_vs_native"].idxmin()]
-        r = stats.Ratio(best["overhead_vs_native"], best["overhead_ci_low"], best["overhead_ci_high"])
+        r = stats.Ratio(
+            best["overhead_vs_native"], best["overhead_ci_low"], best["overhead_ci_high"]
+        )
         return f"fastest wasm: {cell_label(best)} ({best['backend']}) vs native {r.pct()}"
     return "native baseline only"
 
 
-def slide_variants(df: pd.DataFrame, totals: dict[Key, np.ndarray], workload: str) -> Figure:
+def slide_variants(df: pd.DataFrame, totals: dict[Key, np.ndarray], workload: str) -> SubFigure:
     d = df[df["workload"] == workload]
-    fig = _slide(f"{workload}: {workload_finding(d, totals)}", "latency p50 with 95% CI; lower is better")
+    fig = _slide(
+        f"{workload}: {workload_finding(d, totals)}", "latency p50 with 95% CI; lower is better"
+    )
     ax = fig.subplots()
     groups = list(dict.fromkeys(zip(d["backend"], d["device"], strict=True)))
     x, ticks, ticklabels = 0.0, [], []
@@ -301,9 +328,14 @@ def slide_variants(df: pd.DataFrame, totals: dict[Key, np.ndarray], workload: st
     return fig
 
 
-def slide_overhead_heatmap(df: pd.DataFrame) -> Figure:
+def slide_overhead_heatmap(df: pd.DataFrame) -> SubFigure:
     wasm = df[df["variant"] != "native"].dropna(subset=["overhead_vs_native"])
-    rows = list(dict.fromkeys(f"{r['variant']} · {r['host']} · {r['backend']} · {r['device']}" for _, r in wasm.iterrows()))
+    rows = list(
+        dict.fromkeys(
+            f"{r['variant']} · {r['host']} · {r['backend']} · {r['device']}"
+            for _, r in wasm.iterrows()
+        )
+    )
     cols = list(dict.fromkeys(wasm["workload"]))
     m = np.full((len(rows), len(cols)), np.nan)
     for _, r in wasm.iterrows():
@@ -332,7 +364,7 @@ def slide_overhead_heatmap(df: pd.DataFrame) -> Figure:
     return fig
 
 
-def slide_distributions(df: pd.DataFrame, totals: dict[Key, np.ndarray]) -> Figure:
+def slide_distributions(df: pd.DataFrame, totals: dict[Key, np.ndarray]) -> SubFigure:
     noisy = df[df["cv"] > NOISE_CV]
     if noisy.empty:
         title = f"All {len(df)} cells are steady: CV ≤ {NOISE_CV:.0%}"
@@ -348,10 +380,12 @@ def slide_distributions(df: pd.DataFrame, totals: dict[Key, np.ndarray]) -> Figu
     return fig
 
 
-def slide_phases(df: pd.DataFrame) -> Figure:
+def slide_phases(df: pd.DataFrame) -> SubFigure:
     cols = [f"{p}_p50_ms" for p in PHASE_COLORS]
     d = df.dropna(subset=["compute_p50_ms"]).copy()
-    d["_io"] = (d["set_input_p50_ms"].fillna(0) + d["get_output_p50_ms"].fillna(0)) / d[cols].fillna(0).sum(axis=1)
+    d["_io"] = (d["set_input_p50_ms"].fillna(0) + d["get_output_p50_ms"].fillna(0)) / d[
+        cols
+    ].fillna(0).sum(axis=1)
     if d.empty:
         fig = _slide("Phase breakdown: no per-phase samples")
         return fig
@@ -376,11 +410,11 @@ def slide_phases(df: pd.DataFrame) -> Figure:
         ax.set_title(str(g.iloc[0]["workload"]), loc="left")
         ax.set_xlabel("ms")
     handles = [Patch(color=c, label=p) for p, c in PHASE_COLORS.items()]
-    fig.legend(handles=handles, loc="outside upper center", ncols=len(handles))
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
     return fig
 
 
-def slide_throughput(df: pd.DataFrame) -> Figure:
+def slide_throughput(df: pd.DataFrame) -> SubFigure:
     keep = []
     for _, g in df.groupby(["workload", "backend", "device"], sort=False):
         native = g[g["variant"] == "native"]["throughput_ips"]
@@ -417,7 +451,7 @@ def write_slides(summary: pd.DataFrame, totals: dict[Key, np.ndarray], out: Path
     df = measured(summary)
     if df.empty:
         return []
-    figs: list[tuple[str, Callable[[], Figure]]] = []
+    figs: list[tuple[str, Callable[[], SubFigure]]] = []
     for w in dict.fromkeys(df["workload"]):
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in str(w))
         figs.append((f"variants-{safe}", lambda w=w: slide_variants(df, totals, w)))

@@ -24,6 +24,9 @@ class Filters:
 def expand(workloads: Iterable[Workload], filters: Filters) -> list[Cell]:
     """Every cell the workloads and filters ask for.
 
+    Variants, hosts and backends filter the workload's own lists; devices
+    replace the workload's default devices.
+
     The native baseline of each (workload, backend, device) always runs when
     any cell of that group does: overhead and agreement are measured against it.
     """
@@ -32,9 +35,8 @@ def expand(workloads: Iterable[Workload], filters: Filters) -> list[Cell]:
         for backend in w.backends:
             if not filters.keep("backends", backend):
                 continue
-            for device in w.devices:
-                if not filters.keep("devices", device):
-                    continue
+            # A workload's devices are its default; --devices replaces them (gpu is opt-in).
+            for device in filters.devices or w.devices:
                 group = [
                     Cell(w.name, variant, host, backend, device)
                     for host in HOSTS

@@ -31,7 +31,8 @@ def prepare(w: Workload, data_dir: Path) -> PreparedWorkload:
     from workloads.models import ModelError, prepare_model
 
     where = str(w.path)
-    shapes = {spec.name: spec.shape for spec in w.inputs}
+    # Zoo models are sized by their params; only a user's model gets its dynamic dims fixed.
+    shapes = {spec.name: spec.shape for spec in w.inputs} if w.model_path else None
     try:
         prepared = prepare_model(
             builder=w.builder, params=w.params, onnx_path=w.model_path, input_shapes=shapes

@@ -132,7 +132,7 @@ def build(run: Run, out: Path) -> list[Block]:
                 "rerun on a quieter machine or with more rounds.",
             )
         )
-    disagree = s[s["agrees"].astype(str).str.lower() == "false"]
+    disagree = s[(s["status"] == "ok") & (s["agrees"].astype(str).str.lower() == "false")]
     if not disagree.empty:
         names = ", ".join(_cell(r) for _, r in disagree.iterrows())
         blocks.append(Block("warn", f"⚠ Outputs differ from the native baseline: {names}."))

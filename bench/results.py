@@ -116,6 +116,10 @@ def read_samples(run_dir: Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _text(column: pd.Series) -> pd.Series:
+    return column.map(lambda v: "" if pd.isna(v) else str(v))
+
+
 @dataclass
 class RunData:
     dir: Path
@@ -149,13 +153,13 @@ def load(run_dir: str | Path) -> RunData:
         cells = pd.DataFrame(columns=CELL_COLUMNS)
     for col in ("reason", "load_mode", "properties", "model", "machine", "model_sha256"):
         if col in cells:
-            cells[col] = cells[col].fillna("").astype(str)
+            cells[col] = _text(cells[col])
     summary_path = run_dir / "summary.csv"
     if summary_path.exists():
         summary = pd.read_csv(summary_path, keep_default_na=False, na_values=[""])
         for col in ("reason", "load_mode", "properties"):
             if col in summary:
-                summary[col] = summary[col].fillna("").astype(str)
+                summary[col] = _text(summary[col])
     else:
         from bench.summarize import summarize
 

@@ -518,8 +518,14 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
         )
     run_id = new_run_id()
     run_dir = options.out if options.out else Path.cwd() / "results" / run_id
+    created = not run_dir.exists()
     check_writable(run_dir)
-    prepared = _prepare_all(workloads, run_dir, say)
+    try:
+        prepared = _prepare_all(workloads, run_dir, say)
+    except BaseException:
+        if created:  # bad input found while preparing: leave nothing behind
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     states = [CellState(c) for c in cells]
     for s in states:
         if found := probe(s.cell):

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bench import stats
+from bench import results, stats
 from bench.cells import BACKENDS, DEVICES, HOSTS, KEY_COLUMNS, VARIANTS
+from bench.results import RunFolderError
 from bench.schema import CELL_COLUMNS, PHASE_MEDIAN_COLUMNS, SUMMARY_COLUMNS
 
 NS_PER_MS = 1e6
@@ -128,7 +128,7 @@ def summarize(
     return order_cells(out)
 
 
-class RunDirError(Exception):
+class RunDirError(RunFolderError):
     """A path given as a run folder is missing or is not one (message names it)."""
 
 
@@ -151,47 +151,21 @@ class Run:
         return str((self.meta.get("machine") or {}).get("fingerprint", "unknown"))
 
 
-def load_run(path: str | Path, n_boot: int = stats.N_BOOT) -> Run:
-    """Load a run folder, via bench.results.load when the lead's module is present.
-
-    Raises RunDirError naming the path when it is missing or not a run folder. A
-    missing summary.csv is recomputed from the samples.
-    """
+def load_run(path: str | Path) -> Run:
+    """Load a run folder with bench.results.load and check what the analysis needs.
+    Raises RunDirError (a RunFolderError) naming the path on bad input."""
     path = Path(path)
-    if not path.is_dir():
-        raise RunDirError(f"{path}: no such run folder")
-    for name in ("meta.json", "samples.parquet"):
-        if not (path / name).is_file():
-            raise RunDirError(f"{path}: not a run folder (no {name})")
     try:
-        meta = json.loads((path / "meta.json").read_text())
-    except (OSError, ValueError) as e:
-        raise RunDirError(f"{path / 'meta.json'}: unreadable ({e})") from e
-    if not isinstance(meta, dict):
-        raise RunDirError(f"{path / 'meta.json'}: not a JSON object")
-    samples = cells = summary = None
-    try:
-        from bench import results  # the lead's reader, once it exists
-    except ImportError:
-        results = None
-    if results is not None and hasattr(results, "load"):
         data = results.load(path)
-        samples, cells = data.samples, data.cells
-        summary = getattr(data, "summary", None)
-    else:
-        samples = pd.read_parquet(path / "samples.parquet")
-        if (path / "cells.csv").is_file():
-            cells = pd.read_csv(path / "cells.csv", keep_default_na=False, na_values=[""])
-        if (path / "summary.csv").is_file():
-            summary = pd.read_csv(path / "summary.csv", keep_default_na=False, na_values=[""])
-    if cells is None:
-        cells = pd.DataFrame(columns=CELL_COLUMNS)
-    missing = [c for c in KEY_COLUMNS + ["phase", "ns"] if c not in samples.columns]
+    except RunFolderError as e:
+        raise RunDirError(str(e)) from None
+    if not isinstance(data.meta, dict):
+        raise RunDirError(f"{path / 'meta.json'}: not a JSON object")
+    missing = [c for c in KEY_COLUMNS + ["phase", "iteration", "ns"] if c not in data.samples]
     if missing:
-        raise RunDirError(f"{path / 'samples.parquet'}: missing columns {missing}")
-    for frame in (cells, summary):
-        if frame is not None and "reason" in frame.columns:
-            frame["reason"] = frame["reason"].fillna("").astype(str)
-    if summary is None or summary.empty and not cells.empty:
-        summary = summarize(samples, cells, n_boot=n_boot)
-    return Run(path, meta, samples, cells, summary)
+        raise RunDirError(f"{path / 'samples.parquet'}: missing columns {', '.join(missing)}")
+    summary = data.summary
+    if summary is None or (summary.empty and not data.cells.empty) or "n" not in summary:
+        summary = summarize(data.samples, data.cells)
+    summary["reason"] = summary["reason"].fillna("").astype(str)
+    return Run(path, data.meta, data.samples, data.cells, summary)

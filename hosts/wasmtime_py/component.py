@@ -21,6 +21,7 @@ Limits of this host (docs/component.md):
 from __future__ import annotations
 
 import dataclasses
+import resource
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from hosts import guest_io
 from hosts.backends import backend_for_encoding
 from hosts.backends.base import BackendError, Context, Graph
 from hosts.base import CellFailed, CellJob, CellUnsupported, RoundResult
+from hosts.native import model_paths
 from hosts.wasmtime_py import fastlist
 
 NN_VERSION = "0.2.0-rc-2024-10-28"
@@ -143,6 +145,7 @@ class Table:
 @dataclass
 class NnConfig:
     threads: int = 1
+    device: str = "cpu"  # for load-by-name, which carries no execution target
     # load-by-name: name -> (files in builder order, wasi-nn encoding)
     named: dict[str, tuple[list[str], str]] = dataclasses.field(default_factory=dict)
     fast: bool = True  # bulk list<u8> conversion (fastlist)
@@ -206,17 +209,14 @@ class NnState:
 
     # -- wasi:nn/graph ------------------------------------------------------------
 
-    def _load(self, load: Callable[[str], Graph], encoding: str, target: str) -> ResourceHost:
-        device = TARGETS.get(target)
-        if device is None:
-            raise NnError("unsupported-operation", f"execution target {target!r} is not served")
-        return ResourceHost.own(self.graphs.add(load(device)), GRAPH)
-
     def load(self, store: Any, builders: list[bytes], encoding: str, target: str) -> Variant:
         def run() -> ResourceHost:
+            device = TARGETS.get(target)
+            if device is None:
+                raise NnError("unsupported-operation", f"execution target {target!r} not served")
             backend = backend_for_encoding(encoding)
-            threads = self.config.threads
-            return self._load(lambda d: backend.load(builders, encoding, d, threads), encoding, target)
+            graph = backend.load(builders, encoding, device, self.config.threads)
+            return ResourceHost.own(self.graphs.add(graph), GRAPH)
 
         return self._guarded(run, tagged=True)
 
@@ -227,9 +227,8 @@ class NnState:
                 raise NnError("not-found", f"no graph named {name!r} (have {have})")
             paths, encoding = self.config.named[name]
             backend = backend_for_encoding(encoding)
-            threads = self.config.threads
-            device = self.config.named_device
-            graph = backend.load_files(paths, encoding, device, threads)
+            # load-by-name has no target: the round's device
+            graph = backend.load_files(paths, encoding, self.config.device, self.config.threads)
             return ResourceHost.own(self.graphs.add(graph), GRAPH)
 
         return self._guarded(run, tagged=True)
@@ -328,3 +327,132 @@ def _from_array(name: str, a: np.ndarray) -> Tensor:
     if ty is None:
         raise NnError("unsupported-operation", f"output {name!r}: dtype {a.dtype} has no WIT type")
     return Tensor(list(a.shape), ty, np.ascontiguousarray(a).tobytes())
+
+
+# -- running a component --------------------------------------------------------
+
+
+@dataclass
+class ComponentRun:
+    exit_code: int
+    host_phases: dict[str, int]  # compile, instantiate (ns)
+    state: NnState
+    trap: str | None = None  # a trap other than a WASI exit
+
+
+_FAST_PROBLEM: list[str | None] = []
+
+
+def fast_path_problem() -> str | None:
+    """Why the fast list<u8> path is off here (None: it is on). Checked once."""
+    if not _FAST_PROBLEM:
+        _FAST_PROBLEM.append(fastlist.layout_problem())
+    return _FAST_PROBLEM[0]
+
+
+def run_component(
+    wasm: Path | bytes,
+    argv: Sequence[str],
+    preopen: Path,
+    config: NnConfig,
+    stdout: Path | None = None,
+    stderr: Path | None = None,
+) -> ComponentRun:
+    """Compile, link and run a wasi:cli command component with our wasi:nn."""
+    engine = Engine()
+    t0 = time.perf_counter_ns()
+    component = Component(engine, wasm if isinstance(wasm, bytes) else wasm.read_bytes())
+    t1 = time.perf_counter_ns()
+    linker = Linker(engine)
+    linker.add_wasip2()
+    state = NnState(config)
+    state.define(linker)
+    store = Store(engine)
+    wasi = WasiConfig()
+    wasi.argv = list(argv)
+    wasi.preopen_dir(str(preopen), ".")
+    if stdout is not None:
+        wasi.stdout_file = str(stdout)
+    if stderr is not None:
+        wasi.stderr_file = str(stderr)
+    store.set_wasi(wasi)
+    t2 = time.perf_counter_ns()
+    instance = linker.instantiate(store, component)
+    t3 = time.perf_counter_ns()
+    phases = {"compile": t1 - t0, "instantiate": t3 - t2}
+    run_iface = instance.get_export_index(store, WASI_RUN)
+    run_idx = run_iface and instance.get_export_index(store, "run", run_iface)
+    run = run_idx and instance.get_func(store, run_idx)
+    if not run:
+        raise CellFailed(f"the guest exports no {WASI_RUN}#run (not a command component)")
+    try:
+        result = run(store)
+        run.post_return(store)
+        code = 0 if isinstance(result, Variant) and result.tag == "ok" else 1
+        return ComponentRun(code, phases, state)
+    except ExitTrap as e:
+        return ComponentRun(e.code, phases, state)
+    except WasmtimeError as e:
+        return ComponentRun(-1, phases, state, trap=_trap_reason(str(e)))
+
+
+def _trap_reason(text: str) -> str:
+    """The cause of a trap: wasmtime puts it after the backtrace ("Caused by:")."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if "Caused by:" in lines:
+        cause = lines[lines.index("Caused by:") + 1 :]
+        return "; ".join(cause)
+    return lines[0] if lines else "trap"
+
+
+def input_over_cap(job: CellJob) -> str | None:
+    for spec in job.inputs:
+        values = spec.nbytes + len(spec.shape)  # data + dims cross in one call
+        if values > HOSTCALL_CAP:
+            return (
+                f"input {spec.name!r} is {spec.nbytes} bytes: wasmtime-py lifts at most "
+                f"{HOSTCALL_CAP} values guest->host per host call (tensor constructor)"
+            )
+    return None
+
+
+def _model_values(paths: Sequence[str]) -> int:
+    return sum(Path(p).stat().st_size for p in paths) + len(paths)
+
+
+def run_round(job: CellJob) -> RoundResult:
+    """One round of a component/adapted cell on wasmtime-py."""
+    reason = input_over_cap(job)
+    if reason:
+        raise CellUnsupported(reason)
+    notes: dict[str, str] = {}
+    paths, _ = model_paths(job)
+    if job.load_mode == "bytes" and _model_values(paths) > HOSTCALL_CAP:
+        job = dataclasses.replace(job, load_mode="name")
+        notes["load_mode_reason"] = f"model over the {HOSTCALL_CAP}-value host-call cap"
+    run = guest_io.prepare(job)
+    problem = fast_path_problem()
+    notes["list_u8"] = "fast" if problem is None else f"stock ({problem})"
+    names = guest_io.GRAPH_FILES[run.encoding]
+    named = {guest_io.GRAPH_NAME: ([str(run.graph_dir / n) for n in names], run.encoding)}
+    config = NnConfig(job.threads, job.cell.device, named, fast=problem is None)
+    out = run_component(run.wasm, run.argv, run.preopen, config, run.stdout, run.stderr)
+    if out.trap is not None:
+        if "hostcalls has been exhausted" in out.trap:
+            raise CellUnsupported(f"host-call cap ({HOSTCALL_CAP} values): {out.trap}")
+        raise CellFailed(f"trap: {out.trap} | {guest_io.tail(run.stderr)}")
+    if out.exit_code != 0:
+        raise _exit_error(out.exit_code, guest_io.tail(run.stderr))
+    result = guest_io.collect(job, run)
+    result.host_phases.update(out.host_phases)
+    result.notes.update(notes)
+    result.peak_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return result
+
+
+def _exit_error(code: int, stderr: str) -> Exception:
+    """A failed wasi-nn call the backend cannot serve is a reason, not a failure."""
+    why = f"guest exit {code}: {stderr}"
+    if "(unsupported_operation)" in stderr or "(invalid_encoding)" in stderr:
+        return CellUnsupported(why)
+    return CellFailed(why)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import wasmtime
 from wasmtime import _ffi as ffi
-from wasmtime.component import ListType, LinkerInstance, U8, ValType
+from wasmtime.component import U8, LinkerInstance, ListType, ValType
 from wasmtime.component._enter import catch_exceptions
 from wasmtime.component._types import FuncType
 

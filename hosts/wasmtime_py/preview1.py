@@ -161,7 +161,9 @@ class Preview1Nn:
         self._check_out(out_graph, "out graph pointer")
         table = self._region(builders, _u32(n) * abi.BUILDER_SIZE, "builder array")
         pairs = np.frombuffer(table, dtype="<u4").reshape(-1, 2) if len(table) else []
-        views = [self._region(int(p), int(size), f"builder {i}") for i, (p, size) in enumerate(pairs)]
+        views = [
+            self._region(int(p), int(size), f"builder {i}") for i, (p, size) in enumerate(pairs)
+        ]
         enc = _u32(encoding)
         if enc >= len(abi.ENCODINGS):
             raise NnError("invalid_encoding", f"unknown graph_encoding {enc}")

@@ -100,18 +100,13 @@
       (br_if $names (i32.lt_u (local.get $i) (global.get $MAX_IO))))
     (i32.const 0))
 
-  ;; 1 when [ptr, ptr + count * size) is not inside memory or ptr is not a
-  ;; multiple of align (a power of two).
-  (func $bad_range (param $ptr i32) (param $count i32) (param $size i32) (param $align i32)
-    (result i32)
-    (i32.or
-      (i32.ne (i32.and (local.get $ptr) (i32.sub (local.get $align) (i32.const 1)))
-              (i32.const 0))
-      (i64.gt_u
-        (i64.add (i64.extend_i32_u (local.get $ptr))
-                 (i64.mul (i64.extend_i32_u (local.get $count))
-                          (i64.extend_i32_u (local.get $size))))
-        (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16)))))
+  ;; 1 when [ptr, ptr + count * size) is not inside memory (computed without
+  ;; overflow). Alignment is not checked: the legacy ABI never required it.
+  (func $bad_range (param $ptr i32) (param $count i32) (param $size i32) (result i32)
+    (i64.gt_u
+      (i64.add (i64.extend_i32_u (local.get $ptr))
+               (i64.mul (i64.extend_i32_u (local.get $count)) (i64.extend_i32_u (local.get $size))))
+      (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16))))
 
   ;; WIT error resource -> witx errno; drops the resource.
   ;; error-code: invalid-argument 0, invalid-encoding 1, timeout 2, runtime-error 3,
@@ -167,17 +162,18 @@
     (local $rc i32) (local $i i32) (local $b i32)
     (local.set $rc (call $init))
     (if (local.get $rc) (then (return (local.get $rc))))
-    (if (call $bad_range (local.get $out) (i32.const 1) (i32.const 4) (i32.const 4))
+    (if (call $bad_range (local.get $out) (i32.const 1) (i32.const 4))
       (then (return (global.get $E_BAD_POINTER))))
-    (if (call $bad_range (local.get $builders) (local.get $n) (i32.const 8) (i32.const 4))
+    (if (call $bad_range (local.get $builders) (local.get $n) (i32.const 8))
       (then (return (global.get $E_BAD_POINTER))))
     ;; each builder {ptr, len}: the canonical list<list<u8>> layout, passed as is
+    ;; (copied only when the array is not 4-aligned)
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
         (local.set $b (i32.add (local.get $builders) (i32.shl (local.get $i) (i32.const 3))))
         (if (call $bad_range (i32.load (local.get $b)) (i32.load offset=4 (local.get $b))
-                             (i32.const 1) (i32.const 1))
+                             (i32.const 1))
           (then (return (global.get $E_BAD_POINTER))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $each)))
@@ -189,8 +185,9 @@
       (then (return (global.get $E_INVALID_ARGUMENT))))
     (if (i32.ge_u (global.get $n_graphs) (global.get $MAX_GRAPHS))
       (then (return (global.get $E_TABLE_FULL))))
-    (call $wit_load (local.get $builders) (local.get $n) (local.get $encoding)
-                    (local.get $target) (global.get $base))
+    (global.set $arena_top (global.get $arena_lo))
+    (call $wit_load (call $aligned (local.get $builders) (i32.shl (local.get $n) (i32.const 3)))
+                    (local.get $n) (local.get $encoding) (local.get $target) (global.get $base))
     (call $new_graph (local.get $out)))
 
   (func (export "load_by_name")
@@ -198,9 +195,9 @@
     (local $rc i32)
     (local.set $rc (call $init))
     (if (local.get $rc) (then (return (local.get $rc))))
-    (if (call $bad_range (local.get $out) (i32.const 1) (i32.const 4) (i32.const 4))
+    (if (call $bad_range (local.get $out) (i32.const 1) (i32.const 4))
       (then (return (global.get $E_BAD_POINTER))))
-    (if (call $bad_range (local.get $name) (local.get $len) (i32.const 1) (i32.const 1))
+    (if (call $bad_range (local.get $name) (local.get $len) (i32.const 1))
       (then (return (global.get $E_BAD_POINTER))))
     (if (i32.eqz (call $utf8_ok (local.get $name) (local.get $len)))
       (then (return (global.get $E_INVALID_ARGUMENT))))
@@ -213,7 +210,7 @@
     (local $rc i32) (local $rec i32)
     (local.set $rc (call $init))
     (if (local.get $rc) (then (return (local.get $rc))))
-    (if (call $bad_range (local.get $out) (i32.const 1) (i32.const 4) (i32.const 4))
+    (if (call $bad_range (local.get $out) (i32.const 1) (i32.const 4))
       (then (return (global.get $E_BAD_POINTER))))
     (if (i32.ge_u (local.get $graph) (global.get $n_graphs))
       (then (return (global.get $E_BAD_HANDLE))))
@@ -231,6 +228,28 @@
     (global.set $n_ctxs (i32.add (global.get $n_ctxs) (i32.const 1)))
     (i32.const 0))
 
+  ;; Bytes a tensor of these dims and witx type needs, saturated at 2^32 + 1
+  ;; (more than any data length).
+  (func $tensor_bytes (param $dims i32) (param $n i32) (param $ty i32) (result i64)
+    (local $prod i64) (local $d i64) (local $zero i32) (local $i i32)
+    (local.set $prod (i64.const 1))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $d (i64.load32_u (i32.add (local.get $dims) (i32.shl (local.get $i) (i32.const 2)))))
+        (if (i64.eqz (local.get $d)) (then (local.set $zero (i32.const 1))))
+        (local.set $prod (i64.mul (local.get $prod) (local.get $d)))
+        (if (i64.gt_u (local.get $prod) (i64.const 0x100000000))
+          (then (local.set $prod (i64.const 0x100000001))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (if (local.get $zero) (then (return (i64.const 0))))
+    ;; element size: f16 2, f32 4, f64 8, u8 1, i32 4, i64 8
+    (i64.mul (local.get $prod)
+      (i64.extend_i32_u
+        (i32.and (i32.shr_u (i32.const 0x841842) (i32.shl (local.get $ty) (i32.const 2)))
+                 (i32.const 15)))))
+
   ;; Makes a WIT tensor now (the host copies the data, as the legacy set_input
   ;; does) and keeps it for the next compute, replacing one set earlier.
   (func (export "set_input") (param $id i32) (param $index i32) (param $t i32) (result i32)
@@ -239,23 +258,31 @@
     (if (i32.eqz (local.get $rec)) (then (return (global.get $E_BAD_HANDLE))))
     (if (i32.ge_u (local.get $index) (global.get $MAX_IO))
       (then (return (global.get $E_INVALID_ARGUMENT))))
-    (if (call $bad_range (local.get $t) (i32.const 1) (i32.const 20) (i32.const 4))
+    (if (call $bad_range (local.get $t) (i32.const 1) (i32.const 20))
       (then (return (global.get $E_BAD_POINTER))))
     (if (call $bad_range (i32.load (local.get $t)) (i32.load offset=4 (local.get $t))
-                         (i32.const 4) (i32.const 4))
+                         (i32.const 4))
       (then (return (global.get $E_BAD_POINTER))))
     (if (call $bad_range (i32.load offset=12 (local.get $t)) (i32.load offset=16 (local.get $t))
-                         (i32.const 1) (i32.const 1))
+                         (i32.const 1))
       (then (return (global.get $E_BAD_POINTER))))
     ;; witx f16 0, f32 1, f64 2, u8 3, i32 4, i64 5 -> WIT FP16 0, FP32 1, FP64 2,
     ;; (BF16 3), U8 4, I32 5, I64 6
     (local.set $ty (i32.load8_u offset=8 (local.get $t)))
     (if (i32.gt_u (local.get $ty) (i32.const 5)) (then (return (global.get $E_INVALID_ARGUMENT))))
+    ;; the data must be exactly dims x element size, as the legacy hosts check here
+    (if (i64.ne (call $tensor_bytes (i32.load (local.get $t)) (i32.load offset=4 (local.get $t))
+                                    (local.get $ty))
+                (i64.extend_i32_u (i32.load offset=16 (local.get $t))))
+      (then (return (global.get $E_INVALID_ARGUMENT))))
     (if (i32.ge_u (local.get $ty) (i32.const 3))
       (then (local.set $ty (i32.add (local.get $ty) (i32.const 1)))))
+    (global.set $arena_top (global.get $arena_lo))
     (local.set $h
       (call $wit_tensor_new
-        (i32.load (local.get $t)) (i32.load offset=4 (local.get $t)) (local.get $ty)
+        (call $aligned (i32.load (local.get $t)) (i32.shl (i32.load offset=4 (local.get $t))
+                                                          (i32.const 2)))
+        (i32.load offset=4 (local.get $t)) (local.get $ty)
         (i32.load offset=12 (local.get $t)) (i32.load offset=16 (local.get $t))))
     (local.set $slot (i32.add (i32.add (local.get $rec) (i32.const 8))
                               (i32.shl (local.get $index) (i32.const 2))))
@@ -337,9 +364,9 @@
     (local $rec i32) (local $len i32)
     (local.set $rec (call $ctx (local.get $id)))
     (if (i32.eqz (local.get $rec)) (then (return (global.get $E_BAD_HANDLE))))
-    (if (call $bad_range (local.get $written) (i32.const 1) (i32.const 4) (i32.const 4))
+    (if (call $bad_range (local.get $written) (i32.const 1) (i32.const 4))
       (then (return (global.get $E_BAD_POINTER))))
-    (if (call $bad_range (local.get $buf) (local.get $max) (i32.const 1) (i32.const 1))
+    (if (call $bad_range (local.get $buf) (local.get $max) (i32.const 1))
       (then (return (global.get $E_BAD_POINTER))))
     (if (i32.ge_u (local.get $index) (i32.load offset=4 (local.get $rec)))
       (then (return (global.get $E_INVALID_ARGUMENT))))
@@ -364,28 +391,31 @@
   ;; (the old one is abandoned), so memory only grows until the largest request.
   (func (export "cabi_import_realloc")
     (param $old i32) (param $old_size i32) (param $align i32) (param $size i32) (result i32)
-    (local $p i32) (local $pages i32) (local $got i32)
     (if (i32.and (global.get $direct) (i32.le_u (local.get $size) (global.get $out_max)))
       (then
         (global.set $direct (i32.const 0))
         (return (global.get $out_ptr))))
+    (call $alloc (local.get $size) (local.get $align)))
+
+  ;; Bump allocation in the arena. When a request does not fit, a larger arena
+  ;; (at least twice the current one) is grown and kept; the old one is abandoned,
+  ;; so memory only grows until the largest request has been seen.
+  (func $alloc (param $size i32) (param $align i32) (result i32)
+    (local $p i32) (local $pages i32) (local $twice i32) (local $got i32)
     (local.set $p (i32.and (i32.add (global.get $arena_top) (i32.sub (local.get $align) (i32.const 1)))
                            (i32.sub (i32.const 0) (local.get $align))))
     (if (i64.gt_u (i64.add (i64.extend_i32_u (local.get $p)) (i64.extend_i32_u (local.get $size)))
                   (i64.extend_i32_u (global.get $arena_end)))
       (then
-        ;; room for size + alignment slack, at least twice the current arena
         (local.set $pages
           (i32.wrap_i64 (i64.shr_u (i64.add (i64.add (i64.extend_i32_u (local.get $size))
                                                      (i64.extend_i32_u (local.get $align)))
                                             (i64.const 65535))
                                    (i64.const 16))))
-        (local.set $pages
-          (select (local.get $pages)
-                  (i32.shr_u (i32.sub (global.get $arena_end) (global.get $arena_lo)) (i32.const 15))
-                  (i32.gt_u (local.get $pages)
-                            (i32.shr_u (i32.sub (global.get $arena_end) (global.get $arena_lo))
-                                       (i32.const 15)))))
+        (local.set $twice
+          (i32.shr_u (i32.sub (global.get $arena_end) (global.get $arena_lo)) (i32.const 15)))
+        (if (i32.lt_u (local.get $pages) (local.get $twice))
+          (then (local.set $pages (local.get $twice))))
         (local.set $got (memory.grow (local.get $pages)))
         (if (i32.eq (local.get $got) (i32.const -1)) (then (unreachable)))
         (global.set $arena_lo (i32.shl (local.get $got) (i32.const 16)))
@@ -395,6 +425,15 @@
                                         (i32.sub (local.get $align) (i32.const 1)))
                                (i32.sub (i32.const 0) (local.get $align))))))
     (global.set $arena_top (i32.add (local.get $p) (local.get $size)))
+    (local.get $p))
+
+  ;; ptr when it is 4-aligned, else a 4-aligned copy of [ptr, ptr + len) in the
+  ;; arena: the canonical ABI wants aligned lists, the legacy ABI never asked.
+  (func $aligned (param $ptr i32) (param $len i32) (result i32)
+    (local $p i32)
+    (if (i32.eqz (i32.and (local.get $ptr) (i32.const 3))) (then (return (local.get $ptr))))
+    (local.set $p (call $alloc (local.get $len) (i32.const 4)))
+    (memory.copy (local.get $p) (local.get $ptr) (local.get $len))
     (local.get $p))
 
   ;; 1 when [p, p + len) is valid UTF-8 (the canonical ABI traps on a bad string,

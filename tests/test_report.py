@@ -1,0 +1,116 @@
+"""The report really contains its charts; noise warnings show; slides are 16:9."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import re
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import pytest
+from synthetic_run import basic_cells, make_run
+
+from bench import charts
+from bench.report import run as report_cmd
+from bench.report import write_report
+
+FIXTURES = Path(__file__).resolve().parent.parent / "results" / "fixtures"
+
+
+def _png_shape(data: bytes) -> tuple[int, int]:
+    img = mpimg.imread(io.BytesIO(data), format="png")
+    return img.shape[1], img.shape[0]  # width, height
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("report")
+    cells = basic_cells()
+    run = make_run(tmp / "run", cells, rounds=2, iterations=30, cv=0.01)
+    return write_report(run, tmp / "out", slides=True).parent
+
+
+def test_report_files_and_inline_images(report: Path):
+    md = (report / "report.md").read_text()
+    html = (report / "report.html").read_text()
+    for name in ("latency", "distributions", "overhead"):
+        png, svg = report / f"{name}.png", report / f"{name}.svg"
+        assert png.stat().st_size > 5000 and svg.read_text().lstrip().startswith("<?xml")
+        assert "<svg" in svg.read_text()
+        assert f"]({name}.png)" in md and f"]({name}.svg)" in md
+    # every file the Markdown links exists
+    for link in re.findall(r"\]\(([^)]+)\)", md):
+        assert (report / link).is_file(), link
+    # the HTML carries the PNGs themselves, byte for byte, and links nothing outside
+    inlined = re.findall(r'<img alt="[^"]*" src="data:image/png;base64,([^"]+)"', html)
+    assert len(inlined) == 3
+    on_disk = {(report / f"{n}.png").read_bytes() for n in ("latency", "distributions", "overhead")}
+    assert {base64.b64decode(b) for b in inlined} == on_disk
+    for data in on_disk:
+        w, h = _png_shape(data)
+        assert w == 1100 and h > 300
+    assert not re.search(r'(src|href)="(https?:|//)', html)
+    assert "<script" not in html and "<link" not in html
+    # the summary table and the cells that did not run, with their reasons
+    assert "| squeezenet | component | wasmtime-cli | openvino | cpu | failed |" in md
+    assert "trap: oops" in md and "invalid-encoding" in html
+    assert "Synthetic CPU" in md and "Noise warning" not in md
+
+
+def test_slides_are_16_9_and_state_the_finding(report: Path):
+    slides = sorted((report / "slides").glob("*.png"))
+    names = [p.stem for p in slides]
+    assert names == [
+        "01-variants-mlp-tiny",
+        "02-variants-squeezenet",
+        "03-overhead-heatmap",
+        "04-distributions",
+        "05-phases",
+        "06-throughput",
+    ]
+    for p in slides:
+        assert _png_shape(p.read_bytes()) == (1920, 1080)
+        assert p.with_suffix(".svg").is_file()
+    svg = (report / "slides" / "01-variants-mlp-tiny.svg").read_text()
+    # adapted is 1.52/1.5 of preview1 in the synthetic run: the title says so with a CI
+    assert re.search(r"adapted vs preview1 \(wasmtime-py, onnx\): \+1\.\d% \[\+[\d.]+, \+[\d.]+\]", svg)
+    heat = (report / "slides" / "03-overhead-heatmap.svg").read_text()
+    assert "×1.52" in heat or "×1.51" in heat
+    assert "slides/01-variants-mlp-tiny.png" in (report / "report.md").read_text()
+
+
+def test_noise_warning_for_high_cv_cell(tmp_path):
+    cells = {
+        ("w", "native", "native", "onnx", "cpu"): 1.0,
+        ("w", "preview1", "wasmtime-py", "onnx", "cpu"): 1.2,
+    }
+    run = make_run(tmp_path / "run", cells, cv=0.2)  # CV ~20% > 5%
+    out = write_report(run, tmp_path / "out").parent
+    md, html = (out / "report.md").read_text(), (out / "report.html").read_text()
+    assert "⚠ Noise warning: 2 cell(s)" in md and "w / preview1 / wasmtime-py / onnx / cpu" in md
+    assert '<p class="warn">⚠ Noise warning' in html
+    assert re.search(r"\| ⚠ \d+\.\d% \|", md)  # flagged in the table too
+
+
+def test_palette_is_one_colour_per_variant():
+    assert set(charts.VARIANT_COLORS) == {"native", "preview1", "adapted", "component"}
+    assert len(set(charts.VARIANT_COLORS.values())) == 4
+
+
+def test_report_command_bad_input(tmp_path, capsys):
+    args = argparse.Namespace(run_dir=str(tmp_path / "nope"), out=None, slides=False)
+    assert report_cmd(args) == 2
+    assert str(tmp_path / "nope") in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    args.run_dir = str(tmp_path / "empty")
+    assert report_cmd(args) == 2
+    assert "not a run folder" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not (FIXTURES / "mlp-tiny-a").is_dir(), reason="no recorded run")
+def test_report_on_recorded_real_run(tmp_path):
+    out = write_report(FIXTURES / "mlp-tiny-a", tmp_path / "real").parent
+    md = (out / "report.md").read_text()
+    assert "(latency.png)" in md and "| mlp-tiny | native | native | onnx | cpu | ok |" in md

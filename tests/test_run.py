@@ -1,0 +1,188 @@
+"""The run command end to end with the native host: files, schema, agreement, bad input."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pandas as pd
+import pytest
+from onnx import TensorProto, helper
+
+from bench import results
+from bench.cells import Cell
+from bench.runner import CellState, Runner
+from bench.schema import CELL_COLUMNS, SAMPLE_COLUMNS, SUMMARY_COLUMNS
+from tests.helpers import REPO, run_cli
+
+
+def test_native_run_writes_a_complete_run_folder(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    p = run_cli(
+        "run",
+        "mlp-tiny",
+        "--hosts",
+        "native",
+        "--iterations",
+        "30",
+        "--rounds",
+        "2",
+        "--out",
+        str(out),
+    )
+    assert p.returncode == 0, p.stderr
+    data = results.load(out)
+    assert list(data.samples.columns) == SAMPLE_COLUMNS
+    assert set(SUMMARY_COLUMNS) <= set(data.summary.columns)
+    assert list(data.cells.columns) == CELL_COLUMNS
+    s = data.summary.set_index("backend")
+    assert set(s.index) == {"onnx", "openvino"}
+    assert (s["status"] == "ok").all() and s["agrees"].astype(bool).all()
+    assert (s["n"] == 60).all() and (s["p50_ms"] > 0).all()
+    assert np.allclose(s["overhead_vs_native"], 1.0)
+    totals = data.samples.query("phase == 'total' and iteration >= 0")
+    assert sorted(totals["round"].unique()) == [0, 1]
+    # per-iteration total is the sum of its phases (same clock readings)
+    wide = data.samples.query("iteration >= 0").pivot_table(
+        index=["backend", "round", "iteration"], columns="phase", values="ns"
+    )
+    assert (wide["total"] == wide["set_input"] + wide["compute"] + wide["get_output"]).all()
+    meta = data.meta
+    assert (
+        meta["models"]["mlp-tiny"]["opset"] == 17
+        and len(meta["models"]["mlp-tiny"]["sha256"]) == 64
+    )
+    assert {"onnxruntime", "openvino", "wasmtime"} <= set(meta["packages"]) | {"onnxruntime"}
+    assert meta["machine"]["cores"] and meta["git_sha"] and meta["interrupted"] is False
+    props = json.loads(data.cells.iloc[0]["properties"])
+    assert props["threads"] == "1" and props["version"]
+    assert not (out / "work").exists()
+
+
+def test_interleaving_is_seeded_and_shuffled(tmp_path: Path) -> None:
+    from bench.prepare import PreparedWorkload
+    from bench.workload import find_workload
+
+    w = find_workload("mlp-tiny")
+    prepared = {w.name: PreparedWorkload(w, None, [], [])}  # type: ignore[arg-type]
+    cells = [
+        Cell("mlp-tiny", v, "wasmtime-py", "onnx", "cpu")
+        for v in ("preview1", "adapted", "component")
+    ]
+    cells += [Cell("mlp-tiny", "native", "native", b, "cpu") for b in ("onnx", "openvino")]
+
+    def orders(seed: int) -> list[list[str]]:
+        r = Runner(tmp_path / f"r{seed}", prepared, [CellState(c) for c in cells], seed)
+        return [[s.cell.key for s in todo] for _, todo in r.pending_jobs(set())]
+
+    a = orders(1)
+    assert a == orders(1)  # same seed, same order
+    assert len(a) == w.rounds and all(sorted(o) == sorted(c.key for c in cells) for o in a)
+    assert len({tuple(o) for o in a + orders(2)}) > 1  # orders differ between rounds/seeds
+
+
+def test_bad_input_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\n[model]\nbuilder = "mlp_tiny"\n[inputs.input]\nshape = [1, 65]\n')
+    out = tmp_path / "never"
+    p = run_cli("run", str(bad), "--hosts", "native", "--out", str(out))
+    assert p.returncode == 2
+    assert (
+        "bad.toml" in p.stderr and "inputs.input.shape" in p.stderr and "Traceback" not in p.stderr
+    )
+    assert not out.exists() or not any(out.iterdir())
+    p = run_cli("run", "no-such-workload")
+    assert p.returncode == 2 and "unknown workload" in p.stderr
+    p = run_cli("run", "mlp-tiny", "--variants", "preview2")
+    assert p.returncode == 2 and "preview2" in p.stderr
+
+
+def _byo_model(path: Path) -> None:
+    """Dynamic batch and sequence; two inputs (i64 ids + f32 features), two outputs."""
+    ids = helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "seq"])
+    feats = helper.make_tensor_value_info("feats", TensorProto.FLOAT, ["batch", "seq", 8])
+    emb = helper.make_tensor_value_info("embedded", TensorProto.FLOAT, ["batch", "seq", 8])
+    pooled = helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["batch", 8])
+    table = np.random.default_rng(0).standard_normal((50, 8)).astype(np.float32)
+    nodes = [
+        helper.make_node("Gather", ["table", "ids"], ["g"]),
+        helper.make_node("Add", ["g", "feats"], ["embedded"]),
+        helper.make_node("ReduceMean", ["embedded"], ["pooled"], axes=[1], keepdims=0),
+    ]
+    inits = [
+        onnx.numpy_helper.from_array(table, "table"),
+    ]
+    graph = helper.make_graph(nodes, "byo", [ids, feats], [emb, pooled], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def test_bring_your_own_model_runs_on_both_backends(tmp_path: Path) -> None:
+    _byo_model(tmp_path / "mine.onnx")
+    (tmp_path / "mine.toml").write_text(
+        'name = "mine"\n[model]\npath = "mine.onnx"\n'
+        '[inputs.ids]\nshape = [2, 5]\ndtype = "i64"\nlow = 0\nhigh = 50\n'
+        '[inputs.feats]\nshape = [2, 5, 8]\ndtype = "f32"\ngenerator = "normal"\n'
+    )
+    out = tmp_path / "run"
+    p = run_cli("run", str(tmp_path / "mine.toml"), "--hosts", "native", "--iterations", "5", "--rounds", "1",
+                "--out", str(out))  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    s = results.load(out).summary
+    assert list(s["status"]) == ["ok", "ok"] and s["agrees"].astype(bool).all()
+    from bench.runner import load_outputs
+
+    outs = load_outputs(out / "outputs" / "mine_native_native_openvino_cpu.npz")
+    assert outs["embedded"].shape == (2, 5, 8) and outs["pooled"].shape == (2, 8)
+
+
+def test_interrupt_keeps_finished_rounds_and_resume_completes(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "bench", "run", "mlp-tiny", "--hosts", "native", "--rounds", "6",
+           "--iterations", "20", "--out", str(out)]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(results.read_progress(out)) < 3:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "--resume" in err
+    partial = results.load(out)
+    assert partial.meta["interrupted"] is True
+    done_rounds = len(results.read_progress(out))
+    assert 3 <= done_rounds < 12
+    assert partial.samples.groupby(["backend", "round"]).ngroups == done_rounds
+
+    p = run_cli("run", "--resume", str(out))
+    assert p.returncode == 0, p.stderr
+    full = results.load(out)
+    assert full.meta["interrupted"] is False
+    assert full.samples.groupby(["backend", "round"]).ngroups == 12
+    assert (full.summary["n"] == 6 * 20).all()
+    # rounds measured before the interrupt are kept, not re-run
+    assert len(results.read_progress(out)) == 12
+    assert isinstance(partial.samples, pd.DataFrame)
+
+
+@pytest.mark.parametrize("args", [["--devices", "gpu"]])
+def test_gpu_on_cpu_machine_is_skipped_with_reason(tmp_path: Path, args: list[str]) -> None:
+    from hosts.backends import get_backend
+
+    if get_backend("onnx").devices()["gpu"] is None:
+        pytest.skip("this machine has a GPU")
+    out = tmp_path / "run"
+    p = run_cli("run", "mlp-tiny", "--hosts", "native", *args, "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    s = results.load(out).summary
+    assert (s["status"] == "skipped").all()
+    assert s["reason"].str.contains("CUDAExecutionProvider|GPU").all()
