@@ -319,7 +319,8 @@ def _to_array(name: str, t: Tensor) -> np.ndarray:
             "invalid-argument",
             f"input {name!r}: {len(t.data)} bytes for {t.ty} dims {t.dims} ({want} expected)",
         )
-    return np.frombuffer(t.data, dtype=dtype).reshape(t.dims)
+    # bytearray: a writeable array (OpenVINO refuses read-only input buffers)
+    return np.frombuffer(bytearray(t.data), dtype=dtype).reshape(t.dims)
 
 
 def _from_array(name: str, a: np.ndarray) -> Tensor:
