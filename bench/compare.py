@@ -221,7 +221,8 @@ def to_markdown(cmp: Comparison) -> str:
 
 
 def print_table(cmp: Comparison, console: Console | None = None) -> None:
-    console = console or Console()
+    # CI logs are not terminals: give the table room instead of rich's 80 columns
+    console = console or Console(width=None if sys.stdout.isatty() else 180)
     table = Table(title=f"{cmp.head.run_id} vs {cmp.base.run_id} — {_headline(cmp)}")
     for h in _header(cmp.metric):
         table.add_column(h, justify="left" if h in ("cell", "verdict") else "right")

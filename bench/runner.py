@@ -495,6 +495,20 @@ def _prepare_all(
     return prepared
 
 
+def opset_outside_range(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | None:
+    """Flag, before it runs, a model whose opset the cell's backend does not support."""
+    from hosts.backends import get_backend
+
+    opset = p.model.opset
+    known = get_backend(cell.backend).onnx_opset_range()
+    if opset is None or known is None or known[0] <= opset <= known[1]:
+        return None
+    return (
+        "unsupported",
+        f"model opset {opset} outside {cell.backend}'s supported range {known[0]}-{known[1]}",
+    )
+
+
 def check_writable(run_dir: Path) -> None:
     """Fail before measuring anything if the results cannot be written."""
     if run_dir.exists() and any(run_dir.iterdir()):
@@ -528,7 +542,7 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
         raise
     states = [CellState(c) for c in cells]
     for s in states:
-        if found := probe(s.cell):
+        if found := probe(s.cell) or opset_outside_range(s.cell, prepared[s.cell.workload]):
             s.status, s.reason = found
     plan = {
         "run_id": run_dir.name,

@@ -103,6 +103,10 @@ class Backend(Protocol):
         """Load from files (same order as builders)."""
         ...
 
+    def onnx_opset_range(self) -> tuple[int, int] | None:
+        """ONNX default-domain opsets it supports, or None when it cannot say."""
+        ...
+
     def properties(self, device: str, threads: int) -> dict[str, str]:
         """Key-value description: backend, version, device_name, threads, precision, ..."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 import onnxruntime as ort
@@ -166,7 +167,20 @@ class OnnxRuntimeBackend:
             "threads": str(threads),
             "precision": "fp32 (model precision)",
             "encodings": "onnx",
+            "onnx_opset_range": "{}-{}".format(*self.onnx_opset_range()),
         }
+
+    def onnx_opset_range(self) -> tuple[int, int]:
+        """The default-domain opsets this build has kernels for (from its kernel registry)."""
+        return _kernel_opset_range()
+
+
+@cache
+def _kernel_opset_range() -> tuple[int, int]:
+    from onnxruntime.capi import onnxruntime_pybind11_state as c
+
+    starts = [k.version_range[0] for k in c.get_all_opkernel_def() if k.domain in ("", "ai.onnx")]
+    return min(starts), max(starts)
 
 
 def _cpu_name() -> str:

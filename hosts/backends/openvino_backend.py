@@ -186,6 +186,9 @@ class OpenVinoBackend:
             ) from e
         return self._compile(model, device, threads)
 
+    def onnx_opset_range(self) -> None:
+        return None
+
     def properties(self, device: str, threads: int) -> dict[str, str]:
         props = {
             "backend": "openvino",
@@ -194,6 +197,8 @@ class OpenVinoBackend:
             "threads": str(threads) if device == "cpu" else "",
             "precision": "f32 (INFERENCE_PRECISION_HINT)" if device == "cpu" else "device default",
             "encodings": "openvino (IR), onnx",
+            # The ONNX frontend reports no opset range; it reads any opset and fails per operator.
+            "onnx_opset_range": "",
         }
         if self.devices().get(device) is None:
             props["device_name"] = str(

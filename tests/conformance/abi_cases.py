@@ -281,6 +281,69 @@ def build(case: Case, model: Model) -> bytes:
     return wasmtime.wat2wasm(wat(case, model))
 
 
+# What the wasmtime 49.0.3 CLI does instead, openvino encoding (docs/hosts.md).
+# "errno:<name>" = a different errno; "trap" = the call traps (wiggle guest
+# error, the CLI exits 1); "panic" = the host panics (the CLI aborts, SIGABRT).
+# Cases not listed answer like ours.
+CLI_OUTCOMES = {
+    "load_builders_oob": "panic",
+    "load_builders_huge_count": "panic",
+    "load_builder_data_oob": "panic",
+    "load_builder_huge_len": "panic",
+    "load_out_graph_oob": "trap",
+    "load_unknown_encoding": "trap",
+    "load_encoding_without_backend": "errno:unsupported_operation",
+    "load_wrong_encoding": "errno:unsupported_operation",
+    "load_unknown_target": "trap",
+    "load_target_tpu": "panic",
+    "load_garbage_model": "errno:runtime_error",
+    "load_by_name_unknown": "errno:unsupported_operation",
+    "load_by_name_escape": "errno:unsupported_operation",
+    "load_by_name_oob": "panic",
+    "load_by_name_huge_len": "panic",
+    "load_by_name_out_oob": "trap",
+    "init_bad_graph": "errno:unsupported_operation",
+    "init_huge_graph": "errno:unsupported_operation",
+    "init_out_oob": "trap",
+    "set_input_bad_ctx": "errno:unsupported_operation",
+    "set_input_tensor_oob": "trap",
+    "set_input_dims_oob": "panic",
+    "set_input_dims_huge": "panic",
+    "set_input_data_oob": "panic",
+    "set_input_data_huge": "panic",
+    "set_input_unknown_type": "trap",
+    "set_input_wrong_type": "errno:runtime_error",
+    "set_input_wrong_size": "panic",
+    "set_input_wrong_dims": "errno:runtime_error",
+    "set_input_bad_index": "errno:runtime_error",
+    "compute_bad_ctx": "errno:unsupported_operation",
+    "compute_before_set_input": "errno:success",
+    "get_output_before_compute": "errno:success",
+    "get_output_bad_index": "errno:runtime_error",
+    "get_output_bad_ctx": "errno:unsupported_operation",
+    "get_output_buf_oob": "panic",
+    "get_output_huge_max": "panic",
+    "get_output_written_oob": "trap",
+}
+
+
+def cli_expected(case: Case) -> str:
+    return CLI_OUTCOMES.get(case.name, f"errno:{case.expected}")
+
+
+def cli_outcome(code: int, stderr: str) -> str:
+    """Classify a CLI run: errno:<name> | trap | panic | other:<code>."""
+    from hosts.abi import ERRNOS
+
+    if code < 0 or "panicked at" in stderr:
+        return "panic"
+    if "failed to run main module" in stderr:
+        return "trap"
+    if 0 <= code < len(ERRNOS):
+        return f"errno:{ERRNOS[code]}"
+    return f"other:{code}"
+
+
 # -- runners -------------------------------------------------------------------------
 
 
