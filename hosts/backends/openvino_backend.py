@@ -39,7 +39,7 @@ class OvContext:
     def __init__(self, graph: OvGraph):
         self._graph = graph
         self._request = graph.compiled.create_infer_request()
-        self._bound: set[int] = set()
+        self._held: dict[int, np.ndarray] = {}
         self._computed = False
 
     @property
@@ -61,14 +61,15 @@ class OvContext:
                 "invalid_argument",
                 f"input {info.name!r} wants shape {list(info.shape)}, got {list(array.shape)}",
             )
-        # shared_memory: the request reads the caller's buffer directly, no copy.
-        self._request.set_input_tensor(
-            idx, ov.Tensor(np.ascontiguousarray(array), shared_memory=True)
-        )
-        self._bound.add(idx)
+        # shared_memory: the request reads the caller's buffer directly, no copy. The
+        # context holds the array until that index is set again, so a temporary buffer
+        # (e.g. a host's converted list) cannot be freed before compute reads it.
+        array = np.ascontiguousarray(array)
+        self._request.set_input_tensor(idx, ov.Tensor(array, shared_memory=True))
+        self._held[idx] = array
 
     def compute(self) -> None:
-        missing = [t.name for i, t in enumerate(self._graph.inputs) if i not in self._bound]
+        missing = [t.name for i, t in enumerate(self._graph.inputs) if i not in self._held]
         if missing:
             raise BackendError("runtime_error", f"inputs not set: {missing}")
         try:

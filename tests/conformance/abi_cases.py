@@ -217,7 +217,8 @@ def cases() -> Iterator[Case]:
 
 
 def _data(addr: int, data: bytes) -> str:
-    text = "".join("\\%02x" % b for b in data)
+    text = data.hex()
+    text = "".join("\\" + text[i : i + 2] for i in range(0, len(text), 2))
     return f'(data {_c(addr)} "{text}")'
 
 
@@ -384,6 +385,13 @@ def run_wasmtime_cli(wasm: bytes, model: Model, workdir: Path) -> tuple[int, str
     env = dict(os.environ, WASMTIME_LOG=wasmtime_cli.LOG_FILTER)
     env["LD_LIBRARY_PATH"] = str(wasmtime_cli.openvino_dir(1))
     graph = model.folder / GRAPH_NAME
-    cmd = [wasmtime_cli.cli_binary(), "run", "-S", "nn", "-S", f"nn-graph={model.encoding}::{graph}"]
+    cmd = [
+        wasmtime_cli.cli_binary(),
+        "run",
+        "-S",
+        "nn",
+        "-S",
+        f"nn-graph={model.encoding}::{graph}",
+    ]
     proc = subprocess.run([*cmd, path], capture_output=True, text=True, env=env, timeout=120)
     return proc.returncode, proc.stderr
