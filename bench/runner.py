@@ -220,7 +220,12 @@ class Runner:
             workdir=str(workdir),
             round=r,
             load_mode="bytes",
-            options={"timeout_s": str(w.timeout_s)},
+            options={"timeout_s": str(w.timeout_s)}
+            | (
+                {"guest_wasm": str(w.guests[state.cell.variant])}
+                if state.cell.variant in w.guests
+                else {}
+            ),
         )
         (workdir / "job.json").write_text(job.to_json())
         outcome = self._spawn(workdir, w.timeout_s, w.memory_limit_mb)

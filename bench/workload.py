@@ -68,6 +68,7 @@ class Workload:
     hosts: list[str] = field(default_factory=lambda: list(HOSTS))
     timeout_s: float = 300.0
     memory_limit_mb: int = 8192
+    guests: dict[str, Path] = field(default_factory=dict)  # variant -> own guest .wasm
 
     @property
     def model_label(self) -> str:
@@ -190,6 +191,17 @@ def load_workload(path: Path) -> Workload:
     for input_name in inputs.table:
         w.inputs.append(_input_spec(path, input_name, inputs.table_of(input_name)))
         inputs.used.add(input_name)
+
+    guests = top.table_of("guests")
+    for variant in guests.table:
+        if variant not in VARIANTS or variant == "native":
+            raise guests.error(
+                variant, "guests are given per wasm variant: preview1, adapted, component"
+            )
+        wasm = (path.parent / guests.get(variant, str)).resolve()
+        if not wasm.is_file():
+            raise guests.error(variant, f"guest file {wasm} does not exist")
+        w.guests[variant] = wasm
 
     outputs = top.table_of("outputs")
     w.tolerance = Tolerance(outputs.get("atol", float, 1e-3), outputs.get("rtol", float, 1e-3))

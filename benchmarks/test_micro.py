@@ -26,6 +26,7 @@ import wasmtime
 from wasmtime import Engine, Store, wat2wasm
 from wasmtime.component import Component, Linker
 
+from bench.cells import Cell
 from benchmarks import registry
 from hosts.wasmtime_py import fastlist
 
@@ -140,6 +141,7 @@ def test_core_host_call(benchmark: Any) -> None:
 
 
 def _tiny_job(tmp: Path, variant: str, iterations: int) -> Any:
+    # the model and job of tests/test_component.py (2 inputs, 2 outputs, 4 floats each)
     from tests.test_component import _job, _tiny_model
 
     root = tmp / "model"
@@ -150,7 +152,7 @@ def _tiny_job(tmp: Path, variant: str, iterations: int) -> Any:
         for name in ("x", "y"):
             rng.standard_normal((1, 4)).astype(np.float32).tofile(root / f"{name}.bin")
     job = _job(root, tmp / variant)
-    job.cell = job.cell.__class__("tiny", variant, "wasmtime-py", "onnx", "cpu")
+    job.cell = Cell("tiny", variant, "wasmtime-py", "onnx", "cpu")
     job.warmup, job.iterations = 20, iterations
     return job
 

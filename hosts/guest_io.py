@@ -75,6 +75,10 @@ def _place(src: str, dst: Path) -> None:
 def prepare(job: CellJob, variant: str | None = None, wasm: Path | None = None) -> GuestRun:
     """Lay out job.workdir for the driver and return the argv (guest paths relative to ".")."""
     variant = variant or job.cell.variant
+    if wasm is None and job.options.get("guest_wasm"):
+        wasm = Path(job.options["guest_wasm"])  # the workload's own guest ([guests] table)
+        if not wasm.is_file():
+            raise CellFailed(f"guest binary {wasm} is missing")
     wasm = wasm or guest_wasm(variant)
     workdir = Path(job.workdir)
     preopen = workdir / "guest"
