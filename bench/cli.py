@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--seed", type=int, default=0, help="seed of the interleaving order")
     run.add_argument("--shard", type=_shard, help="run shard i/n of the matrix (join with `merge`)")
+    run.add_argument("--offline", type=_positive, default=2, metavar="K",
+                     help="offline throughput with K concurrent instances per cell (0: skip; default 2)")  # fmt: skip
     run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish an interrupted run")
     run.add_argument("--report", action="store_true", help="write the report when done")
 

@@ -38,6 +38,7 @@ def run_command(args: argparse.Namespace) -> int:
             memory_limit_mb=args.memory_limit,
             seed=args.seed,
             shard=args.shard,
+            offline_k=args.offline,
         )
         setup = runner.setup_new(options, say)
     say(f"run folder: {setup.run_dir}")
@@ -61,6 +62,7 @@ def run_command(args: argparse.Namespace) -> int:
         run = runner.Runner(
             setup.run_dir, setup.prepared, setup.states, setup.plan["seed"], on_progress
         )
+        run.offline_k = int(setup.plan.get("offline_k") or 0)
         progress.update(task, total=run.total_jobs(run.pending_jobs(setup.done)))
         finished = run.run(setup.done)
     summary = runner.finish(setup, run, interrupted=not finished)

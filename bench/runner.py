@@ -39,6 +39,7 @@ from hosts.base import CellJob
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POLL_S = 0.05
+OFFLINE_ROUND = -1  # progress.jsonl round number of the offline-throughput pass
 
 
 @dataclass
@@ -54,6 +55,7 @@ class RunOptions:
     memory_limit_mb: int | None = None
     seed: int = 0
     shard: tuple[int, int] | None = None
+    offline_k: int = 0  # concurrent instances for offline throughput; 0 = not measured
 
 
 @dataclass
@@ -64,6 +66,8 @@ class CellState:
     rounds_done: int = 0
     peak_rss_kb: int = 0
     notes: dict[str, str] = field(default_factory=dict)
+    offline_ips: float | None = None
+    offline_reason: str = ""
 
 
 class Interrupted(Exception):
@@ -149,8 +153,9 @@ class Runner:
         self.machine = machine.describe()
         self.run_id = run_dir.name
         self.on_progress = on_progress or (lambda _msg: None)
-        self._current: subprocess.Popen[bytes] | None = None
+        self._current: list[subprocess.Popen[bytes]] = []
         self._stop = False
+        self.offline_k = 0  # > 0: after the rounds, K concurrent instances per cell
 
     # -- planning -----------------------------------------------------------
     def pending_jobs(self, done: set[tuple[str, int]]) -> list[tuple[int, list[CellState]]]:
@@ -169,8 +174,22 @@ class Runner:
             plan.append((r, todo))
         return plan
 
+    def offline_todo(self, done: set[tuple[str, int]]) -> list[CellState]:
+        if self.offline_k <= 0:
+            return []
+        order = [
+            s for s in self.states if s.status == "ok" and (s.cell.key, OFFLINE_ROUND) not in done
+        ]
+        random.Random(self.seed + 1).shuffle(order)
+        return order
+
     def total_jobs(self, plan: list[tuple[int, list[CellState]]]) -> int:
-        return sum(len(todo) for _, todo in plan)
+        offline = (
+            len([s for s in self.states if s.status in ("pending", "ok")])
+            if self.offline_k > 0
+            else 0
+        )
+        return sum(len(todo) for _, todo in plan) + offline
 
     # -- running ------------------------------------------------------------
     def run(self, done: set[tuple[str, int]]) -> bool:
@@ -189,6 +208,12 @@ class Runner:
                     self.on_progress(f"round {r + 1}: {state.cell.key}")
                     self.run_one(state, r)
                     self.on_progress("advance")
+            for state in self.offline_todo(done):
+                if self._stop:
+                    raise Interrupted
+                self.on_progress(f"offline x{self.offline_k}: {state.cell.key}")
+                self.run_offline(state)
+                self.on_progress("advance")
         except Interrupted:
             return False
         finally:
@@ -198,17 +223,19 @@ class Runner:
 
     def _interrupt(self, signum: int, _frame: object) -> None:
         self._stop = True
-        if self._current is not None and self._current.poll() is None:
-            _kill_tree(self._current)
+        for proc in self._current:
+            if proc.poll() is None:
+                _kill_tree(proc)
 
-    def run_one(self, state: CellState, r: int) -> None:
+    def _job(self, state: CellState, r: int, workdir: Path) -> None:
         p = self.prepared[state.cell.workload]
         w = p.workload
-        safe = state.cell.key.replace("/", "_")
-        workdir = self.dir / "work" / f"{safe}.r{r}"
         if workdir.exists():
             shutil.rmtree(workdir)
         workdir.mkdir(parents=True)
+        options = {"timeout_s": str(w.timeout_s)}
+        if state.cell.variant in w.guests:
+            options["guest_wasm"] = str(w.guests[state.cell.variant])
         job = CellJob(
             cell=state.cell,
             model=p.model,
@@ -220,15 +247,16 @@ class Runner:
             workdir=str(workdir),
             round=r,
             load_mode="bytes",
-            options={"timeout_s": str(w.timeout_s)}
-            | (
-                {"guest_wasm": str(w.guests[state.cell.variant])}
-                if state.cell.variant in w.guests
-                else {}
-            ),
+            options=options,
         )
         (workdir / "job.json").write_text(job.to_json())
-        outcome = self._spawn(workdir, w.timeout_s, w.memory_limit_mb)
+
+    def run_one(self, state: CellState, r: int) -> None:
+        w = self.prepared[state.cell.workload].workload
+        safe = state.cell.key.replace("/", "_")
+        workdir = self.dir / "work" / f"{safe}.r{r}"
+        self._job(state, r, workdir)
+        outcome = self._spawn([workdir], w.timeout_s, w.memory_limit_mb)[0]
         if self._stop:
             raise Interrupted
         status = outcome.get("status", "failed")
@@ -244,32 +272,73 @@ class Runner:
         self._record_round(state, r, outcome, workdir)
         shutil.rmtree(workdir, ignore_errors=True)
 
-    def _spawn(self, workdir: Path, timeout_s: float, memory_limit_mb: int) -> dict[str, Any]:
-        cmd = [sys.executable, "-m", "bench.worker", str(workdir / "job.json"), str(workdir)]
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        with (
-            open(workdir / "worker.stdout", "wb") as out,
-            open(workdir / "worker.stderr", "wb") as err,
-        ):
-            # Own session: Ctrl-C reaches the harness only, which then stops the worker.
-            proc = subprocess.Popen(
-                cmd, stdout=out, stderr=err, cwd=REPO_ROOT, env=env, start_new_session=True
+    def run_offline(self, state: CellState) -> None:
+        """Offline throughput: K instances of the cell run at once (each its own worker
+        process, like K concurrent clients); samples/s = sum over instances of
+        iterations / their summed per-iteration time. Not part of the latency samples."""
+        w = self.prepared[state.cell.workload].workload
+        safe = state.cell.key.replace("/", "_")
+        workdirs = [self.dir / "work" / f"{safe}.offline{k}" for k in range(self.offline_k)]
+        for wd in workdirs:
+            self._job(state, OFFLINE_ROUND, wd)
+        outcomes = self._spawn(workdirs, w.timeout_s, w.memory_limit_mb)
+        if self._stop:
+            raise Interrupted
+        entry: dict[str, Any] = {"cell": state.cell.key, "round": OFFLINE_ROUND}
+        if all(o.get("status") == "ok" for o in outcomes):
+            rate = sum(
+                len(o["iterations"]["total"]) / (sum(o["iterations"]["total"]) / 1e9)
+                for o in outcomes
             )
-            self._current = proc
-            reason = _watch(proc, timeout_s, memory_limit_mb)
-            self._current = None
-        result_path = workdir / "result.json"
-        if reason is None and result_path.exists():
-            return json.loads(result_path.read_text())
-        if reason is None:
-            reason = _exit_reason(proc.returncode)
-        tail = _tail(workdir / "worker.stderr")
-        return {"status": "failed", "reason": f"{reason}{': ' + tail if tail else ''}"}
+            state.offline_ips = rate
+            entry |= {"status": "ok", "offline_ips": rate, "offline_k": self.offline_k}
+        else:
+            bad = next(o for o in outcomes if o.get("status") != "ok")
+            state.offline_reason = str(bad.get("reason", ""))
+            entry |= {"status": "offline-failed", "reason": state.offline_reason}
+        self.writer.record_progress(entry)
+        for wd in workdirs:
+            shutil.rmtree(wd, ignore_errors=True)
+
+    def _spawn(
+        self, workdirs: list[Path], timeout_s: float, memory_limit_mb: int
+    ) -> list[dict[str, Any]]:
+        """Start one worker per workdir (all at once), wait for all, read their results."""
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        files = []
+        for wd in workdirs:
+            out, err = open(wd / "worker.stdout", "wb"), open(wd / "worker.stderr", "wb")  # noqa: SIM115
+            files += [out, err]
+            cmd = [sys.executable, "-m", "bench.worker", str(wd / "job.json"), str(wd)]
+            # Own session: Ctrl-C reaches the harness only, which then stops the worker.
+            self._current.append(
+                subprocess.Popen(
+                    cmd, stdout=out, stderr=err, cwd=REPO_ROOT, env=env, start_new_session=True
+                )
+            )
+        try:
+            reasons = _watch(self._current, timeout_s, memory_limit_mb)
+        finally:
+            procs, self._current = self._current, []
+            for f in files:
+                f.close()
+        outcomes = []
+        for wd, proc, reason in zip(workdirs, procs, reasons, strict=True):
+            result_path = wd / "result.json"
+            if reason is None and result_path.exists():
+                outcomes.append(json.loads(result_path.read_text()))
+                continue
+            reason = reason or _exit_reason(proc.returncode)
+            tail = _tail(wd / "worker.stderr")
+            outcomes.append(
+                {"status": "failed", "reason": f"{reason}{': ' + tail if tail else ''}"}
+            )
+        return outcomes
 
     def _keep_log(self, workdir: Path, safe: str, r: int) -> None:
         logs = self.dir / "logs"
         logs.mkdir(exist_ok=True)
-        for name in ("worker.stderr", "worker.stdout", "guest.stderr", "guest.stdout"):
+        for name in ("worker.stderr", "worker.stdout", "stderr.txt", "stdout.txt"):
             src = workdir / name
             if src.exists() and src.stat().st_size:
                 shutil.copyfile(src, logs / f"{safe}.r{r}.{name}")
@@ -320,20 +389,25 @@ def load_outputs(path: Path) -> dict[str, np.ndarray]:
         return {key.split("|", 1)[1]: npz[key] for key in sorted(npz.files)}
 
 
-def _watch(proc: subprocess.Popen[bytes], timeout_s: float, memory_limit_mb: int) -> str | None:
-    """Wait for the worker; kill it on timeout or over the memory limit."""
+def _watch(
+    procs: list[subprocess.Popen[bytes]], timeout_s: float, memory_limit_mb: int
+) -> list[str | None]:
+    """Wait for the workers; kill one on timeout or over the memory limit (its reason)."""
     deadline = time.monotonic() + timeout_s
     limit_kb = memory_limit_mb * 1024
-    while proc.poll() is None:
-        if time.monotonic() > deadline:
-            _kill_tree(proc)
-            return f"timeout: no result after {timeout_s:g} s"
-        rss = _tree_rss_kb(proc.pid)
-        if rss > limit_kb:
-            _kill_tree(proc)
-            return f"memory limit: {rss // 1024} MiB > {memory_limit_mb} MiB"
+    reasons: list[str | None] = [None] * len(procs)
+    while any(p.poll() is None for p in procs):
+        for i, proc in enumerate(procs):
+            if proc.poll() is not None:
+                continue
+            if time.monotonic() > deadline:
+                _kill_tree(proc)
+                reasons[i] = f"timeout: no result after {timeout_s:g} s"
+            elif (rss := _tree_rss_kb(proc.pid)) > limit_kb:
+                _kill_tree(proc)
+                reasons[i] = f"memory limit: {rss // 1024} MiB > {memory_limit_mb} MiB"
         time.sleep(POLL_S)
-    return None
+    return reasons
 
 
 def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
@@ -437,7 +511,7 @@ def _by_name_or_position(
 # -- the run as a whole ---------------------------------------------------------
 def cells_frame(
     states: list[CellState], prepared: dict[str, PreparedWorkload], agree: dict[str, tuple[Any, Any]],
-    properties: dict[tuple[str, str], dict[str, str]], fingerprint: str,
+    properties: dict[tuple[str, str], dict[str, str]], fingerprint: str, offline_k: int = 0,
 ) -> pd.DataFrame:  # fmt: skip
     rows = []
     for s in states:
@@ -461,6 +535,8 @@ def cells_frame(
             "opset": p.model.opset,
             "machine": fingerprint,
             "properties": json.dumps(props, sort_keys=True),
+            "offline_k": offline_k if s.offline_ips else None,
+            "offline_ips": s.offline_ips,
         })  # fmt: skip
     return pd.DataFrame(rows, columns=CELL_COLUMNS)
 
@@ -552,6 +628,7 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
     plan = {
         "run_id": run_dir.name,
         "seed": options.seed,
+        "offline_k": options.offline_k,
         "workloads": [str(w.path.resolve()) for w in workloads],
         "overrides": {
             "iterations": options.iterations,
@@ -591,7 +668,10 @@ def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
         if s is None:
             continue
         done.add((e["cell"], e["round"]))
-        if e["status"] == "ok":
+        if e["round"] == OFFLINE_ROUND:
+            s.offline_ips = e.get("offline_ips")
+            s.offline_reason = e.get("reason", "")
+        elif e["status"] == "ok":
             s.status = "ok"
             s.rounds_done += 1
             s.peak_rss_kb = max(s.peak_rss_kb, int(e.get("peak_rss_kb", 0)))
@@ -628,7 +708,9 @@ def build_meta(
             for name, p in prepared.items()
         },  # fmt: skip
         "backends": {f"{b}/{d}": v for (b, d), v in (properties or {}).items()},
-        "config": {k: plan[k] for k in ("seed", "overrides", "filters", "workloads")},
+        "config": {
+            k: plan.get(k) for k in ("seed", "offline_k", "overrides", "filters", "workloads")
+        },
         "shard": plan.get("shard"),
     }
 
@@ -640,7 +722,9 @@ def finish(setup: RunSetup, runner: Runner, interrupted: bool) -> pd.DataFrame:
     samples = runner.writer.consolidate_samples()
     agree = agreement(setup.states, setup.prepared, runner.writer.outputs)
     props = backend_properties(setup.states, setup.prepared)
-    cells = cells_frame(setup.states, setup.prepared, agree, props, runner.machine["fingerprint"])
+    cells = cells_frame(
+        setup.states, setup.prepared, agree, props, runner.machine["fingerprint"], runner.offline_k
+    )
     write_frame_csv(setup.run_dir / "cells.csv", cells)
     summary = summarize(samples, cells)
     write_frame_csv(setup.run_dir / "summary.csv", summary)

@@ -46,6 +46,8 @@ CELL_COLUMNS = [
     "opset",
     "machine",
     "properties",  # JSON object of backend key-value strings
+    "offline_k",  # concurrent instances in the offline-throughput pass (empty: not measured)
+    "offline_ips",  # offline throughput, samples/s summed over those instances
 ]
 
 # summary.csv = CELL_COLUMNS + these (all latencies from the per-iteration `total` phase).

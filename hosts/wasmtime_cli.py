@@ -167,14 +167,27 @@ def precompile(wasm: Path) -> tuple[Path, int, bool]:
 
 
 def _first_error(text: str) -> str:
-    """The CLI's own error line: a wasi-nn 'host error: ...' or an 'Error: ...' line."""
+    """The CLI's own words: a wasi-nn 'host error: ...', a panic, or 'Error: ...' with
+    its most specific 'Caused by' entry (e.g. the trap)."""
     lines = [ANSI.sub("", line).strip() for line in text.splitlines()]
     for line in lines:
         if "host error:" in line:
             return line.split("host error:", 1)[1].strip()
-    for line in lines:
+    for i, line in enumerate(lines):
+        if "panicked at" in line:
+            return f"panic at {line.split('panicked at', 1)[1].strip()} {' '.join(lines[i + 1 : i + 2])}"
+    for i, line in enumerate(lines):
         if line.startswith("Error:"):
-            return line
+            causes = []
+            for cause in lines[i + 1 :]:
+                if cause.startswith("Stack backtrace"):
+                    break
+                m = re.match(r"\d+:\s+(.*)", cause)
+                if m and not re.match(
+                    r"0x[0-9a-f]+ - |failed to invoke|error while executing", m[1]
+                ):
+                    causes.append(m[1])
+            return f"{line} ({causes[-1]})" if causes else line
     return " | ".join(x for x in lines if x)[-400:]
 
 

@@ -109,3 +109,30 @@ def test_cli_onnx_is_unsupported_with_the_cli_words(mlp, tmp_path: Path, load_mo
         CellUnsupported, match=r"wasmtime 49\.0\.3: .*(InvalidEncoding|unsupported backend)"
     ):
         get_host("wasmtime-cli").run_round(job)
+
+
+TRAPPING_GUEST = '(module (memory (export "memory") 1) (func (export "_start") unreachable))'
+
+
+@pytest.mark.parametrize(
+    "host", ["wasmtime-py", pytest.param("wasmtime-cli", marks=pytest.mark.cli)]
+)
+@pytest.mark.parametrize(
+    ("wasm", "reason"),
+    [(b"\0asm garbage", r"compile"), (None, r"unreachable"), ("missing", r"is missing")],
+    ids=["corrupt", "trap", "missing"],
+)
+def test_bad_guest_fails_the_cell(mlp, tmp_path, monkeypatch, host, wasm, reason) -> None:
+    """A corrupt, trapping or missing guest binary: CellFailed with the reason."""
+    import wasmtime
+
+    prebuilt = tmp_path / "prebuilt"
+    prebuilt.mkdir()
+    if wasm != "missing":
+        data = wasm if wasm is not None else wasmtime.wat2wasm(TRAPPING_GUEST)
+        (prebuilt / "driver-preview1.wasm").write_bytes(data)
+    monkeypatch.setattr(guest_io, "PREBUILT", prebuilt)
+    monkeypatch.setenv("WASINN_BENCH_CLI_CACHE", str(tmp_path / "cli-cache"))
+    job = make_job(mlp, tmp_path / "work", host, "openvino")
+    with pytest.raises(CellFailed, match=reason):
+        get_host(host).run_round(job)

@@ -75,7 +75,9 @@ def test_slides_are_16_9_and_state_the_finding(report: Path):
         assert p.with_suffix(".svg").is_file()
     svg = (report / "slides" / "01-variants-mlp-tiny.svg").read_text()
     # adapted is 1.52/1.5 of preview1 in the synthetic run: the title says so with a CI
-    assert re.search(r"adapted vs preview1 \(wasmtime-py, onnx\): \+1\.\d% \[\+[\d.]+, \+[\d.]+\]", svg)
+    assert re.search(
+        r"adapted vs preview1 \(wasmtime-py, onnx\): \+1\.\d% \[\+[\d.]+, \+[\d.]+\]", svg
+    )
     heat = (report / "slides" / "03-overhead-heatmap.svg").read_text()
     assert "×1.52" in heat or "×1.51" in heat
     assert "slides/01-variants-mlp-tiny.png" in (report / "report.md").read_text()

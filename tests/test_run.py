@@ -63,6 +63,7 @@ def test_native_run_writes_a_complete_run_folder(tmp_path: Path) -> None:
     props = json.loads(data.cells.iloc[0]["properties"])
     assert props["threads"] == "1" and props["version"]
     assert not (out / "work").exists()
+    assert (data.cells["offline_k"] == 2).all() and (data.cells["offline_ips"] > 0).all()
 
 
 def test_interleaving_is_seeded_and_shuffled(tmp_path: Path) -> None:
@@ -133,7 +134,7 @@ def test_bring_your_own_model_runs_on_both_backends(tmp_path: Path) -> None:
     )
     out = tmp_path / "run"
     p = run_cli("run", str(tmp_path / "mine.toml"), "--hosts", "native", "--iterations", "5", "--rounds", "1",
-                "--out", str(out))  # fmt: skip
+                "--offline", "0", "--out", str(out))  # fmt: skip
     assert p.returncode == 0, p.stderr
     s = results.load(out).summary
     assert list(s["status"]) == ["ok", "ok"] and s["agrees"].astype(bool).all()
@@ -146,7 +147,7 @@ def test_bring_your_own_model_runs_on_both_backends(tmp_path: Path) -> None:
 def test_interrupt_keeps_finished_rounds_and_resume_completes(tmp_path: Path) -> None:
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "bench", "run", "mlp-tiny", "--hosts", "native", "--rounds", "6",
-           "--iterations", "20", "--out", str(out)]  # fmt: skip
+           "--iterations", "20", "--offline", "0", "--out", str(out)]  # fmt: skip
     proc = subprocess.Popen(
         cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

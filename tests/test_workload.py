@@ -35,7 +35,12 @@ def test_shipped_workloads_validate() -> None:
 
 def test_defaults(tmp_path: Path) -> None:
     w = load_workload(write(tmp_path, GOOD))
-    assert (w.builder, w.backends, w.devices, w.threads) == ("mlp_tiny", ["onnx", "openvino"], ["cpu"], 1)
+    assert (w.builder, w.backends, w.devices, w.threads) == (
+        "mlp_tiny",
+        ["onnx", "openvino"],
+        ["cpu"],
+        1,
+    )
     assert w.inputs[0].shape == [1, 64]
 
 
@@ -51,11 +56,21 @@ def test_defaults(tmp_path: Path) -> None:
         (('name = "w"', 'name = "w"\nbackends = ["tflite"]'), "backends", "unknown value"),
         (('name = "w"', 'name = "w"\niterations = 0'), "iterations", "must be >= 1"),
         (('name = "w"', 'name = "Bad Name"'), "name", "must be lowercase"),
-        (('dtype = "f32"', 'dtype = "f32"\ngenerator = "file"'), "inputs.input.file", "is required"),
-        (('dtype = "f32"', 'dtype = "f32"\ngenerator = "gauss"'), "inputs.input.generator", "unknown generator"),
+        (
+            ('dtype = "f32"', 'dtype = "f32"\ngenerator = "file"'),
+            "inputs.input.file",
+            "is required",
+        ),
+        (
+            ('dtype = "f32"', 'dtype = "f32"\ngenerator = "gauss"'),
+            "inputs.input.generator",
+            "unknown generator",
+        ),
     ],
 )
-def test_errors_name_file_and_field(tmp_path: Path, change: tuple[str, str], field: str, problem: str) -> None:
+def test_errors_name_file_and_field(
+    tmp_path: Path, change: tuple[str, str], field: str, problem: str
+) -> None:
     path = write(tmp_path, GOOD.replace(*change))
     with pytest.raises(WorkloadError) as e:
         load_workload(path)
@@ -77,7 +92,11 @@ def test_unknown_workload_lists_known() -> None:
 
 
 def test_generators_are_seeded_and_typed(tmp_path: Path) -> None:
-    w = load_workload(write(tmp_path, GOOD.replace('dtype = "f32"', 'dtype = "f32"\ngenerator = "normal"\nseed = 7')))
+    w = load_workload(
+        write(
+            tmp_path, GOOD.replace('dtype = "f32"', 'dtype = "f32"\ngenerator = "normal"\nseed = 7')
+        )
+    )
     a, b = generate(w.inputs[0], "w"), generate(w.inputs[0], "w")
     assert a.dtype == np.float32 and a.shape == (1, 64) and np.array_equal(a, b)
     ids = GOOD.replace('dtype = "f32"', 'dtype = "i64"\nlow = 0\nhigh = 10')

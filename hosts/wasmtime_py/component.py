@@ -133,11 +133,6 @@ class Table:
         except KeyError:
             raise NnError("invalid-argument", f"no {self.name} with handle rep {rep}") from None
 
-    def pop(self, rep: int) -> Any:
-        obj = self.get(rep)
-        del self.items[rep]
-        return obj
-
     def __len__(self) -> int:
         return len(self.items)
 
@@ -362,7 +357,11 @@ def run_component(
     """Compile, link and run a wasi:cli command component with our wasi:nn."""
     engine = Engine()
     t0 = time.perf_counter_ns()
-    component = Component(engine, wasm if isinstance(wasm, bytes) else wasm.read_bytes())
+    name = "guest" if isinstance(wasm, bytes) else wasm.name
+    try:
+        component = Component(engine, wasm if isinstance(wasm, bytes) else wasm.read_bytes())
+    except WasmtimeError as e:
+        raise CellFailed(f"compile {name}: {_trap_reason(str(e))}") from e
     t1 = time.perf_counter_ns()
     linker = Linker(engine)
     linker.add_wasip2()
@@ -378,7 +377,10 @@ def run_component(
         wasi.stderr_file = str(stderr)
     store.set_wasi(wasi)
     t2 = time.perf_counter_ns()
-    instance = linker.instantiate(store, component)
+    try:
+        instance = linker.instantiate(store, component)
+    except WasmtimeError as e:
+        raise CellFailed(f"instantiate {name}: {_trap_reason(str(e))}") from e
     t3 = time.perf_counter_ns()
     phases = {"compile": t1 - t0, "instantiate": t3 - t2}
     run_iface = instance.get_export_index(store, WASI_RUN)
@@ -395,6 +397,8 @@ def run_component(
         return ComponentRun(e.code, phases, state)
     except WasmtimeError as e:
         return ComponentRun(-1, phases, state, trap=_trap_reason(str(e)))
+    except Exception as e:  # a host function's own bug, re-raised by wasmtime-py
+        return ComponentRun(-1, phases, state, trap=f"host {type(e).__name__}: {e}")
 
 
 def _trap_reason(text: str) -> str:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import wasmtime
 from wasmtime import _ffi as ffi
-from wasmtime.component import U8, LinkerInstance, ListType, ValType
+from wasmtime.component import U8, LinkerInstance, ListType, ResultType, TupleType, ValType
 from wasmtime.component._enter import catch_exceptions
 from wasmtime.component._types import FuncType
 
@@ -40,9 +40,6 @@ PAYLOAD_OFFSET = 8
 KIND_BOOL = 0
 KIND_U8 = 2
 KIND_LIST = 13
-
-# ctypes callbacks must outlive the linker: keep them for the process.
-_CALLBACKS: list[Any] = []
 
 
 def _layout_facts() -> list[str]:
@@ -165,72 +162,205 @@ def _is_bytes(ty: ValType) -> bool:
 
 
 def _lift(ty: ValType) -> Callable[[Any], Any]:
-    """A converter from a C value to Python for parameter type `ty`."""
+    """A converter from a C value to Python for type `ty`, built once per function.
+
+    list<u8> takes the bulk path; lists and tuples convert their elements with
+    converters built here once (wasmtime-py's own re-queries the element types
+    on every value); everything else is wasmtime-py's converter.
+    """
     if _is_bytes(ty):
         return read_u8_list
-    if isinstance(ty, ListType) and _is_bytes(ty.element):
-        return _read_u8_lists
+    if isinstance(ty, ListType):
+        return _lift_sequence(_lift(ty.element), list)
+    if isinstance(ty, TupleType):
+        return _lift_tuple([_lift(t) for t in ty.elements])
     return ty.convert_from_c
 
 
-def _read_u8_lists(val: Any) -> list[bytes]:
-    """list<list<u8>> (e.g. graph builders)."""
-    if val.kind != KIND_LIST:
-        raise TypeError(f"expected a list value, got kind {val.kind}")
-    outer = val.of.list
+def _lift_sequence(item: Callable[[Any], Any], make: type) -> Callable[[Any], Any]:
+    def lift(val: Any) -> Any:
+        assert val.kind == KIND_LIST
+        vals = val.of.list
+        try:
+            out = []
+            for i in range(vals.size):
+                raw = vals.data[i]
+                out.append(item(raw))
+                raw.kind = KIND_BOOL  # converted (and freed): the list delete skips it
+            return make(out)
+        finally:
+            ffi.wasmtime_component_vallist_delete(ctypes.byref(vals))
+
+    return lift
+
+
+def _lift_tuple(items: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
+    def lift(val: Any) -> tuple:
+        assert val.kind == ffi.WASMTIME_COMPONENT_TUPLE.value
+        vals = val.of.tuple
+        try:
+            out = []
+            for i, item in enumerate(items):
+                raw = vals.data[i]
+                out.append(item(raw))
+                raw.kind = KIND_BOOL
+            return tuple(out)
+        finally:
+            ffi.wasmtime_component_valtuple_delete(ctypes.byref(vals))
+
+    return lift
+
+
+Lower = Callable[[Any, Any, Any], None]  # (store, python value, val_t pointer)
+
+
+def _lower(ty: ValType) -> Lower:
+    """A converter from Python to a C value for type `ty` (see `_lift`)."""
+    if _is_bytes(ty):
+        return lambda _store, value, ptr: write_u8_list(ptr, value)
+    if isinstance(ty, ListType):
+        return _lower_list(_lower(ty.element))
+    if isinstance(ty, TupleType):
+        return _lower_tuple([_lower(t) for t in ty.elements])
+    if isinstance(ty, ResultType):
+        return _lower_result(ty)
+    return ty.convert_to_c
+
+
+def _fill(items: list[Lower], store: Any, values: Any, data: Any) -> None:
+    """Lower values into data[0..n]; on failure neutralise the rest so the delete is safe."""
+    done = 0
     try:
-        items = []
-        for i in range(outer.size):
-            inner = outer.data[i]
-            items.append(read_u8_list(inner))
-            inner.kind = KIND_BOOL  # already freed: make the outer delete skip it
-        return items
+        for i, (item, value) in enumerate(zip(items, values, strict=True)):
+            item(store, value, ctypes.pointer(data[i]))
+            done += 1
     finally:
-        ffi.wasmtime_component_vallist_delete(ctypes.byref(outer))
+        for i in range(done, len(items)):
+            data[i].kind = KIND_BOOL
+            data[i].of.boolean = False
+
+
+def _lower_list(item: Lower) -> Lower:
+    def lower(store: Any, value: Any, ptr: Any) -> None:
+        if not isinstance(value, list):
+            raise TypeError(f"expected a list, got {type(value).__name__}")
+        raw = ffi.wasmtime_component_vallist_t()
+        ffi.wasmtime_component_vallist_new_uninit(raw, len(value))
+        try:
+            _fill([item] * len(value), store, value, raw.data)
+        except BaseException:
+            ffi.wasmtime_component_vallist_delete(ctypes.byref(raw))
+            raise
+        ptr.contents.kind = ffi.WASMTIME_COMPONENT_LIST
+        ptr.contents.of.list = raw
+
+    return lower
+
+
+def _lower_tuple(items: list[Lower]) -> Lower:
+    def lower(store: Any, value: Any, ptr: Any) -> None:
+        if not isinstance(value, tuple) or len(value) != len(items):
+            raise TypeError(f"expected a {len(items)}-tuple, got {value!r}")
+        raw = ffi.wasmtime_component_valtuple_t()
+        ffi.wasmtime_component_valtuple_new_uninit(raw, len(items))
+        try:
+            _fill(items, store, value, raw.data)
+        except BaseException:
+            ffi.wasmtime_component_valtuple_delete(ctypes.byref(raw))
+            raise
+        ptr.contents.kind = ffi.WASMTIME_COMPONENT_TUPLE
+        ptr.contents.of.tuple = raw
+
+    return lower
+
+
+def _lower_result(ty: ResultType) -> Lower:
+    """result<ok, err>, telling the cases apart like wasmtime-py does."""
+    tagged = ty._tagged()  # both cases map to one Python class: Variant("ok"|"err", payload)
+    cases = {}
+    for name, case in (("ok", ty.ok), ("err", ty.err)):
+        classes: set[type] = set()
+        if case is None:
+            classes.add(type(None))
+        else:
+            case.add_classes(classes)
+        cases[name] = (None if case is None else _lower(case), tuple(classes))
+
+    def lower(store: Any, value: Any, ptr: Any) -> None:
+        if tagged:
+            name, payload = value.tag, value.payload
+        else:
+            name = "ok" if isinstance(value, cases["ok"][1]) else "err"
+            payload = value
+        item = cases[name][0]
+        boxed = None
+        if item is not None:
+            raw = ffi.wasmtime_component_val_t()
+            item(store, payload, ctypes.pointer(raw))
+            boxed = ffi.wasmtime_component_val_new(ctypes.byref(raw))
+        ptr.contents.kind = ffi.WASMTIME_COMPONENT_RESULT
+        ptr.contents.of.result.is_ok = name == "ok"
+        ptr.contents.of.result.val = boxed
+
+    return lower
+
+
+class _HostFunc:
+    """A Python host function and its converters (built on the first call)."""
+
+    def __init__(self, func: Callable[..., Any]):
+        self.func = func
+        self.lifts: list[Callable[[Any], Any]] | None = None
+        self.lower: Callable[[Any, Any, Any], None] | None = None
+
+    def _prepare(self, store: Any, ty_raw: Any) -> None:
+        with FuncType._from_ptr(ty_raw, owner=store) as fty:
+            self.lifts = [_lift(ty) for _, ty in fty.params]
+            result = fty.result
+        if result is not None:
+            self.lower = _lower(result)
+
+    def __call__(self, store: Any, ty_raw: Any, args: Any, nargs: int, results: Any) -> None:
+        if self.lifts is None:
+            self._prepare(store, ty_raw)
+        assert self.lifts is not None and len(self.lifts) == nargs
+        result = self.func(store, *(lift(args[i]) for i, lift in enumerate(self.lifts)))
+        if self.lower is None:
+            assert result is None
+        else:
+            self.lower(store, result, results)
+
+
+# data pointer -> host function; entries leave when wasmtime finalizes the definition
+_FUNCS: dict[int, _HostFunc] = {}
+_next_key = [1]
+
+
+@ffi.wasmtime_component_func_callback_t
+def _callback(data, context, ty_raw, args, nargs, results, _nresults):  # type: ignore[no-untyped-def]
+    host = _FUNCS[data or 0]
+    return catch_exceptions(context, lambda store: host(store, ty_raw, args, nargs, results))
+
+
+@ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+def _finalize(data):  # type: ignore[no-untyped-def]
+    _FUNCS.pop(data or 0, None)
 
 
 def add_func(inst: LinkerInstance, name: str, func: Callable[..., Any]) -> None:
     """`inst.add_func(name, func)` with bulk list<u8> conversion."""
-    cache: dict[str, Any] = {}
-
-    def run(store: Any, ty_raw: Any, args: Any, nargs: int, results: Any) -> None:
-        if not cache:
-            with FuncType._from_ptr(ty_raw, owner=store) as fty:
-                params = [ty for _, ty in fty.params]
-                cache["lifts"] = [_lift(ty) for ty in params]
-                result_ty = fty.result
-                cache["result"] = result_ty
-                cache["lower"] = (
-                    (lambda st, v, p: write_u8_list(p, v))
-                    if result_ty is not None and _is_bytes(result_ty)
-                    else (result_ty.convert_to_c if result_ty is not None else None)
-                )
-        lifts = cache["lifts"]
-        assert len(lifts) == nargs
-        pyargs = [lift(args[i]) for i, lift in enumerate(lifts)]
-        result = func(store, *pyargs)
-        if cache["lower"] is None:
-            assert result is None
-        else:
-            cache["lower"](store, result, results)
-
-    @ffi.wasmtime_component_func_callback_t
-    def callback(_data, context, ty_raw, args, nargs, results, _nresults):  # type: ignore[no-untyped-def]
-        return catch_exceptions(context, lambda store: run(store, ty_raw, args, nargs, results))
-
-    @ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-    def finalize(_data):  # type: ignore[no-untyped-def]
-        return None
-
-    _CALLBACKS.append((callback, finalize))
+    key = _next_key[0]
+    _next_key[0] += 1
+    _FUNCS[key] = _HostFunc(func)
     name_bytes = name.encode("utf-8")
     err = ffi.wasmtime_component_linker_instance_add_func(
         inst.ptr(),
         ctypes.create_string_buffer(name_bytes),
         len(name_bytes),
-        callback,
-        None,
-        finalize,
+        _callback,
+        key,
+        _finalize,
     )
     if err:
+        _FUNCS.pop(key, None)
         raise wasmtime.WasmtimeError._from_ptr(err)

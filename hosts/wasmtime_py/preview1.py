@@ -13,6 +13,7 @@ runtime_error with the message kept in `last_error`.
 from __future__ import annotations
 
 import ctypes
+import math
 import resource
 import struct
 import time
@@ -77,6 +78,7 @@ class Preview1Nn:
         self._store: wasmtime.Store | None = None
         self._memory: wasmtime.Memory | None = None
         self._view: np.ndarray | None = None
+        self._view_checked = False  # the view's size was checked during this ABI call
 
     # -- wiring ------------------------------------------------------------
 
@@ -87,9 +89,11 @@ class Preview1Nn:
 
     def bind(self, store: wasmtime.Store, memory: wasmtime.Memory | None) -> None:
         self._store, self._memory, self._view = store, memory, None
+        self._view_checked = False
 
     def _entry(self, call: str, impl: Callable[..., int | None]) -> Callable[..., int]:
         def entry(*args: int) -> int:
+            self._view_checked = False  # the guest may have grown its memory since
             try:
                 impl(*args)
                 return 0
@@ -110,13 +114,18 @@ class Preview1Nn:
     # -- guest memory --------------------------------------------------------
 
     def _mem(self) -> np.ndarray:
-        """A uint8 view of the whole linear memory (rebuilt when it grows)."""
+        """A uint8 view of the whole linear memory (rebuilt when it grows).
+
+        Its size is read once per ABI call: C calls are the dear part here."""
+        if self._view_checked and self._view is not None:
+            return self._view
         if self._memory is None or self._store is None:
             raise NnError("missing_memory", "the guest exports no memory")
         size = self._memory.data_len(self._store)
         if self._view is None or self._view.size != size:
             addr = ctypes.addressof(self._memory.data_ptr(self._store).contents)
             self._view = np.frombuffer((ctypes.c_ubyte * size).from_address(addr), np.uint8)
+        self._view_checked = True
         return self._view
 
     def _region(self, ptr: int, length: int, what: str) -> np.ndarray:
@@ -227,8 +236,8 @@ class Preview1Nn:
         if ttype >= len(abi.TENSOR_TYPES):
             raise NnError("invalid_argument", f"unknown tensor_type {ttype}")
         dtype = np.dtype(DTYPES[abi.TENSOR_TYPES[ttype]])
-        shape = tuple(int(d) for d in np.frombuffer(dims_bytes, dtype="<u4"))
-        want = int(np.prod(shape, dtype=np.uint64)) * dtype.itemsize
+        shape = struct.unpack_from(f"<{ndims}I", dims_bytes)
+        want = math.prod(shape) * dtype.itemsize
         if want != data_len:
             raise NnError(
                 "invalid_argument",
@@ -257,6 +266,16 @@ class Preview1Nn:
 # -- one round of the preview1 driver ---------------------------------------------
 
 
+def _summary(error: Exception) -> str:
+    """wasmtime's multi-line error as one line: the head and the root cause."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    if lines[0].startswith("error while executing"):  # a trap: its cause says what
+        return lines[-1]
+    return lines[0] if len(lines) == 1 else f"{lines[0]}: {lines[-1]}"
+
+
 def wasi_config(run: guest_io.GuestRun) -> wasmtime.WasiConfig:
     wasi = wasmtime.WasiConfig()
     wasi.argv = run.argv
@@ -274,7 +293,7 @@ def run_round(job: CellJob) -> RoundResult:
     try:
         module = wasmtime.Module(engine, wasm)
     except wasmtime.WasmtimeError as e:
-        raise CellFailed(f"compile {run.wasm.name}: {str(e).splitlines()[0]}") from e
+        raise CellFailed(f"compile {run.wasm.name}: {_summary(e)}") from e
     t1 = time.perf_counter_ns()
 
     nn = Preview1Nn(job.cell.device, job.threads, preopen=run.preopen)
@@ -287,7 +306,7 @@ def run_round(job: CellJob) -> RoundResult:
     try:
         instance = linker.instantiate(store, module)
     except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
-        raise CellFailed(f"instantiate {run.wasm.name}: {str(e).splitlines()[0]}") from e
+        raise CellFailed(f"instantiate {run.wasm.name}: {_summary(e)}") from e
     t3 = time.perf_counter_ns()
     exports = instance.exports(store)
     memory = exports.get("memory")
@@ -301,7 +320,7 @@ def run_round(job: CellJob) -> RoundResult:
     except wasmtime.ExitTrap as e:
         code = e.code
     except (wasmtime.Trap, wasmtime.WasmtimeError) as e:
-        raise CellFailed(f"guest trapped: {str(e).splitlines()[0]}") from e
+        raise CellFailed(f"guest trapped: {_summary(e)}") from e
     if code != 0:
         detail = guest_io.tail(run.stderr, 3) or f"exit {code}"
         host = f" [host: {nn.last_error}]" if nn.last_error else ""

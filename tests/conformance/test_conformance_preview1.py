@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import abi_cases
+import numpy as np
 import pytest
 import wasmtime
 
@@ -67,11 +68,7 @@ def test_unexpected_host_exception_is_runtime_error(model: abi_cases.Model) -> N
 
 
 def test_missing_memory(model: abi_cases.Model) -> None:
-    nn = Preview1Nn()
-    linker = wasmtime.Linker(wasmtime.Engine())
-    captured = {}
-    linker.define_func = lambda mod, name, ty, fn: captured.__setitem__(name, fn)
-    nn.define(linker)
+    captured = capture_imports(Preview1Nn())
     assert captured["compute"](0) == ERRNO["invalid_argument"]  # no context yet
     assert captured["load"](0, 1, 1, 0, 0) == ERRNO["missing_memory"]
 
@@ -83,3 +80,33 @@ def test_wasmtime_cli(case: abi_cases.Case, ov_model: abi_cases.Model, tmp_path:
     code, stderr = abi_cases.run_wasmtime_cli(abi_cases.build(case, ov_model), ov_model, tmp_path)
     outcome = abi_cases.cli_outcome(code, stderr)
     assert outcome == abi_cases.cli_expected(case), stderr[-2000:]
+
+
+def capture_imports(nn: Preview1Nn) -> dict:
+    """The six import functions as plain Python callables."""
+    captured: dict = {}
+    linker = wasmtime.Linker(wasmtime.Engine())
+    linker.define_func = lambda mod, name, ty, fn: captured.__setitem__(name, fn)
+    nn.define(linker)
+    return captured
+
+
+def test_memory_growth_is_seen(model: abi_cases.Model) -> None:
+    """A tensor in pages the guest grew after the host's first look is readable."""
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    module = wasmtime.Module(engine, wasmtime.wat2wasm('(module (memory (export "memory") 1))'))
+    memory = wasmtime.Instance(store, module, []).exports(store)["memory"]
+    nn = Preview1Nn(preopen=model.folder)
+    nn.bind(store, memory)
+    nn_imports = capture_imports(nn)
+    memory.write(store, abi_cases.GRAPH_NAME.encode(), 0)
+    assert nn_imports["load_by_name"](0, len(abi_cases.GRAPH_NAME), 16) == 0
+    assert nn_imports["init_execution_context"](0, 20) == 0
+    memory.grow(store, 1)
+    base = 65536
+    memory.write(store, np.array([1, 4], dtype="<u4").tobytes(), base)
+    memory.write(store, abi_cases.INPUT.tobytes(), base + 16)
+    record = np.array([base, 2, 1, base + 16, 16], dtype="<u4").tobytes()
+    memory.write(store, record, base + 64)
+    assert nn_imports["set_input"](0, 0, base + 64) == 0, nn.last_error

@@ -12,10 +12,11 @@
 ;;   NAMES   16     128 bytes  input names "0".."63": name i at NAMES+2i, 1 or 2 bytes
 ;;   LIST    144    768 bytes  compute's list<tuple<string, own<tensor>>>: 64 x 12 bytes
 ;;   GRAPHS  912    4096 bytes legacy graph id -> WIT graph handle (1024 x i32)
-;;   CTXS    5008   256 records of 520 bytes, legacy context id -> record:
-;;                    +0 WIT context handle, +4 number of outputs,
-;;                    +8 input tensor handles [64] (0 = not set), +264 output handles [64]
-;;   138128 .. 196608 unused; the arena (see cabi_import_realloc) starts at 196608.
+;;   CTXS    5008   256 records of 524 bytes, legacy context id -> record:
+;;                    +0 WIT context handle, +4 number of outputs of the last compute,
+;;                    +8 input tensor handles [64] (0 = not set), +264 output handles [64],
+;;                    +520 1 when the last compute succeeded
+;;   139152 .. 196608 unused; the arena (see cabi_import_realloc) starts at 196608.
 (module
   (import "env" "memory" (memory 0))
 
@@ -56,7 +57,7 @@
   (global $MAX_IO i32 (i32.const 64))
   (global $MAX_GRAPHS i32 (i32.const 1024))
   (global $MAX_CTXS i32 (i32.const 256))
-  (global $CTX_SIZE i32 (i32.const 520))
+  (global $CTX_SIZE i32 (i32.const 524))
   (global $STATE_PAGES i32 (i32.const 3))
 
   ;; witx errno
@@ -344,6 +345,7 @@
     (i32.store offset=4 (local.get $rec)
       (select (local.get $len) (global.get $MAX_IO)
               (i32.lt_u (local.get $len) (global.get $MAX_IO))))
+    (i32.store offset=520 (local.get $rec) (i32.const 1))
     (i32.const 0))
 
   (func $drop_outputs (param $rec i32)
@@ -356,7 +358,8 @@
           (i32.load offset=264 (i32.add (local.get $rec) (i32.shl (local.get $i) (i32.const 2)))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $each)))
-    (i32.store offset=4 (local.get $rec) (i32.const 0)))
+    (i32.store offset=4 (local.get $rec) (i32.const 0))
+    (i32.store offset=520 (local.get $rec) (i32.const 0)))
 
   (func (export "get_output")
     (param $id i32) (param $index i32) (param $buf i32) (param $max i32) (param $written i32)
@@ -368,6 +371,9 @@
       (then (return (global.get $E_BAD_POINTER))))
     (if (call $bad_range (local.get $buf) (local.get $max) (i32.const 1))
       (then (return (global.get $E_BAD_POINTER))))
+    ;; no successful compute yet: nothing to get (runtime_error, as the legacy hosts)
+    (if (i32.eqz (i32.load offset=520 (local.get $rec)))
+      (then (return (global.get $E_RUNTIME_ERROR))))
     (if (i32.ge_u (local.get $index) (i32.load offset=4 (local.get $rec)))
       (then (return (global.get $E_INVALID_ARGUMENT))))
     (global.set $arena_top (global.get $arena_lo))
