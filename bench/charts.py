@@ -426,7 +426,10 @@ def slide_throughput(df: pd.DataFrame) -> SubFigure:
         if keep
         else "Single-stream throughput"
     )
-    fig = _slide(title, "single-stream throughput = 1000 / p50 ms; higher is better")
+    fig = _slide(
+        title,
+        "bars: single-stream throughput = 1000 / p50 ms (◆: offline, if measured); higher is better",
+    )
     groups = [g for _, g in df.groupby("workload", sort=False)]
     axes = fig.subplots(1, len(groups), squeeze=False)[0]
     for ax, g in zip(axes, groups, strict=True):
@@ -438,6 +441,12 @@ def slide_throughput(df: pd.DataFrame) -> SubFigure:
             hatch=[HOST_HATCH.get(h, "") for h in g["host"]],
             edgecolor="white",
         )
+        if "offline_ips" in g and g["offline_ips"].notna().any():
+            ax.scatter(
+                g["offline_ips"], y, marker="D", s=90, color="black", zorder=3,
+                label="offline (K concurrent instances)",
+            )  # fmt: skip
+            ax.legend(loc="lower right", fontsize=SLIDE_FONT - 4)
         ax.set_yticks(y, [f"{cell_label(r)} · {r['backend']}" for _, r in g.iterrows()])
         ax.set_title(str(g.iloc[0]["workload"]), loc="left")
         ax.set_xlabel("inferences / s")

@@ -71,6 +71,14 @@ def summary_table(summary: pd.DataFrame) -> Block:
                 "" if pd.isna(r["agrees"]) else str(r["agrees"]),
             ]
         )  # fmt: skip
+    if "offline_ips" in summary and summary["offline_ips"].notna().any():
+        header.insert(header.index("inf/s") + 1, "offline inf/s")
+        at = header.index("offline inf/s")
+        for row, (_, r) in zip(rows, summary.iterrows(), strict=True):
+            k = "" if pd.isna(r.get("offline_k")) else f" (×{int(r['offline_k'])})"
+            row.insert(
+                at, _num(r["offline_ips"], ".1f") + (k if not pd.isna(r["offline_ips"]) else "")
+            )
     return Block("table", header=header, rows=rows)
 
 

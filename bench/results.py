@@ -27,11 +27,15 @@ class RunFolderError(ValueError):
 
 def write_atomic(path: Path, data: bytes | str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data.encode() if isinstance(data, str) else data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # e.g. disk full: the old file stays, no half-written twin
+        raise
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -48,8 +52,12 @@ def _json_default(o: Any) -> Any:
 
 def write_frame_parquet(path: Path, frame: pd.DataFrame) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_frame_csv(path: Path, frame: pd.DataFrame) -> None:
@@ -67,8 +75,10 @@ class RunWriter:
             d.mkdir(parents=True, exist_ok=True)
         self._next_part = len(list(self.parts.glob("*.parquet")))
 
-    def append_samples(self, frame: pd.DataFrame) -> None:
-        write_frame_parquet(self.parts / f"{self._next_part:06d}.parquet", frame[SAMPLE_COLUMNS])
+    def append_samples(self, frame: pd.DataFrame, name: str | None = None) -> None:
+        """One part file per call; a given `name` replaces that part (idempotent re-runs)."""
+        stem = name if name is not None else f"{self._next_part:06d}"
+        write_frame_parquet(self.parts / f"{stem}.parquet", frame[SAMPLE_COLUMNS])
         self._next_part += 1
 
     def record_progress(self, entry: dict[str, Any]) -> None:
@@ -113,7 +123,9 @@ def read_samples(run_dir: Path) -> pd.DataFrame:
     frames += [pd.read_parquet(p) for p in sorted((run_dir / "parts").glob("*.parquet"))]
     if not frames:
         return empty_samples()
-    return pd.concat(frames, ignore_index=True)
+    # A kill between writing samples.parquet and deleting the parts it folded in
+    # leaves both: identical rows (same cell, round, iteration, phase) are one sample.
+    return pd.concat(frames, ignore_index=True).drop_duplicates(ignore_index=True)
 
 
 def _text(column: pd.Series) -> pd.Series:

@@ -222,10 +222,13 @@ class Runner:
         return True
 
     def _interrupt(self, signum: int, _frame: object) -> None:
+        # Only signal here: poll()/wait() inside a handler can deadlock with the
+        # poll() it interrupted (Popen's wait lock is not reentrant). _watch sees
+        # the workers exit and run_one raises Interrupted.
         self._stop = True
-        for proc in self._current:
-            if proc.poll() is None:
-                _kill_tree(proc)
+        for proc in list(self._current):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
     def _job(self, state: CellState, r: int, workdir: Path) -> None:
         p = self.prepared[state.cell.workload]
@@ -356,14 +359,20 @@ class Runner:
                            ("machine", self.machine["fingerprint"])):  # fmt: skip
             frame[col] = value
         frame = frame.astype({"iteration": "int64", "ns": "int64", "round": "int64"})
-        self.writer.append_samples(frame[SAMPLE_COLUMNS])
+        # Named by (cell, round): a round re-run after a kill -9 (its part written,
+        # its progress line not) replaces its part instead of doubling its samples.
+        self.writer.append_samples(frame[SAMPLE_COLUMNS], name=f"{c.key.replace('/', '_')}.r{r}")
         outputs = workdir / "outputs.npz"
         if outputs.exists():
             with np.load(outputs) as npz:
                 arrays = {
                     name: npz[f"arr_{i}"] for i, name in enumerate(outcome.get("output_names", []))
                 }
-            np.savez(self.writer.outputs / f"{c.key.replace('/', '_')}.npz", **_npz_safe(arrays))
+            final = self.writer.outputs / f"{c.key.replace('/', '_')}.npz"
+            tmp = final.with_name(f".{final.name}.tmp")
+            with open(tmp, "wb") as f:  # a file object: savez would add ".npz" to a path
+                np.savez(f, **_npz_safe(arrays))
+            os.replace(tmp, final)  # whole or absent after a kill
         state.status = "ok"
         state.rounds_done += 1
         state.peak_rss_kb = max(state.peak_rss_kb, int(outcome.get("peak_rss_kb", 0)))

@@ -7,9 +7,13 @@ writes OUT/result.json (status, samples, notes) and OUT/outputs.npz.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import sys
+import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -19,10 +23,37 @@ from hosts import get_host
 from hosts.base import CellFailed, CellJob, CellSkipped, CellUnsupported
 
 
+# Test-only fault hook (docs/reliability.md): "segv:WORKLOAD" makes the worker of
+# every cell of that workload die of a real SIGSEGV, the one crash no guest can cause.
+FAULT_ENV = "WASINN_BENCH_TEST_FAULT"
+
+
+def _die_with_parent(parent: int, period_s: float = 0.5) -> None:
+    """Kill this worker (and the wasmtime CLI it may have started) once the runner is
+    gone, e.g. after a kill -9: an orphan running a looping guest would never stop.
+    A thread, not a signal handler: guest code runs in wasmtime with the GIL released."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(period_s)
+        if os.getpgrp() == os.getpid():  # our own session (the runner starts us so)
+            os.killpg(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+def _test_fault(job: CellJob) -> None:
+    kind, _, workload = os.environ.get(FAULT_ENV, "").partition(":")
+    if kind == "segv" and workload == job.cell.workload:
+        ctypes.string_at(0)  # a real segmentation fault (NULL read)
+
+
 def run(job_path: Path, out_dir: Path) -> int:
     job = CellJob.from_json(job_path.read_text())
     result: dict[str, object]
     try:
+        _test_fault(job)
         host = get_host(job.cell.host)
         r = host.run_round(job)
         np.savez(out_dir / "outputs.npz", *r.outputs.values())  # arr_0.. in output_names order
@@ -53,6 +84,7 @@ def main() -> int:
     if len(sys.argv) != 3:
         print("usage: python -m bench.worker JOB.json OUT_DIR", file=sys.stderr)
         return 2
+    _die_with_parent(os.getppid())
     return run(Path(sys.argv[1]), Path(sys.argv[2]))
 
 

@@ -74,7 +74,6 @@ class Preview1Nn:
         self.graphs: list[Graph] = []
         self.contexts: list[Context] = []
         self.last_error = ""  # "<call>: <code>: <message>" of the last failed call
-        self.errors: list[str] = []
         self._store: wasmtime.Store | None = None
         self._memory: wasmtime.Memory | None = None
         self._view: np.ndarray | None = None
@@ -108,7 +107,6 @@ class Preview1Nn:
 
     def _fail(self, call: str, code: str, message: str) -> int:
         self.last_error = f"{call}: {code}: {message}"
-        self.errors.append(self.last_error)
         return abi.ERRNO[code]
 
     # -- guest memory --------------------------------------------------------
