@@ -178,6 +178,13 @@ def _overhead(df: pd.DataFrame) -> Figure:
     )
 
 
+def _trim(x: np.ndarray, lo: float = 1, hi: float = 99) -> np.ndarray:
+    if x.size < 3:
+        return x
+    a, b = np.percentile(x, [lo, hi])
+    return x[(x >= a) & (x <= b)]
+
+
 def _distribution_panels(
     fig: Figure | SubFigure,
     df: pd.DataFrame,
@@ -199,27 +206,30 @@ def _distribution_panels(
             cell_label(r) + ("" if by is group_label else f" · {r['backend']}")
             for _, r in g.iterrows()
         ]
+        # Draw the bulk of each cell (1st-99th percentile): on these machines a few
+        # iterations take 100x the median and would flatten every shape.
+        trimmed = [_trim(d) for d in data]
         if kind == "box":
             bp = ax.boxplot(
-                data, positions=pos, orientation="horizontal", patch_artist=True, sym="."
-            )
+                trimmed, positions=pos, orientation="horizontal", patch_artist=True,
+                showfliers=False,
+            )  # fmt: skip
             for patch, v in zip(bp["boxes"], g["variant"], strict=True):
                 patch.set_facecolor(color(v))
             for m in bp["medians"]:
                 m.set_color("black")
         else:
             vp = ax.violinplot(
-                data, positions=pos, orientation="horizontal", showmedians=True, widths=0.8
+                trimmed, positions=pos, orientation="horizontal", showmedians=True, widths=0.8
             )
             for body, v in zip(vp["bodies"], g["variant"], strict=True):
                 body.set_facecolor(color(v))
                 body.set_alpha(0.8)
             for part in ("cmins", "cmaxes", "cbars", "cmedians"):
                 vp[part].set_color("black")
-            # show the bulk, not the far tail, so the shapes stay readable
-            lo = min(np.percentile(d, 0.5) for d in data)
-            hi = max(np.percentile(d, 99.5) for d in data)
-            ax.set_xlim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
+        medians = [float(np.median(d)) for d in trimmed if d.size]
+        if medians and min(medians) > 0 and max(medians) / min(medians) > 10:
+            ax.set_xscale("log")  # cells an order of magnitude apart
         ax.set_yticks(pos, labels)
         ax.set_title(by(g.iloc[0]), loc="left", fontsize=font)
         ax.set_xlabel("latency per iteration [ms]")
@@ -240,7 +250,8 @@ def _distributions(df: pd.DataFrame, totals: dict[Key, np.ndarray]) -> Figure:
     groups = df.apply(group_label, axis=1).nunique()
     fig = _figure(11, 1.2 + 0.38 * len(df) + 0.6 * groups)
     fig.suptitle(
-        "Latency distribution per cell (box: quartiles, whiskers: 1.5 IQR)", fontweight="bold"
+        "Latency distribution per cell, 1st-99th percentile (box: quartiles, whiskers: 1.5 IQR)",
+        fontweight="bold",
     )
     _distribution_panels(fig, df, totals, group_label, "box", 11)
     _variant_legend(fig, list(df["variant"].unique()))
@@ -374,7 +385,7 @@ def slide_distributions(df: pd.DataFrame, totals: dict[Key, np.ndarray]) -> SubF
             f"{len(noisy)} of {len(df)} cells are noisy (CV > {NOISE_CV:.0%}); "
             f"worst {cell_label(worst)} on {worst['workload']}: {worst['cv']:.1%}"
         )
-    fig = _slide(title, "latency per iteration, 0.5-99.5 percentile range")
+    fig = _slide(title, "latency per iteration, each cell's 1st-99th percentile")
     _distribution_panels(fig, df, totals, lambda r: str(r["workload"]), "violin", SLIDE_FONT)
     _variant_legend(fig, list(df["variant"].unique()))
     return fig

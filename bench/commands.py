@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import sys
 
 import pandas as pd
 from rich.console import Console
@@ -16,6 +18,11 @@ from bench.matrix import Filters
 from bench.schema import NOISE_CV
 
 console = Console(stderr=True)
+
+
+def _stdout_console() -> Console:
+    # Logs (CI, nox) are not terminals: rich would wrap the table at 80 columns.
+    return Console() if sys.stdout.isatty() else Console(width=int(os.environ.get("COLUMNS", 200)))
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -111,7 +118,7 @@ def print_summary(summary: pd.DataFrame) -> None:
             ("[yellow]" if noisy else "") + _fmt(cv, 2), _fmt(row.get("overhead_vs_native")),
             _fmt(row.get("agrees")), str(row.get("reason") or "")[:160],
         )  # fmt: skip
-    Console().print(table)
+    _stdout_console().print(table)
 
 
 def list_command() -> int:
@@ -119,7 +126,7 @@ def list_command() -> int:
     from bench.workload import load_workload, workload_files
     from hosts.backends import get_backend
 
-    out = Console()
+    out = _stdout_console()
     wl = Table(title="workloads")
     for col in ("name", "suites", "model", "backends", "devices", "description"):
         wl.add_column(col)

@@ -88,6 +88,10 @@ def compare_runs(base: Run, head: Run, metric: str = "p50", factor: float = 1.10
         raise ValueError(f"--metric: unknown metric {metric!r} (p50 or overhead)")
     if not factor > 1:
         raise ValueError(f"--factor: must be > 1, got {factor}")
+    versions = {r.path: r.meta.get("schema_version") for r in (base, head)}
+    if len(set(versions.values())) > 1:
+        listing = ", ".join(f"{p}: {v}" for p, v in versions.items())
+        raise ValueError(f"runs have different schema_version ({listing}); re-record one")
     cmp = Comparison(base, head, metric, factor)
     bs, hs = _statuses(base), _statuses(head)
     bt, ht = phase_ms(base.samples, "total"), phase_ms(head.samples, "total")

@@ -197,6 +197,10 @@ def write_history(
     run_dirs: list[str | Path], out: str | Path, metric: str = "p50", factor: float = 1.10
 ) -> pd.DataFrame:
     runs = [load_run(p) for p in run_dirs]
+    versions = {r.meta.get("schema_version") for r in runs}
+    if len(versions) > 1:
+        listing = ", ".join(f"{r.path}: {r.meta.get('schema_version')}" for r in runs)
+        raise RunDirError(f"runs have different schema_version ({listing})")
     frame = history_frame(runs, metric, factor)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

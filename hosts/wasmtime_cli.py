@@ -173,6 +173,9 @@ def _first_error(text: str) -> str:
     for line in lines:
         if "host error:" in line:
             return line.split("host error:", 1)[1].strip()
+        # the WIT front-end logs `failure: Error { code: X, data: MESSAGE` + a backtrace
+        if m := re.search(r"failure: Error \{ code: (\w+), data: (.*)", line):
+            return f"{m[1]}: {m[2].strip()}"
     for i, line in enumerate(lines):
         if "panicked at" in line:
             return f"panic at {line.split('panicked at', 1)[1].strip()} {' '.join(lines[i + 1 : i + 2])}"

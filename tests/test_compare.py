@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 from pathlib import Path
 
@@ -216,3 +217,13 @@ def test_history_per_machine_with_step_and_chart(tmp_path, capsys):
     # on the overhead metric the step shows as well (native did not move)
     ov = write_history(dirs[:6], tmp_path / "hist-ov", metric="overhead")
     assert list(ov[ov["step"]]["run_id"]) == ["r3"]
+
+
+def test_compare_refuses_mixed_schema_versions(tmp_path, capsys):
+    head = tmp_path / "v2"
+    shutil.copytree(RUN_A, head)
+    meta = json.loads((head / "meta.json").read_text())
+    meta["schema_version"] = 99
+    (head / "meta.json").write_text(json.dumps(meta))
+    assert compare_cmd(_args(RUN_A, head)) == 2
+    assert "schema_version" in capsys.readouterr().err

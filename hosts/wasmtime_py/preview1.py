@@ -57,6 +57,12 @@ class Preview1Nn:
     """wasi_ephemeral_nn for one store. Call `define(linker)` before instantiating
     and `bind(store, memory)` before the guest runs."""
 
+    # The witx ABI cannot free a graph or a context, so a guest that loads in a
+    # loop would grow the host without end: past these, load/load_by_name/
+    # init_execution_context answer `busy` (docs/reliability.md).
+    MAX_GRAPHS = 256
+    MAX_CONTEXTS = 1024
+
     def __init__(
         self,
         device: str = "cpu",
@@ -164,8 +170,13 @@ class Preview1Nn:
 
     # -- the ABI ---------------------------------------------------------------
 
+    def _room(self, table: list, limit: int, what: str) -> None:
+        if len(table) >= limit:
+            raise NnError("busy", f"{limit} {what} already live: the host's limit")
+
     def _load(self, builders: int, n: int, encoding: int, target: int, out_graph: int) -> None:
         self._check_out(out_graph, "out graph pointer")
+        self._room(self.graphs, self.MAX_GRAPHS, "graphs")
         table = self._region(builders, _u32(n) * abi.BUILDER_SIZE, "builder array")
         pairs = np.frombuffer(table, dtype="<u4").reshape(-1, 2) if len(table) else []
         views = [
@@ -187,6 +198,7 @@ class Preview1Nn:
 
     def _load_by_name(self, name_ptr: int, name_len: int, out_graph: int) -> None:
         self._check_out(out_graph, "out graph pointer")
+        self._room(self.graphs, self.MAX_GRAPHS, "graphs")
         raw = bytes(self._region(name_ptr, name_len, "name"))
         try:
             name = raw.decode()
@@ -221,6 +233,7 @@ class Preview1Nn:
 
     def _init_execution_context(self, graph: int, out_ctx: int) -> None:
         self._check_out(out_ctx, "out context pointer")
+        self._room(self.contexts, self.MAX_CONTEXTS, "execution contexts")
         ctx = self._graph(graph).new_context()
         self.contexts.append(ctx)
         self._write_u32(out_ctx, len(self.contexts) - 1, "out context pointer")
