@@ -27,6 +27,7 @@ NODE_DIR = GUESTS / "component"
 LOCAL_JCO = NODE_DIR / "node_modules" / ".bin" / "jco"
 
 LEGACY_MODULE = "wasi_ephemeral_nn"
+# The witx functions; the adapter may provide more (see provided_functions).
 LEGACY_FUNCS = (
     "load",
     "load_by_name",
@@ -35,6 +36,7 @@ LEGACY_FUNCS = (
     "compute",
     "get_output",
 )
+REALLOC = "cabi_import_realloc"
 WASM_MAGIC = b"\0asm"
 CORE_VERSION = b"\x01\x00\x00\x00"
 COMPONENT_VERSION = b"\x0d\x00\x01\x00"
@@ -148,7 +150,14 @@ def find_jco() -> Path:
     )
 
 
-def check_module(module: Path, data: bytes) -> CoreModule:
+def provided_functions(adapter: Path = ADAPTER) -> list[str]:
+    """The wasi_ephemeral_nn functions the adapter exports (the legacy six and any
+    experimental extra, e.g. `properties`)."""
+    exports = read_core_module(adapter.read_bytes()).exports
+    return [name for name, kind in exports.items() if kind == 0 and name != REALLOC]
+
+
+def check_module(module: Path, data: bytes, provided: list[str]) -> CoreModule:
     """Refuse what cannot be adapted, with the reason."""
     if data[:4] != WASM_MAGIC:
         raise AdaptError(f"{module}: not a WebAssembly file (no \\0asm header)")
@@ -163,11 +172,11 @@ def check_module(module: Path, data: bytes) -> CoreModule:
     nn = [name for m, name, _ in mod.imports if m == LEGACY_MODULE]
     if not nn:
         raise AdaptError(f"{module}: does not import {LEGACY_MODULE}; nothing to adapt")
-    unknown = sorted(set(nn) - set(LEGACY_FUNCS))
+    unknown = sorted(set(nn) - set(provided))
     if unknown:
         raise AdaptError(
-            f"{module}: imports {LEGACY_MODULE}.{unknown[0]}, which the legacy ABI does not have "
-            f"(known: {', '.join(LEGACY_FUNCS)})"
+            f"{module}: imports {LEGACY_MODULE}.{unknown[0]}, which the adapter does not provide "
+            f"(it provides: {', '.join(provided)})"
         )
     if mod.exports.get("memory") != 2:
         raise AdaptError(f"{module}: does not export its memory as `memory` (adapters need it)")
@@ -181,12 +190,12 @@ def adapt(module: Path, out: Path, adapter: Path = ADAPTER) -> None:
         data = module.read_bytes()
     except OSError as e:
         raise AdaptError(f"{module}: cannot read ({e.strerror or e})") from None
-    mod = check_module(module, data)
     if not adapter.exists():
         raise AdaptError(
             f"{adapter}: adapter missing; build it with "
             "`python -m workloads.guests.build --only wasi_ephemeral_nn_adapter.wasm`"
         )
+    mod = check_module(module, data, provided_functions(adapter))
     jco = find_jco()
     # A module with _start is a command (wasi:cli/run); anything else a reactor.
     kind = "--wasi-command" if mod.exports.get("_start") == 0 else "--wasi-reactor"

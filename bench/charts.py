@@ -362,14 +362,24 @@ def slide_overhead_heatmap(df: pd.DataFrame) -> SubFigure:
         title = "wasm overhead: no wasm cell measured"
     fig = _slide(title, "p50 latency / native p50 in the same run (1 = native speed)")
     ax = fig.subplots()
+    # colour by log2 of the ratio, white at 1: x2 and x0.5 are equally far from native
+    logm = np.log2(m)
+    norm = None
     if np.isfinite(m).any():
-        vmax = max(float(np.nanmax(m)), 1.01)
-        vmin = min(float(np.nanmin(m)), 0.99)
-        im = ax.imshow(m, cmap="RdBu_r", norm=TwoSlopeNorm(1.0, vmin, vmax), aspect="auto")
-        fig.colorbar(im, ax=ax, label="× native")
+        vmax = max(float(np.nanmax(logm)), 0.01)
+        vmin = min(float(np.nanmin(logm)), -0.01)
+        norm = TwoSlopeNorm(0.0, vmin, vmax)
+        im = ax.imshow(logm, cmap="RdBu_r", norm=norm, aspect="auto")
+        bar = fig.colorbar(im, ax=ax, label="× native")
+        bar.ax.yaxis.set_major_formatter(lambda v, _pos: f"×{2**v:.3g}")
     for i in range(len(rows)):
         for j in range(len(cols)):
-            ax.text(j, i, "—" if np.isnan(m[i, j]) else f"×{m[i, j]:.2f}", ha="center", va="center")
+            if np.isnan(m[i, j]):
+                ax.text(j, i, "—", ha="center", va="center")
+                continue
+            dark = norm is not None and abs(float(norm(logm[i, j])) - 0.5) > 0.3
+            ax.text(j, i, f"×{m[i, j]:.2f}", ha="center", va="center",
+                    color="white" if dark else "black")  # fmt: skip
     ax.set_xticks(range(len(cols)), cols)
     ax.set_yticks(range(len(rows)), rows)
     return fig

@@ -1,16 +1,19 @@
-"""`wasinn-bench compare BASE_RUN HEAD_RUN [--metric p50|overhead] [--factor F] [--markdown FILE]`
+"""`wasinn-bench compare BASE_RUN HEAD_RUN [--metric overhead|p50] [--factor F] [--markdown FILE]`
 
 Per cell present in both runs: head/base ratio with a 95% bootstrap CI and a
 Mann-Whitney U p-value, and an asv-style verdict (bench.stats.verdict). Exit 1
 when any cell regressed (or newly failed), 0 otherwise, 2 on bad input.
 
 Metrics:
-  p50       ratio of the medians of the per-iteration `total` samples.
-  overhead  ratio of the overhead_vs_native ratios: each run's cell is divided by
+  overhead  (default) ratio of the overhead_vs_native ratios: each run's cell is divided by
             the native cell of the same workload, backend and device *in the same
             run*, so drift of the machine between the two runs cancels. The CI
             resamples the cell and its native baseline in both runs; the MWU test
             compares the cell's samples scaled by their run's native median.
+            The default, because these machines drift ~2x within minutes: the gate
+            must rest on ratios measured side by side in one run.
+  p50       ratio of the medians of the per-iteration `total` samples (for a quiet,
+            dedicated machine; compare warns when the fingerprints differ).
 """
 
 from __future__ import annotations
@@ -82,7 +85,9 @@ def _statuses(run: Run) -> dict[Key, tuple[str, str]]:
     return {cell_key(r): (str(r["status"]), str(r["reason"])) for _, r in run.summary.iterrows()}
 
 
-def compare_runs(base: Run, head: Run, metric: str = "p50", factor: float = 1.10) -> Comparison:
+def compare_runs(
+    base: Run, head: Run, metric: str = "overhead", factor: float = 1.10
+) -> Comparison:
     """Compare every cell of `head` with the same cell of `base`."""
     if metric not in ("p50", "overhead"):
         raise ValueError(f"--metric: unknown metric {metric!r} (p50 or overhead)")
@@ -251,7 +256,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     p.add_argument("base", metavar="BASE_RUN")
     p.add_argument("head", metavar="HEAD_RUN")
-    p.add_argument("--metric", choices=["p50", "overhead"], default="p50")
+    p.add_argument(
+        "--metric",
+        choices=["p50", "overhead"],
+        default="overhead",
+        help="overhead (default): ratio to native measured in the same run, robust to "
+        "machine drift; p50: raw latency, for a quiet dedicated machine",
+    )
     p.add_argument("--factor", type=float, default=1.10, help="slowdown ratio that counts (1.10)")
     p.add_argument("--markdown", metavar="FILE", type=Path, help="also write a PR comment here")
     p.set_defaults(func=run)

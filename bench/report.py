@@ -11,6 +11,7 @@ import argparse
 import base64
 import html
 import math
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,12 +203,11 @@ font-weight:bold}img{max-width:100%}code{background:#f4f4f4}"""
 
 
 def _inline_md(text: str) -> str:
-    """The few inline Markdown forms the blocks use: `code` and [text](link)."""
-    import re
-
+    """The few inline Markdown forms the blocks use: `code`, and [text](file) links,
+    which become plain names: the HTML must stand alone, without the files beside it."""
     t = html.escape(text)
     t = re.sub(r"`([^`]+)`", r"<code>\1</code>", t)
-    return re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r'<a href="\2">\1</a>', t)
+    return re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r"<code>\1</code>", t)
 
 
 def to_html(blocks: list[Block]) -> str:

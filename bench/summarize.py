@@ -11,7 +11,7 @@ import pandas as pd
 from bench import results, stats
 from bench.cells import BACKENDS, DEVICES, HOSTS, KEY_COLUMNS, VARIANTS
 from bench.results import RunFolderError
-from bench.schema import CELL_COLUMNS, PHASE_MEDIAN_COLUMNS, SUMMARY_COLUMNS
+from bench.schema import CELL_COLUMNS, PHASE_MEDIAN_COLUMNS, STAT_COLUMNS, SUMMARY_COLUMNS
 
 NS_PER_MS = 1e6
 ITERATION_PHASES = ("set_input", "compute", "get_output")
@@ -165,7 +165,8 @@ def load_run(path: str | Path) -> Run:
     if missing:
         raise RunDirError(f"{path / 'samples.parquet'}: missing columns {', '.join(missing)}")
     summary = data.summary
-    if summary is None or (summary.empty and not data.cells.empty) or "n" not in summary:
+    stale = summary is None or any(c not in summary for c in STAT_COLUMNS + PHASE_MEDIAN_COLUMNS)
+    if stale or (summary.empty and not data.cells.empty):  # older or missing summary.csv
         summary = summarize(data.samples, data.cells)
     summary["reason"] = summary["reason"].fillna("").astype(str)
     return Run(path, data.meta, data.samples, data.cells, summary)

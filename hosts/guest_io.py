@@ -9,6 +9,7 @@ Layout of one round (`job.workdir`):
         input0.bin ...  the input tensors
         output0.bin ... written by the driver (the last iteration's outputs)
         samples.txt     written by the driver
+        properties.txt  written by our driver: the host's backend pairs (docs/properties.md)
       stdout.txt, stderr.txt   the guest's stdout/stderr
 
 `graph/` follows the wasmtime CLI's `-S nn-graph=<encoding>::<dir>` layout, so
@@ -17,6 +18,7 @@ Layout of one round (`job.workdir`):
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ from hosts.native import model_paths
 PREBUILT = Path(__file__).resolve().parent.parent / "workloads" / "guests" / "prebuilt"
 GRAPH_NAME = "graph"  # the load_by_name name of the round's model
 SAMPLES_MAGIC = "wasi-nn-driver-samples 1"
+PROPERTIES_FILE = "properties.txt"
 # Guest file names of the model builders, per wasi-nn encoding.
 GRAPH_FILES = {"onnx": ("model.onnx",), "openvino": ("model.xml", "model.bin")}
 
@@ -50,6 +53,7 @@ class GuestRun:
     stdout: Path
     stderr: Path
     notes: dict[str, str] = field(default_factory=dict)
+    properties: Path | None = None  # the driver's --properties FILE (our drivers only)
 
 
 def guest_wasm(variant: str) -> Path:
@@ -80,6 +84,8 @@ def prepare(job: CellJob, variant: str | None = None, wasm: Path | None = None) 
         if not wasm.is_file():
             raise CellFailed(f"guest binary {wasm} is missing")
     wasm = wasm or guest_wasm(variant)
+    # Only our own drivers know --properties: a workload's own guest keeps the old argv.
+    ours = wasm.resolve().parent == PREBUILT
     workdir = Path(job.workdir)
     preopen = workdir / "guest"
     graph_dir = preopen / GRAPH_NAME
@@ -118,6 +124,10 @@ def prepare(job: CellJob, variant: str | None = None, wasm: Path | None = None) 
     samples.unlink(missing_ok=True)
     argv += ["--warmup", str(job.warmup), "--iterations", str(job.iterations)]
     argv += ["--samples", samples.name]
+    properties = preopen / PROPERTIES_FILE if ours else None
+    if properties is not None:
+        properties.unlink(missing_ok=True)
+        argv += ["--properties", properties.name]
     return GuestRun(
         wasm=wasm,
         preopen=preopen,
@@ -131,6 +141,7 @@ def prepare(job: CellJob, variant: str | None = None, wasm: Path | None = None) 
         stdout=workdir / "stdout.txt",
         stderr=workdir / "stderr.txt",
         notes={"load_mode": job.load_mode, "guest": wasm.name},
+        properties=properties,
     )
 
 
@@ -176,14 +187,28 @@ def read_outputs(job: CellJob, run: GuestRun) -> dict[str, np.ndarray]:
     return out
 
 
+def parse_properties(path: Path) -> dict[str, str]:
+    """The driver's key=value lines (empty when the host has no query)."""
+    pairs = {}
+    for line in path.read_text(errors="replace").splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            pairs[key] = value
+    return pairs
+
+
 def collect(job: CellJob, run: GuestRun) -> RoundResult:
     """A RoundResult from the driver's files (host phases other than load/init are the host's)."""
     phases, once = parse_samples(run.samples, job.iterations)
+    notes = dict(run.notes)
+    if run.properties is not None and run.properties.is_file():
+        # what the guest itself learned from the host: a JSON object, {} when nothing
+        notes["guest_properties"] = json.dumps(parse_properties(run.properties))
     return RoundResult(
         iterations=phases,
         host_phases=dict(once),
         outputs=read_outputs(job, run),
-        notes=dict(run.notes),
+        notes=notes,
     )
 
 

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import threading
@@ -46,6 +47,9 @@ LOG_FILTER = "wasmtime_wasi_nn=debug"
 # The CLI's own words for "this build cannot run that" (found by trying).
 UNSUPPORTED_PATTERNS = ("InvalidEncoding", "unsupported backend", "invalid-encoding")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Core modules: imports the CLI does not define (our experimental
+# wasi_ephemeral_nn.properties) become stubs returning 0 (docs/properties.md).
+CORE_MODULE_FLAGS = ("-W", "unknown-imports-default=y")
 
 
 def cache_dir() -> Path:
@@ -194,11 +198,47 @@ def _first_error(text: str) -> str:
     return " | ".join(x for x in lines if x)[-400:]
 
 
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
 def _guest_error(text: str) -> str:
     for line in reversed(text.splitlines()):
         if line.startswith("driver:"):
             return line.removeprefix("driver: ")
     return ""
+
+
+def is_core_module(wasm: Path) -> bool:
+    """A core module (not a component): version 1 in the preamble after "\\0asm"."""
+    with open(wasm, "rb") as f:
+        return f.read(8)[4:] == b"\x01\x00\x00\x00"
+
+
+def openvino_plugins(threads: int) -> str:
+    """The plugins.xml properties, one line: 'CPU: K=V, ...; GPU: ...'."""
+    from hosts.backends.openvino_backend import OpenVinoBackend
+
+    backend = OpenVinoBackend()
+    return "; ".join(
+        f"{dev.upper()}: " + ", ".join(f"{k}={v}" for k, v in backend._config(dev, threads).items())
+        for dev in ("cpu", "gpu")
+    )
+
+
+def property_notes(ov: Path, threads: int) -> dict[str, str]:
+    """`prop.*` notes: what the CLI host knows about the backend it runs (docs/properties.md)."""
+    lib = ov / "libopenvino_c.so"
+    return {
+        "prop.host": "wasmtime-cli",
+        "prop.host.version": cli_version(),
+        "prop.wasi_nn": "wasmtime-wasi-nn, OpenVINO backend (openvino-rs, loaded at run time)",
+        "prop.openvino.library": str(lib.resolve()) if lib.exists() else "",
+        "prop.openvino.plugins_xml": openvino_plugins(threads),
+    }
 
 
 class WasmtimeCliHost:
@@ -214,6 +254,8 @@ class WasmtimeCliHost:
 
     def command(self, run: guest_io.GuestRun, cwasm: Path) -> list[str]:
         cmd = [str(cli_binary()), "run", "-S", "nn", "--dir", f"{run.preopen}::."]
+        if is_core_module(run.wasm):
+            cmd += CORE_MODULE_FLAGS
         if run.load_mode == "name":
             cmd += ["-S", f"nn-graph={run.encoding}::{run.graph_dir}"]
         return [*cmd, "--allow-precompiled", "--argv0", run.argv[0], str(cwasm), *run.argv[1:]]
@@ -257,6 +299,8 @@ class WasmtimeCliHost:
             if timer and code < 0:
                 raise CellFailed(f"{version}: killed after the {timeout} s timeout")
             why = "; ".join(x for x in (guest, host_error) if x) or f"exit {code}"
+            if code < 0:  # e.g. a wasi-nn host panic on a bad guest pointer aborts the CLI
+                raise CellFailed(f"{version} killed by {_signal_name(-code)}: {why}")
             raise CellFailed(f"{version} exited {code}: {why}")
 
         result = guest_io.collect(job, run)
@@ -264,6 +308,7 @@ class WasmtimeCliHost:
         result.peak_rss_kb = usage.ru_maxrss
         if run.load_mode == "name":  # -S nn-graph loads the model before the guest starts
             result.notes["load"] = "by the CLI at start-up (-S nn-graph), not in the guest's load"
+        result.notes |= property_notes(ov, job.threads)
         result.notes |= {
             "cli": cli_version(),
             "compile_cached": str(cached).lower(),

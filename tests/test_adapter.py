@@ -119,15 +119,17 @@ def test_adapter_keeps_the_adapter_rules() -> None:
     imports, exports = _signatures(wasm)
     for key, sig in imports.items():
         assert WIT_IMPORTS.get(key) == sig, f"{key}: {sig} is not its canonical signature"
-    # exactly the legacy functions, each with the signature the preview1 driver imports
+    # exactly what the preview1 driver imports (the legacy six and the experimental
+    # `properties`), each with the driver's signature: all i32 -> i32 errno
     driver_imports, _ = _signatures(PREVIEW1.read_bytes())
     legacy = {name: sig for (m, name), sig in driver_imports.items() if m == "wasi_ephemeral_nn"}
-    assert set(legacy) == set(adapt_mod.LEGACY_FUNCS)
-    assert set(exports) == {*legacy, "cabi_import_realloc"}
+    assert set(adapt_mod.LEGACY_FUNCS) <= set(legacy)
+    assert set(exports) == {*legacy, adapt_mod.REALLOC}
+    assert sorted(adapt_mod.provided_functions()) == sorted(legacy)
     for name, sig in legacy.items():
         assert exports[name] == sig
         assert sig[0] and set(sig[0]) == {I32} and sig[1] == [I32]
-    assert exports["cabi_import_realloc"] == ([I32] * 4, [I32])
+    assert exports[adapt_mod.REALLOC] == ([I32] * 4, [I32])
 
 
 def test_adapter_carries_the_wit_world() -> None:
@@ -201,7 +203,7 @@ def test_adapt_refuses_with_a_reason(jco: Path, tmp_path: Path, monkeypatch) -> 
         (text, "not a WebAssembly file"),
         (ADAPTED, "already a component"),
         (no_nn, "does not import wasi_ephemeral_nn"),
-        (odd, "wasi_ephemeral_nn.set_output"),
+        (odd, "wasi_ephemeral_nn.set_output, which the adapter does not provide"),
         (hidden_memory, "does not export its memory"),
         (tmp_path / "absent.wasm", "cannot read"),
     ]

@@ -25,7 +25,7 @@ SLOW = ("mlp-tiny", "preview1", "wasmtime-py", "onnx", "cpu")
 
 def _args(base: Path, head: Path, **kw) -> argparse.Namespace:
     return argparse.Namespace(
-        base=str(base), head=str(head), metric=kw.get("metric", "p50"),
+        base=str(base), head=str(head), metric=kw.get("metric", "overhead"),
         factor=kw.get("factor", 1.10), markdown=kw.get("markdown"),
     )  # fmt: skip
 
@@ -66,32 +66,33 @@ def test_fixtures_are_real_and_small():
 
 def test_same_run_against_itself_is_unchanged(capsys):
     a = load_run(RUN_A)
-    cmp = compare_runs(a, a)
+    cmp = compare_runs(a, a, metric="p50")
     assert cmp.rows and {r.verdict for r in cmp.rows} == {"unchanged"}
     assert all(r.ratio.value == pytest.approx(1.0) for r in cmp.rows)
     assert cmp.exit_code == 0
-    assert compare_cmd(_args(RUN_A, RUN_A)) == 0
+    assert compare_cmd(_args(RUN_A, RUN_A)) == 0  # the default metric: overhead
+    assert compare_cmd(_args(RUN_A, RUN_A, metric="p50")) == 0
     assert "0 regressed" in capsys.readouterr().out
 
 
 def test_one_cell_slowed_by_1_3_is_regressed_exit_1(tmp_path, capsys):
     head = _edit_run(RUN_A, tmp_path / "slow", _scale(SLOW, 1.3))
-    cmp = compare_runs(load_run(RUN_A), load_run(head))
+    cmp = compare_runs(load_run(RUN_A), load_run(head), metric="p50")
     verdicts = {r.key: r.verdict for r in cmp.rows}
     assert verdicts[SLOW] == "regressed"
     assert [k for k, v in verdicts.items() if v != "unchanged"] == [SLOW]
     row = next(r for r in cmp.rows if r.key == SLOW)
     assert row.ratio.value == pytest.approx(1.3, rel=0.01) and row.ratio.low > 1.1
     md_file = tmp_path / "pr" / "comment.md"
-    assert compare_cmd(_args(RUN_A, head, markdown=md_file)) == 1
+    assert compare_cmd(_args(RUN_A, head, metric="p50", markdown=md_file)) == 1
     md = md_file.read_text()
     assert md.startswith("### ❌") and "| mlp-tiny/preview1/wasmtime-py/onnx/cpu |" in md
     assert "❌ regressed" in md and "1 regressed" in capsys.readouterr().out
-    # the overhead metric sees it too (its native baseline did not move)
-    assert compare_cmd(_args(RUN_A, head, metric="overhead")) == 1
+    # the default overhead metric sees it too (its native baseline did not move)
+    assert compare_cmd(_args(RUN_A, head)) == 1
     # a speed-up is reported, and does not fail the gate
     fast = _edit_run(RUN_A, tmp_path / "fast", _scale(SLOW, 1 / 1.3))
-    cmp = compare_runs(load_run(RUN_A), load_run(fast))
+    cmp = compare_runs(load_run(RUN_A), load_run(fast), metric="p50")
     assert {r.key: r.verdict for r in cmp.rows}[SLOW] == "improved" and cmp.exit_code == 0
 
 
@@ -145,7 +146,7 @@ def test_few_samples_fall_back_to_the_ci(tmp_path):
     base = make_run(tmp_path / "b", cells, rounds=1, iterations=3, cv=0.001, seed=1)
     slow = {k: 1.5 for k in cells}
     head = make_run(tmp_path / "h", slow, rounds=1, iterations=3, cv=0.001, seed=2)
-    cmp = compare_runs(load_run(base), load_run(head))
+    cmp = compare_runs(load_run(base), load_run(head), metric="p50")
     # 3 vs 3 samples can never give p < 0.002, yet the CI clearly excludes 1
     assert cmp.rows[0].p > 0.002 and cmp.rows[0].verdict == "regressed"
 

@@ -11,7 +11,7 @@ from synthetic_run import basic_cells, make_run
 
 from bench import stats
 from bench.schema import SUMMARY_COLUMNS
-from bench.summarize import summarize
+from bench.summarize import RunDirError, load_run, summarize
 
 
 def test_describe_normal_and_exponential():
@@ -137,3 +137,15 @@ def test_summarize_keeps_cells_missing_from_cells_frame(tmp_path):
     samples = pd.read_parquet(run / "samples.parquet")
     s = summarize(samples, pd.DataFrame(), n_boot=100)
     assert len(s) == 1 and s.iloc[0]["n"] == 90 and s.iloc[0]["status"] == "ok"
+
+
+def test_load_run_recomputes_a_missing_or_stale_summary(tmp_path):
+    run = make_run(tmp_path / "run", {("m", "native", "native", "onnx", "cpu"): 2.0})
+    (run / "summary.csv").unlink()
+    r = load_run(run)
+    assert r.summary.iloc[0]["p50_ms"] == pytest.approx(2.0, rel=0.02)
+    old = r.summary.drop(columns=["overhead_ci_low", "compute_p50_ms"])  # an older writer
+    old.to_csv(run / "summary.csv", index=False)
+    assert "compute_p50_ms" in load_run(run).summary
+    with pytest.raises(RunDirError, match="no such run folder"):
+        load_run(tmp_path / "nope")

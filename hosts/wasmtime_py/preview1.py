@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import wasmtime
 
-from hosts import abi, guest_io
+from hosts import abi, guest_io, properties
 from hosts.backends import Backend, BackendError, Context, Graph, backend_for_encoding
 from hosts.base import DTYPES, CellFailed, CellJob, RoundResult
 
@@ -36,6 +36,8 @@ SIGNATURES = {
     "set_input": 3,
     "compute": 1,
     "get_output": 5,
+    # experimental, our host only (docs/properties.md): backend key-value pairs
+    "properties": 5,
 }
 # load_by_name: files that make a graph folder, in builder order (wasmtime CLI layout).
 GRAPH_DIR_FILES = {"openvino": ("model.xml", "model.bin"), "onnx": ("model.onnx",)}
@@ -135,7 +137,9 @@ class Preview1Nn:
     def _region(self, ptr: int, length: int, what: str) -> np.ndarray:
         """mem[ptr:ptr+length], bounds-checked (ptr, length as u32)."""
         mem = self._mem()
-        ptr, length = _u32(ptr), _u32(length)
+        # A negative length is an i32 argument (reinterpret as u32); a length the
+        # host computed (ndims * 4, count * 8) may exceed 2^32 and must not wrap.
+        ptr, length = _u32(ptr), _u32(length) if length < 0 else length
         if ptr + length > mem.size:
             raise NnError(
                 "invalid_argument",
@@ -273,6 +277,25 @@ class Preview1Nn:
         buf[: raw.size] = raw  # the one copy: straight into the guest's buffer
         self._write_u32(written, raw.size, "out written pointer")
 
+    def _properties(self, encoding: int, target: int, buf: int, buf_max: int, written: int) -> None:
+        """Experimental: key\0value\0... pairs describing the backend for (encoding, target).
+
+        too_large leaves the needed size in *written (docs/properties.md)."""
+        self._check_out(written, "out written pointer")
+        out = self._region(buf, buf_max, "properties buffer")
+        enc, tgt = _u32(encoding), _u32(target)
+        if enc >= len(abi.ENCODINGS):
+            raise NnError("invalid_encoding", f"unknown graph_encoding {enc}")
+        if tgt >= len(abi.TARGETS):
+            raise NnError("invalid_argument", f"unknown execution_target {tgt}")
+        data = properties.pack(
+            properties.describe(abi.ENCODINGS[enc], abi.TARGETS[tgt], self.threads)
+        )
+        self._write_u32(written, len(data), "out written pointer")
+        if len(data) > out.size:
+            raise NnError("too_large", f"properties need {len(data)} bytes, buffer {out.size}")
+        out[: len(data)] = np.frombuffer(data, np.uint8)
+
 
 # -- one round of the preview1 driver ---------------------------------------------
 
@@ -338,6 +361,7 @@ def run_round(job: CellJob) -> RoundResult:
         raise CellFailed(f"guest exited {code}: {detail}{host}")
 
     result = guest_io.collect(job, run)
+    result.notes |= properties.host_notes()
     result.host_phases |= {"compile": t1 - t0, "instantiate": t3 - t2}
     result.peak_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return result

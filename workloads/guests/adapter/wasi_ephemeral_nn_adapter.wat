@@ -66,7 +66,7 @@
   (global $E_MISSING_MEMORY i32 (i32.const 3))
   (global $E_RUNTIME_ERROR i32 (i32.const 5))
   (global $E_TOO_LARGE i32 (i32.const 7))
-  ;; A guest pointer outside memory or misaligned: the canonical ABI would trap,
+  ;; A guest pointer or length outside memory: the canonical ABI would trap,
   ;; the legacy ABI returns an errno.
   (global $E_BAD_POINTER i32 (i32.const 1))
   ;; An unknown graph or context id, and the tables being full.
@@ -389,6 +389,14 @@
     (if (i32.gt_u (local.get $len) (local.get $max)) (then (return (global.get $E_TOO_LARGE))))
     (i32.store (local.get $written) (local.get $len))
     (i32.const 0))
+
+  ;; Experimental backend properties query (docs/properties.md): wasi:nn has no
+  ;; such function, and importing our own interface would stop the component
+  ;; from instantiating on hosts without it, so: unsupported_operation (6).
+  (func (export "properties")
+    (param $encoding i32) (param $target i32) (param $buf i32) (param $max i32)
+    (param $written i32) (result i32)
+    (i32.const 6))
 
   ;; Allocator for values the host lowers into memory (compute's result list and
   ;; names, tensor.data). During get_output the guest's own buffer is returned

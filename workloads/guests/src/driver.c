@@ -5,6 +5,9 @@
  * set_input (all inputs) / compute / get_output (all outputs), timing each
  * phase with CLOCK_MONOTONIC. Writes the samples and the last outputs to files.
  * The argv is documented in docs/hosts.md and in usage() below.
+ * With --properties FILE it first asks the host to describe its backend
+ * (experimental query, docs/properties.md) and writes key=value lines; a host
+ * without the query gives an empty file and the run carries on.
  *
  * Exit codes: 0 ok, 2 bad argv, 3 file I/O, 4 a wasi-nn call failed.
  */
@@ -55,7 +58,7 @@ static void usage(const char *why, const char *arg) {
             "usage: driver --encoding ENC --target TGT [--load bytes|name] [--name NAME]\n"
             "  [--model FILE]... [--input INDEX NAME TYPE DIMS FILE]...\n"
             "  [--output INDEX NAME MAXBYTES FILE]... [--warmup N] [--iterations N]\n"
-            "  [--samples FILE]\n"
+            "  [--samples FILE] [--properties FILE]\n"
             "  ENC openvino|onnx|tensorflow|pytorch|tensorflowlite|autodetect; TGT cpu|gpu|tpu\n"
             "  TYPE f16|f32|f64|u8|i32|i64; DIMS like 1x3x224x224 (\"scalar\" for rank 0)\n",
             why, arg ? ": " : "", arg ? arg : "");
@@ -141,9 +144,55 @@ static void close_out(FILE *f, const char *path) {
     }
 }
 
+/* One key=value line; newlines in a value would split the line: spaces instead. */
+static void put_pair(FILE *f, const char *key, const char *value) {
+    fputs(key, f);
+    fputc('=', f);
+    for (const char *c = value; *c; c++) fputc(*c == '\n' || *c == '\r' ? ' ' : *c, f);
+    fputc('\n', f);
+}
+
+/* Ask the host for its backend properties (never fatal). errno 6 or a stub that
+ * writes nothing -> empty file; another errno -> "error=<name>". */
+static void write_properties(const char *path, int encoding, int target) {
+    FILE *f = open_out(path);
+    uint32_t max = 4096, written = 0;
+    uint8_t *buf = encoding >= 0 ? malloc(max) : NULL;
+    int rc = buf ? nn_properties((uint8_t)encoding, (uint8_t)target, buf, max, &written)
+                 : NN_E_UNSUPPORTED_OPERATION;
+    if (rc == NN_E_TOO_LARGE && written > max) { /* written = the size needed */
+        free(buf);
+        max = written;
+        written = 0;
+        buf = malloc(max);
+        rc = buf ? nn_properties((uint8_t)encoding, (uint8_t)target, buf, max, &written)
+                 : NN_E_MISSING_MEMORY;
+    }
+    if (rc == NN_E_SUCCESS) {
+        if (written > max) written = max;
+        /* key\0value\0...: stop at the first pair that is not terminated in range */
+        uint32_t i = 0;
+        while (i < written) {
+            const char *key = (const char *)buf + i;
+            uint32_t klen = (uint32_t)strnlen(key, written - i);
+            uint32_t j = i + klen + 1;
+            if (j >= written) break;
+            const char *value = (const char *)buf + j;
+            uint32_t vlen = (uint32_t)strnlen(value, written - j);
+            if (j + vlen >= written) break;
+            put_pair(f, key, value);
+            i = j + vlen + 1;
+        }
+    } else if (rc != NN_E_UNSUPPORTED_OPERATION) {
+        put_pair(f, "error", (rc > 0 && rc <= NN_E_NOT_FOUND) ? ERRNO_NAMES[rc] : "unknown");
+    }
+    free(buf);
+    close_out(f, path);
+}
+
 int main(int argc, char **argv) {
     int encoding = -1, target = NN_TARGET_CPU, by_name = 0;
-    const char *graph_name = NULL, *samples = NULL;
+    const char *graph_name = NULL, *samples = NULL, *properties = NULL;
     const char *models[MAX_ITEMS];
     input_arg inputs[MAX_ITEMS];
     output_arg outputs[MAX_ITEMS];
@@ -198,6 +247,9 @@ int main(int argc, char **argv) {
         } else if (strcmp(a, "--samples") == 0) {
             NEED(1);
             samples = argv[++i];
+        } else if (strcmp(a, "--properties") == 0) {
+            NEED(1);
+            properties = argv[++i];
         } else {
             usage("unknown argument", a);
         }
@@ -225,6 +277,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "driver: out of memory for %u samples\n", iterations);
         exit(3);
     }
+
+    if (properties) write_properties(properties, encoding, target);
 
     uint32_t graph, ctx;
     uint64_t t0 = now_ns();

@@ -61,6 +61,11 @@ int nn_set_input(uint32_t ctx, uint32_t index, const char *name, const nn_tensor
 int nn_compute(uint32_t ctx);
 int nn_get_output(uint32_t ctx, uint32_t index, const char *name, uint8_t *buf, uint32_t max,
                   uint32_t *written);
+/* Experimental (docs/properties.md): the backend serving (encoding, target) as
+ * key\0value\0... pairs in buf; *written = bytes written, or needed on too_large.
+ * Hosts without it: unsupported_operation, or 0 with *written untouched. */
+int nn_properties(uint8_t encoding, uint8_t target, uint8_t *buf, uint32_t max,
+                  uint32_t *written);
 /* The backend's message for the last failed call; "" when the ABI carries none. */
 const char *nn_error_message(void);
 

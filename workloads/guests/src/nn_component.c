@@ -338,3 +338,12 @@ int nn_get_output(uint32_t ctx, uint32_t index, const char *name, uint8_t *buf, 
     if (rc == NN_E_SUCCESS) *written = data.len;
     return rc;
 }
+
+/* wasi:nn has no properties query; ours (wasi-nn-bench:properties/query) is not
+ * imported: WIT imports are not optional, so importing it would stop this
+ * component from instantiating on hosts without it (docs/properties.md). */
+int nn_properties(uint8_t encoding, uint8_t target, uint8_t *buf, uint32_t max,
+                  uint32_t *written) {
+    (void)encoding, (void)target, (void)buf, (void)max, (void)written;
+    return fail(NN_E_UNSUPPORTED_OPERATION, "driver: no properties query in wasi:nn");
+}

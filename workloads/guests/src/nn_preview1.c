@@ -35,6 +35,11 @@ NN_IMPORT("get_output")
 int32_t wasi_nn_get_output(int32_t ctx, int32_t index, int32_t out, int32_t max,
                            int32_t out_written);
 
+/* Experimental, only our wasmtime-py host defines it (docs/properties.md). */
+NN_IMPORT("properties")
+int32_t wasi_nn_properties(int32_t encoding, int32_t target, int32_t buf, int32_t max,
+                           int32_t out_written);
+
 #define P(x) ((int32_t)(uintptr_t)(x))
 
 int nn_load(const nn_bytes *builders, uint32_t n, uint8_t encoding, uint8_t target,
@@ -62,6 +67,11 @@ int nn_get_output(uint32_t ctx, uint32_t index, const char *name, uint8_t *buf, 
                   uint32_t *written) {
     (void)name;
     return wasi_nn_get_output((int32_t)ctx, (int32_t)index, P(buf), (int32_t)max, P(written));
+}
+
+int nn_properties(uint8_t encoding, uint8_t target, uint8_t *buf, uint32_t max,
+                  uint32_t *written) {
+    return wasi_nn_properties(encoding, target, P(buf), (int32_t)max, P(written));
 }
 
 const char *nn_error_message(void) { return ""; }
