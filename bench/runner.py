@@ -542,8 +542,11 @@ def cells_frame(
             "load_mode": s.notes.get("load_mode", ""),
             "model_sha256": p.model.sha256,
             "opset": p.model.opset,
+            "onnx_ir_version": p.model_info.get("onnx_ir_version"),
+            "openvino_ir_version": p.model_info.get("openvino_ir_version"),
             "machine": fingerprint,
             "properties": json.dumps(props, sort_keys=True),
+            "guest_properties": s.notes.get("guest_properties", ""),
             "offline_k": offline_k if s.offline_ips else None,
             "offline_ips": s.offline_ips,
         })  # fmt: skip

@@ -43,9 +43,12 @@ CELL_COLUMNS = [
     "peak_rss_mb",
     "load_mode",  # bytes | name | "" (native)
     "model_sha256",
-    "opset",
+    "opset",  # the model's ONNX default-domain opset
+    "onnx_ir_version",  # the model's ONNX IR version
+    "openvino_ir_version",  # IR version of the model's OpenVINO twin (empty: no IR)
     "machine",
     "properties",  # JSON object of backend key-value strings
+    "guest_properties",  # JSON object the guest got from the host's query ({}: none; docs/properties.md)
     "offline_k",  # concurrent instances in the offline-throughput pass (empty: not measured)
     "offline_ips",  # offline throughput, samples/s summed over those instances
 ]

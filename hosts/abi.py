@@ -7,18 +7,10 @@ component host.
 
 from __future__ import annotations
 
-# nn_errno: also the neutral `hosts.backends.base.ERROR_CODES` order, shifted by one.
-ERRNOS = (
-    "success",
-    "invalid_argument",
-    "invalid_encoding",
-    "missing_memory",
-    "busy",
-    "runtime_error",
-    "unsupported_operation",
-    "too_large",
-    "not_found",
-)
+from hosts.backends.base import ERROR_CODES
+
+# nn_errno: "success", then the neutral backend error codes in the same order.
+ERRNOS = ("success", *ERROR_CODES)
 ERRNO = {name: value for value, name in enumerate(ERRNOS)}
 
 # graph_encoding

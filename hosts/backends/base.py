@@ -61,6 +61,24 @@ def resolve_index(names: Sequence[str], key: int | str, what: str = "input") -> 
     return idx
 
 
+def check_input(info: TensorInfo, array: np.ndarray) -> None:
+    """invalid_argument unless `array` has the input's dtype and (static) shape."""
+    from hosts.base import DTYPES
+
+    want = DTYPES.get(info.dtype)
+    if want is None or array.dtype != want:
+        raise BackendError(
+            "invalid_argument", f"input {info.name!r} wants {info.dtype}, got {array.dtype}"
+        )
+    if len(info.shape) != array.ndim or any(
+        d >= 0 and d != s for d, s in zip(info.shape, array.shape, strict=True)
+    ):
+        raise BackendError(
+            "invalid_argument",
+            f"input {info.name!r} wants shape {list(info.shape)}, got {list(array.shape)}",
+        )
+
+
 class Context(Protocol):
     def set_input(self, key: int | str, array: np.ndarray) -> None:
         """Bind an input by index or name. Checks dtype and shape (invalid_argument)."""

@@ -8,7 +8,7 @@ from functools import cache
 import numpy as np
 import onnxruntime as ort
 
-from hosts.backends.base import BackendError, TensorInfo, resolve_index
+from hosts.backends.base import BackendError, TensorInfo, check_input, resolve_index
 
 # onnxruntime's type strings -> our canonical dtype names.
 ORT_DTYPES = {
@@ -19,8 +19,6 @@ ORT_DTYPES = {
     "tensor(int32)": "i32",
     "tensor(int64)": "i64",
 }
-NP_DTYPES = {"f16": np.float16, "f32": np.float32, "f64": np.float64, "u8": np.uint8,
-             "i32": np.int32, "i64": np.int64}  # fmt: skip
 
 # Provider order per matrix device: the first available wins.
 DEVICE_PROVIDERS = {
@@ -47,7 +45,7 @@ class OrtContext:
     def set_input(self, key: int | str, array: np.ndarray) -> None:
         names = [t.name for t in self._graph.inputs]
         info = self._graph.inputs[resolve_index(names, key)]
-        _check_tensor(info, array)
+        check_input(info, array)
         self._inputs[info.name] = array
 
     def compute(self) -> None:
@@ -64,21 +62,6 @@ class OrtContext:
             raise BackendError("runtime_error", "get_output before compute")
         idx = resolve_index(self.output_names, key, "output")
         return np.ascontiguousarray(self._outputs[idx])
-
-
-def _check_tensor(info: TensorInfo, array: np.ndarray) -> None:
-    want = NP_DTYPES.get(info.dtype)
-    if want is None or array.dtype != want:
-        raise BackendError(
-            "invalid_argument", f"input {info.name!r} wants {info.dtype}, got {array.dtype}"
-        )
-    if len(info.shape) != array.ndim or any(
-        d >= 0 and d != s for d, s in zip(info.shape, array.shape, strict=True)
-    ):
-        raise BackendError(
-            "invalid_argument",
-            f"input {info.name!r} wants shape {list(info.shape)}, got {list(array.shape)}",
-        )
 
 
 class OrtGraph:

@@ -9,7 +9,7 @@ from functools import cache
 import numpy as np
 import openvino as ov
 
-from hosts.backends.base import BackendError, TensorInfo, resolve_index
+from hosts.backends.base import BackendError, TensorInfo, check_input, resolve_index
 
 OV_DTYPES = {
     ov.Type.f16: "f16",
@@ -19,8 +19,6 @@ OV_DTYPES = {
     ov.Type.i32: "i32",
     ov.Type.i64: "i64",
 }
-NP_DTYPES = {"f16": np.float16, "f32": np.float32, "f64": np.float64, "u8": np.uint8,
-             "i32": np.int32, "i64": np.int64}  # fmt: skip
 DEVICE_NAMES = {"cpu": "CPU", "gpu": "GPU"}
 
 
@@ -49,18 +47,7 @@ class OvContext:
     def set_input(self, key: int | str, array: np.ndarray) -> None:
         idx = self._graph.input_index(key)
         info = self._graph.inputs[idx]
-        want = NP_DTYPES.get(info.dtype)
-        if want is None or array.dtype != want:
-            raise BackendError(
-                "invalid_argument", f"input {info.name!r} wants {info.dtype}, got {array.dtype}"
-            )
-        if len(info.shape) != array.ndim or any(
-            d >= 0 and d != s for d, s in zip(info.shape, array.shape, strict=True)
-        ):
-            raise BackendError(
-                "invalid_argument",
-                f"input {info.name!r} wants shape {list(info.shape)}, got {list(array.shape)}",
-            )
+        check_input(info, array)
         # shared_memory: the request reads the caller's buffer directly, no copy. The
         # context holds the array until that index is set again, so a temporary buffer
         # (e.g. a host's converted list) cannot be freed before compute reads it.

@@ -41,6 +41,7 @@ from wasmtime.component import (
 )
 
 from hosts import guest_io
+from hosts import properties as nn_properties
 from hosts.backends import backend_for_encoding
 from hosts.backends.base import BackendError, Context, Graph
 from hosts.base import CellFailed, CellJob, CellUnsupported, RoundResult
@@ -49,6 +50,8 @@ from hosts.wasmtime_py import fastlist
 
 NN_VERSION = "0.2.0-rc-2024-10-28"
 WASI_RUN = "wasi:cli/run@0.2.12"  # jco's command adapter targets wasi 0.2.12
+# Experimental, ours (workloads/guests/wit/properties.wit, docs/properties.md).
+PROPERTIES_QUERY = "wasi-nn-bench:properties/query@0.1.0"
 
 # Values a host call may lift guest -> host in wasmtime 50 ("fuel allocated for
 # hostcalls has been exhausted" beyond it): the bytes of one list<u8>.
@@ -102,7 +105,8 @@ class Tensor:
 
 
 class NnError(Exception):
-    """Becomes an `error` resource for the guest (never a trap)."""
+    """A WIT error-code (hyphenated names, ERROR_CODES above) and message; becomes an
+    `error` resource for the guest (never a trap)."""
 
     def __init__(self, code: str, message: str):
         assert code in ERROR_CODES, code
@@ -260,6 +264,18 @@ class NnState:
 
         return self._guarded(run, tagged=False)
 
+    # -- wasi-nn-bench:properties/query (experimental) -------------------------------
+
+    def properties(self, store: Any, encoding: str, target: str) -> list[tuple[str, str]]:
+        """Backend pairs for (encoding, target); one ("error", ...) pair when none serves."""
+        try:
+            device = TARGETS.get(target, target)
+            return nn_properties.describe(encoding, device, self.config.threads)
+        except BackendError as e:
+            return [("error", f"{BACKEND_TO_WIT[e.code]}: {e.message}")]
+        except Exception as e:  # a host bug must not trap the guest
+            return [("error", f"runtime-error: {type(e).__name__}: {e}")]
+
     # -- wasi:nn/errors -----------------------------------------------------------
 
     def error_code(self, store: Any, this: ResourceAny) -> str:
@@ -298,6 +314,10 @@ class NnState:
                 add(inst, "[method]graph.init-execution-context", self.init_execution_context)
                 add(inst, "load", self.load)
                 add(inst, "load-by-name", self.load_by_name)
+            # Not imported by our drivers (WIT imports are not optional): a guest that
+            # imports it runs only on this host.
+            with root.add_instance(PROPERTIES_QUERY) as inst:
+                inst.add_func("properties", self.properties)
 
 
 def _stock_add_func(inst: LinkerInstance, name: str, func: Callable[..., Any]) -> None:
@@ -451,6 +471,7 @@ def run_round(job: CellJob) -> RoundResult:
     result = guest_io.collect(job, run)
     result.host_phases.update(out.host_phases)
     result.notes.update(notes)
+    result.notes.update(nn_properties.host_notes())
     result.peak_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return result
 
