@@ -13,7 +13,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bench import runner
-from bench.cells import HOST_VARIANTS, HOSTS
 from bench.matrix import Filters
 from bench.schema import NOISE_CV
 
@@ -121,8 +120,23 @@ def print_summary(summary: pd.DataFrame) -> None:
     _stdout_console().print(table)
 
 
+def trial_run() -> list[runner.CellState]:
+    """Every cell of mlp-tiny for one iteration in a scratch folder: what runs here is
+    found by trying (e.g. the CLI's build has no ONNX backend), not from a table."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="wasinn-bench-list-") as tmp:
+        options = runner.RunOptions(
+            targets=["mlp-tiny"], filters=Filters(devices=["cpu", "gpu"]), iterations=1, warmup=0,
+            rounds=1, out=Path(tmp) / "run", timeout_s=120,
+        )  # fmt: skip
+        setup = runner.setup_new(options, lambda _msg: None)
+        runner.Runner(setup.run_dir, setup.prepared, setup.states, seed=0).run(set())
+        return setup.states
+
+
 def list_command() -> int:
-    from bench.matrix import probe
     from bench.workload import load_workload, workload_files
     from hosts.backends import get_backend
 
@@ -156,17 +170,13 @@ def list_command() -> int:
             )
     out.print(devices)
 
-    cells = Table(title="variants x hosts (probed here, per backend on cpu; gpu as above)")
+    cells = Table(
+        title="variants x hosts x backends x devices, found by a trial run of mlp-tiny here"
+    )
     for col in ("variant", "host", "backend", "device", "available"):
         cells.add_column(col)
-    from bench.cells import Cell
-
-    for host in HOSTS:
-        for variant in HOST_VARIANTS[host]:
-            for backend in ("onnx", "openvino"):
-                for device in ("cpu", "gpu"):
-                    found = probe(Cell("-", variant, host, backend, device))
-                    text = "[green]yes" if found is None else f"[yellow]{found[0]}: {found[1]}"
-                    cells.add_row(variant, host, backend, device, text)
+    for s in trial_run():
+        text = "[green]yes" if s.status == "ok" else f"[yellow]{s.status}: {s.reason}"
+        cells.add_row(s.cell.variant, s.cell.host, s.cell.backend, s.cell.device, text)
     out.print(cells)
     return 0

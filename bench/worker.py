@@ -23,8 +23,8 @@ from hosts import get_host
 from hosts.base import CellFailed, CellJob, CellSkipped, CellUnsupported
 
 
-# Test-only fault hook (docs/reliability.md): "segv:WORKLOAD" makes the worker of
-# every cell of that workload die of a real SIGSEGV, the one crash no guest can cause.
+# Test-only fault hook (docs/reliability.md): "segv:CELL-KEY" makes the worker of
+# that cell die of a real SIGSEGV, the one crash no guest can cause here.
 FAULT_ENV = "WASINN_BENCH_TEST_FAULT"
 
 
@@ -44,8 +44,8 @@ def _die_with_parent(parent: int, period_s: float = 0.5) -> None:
 
 
 def _test_fault(job: CellJob) -> None:
-    kind, _, workload = os.environ.get(FAULT_ENV, "").partition(":")
-    if kind == "segv" and workload == job.cell.workload:
+    kind, _, key = os.environ.get(FAULT_ENV, "").partition(":")
+    if kind == "segv" and key == job.cell.key:
         ctypes.string_at(0)  # a real segmentation fault (NULL read)
 
 
