@@ -37,6 +37,8 @@ LEGACY_FUNCS = (
     "get_output",
 )
 REALLOC = "cabi_import_realloc"
+# Pages the adapters take from the program's memory: ours 4, jco's WASI adapter 1 or more.
+ADAPTER_PAGES = 5
 WASM_MAGIC = b"\0asm"
 CORE_VERSION = b"\x01\x00\x00\x00"
 COMPONENT_VERSION = b"\x0d\x00\x01\x00"
@@ -80,20 +82,27 @@ def sections(data: bytes) -> Iterator[tuple[int, bytes]]:
         pos += size
 
 
-def _limits(data: bytes, pos: int) -> int:
+def _read_limits(data: bytes, pos: int) -> tuple[int, int | None, int]:
+    """(min, max or None, next position) of a table/memory type's limits."""
     flags = data[pos]
-    _, pos = _leb(data, pos + 1)  # min
+    low, pos = _leb(data, pos + 1)
+    high = None
     if flags & 0x01:
-        _, pos = _leb(data, pos)  # max
+        high, pos = _leb(data, pos)
     if flags & 0x08:
         _, pos = _leb(data, pos)  # custom page size
-    return pos
+    return low, high, pos
+
+
+def _limits(data: bytes, pos: int) -> int:
+    return _read_limits(data, pos)[2]
 
 
 @dataclass
 class CoreModule:
     imports: list[tuple[str, str, int]] = field(default_factory=list)  # module, name, kind
     exports: dict[str, int] = field(default_factory=dict)  # name -> kind (0 func, 2 memory)
+    memory: tuple[int, int | None] | None = None  # (min, max) pages of a defined memory 0
 
 
 def read_core_module(data: bytes) -> CoreModule:
@@ -118,6 +127,9 @@ def read_core_module(data: bytes) -> CoreModule:
                 else:
                     raise ValueError(f"unknown import kind {kind}")
                 mod.imports.append((module, name, kind))
+        elif sid == 5 and body[:1] != b"\0":  # memory section with at least one memory
+            low, high, _ = _read_limits(body, 1)
+            mod.memory = (low, high)
         elif sid == 7:
             count, pos = _leb(body, 0)
             for _ in range(count):
@@ -180,6 +192,11 @@ def check_module(module: Path, data: bytes, provided: list[str]) -> CoreModule:
         )
     if mod.exports.get("memory") != 2:
         raise AdaptError(f"{module}: does not export its memory as `memory` (adapters need it)")
+    if mod.memory and mod.memory[1] is not None and mod.memory[1] - mod.memory[0] < ADAPTER_PAGES:
+        raise AdaptError(
+            f"{module}: its memory may grow by {mod.memory[1] - mod.memory[0]} pages only; "
+            f"the adapters take {ADAPTER_PAGES} or more at run time (raise the maximum)"
+        )
     return mod
 
 

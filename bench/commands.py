@@ -96,7 +96,7 @@ def _fmt(value: object, digits: int = 3) -> str:
 
 def print_summary(summary: pd.DataFrame) -> None:
     table = Table(title="wasi-nn bench summary (p50 of set_input+compute+get_output per iteration)")
-    for col in ("workload", "variant", "host", "backend", "device", "status", "p50 ms", "95% CI", "cv",
+    for col in ("workload", "variant", "host", "backend", "device", "status", "p50 ms", "95% CI", "cv (robust)",
                 "vs native", "agrees", "reason"):  # fmt: skip
         table.add_column(col, overflow="fold")
     for _, row in summary.iterrows():
@@ -114,7 +114,7 @@ def print_summary(summary: pd.DataFrame) -> None:
         table.add_row(
             row["workload"], row["variant"], row["host"], row["backend"], row["device"],
             f"[{colour}]{status}[/]", _fmt(row.get("p50_ms")), ci,
-            ("[yellow]" if noisy else "") + _fmt(cv, 2), _fmt(row.get("overhead_vs_native")),
+            ("[yellow]" if noisy else "") + _fmt(cv, 2) + f" ({_fmt(row.get('cv_robust'), 2)})", _fmt(row.get("overhead_vs_native")),
             _fmt(row.get("agrees")), str(row.get("reason") or "")[:160],
         )  # fmt: skip
     _stdout_console().print(table)

@@ -51,13 +51,15 @@ def _cell(r: pd.Series) -> str:
 def summary_table(summary: pd.DataFrame) -> Block:
     header = [
         "workload", "variant", "host", "backend", "device", "status", "n",
-        "p50 ms", "95% CI", "p90 ms", "p99 ms", "CV", "× native [CI]", "inf/s", "agrees",
+        "p50 ms", "95% CI", "p90 ms", "p99 ms", "CV (robust)", "× native [CI]", "inf/s", "agrees",
     ]  # fmt: skip
     rows = []
     for _, r in summary.iterrows():
         cv = _num(r["cv"], ".1%")
         if cv and float(r["cv"]) > NOISE_CV:
             cv = f"⚠ {cv}"
+        if cv and "cv_robust" in r and not pd.isna(r["cv_robust"]):
+            cv += f" ({_num(r['cv_robust'], '.1%')})"
         ov = _num(r["overhead_vs_native"], ".2f")
         if ov and r["variant"] != "native":
             ov += f" [{_num(r['overhead_ci_low'], '.2f')}, {_num(r['overhead_ci_high'], '.2f')}]"
@@ -138,7 +140,9 @@ def build(run: Run, out: Path) -> list[Block]:
                 "warn",
                 f"⚠ Noise warning: {len(noisy)} cell(s) have a coefficient of variation above "
                 f"{NOISE_CV:.0%}: {names}. Differences smaller than their CI are not findings; "
-                "rerun on a quieter machine or with more rounds.",
+                "rerun on a quieter machine or with more rounds. A large CV with a small robust "
+                "CV (in brackets in the table: IQR / 1.349 / median) means rare spikes, not a "
+                "broad distribution.",
             )
         )
     disagree = s[(s["status"] == "ok") & (s["agrees"].astype(str).str.lower() == "false")]

@@ -62,6 +62,7 @@ STAT_COLUMNS = [
     "mean_ms",
     "std_ms",
     "cv",
+    "cv_robust",  # IQR / 1.349 / median: the spread of the bulk, insensitive to rare spikes
     "p50_ci_low_ms",
     "p50_ci_high_ms",
     "throughput_ips",

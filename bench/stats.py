@@ -43,19 +43,23 @@ class Describe:
     mean: float
     std: float
     cv: float  # std / mean (sample std, ddof=1)
+    cv_robust: float  # IQR / 1.349 / median: equals cv for normal data, ignores rare spikes
 
 
 def describe(x: Sequence[float] | np.ndarray) -> Describe:
-    """Percentiles, mean, sample std and coefficient of variation (NaN when empty)."""
+    """Percentiles, mean, sample std, coefficient of variation and its robust twin
+    (NaN when empty). Latency samples have rare spikes (GC, another process) that
+    dominate std; the robust CV describes the bulk of the distribution."""
     a = _as_array(x)
     if a.size == 0:
         nan = float("nan")
-        return Describe(0, nan, nan, nan, nan, nan, nan)
-    p50, p90, p99 = np.percentile(a, [50, 90, 99])
+        return Describe(0, nan, nan, nan, nan, nan, nan, nan)
+    p25, p50, p75, p90, p99 = np.percentile(a, [25, 50, 75, 90, 99])
     mean = float(a.mean())
     std = float(a.std(ddof=1)) if a.size > 1 else 0.0
     cv = std / mean if mean != 0 else float("nan")
-    return Describe(int(a.size), float(p50), float(p90), float(p99), mean, std, cv)
+    cv_robust = float((p75 - p25) / 1.349 / p50) if p50 != 0 else float("nan")
+    return Describe(int(a.size), float(p50), float(p90), float(p99), mean, std, cv, cv_robust)
 
 
 def bootstrap_medians(

@@ -106,6 +106,7 @@ def summarize(
             mean_ms=d.mean,
             std_ms=d.std,
             cv=d.cv,
+            cv_robust=d.cv_robust,
             p50_ci_low_ms=lo,
             p50_ci_high_ms=hi,
             throughput_ips=1000.0 / d.p50 if d.n and d.p50 > 0 else np.nan,

@@ -177,9 +177,11 @@ def test_build_is_reproducible(jco: Path, tmp_path: Path) -> None:
         assert build.read_manifest()["artifacts"][name]["sha256"] == entry["sha256"]
 
 
-def _wat_module(tmp_path: Path, name: str, imports: str, exports: str = "") -> Path:
+def _wat_module(
+    tmp_path: Path, name: str, imports: str, exports: str = "", memory: str = "(memory 1)"
+) -> Path:
     path = tmp_path / name
-    path.write_bytes(wasmtime.wat2wasm(f"(module {imports} (memory 1) {exports})"))
+    path.write_bytes(wasmtime.wat2wasm(f"(module {imports} {memory} {exports})"))
     return path
 
 
@@ -199,8 +201,15 @@ def test_adapt_refuses_with_a_reason(jco: Path, tmp_path: Path, monkeypatch) -> 
         "hidden.wasm",
         '(import "wasi_ephemeral_nn" "compute" (func (param i32) (result i32)))',
     )
+    fixed = _wat_module(
+        tmp_path,
+        "fixed.wasm",
+        '(import "wasi_ephemeral_nn" "compute" (func (param i32) (result i32)))',
+        memory='(memory (export "memory") 2 4)',
+    )
     cases = [
         (text, "not a WebAssembly file"),
+        (fixed, "its memory may grow by 2 pages only"),
         (ADAPTED, "already a component"),
         (no_nn, "does not import wasi_ephemeral_nn"),
         (odd, "wasi_ephemeral_nn.set_output, which the adapter does not provide"),
@@ -336,6 +345,7 @@ def test_user_program_wasmtime_py_8_inputs_8_outputs(user: dict, backend: str) -
     assert ad["too_large"] == p1["too_large"] == 7
     assert ad["bad_context"] == p1["bad_context"] == 1
     assert "handles 0 1 0 1" in text  # legacy ids count from 0, per kind
+    assert "malloc_after_load 7" in text  # malloc works above the adapters' pages
     # left alive: the last outputs of both contexts; inputs went to compute, errors dropped
     assert state.sizes() == {"graph": 2, "graph-execution-context": 2, "tensor": 16, "error": 0}
 

@@ -93,7 +93,7 @@ def test_noise_warning_for_high_cv_cell(tmp_path):
     md, html = (out / "report.md").read_text(), (out / "report.html").read_text()
     assert "⚠ Noise warning: 2 cell(s)" in md and "w / preview1 / wasmtime-py / onnx / cpu" in md
     assert '<p class="warn">⚠ Noise warning' in html
-    assert re.search(r"\| ⚠ \d+\.\d% \|", md)  # flagged in the table too
+    assert re.search(r"\| ⚠ \d+\.\d% \(\d+\.\d%\) \|", md)  # flagged in the table, robust CV beside
 
 
 def test_palette_is_one_colour_per_variant():

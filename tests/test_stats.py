@@ -149,3 +149,13 @@ def test_load_run_recomputes_a_missing_or_stale_summary(tmp_path):
     assert "compute_p50_ms" in load_run(run).summary
     with pytest.raises(RunDirError, match="no such run folder"):
         load_run(tmp_path / "nope")
+
+
+def test_robust_cv_matches_cv_on_normal_data_and_ignores_spikes() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(100.0, 5.0, 20_000)
+    d = stats.describe(x)
+    assert abs(d.cv - 0.05) < 0.003 and abs(d.cv_robust - 0.05) < 0.003
+    spiky = np.concatenate([x[:1000], [100_000.0]])  # one GC pause among a thousand
+    s = stats.describe(spiky)
+    assert s.cv > 1.0 and abs(s.cv_robust - 0.05) < 0.01

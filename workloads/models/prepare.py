@@ -160,6 +160,9 @@ def _load_cached(folder: Path) -> PreparedModel | None:
             cache_hit=True,
         )
     except FileNotFoundError:
+        # No meta.json: nothing there, or a folder someone emptied by hand (a build
+        # only ever renames complete folders into place).
+        shutil.rmtree(folder, ignore_errors=True)
         return None
     except (ValueError, KeyError, TypeError):
         shutil.rmtree(folder, ignore_errors=True)  # damaged by hand: rebuild it
@@ -380,7 +383,10 @@ def convert_ir(
     """
     import openvino as ov  # slow import: only when converting
 
-    model = ov.convert_model(str(onnx_file))
+    # Core.read_model runs the same ONNX frontend as ov.convert_model, but convert_model
+    # leaves worker threads behind after which numpy's OpenBLAS matmul hung (seen with
+    # openvino 2026.4.1: any later zoo build in the same process stalled forever).
+    model = ov.Core().read_model(str(onnx_file))
     taken = {n for op in model.get_ops() for out in op.outputs() for n in out.get_names()}
     for i, desc in enumerate(inputs):
         port = next(p for p in model.inputs if desc.name in p.get_names())

@@ -58,4 +58,20 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "bert_encoder": transformer.BERT_ENCODER_DEFAULTS,
 }
 
-__all__ = ["BUILDERS", "BUILDER_VERSION", "DEFAULTS", "OPSET"]
+__all__ = ["BUILDERS", "BUILDER_VERSION", "DEFAULTS", "OPSET", "parameter_count"]
+
+
+def parameter_count(model: onnx.ModelProto) -> int:
+    """Learnable parameters, counted as frameworks do.
+
+    Float initializers, except BatchNorm running statistics (buffers, not parameters)
+    and 0-d constants (Clip bounds, scale factors).
+    """
+    stats = {
+        n.input[i] for n in model.graph.node if n.op_type == "BatchNormalization" for i in (3, 4)
+    }
+    return sum(
+        int(np.prod(t.dims))
+        for t in model.graph.initializer
+        if t.data_type == onnx.TensorProto.FLOAT and t.dims and t.name not in stats
+    )
