@@ -55,6 +55,9 @@ def write_frame_parquet(path: Path, frame: pd.DataFrame) -> None:
     try:
         frame.to_parquet(tmp, index=False)
         os.replace(tmp, path)
+    except OSError as e:  # pyarrow's errors carry no file name: name it
+        tmp.unlink(missing_ok=True)
+        raise OSError(e.errno, e.strerror or str(e), str(path)) from e
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

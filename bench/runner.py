@@ -216,6 +216,9 @@ class Runner:
                 self.on_progress("advance")
         except Interrupted:
             return False
+        except OSError as e:  # e.g. disk full: what finished is on disk already
+            e.strerror = f"{e.strerror or e}; kept what finished, continue with: wasinn-bench run --resume {self.dir}"
+            raise
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -263,6 +266,8 @@ class Runner:
         if self._stop:
             raise Interrupted
         status = outcome.get("status", "failed")
+        if status == "failed":
+            _check_disk(self.dir)  # a worker that could not write is not a failed cell
         if status != "ok":
             state.status = status
             state.reason = str(outcome.get("reason", "no reason given"))
@@ -417,6 +422,24 @@ def _watch(
                 reasons[i] = f"memory limit: {rss // 1024} MiB > {memory_limit_mb} MiB"
         time.sleep(POLL_S)
     return reasons
+
+
+def _check_disk(run_dir: Path, probe_bytes: int = 1 << 20) -> None:
+    """Raise the OSError (e.g. ENOSPC) if the run folder cannot take a write now.
+
+    A worker on a full disk dies without writing its result or stderr; recording
+    that as the cell's failure would wrongly fail it for good (--resume skips it).
+    Raising instead stops the run with the round unrecorded: --resume re-runs it."""
+    probe_file = run_dir / ".disk-check"
+    try:
+        with open(probe_file, "wb") as f:
+            f.write(b"\0" * probe_bytes)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, str(run_dir)) from e
+    finally:
+        probe_file.unlink(missing_ok=True)
 
 
 def _kill_tree(proc: subprocess.Popen[bytes]) -> None:

@@ -11,8 +11,7 @@ import openvino as ov
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from workloads.models import BUILDERS, OPSET, ModelError, PreparedModel, prepare_model
-from workloads.models import cnn, zoo
+from workloads.models import BUILDERS, OPSET, ModelError, PreparedModel, cnn, prepare_model, zoo
 from workloads.models.graph import Builder
 from workloads.models.prepare import alias_names
 
@@ -129,7 +128,8 @@ def test_classifier_outputs_are_spread_softmax(prepared, case):
 @pytest.mark.parametrize("name", ["squeezenet11", "mobilenetv2", "resnet50"])
 def test_calibration_shadow_matches_onnxruntime(name):
     """The float64 shadow that sets BatchNorm statistics computes what the graph computes."""
-    params = {**zoo.DEFAULTS[name], "resolution": 64, "classes": 10, "batch": cnn.CALIBRATION_BATCH}
+    params = {**zoo.DEFAULTS[name], "resolution": 64, "classes": 10}
+    params["batch"] = cnn.calibration_batch(64)
     b = Builder(0, calibrate=True)
     getattr(cnn, f"build_{name}")(b, params)
     b.output("output", np.float32, [params["batch"], 10])
@@ -221,10 +221,9 @@ def embedding_model(tmp_path: Path) -> Path:
     rng = np.random.default_rng(0)
     table = numpy_helper.from_array(rng.standard_normal((50, 8)).astype(np.float32), "table")
     proj = numpy_helper.from_array(rng.standard_normal((8, 3)).astype(np.float32), "proj")
-    axes = numpy_helper.from_array(np.array([1], np.int64), "axes")
     nodes = [
         helper.make_node("Gather", ["table", "ids"], ["emb"]),
-        helper.make_node("ReduceMean", ["emb", "axes"], ["mean"], keepdims=0),
+        helper.make_node("ReduceMean", ["emb"], ["mean"], axes=[1], keepdims=0),
         helper.make_node("Add", ["mean", "features"], ["sum"]),
         helper.make_node("Relu", ["sum"], ["pooled"]),
         helper.make_node("MatMul", ["pooled", "proj"], ["scores"]),
@@ -237,7 +236,7 @@ def embedding_model(tmp_path: Path) -> Path:
         _value("pooled", TensorProto.FLOAT, ["batch", 8]),
         _value("scores", TensorProto.FLOAT, ["batch", None]),
     ]
-    return save_model(tmp_path / "embed.onnx", nodes, inputs, outputs, [table, proj, axes])
+    return save_model(tmp_path / "embed.onnx", nodes, inputs, outputs, [table, proj])
 
 
 def test_byo_model_with_dynamic_dims_runs_and_agrees(embedding_model, tmp_path):
@@ -315,11 +314,12 @@ def test_alias_skipped_when_a_tensor_already_has_that_name(tmp_path):
     ],
 )
 def test_byo_bad_shapes_name_file_and_input(embedding_model, tmp_path, shapes, message):
+    cache = tmp_path / "cache"
     with pytest.raises(ModelError) as err:
-        prepare_model(None, None, embedding_model, shapes, tmp_path)
+        prepare_model(None, None, embedding_model, shapes, cache)
     text = str(err.value)
     assert str(embedding_model) in text and message in text and "\n" not in text
-    assert not any(tmp_path.iterdir())  # nothing half-written
+    assert not cache.exists() or not any(cache.iterdir())  # nothing half-written
 
 
 def test_byo_missing_and_corrupt_files(tmp_path):

@@ -139,6 +139,23 @@ def test_legacy_errnos(legacy, args: tuple, errno: str) -> None:
     assert legacy[2](*args) == abi.ERRNO[errno]
 
 
+def test_driver_retries_with_the_size_the_host_needs(mlp, tmp_path: Path, monkeypatch) -> None:
+    """More than the driver's first 4 KiB: too_large, then a retry with *written bytes.
+    (No real backend says that much: the pairs are enlarged to force the path.)"""
+    real = properties.describe
+
+    def big(encoding: str, device: str, threads: int) -> list[tuple[str, str]]:
+        return real(encoding, device, threads) + [(f"x.{i}", "v" * 40) for i in range(200)]
+
+    monkeypatch.setattr(properties, "describe", big)
+    result = get_host("wasmtime-py").run_round(
+        job(mlp, tmp_path, "preview1", "wasmtime-py", "onnx")
+    )
+    seen = json.loads(result.notes["guest_properties"])
+    assert len(properties.pack(big("onnx", "cpu", 1))) > 4096
+    assert seen == dict(big("onnx", "cpu", 1))
+
+
 def test_driver_writes_error_for_other_errnos(mlp, tmp_path: Path) -> None:
     """An errno other than 6 is recorded as error=<name>; the driver carries on to load."""
     j = job(mlp, tmp_path, "preview1", "wasmtime-py", "onnx")

@@ -22,16 +22,25 @@ from workloads.models.errors import ModelError, with_defaults
 from workloads.models.graph import Builder
 
 LOGIT_STD = 3.0
-CALIBRATION_BATCH = 2
+# Calibration images are drawn until the last (1/32 resolution) feature map gives each
+# channel at least this many samples: 2 images at 224, more at small resolutions, where
+# two images would give BatchNorm statistics from a handful of positions.
+CALIBRATION_SAMPLES = 98
 
 MOBILENETV2_DEFAULTS = {"width": 1.0, "resolution": 224, "classes": 1000, "batch": 1, "seed": 0}
 RESNET50_DEFAULTS = {"resolution": 224, "classes": 1000, "batch": 1, "seed": 0}
 SQUEEZENET11_DEFAULTS = {"resolution": 224, "classes": 1000, "batch": 1, "seed": 0}
 
 
+def calibration_batch(resolution: int) -> int:
+    last = math.ceil(resolution / 32) ** 2
+    return max(2, math.ceil(CALIBRATION_SAMPLES / last))
+
+
 def _image_input(b: Builder, p: dict[str, Any], seed: int) -> str:
     r = p["resolution"]
-    cal = np.random.default_rng([seed, 1]).standard_normal((CALIBRATION_BATCH, 3, r, r))
+    shape = (calibration_batch(r), 3, r, r)
+    cal = np.random.default_rng([seed, 1]).standard_normal(shape)
     return b.input("input", np.float32, [p["batch"], 3, r, r], shadow=cal)
 
 
