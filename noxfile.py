@@ -51,3 +51,12 @@ def micro(session: nox.Session) -> None:
     """Micro-benchmarks (pytest-benchmark): per-call overhead and tensor transfer."""
     _install(session, "test")
     session.run("pytest", "benchmarks", "-q", "--benchmark-only", "-s", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Hypothesis fuzzing of the wasmtime-py hosts' wasi-nn ABI (>= 10,000 cases): prints
+    the case counts and the errno histogram; fails on any host bug."""
+    _install(session, "test")
+    session.run("python", "-m", "tests.fuzz", *session.posargs,
+                env={"WASINN_FUZZ_PROFILE": "fuzz"})  # fmt: skip

@@ -27,8 +27,9 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from bench import stats
-from bench.summarize import Run, RunDirError, cell_key, load_run, native_key, phase_ms
+from bench import results, stats
+from bench.results import Run, RunFolderError
+from bench.summarize import cell_key, native_key, phase_ms
 
 Key = tuple[str, ...]
 VERDICT_ORDER = ("failed", "regressed", "improved", "unchanged")
@@ -271,9 +272,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     try:
-        base, head = load_run(args.base), load_run(args.head)
+        base, head = results.load(args.base), results.load(args.head)
         cmp = compare_runs(base, head, args.metric, args.factor)
-    except (RunDirError, ValueError) as e:
+    except (RunFolderError, ValueError) as e:
         print(f"wasinn-bench compare: error: {e}", file=sys.stderr)
         return 2
     print_table(cmp)

@@ -32,8 +32,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench import results
 from bench.cells import KEY_COLUMNS
-from bench.summarize import Run, RunDirError, cell_key, load_run, phase_ms
+from bench.results import Run, RunFolderError
+from bench.summarize import cell_key, phase_ms
 
 SIGHTGLASS_COLUMNS = [
     "arch", "engine", "engine_flags", "wasm", "process", "iteration", "phase", "event", "count",
@@ -179,8 +181,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     try:
-        data = load_run(args.run_dir)
-    except RunDirError as e:
+        data = results.load(args.run_dir)
+    except RunFolderError as e:
         print(f"wasinn-bench export: error: {e}", file=sys.stderr)
         return 2
     if args.format == "sightglass":

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
-from bench import charts, stats
-from bench.summarize import Run, RunDirError, cell_key, load_run, native_key, phase_ms
+from bench import charts, results, stats
+from bench.results import Run, RunFolderError
+from bench.summarize import cell_key, native_key, phase_ms
 
 Key = tuple[str, ...]
 
@@ -196,11 +197,11 @@ def to_markdown(frame: pd.DataFrame, metric: str, charts_made: list[Path]) -> st
 def write_history(
     run_dirs: list[str | Path], out: str | Path, metric: str = "p50", factor: float = 1.10
 ) -> pd.DataFrame:
-    runs = [load_run(p) for p in run_dirs]
+    runs = [results.load(p) for p in run_dirs]
     versions = {r.meta.get("schema_version") for r in runs}
     if len(versions) > 1:
         listing = ", ".join(f"{r.path}: {r.meta.get('schema_version')}" for r in runs)
-        raise RunDirError(f"runs have different schema_version ({listing})")
+        raise RunFolderError(f"runs have different schema_version ({listing})")
     frame = history_frame(runs, metric, factor)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -227,7 +228,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     try:
         frame = write_history(args.run_dirs, args.out, args.metric, args.factor)
-    except RunDirError as e:
+    except RunFolderError as e:
         print(f"wasinn-bench history: error: {e}", file=sys.stderr)
         return 2
     console = Console(width=None if sys.stdout.isatty() else 160)

@@ -16,9 +16,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.results import write_frame_csv, write_frame_parquet, write_json
+from bench.results import (
+    Run,
+    RunFolderError,
+    load,
+    write_frame_csv,
+    write_frame_parquet,
+    write_json,
+)
 from bench.schema import CELL_COLUMNS, SAMPLE_COLUMNS
-from bench.summarize import Run, RunDirError, cell_key, load_run, summarize
+from bench.summarize import cell_key, summarize
 
 
 class MergeError(ValueError):
@@ -118,7 +125,7 @@ def merge_runs(run_dirs: list[str | Path], out: str | Path, allow_mixed_sha: boo
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise MergeError(f"{out}: output folder exists and is not empty")
-    runs = [load_run(p) for p in run_dirs]
+    runs = [load(p) for p in run_dirs]
     for w in check_shards(runs, allow_mixed_sha):
         print(f"wasinn-bench merge: warning: {w}", file=sys.stderr)
     samples = pd.concat([_with_machine(r.samples, r.fingerprint) for r in runs], ignore_index=True)
@@ -149,7 +156,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     try:
         out = merge_runs(args.run_dirs, args.out, getattr(args, "allow_mixed_sha", False))
-    except (RunDirError, MergeError) as e:
+    except (RunFolderError, MergeError) as e:
         print(f"wasinn-bench merge: error: {e}", file=sys.stderr)
         return 2
     print(f"merged {len(args.run_dirs)} runs into {out}")

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import charts
+from bench import charts, results
+from bench.results import Run, RunFolderError
 from bench.schema import NOISE_CV
-from bench.summarize import Run, RunDirError, load_run, phase_ms
+from bench.summarize import phase_ms
 
 
 @dataclass
@@ -249,7 +250,7 @@ def to_html(blocks: list[Block]) -> str:
 def write_report(run_dir: str | Path, out: str | Path | None = None, slides: bool = False) -> Path:
     """Write report.md, report.html and the charts; returns the report.md path.
     Default folder: reports/<run-id>/. With `slides`, also <out>/slides/*.png|svg."""
-    run = load_run(run_dir)
+    run = results.load(run_dir)
     out = Path(out) if out is not None else Path("reports") / run.run_id
     out.mkdir(parents=True, exist_ok=True)
     blocks = build(run, out)
@@ -276,7 +277,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     try:
         path = write_report(args.run_dir, args.out, args.slides)
-    except RunDirError as e:
+    except RunFolderError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"wrote {path} and {path.with_suffix('.html')}")

@@ -136,8 +136,10 @@ def _text(column: pd.Series) -> pd.Series:
 
 
 @dataclass
-class RunData:
-    dir: Path
+class Run:
+    """One run folder, loaded: the frames of bench.schema plus meta.json."""
+
+    path: Path
     meta: dict[str, Any]
     samples: pd.DataFrame
     cells: pd.DataFrame
@@ -145,11 +147,23 @@ class RunData:
 
     @property
     def run_id(self) -> str:
-        return str(self.meta.get("run_id", self.dir.name))
+        return str(self.meta.get("run_id") or self.path.name)
+
+    @property
+    def fingerprint(self) -> str:
+        return str((self.meta.get("machine") or {}).get("fingerprint", "unknown"))
 
 
-def load(run_dir: str | Path) -> RunData:
-    """The frames of a run folder (also one that was interrupted)."""
+def load(run_dir: str | Path) -> Run:
+    """The frames of a run folder (also one that was interrupted).
+
+    Raises RunFolderError naming the path when it is not a readable run folder.
+    A summary.csv that is missing or older than the schema is recomputed.
+    """
+    from bench.cells import KEY_COLUMNS
+    from bench.schema import PHASE_MEDIAN_COLUMNS, STAT_COLUMNS
+    from bench.summarize import summarize
+
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunFolderError(f"{run_dir}: no such run folder")
@@ -160,23 +174,42 @@ def load(run_dir: str | Path) -> RunData:
         meta = json.loads(meta_path.read_text())
     except json.JSONDecodeError as e:
         raise RunFolderError(f"{meta_path}: corrupt JSON: {e}") from None
-    samples = read_samples(run_dir)
-    cells_path = run_dir / "cells.csv"
-    if cells_path.exists():
-        cells = pd.read_csv(cells_path, keep_default_na=False, na_values=[""])
-    else:
-        cells = pd.DataFrame(columns=CELL_COLUMNS)
-    for col in ("reason", "load_mode", "properties", "model", "machine", "model_sha256"):
-        if col in cells:
-            cells[col] = _text(cells[col])
-    summary_path = run_dir / "summary.csv"
-    if summary_path.exists():
-        summary = pd.read_csv(summary_path, keep_default_na=False, na_values=[""])
-        for col in ("reason", "load_mode", "properties"):
-            if col in summary:
-                summary[col] = _text(summary[col])
-    else:
-        from bench.summarize import summarize
-
+    if not isinstance(meta, dict):
+        raise RunFolderError(f"{meta_path}: not a JSON object")
+    try:
+        samples = read_samples(run_dir)
+    except (OSError, ValueError) as e:
+        raise RunFolderError(f"{run_dir / 'samples.parquet'}: unreadable: {e}") from None
+    missing = [c for c in KEY_COLUMNS + ["phase", "iteration", "ns"] if c not in samples]
+    if missing:
+        raise RunFolderError(f"{run_dir / 'samples.parquet'}: missing columns {', '.join(missing)}")
+    cells = _read_csv(run_dir / "cells.csv", CELL_COLUMNS)
+    summary = _read_csv(run_dir / "summary.csv", [])
+    stale = any(c not in summary for c in STAT_COLUMNS + PHASE_MEDIAN_COLUMNS)
+    if stale or (summary.empty and not cells.empty):
         summary = summarize(samples, cells)
-    return RunData(run_dir, meta, samples, cells, summary)
+    return Run(run_dir, meta, samples, cells, summary)
+
+
+TEXT_COLUMNS = (
+    "reason",
+    "load_mode",
+    "properties",
+    "model",
+    "machine",
+    "model_sha256",
+    "guest_properties",
+)
+
+
+def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
+    if not path.exists():
+        return pd.DataFrame(columns=columns)
+    try:
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except (OSError, ValueError) as e:
+        raise RunFolderError(f"{path}: unreadable: {e}") from None
+    for col in TEXT_COLUMNS:
+        if col in frame:
+            frame[col] = _text(frame[col])
+    return frame

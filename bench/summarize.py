@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from bench import results, stats
+from bench import stats
 from bench.cells import BACKENDS, DEVICES, HOSTS, KEY_COLUMNS, VARIANTS
-from bench.results import RunFolderError
-from bench.schema import CELL_COLUMNS, PHASE_MEDIAN_COLUMNS, STAT_COLUMNS, SUMMARY_COLUMNS
+from bench.schema import CELL_COLUMNS, PHASE_MEDIAN_COLUMNS, SUMMARY_COLUMNS
 
 NS_PER_MS = 1e6
 ITERATION_PHASES = ("set_input", "compute", "get_output")
@@ -127,47 +123,3 @@ def summarize(
     out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS + extra_cols)
     out["n"] = out["n"].fillna(0).astype(int)
     return order_cells(out)
-
-
-class RunDirError(RunFolderError):
-    """A path given as a run folder is missing or is not one (message names it)."""
-
-
-@dataclass
-class Run:
-    """One run folder, loaded: the frames of bench.schema plus meta.json."""
-
-    path: Path
-    meta: dict
-    samples: pd.DataFrame
-    cells: pd.DataFrame
-    summary: pd.DataFrame
-
-    @property
-    def run_id(self) -> str:
-        return str(self.meta.get("run_id") or self.path.name)
-
-    @property
-    def fingerprint(self) -> str:
-        return str((self.meta.get("machine") or {}).get("fingerprint", "unknown"))
-
-
-def load_run(path: str | Path) -> Run:
-    """Load a run folder with bench.results.load and check what the analysis needs.
-    Raises RunDirError (a RunFolderError) naming the path on bad input."""
-    path = Path(path)
-    try:
-        data = results.load(path)
-    except RunFolderError as e:
-        raise RunDirError(str(e)) from None
-    if not isinstance(data.meta, dict):
-        raise RunDirError(f"{path / 'meta.json'}: not a JSON object")
-    missing = [c for c in KEY_COLUMNS + ["phase", "iteration", "ns"] if c not in data.samples]
-    if missing:
-        raise RunDirError(f"{path / 'samples.parquet'}: missing columns {', '.join(missing)}")
-    summary = data.summary
-    stale = summary is None or any(c not in summary for c in STAT_COLUMNS + PHASE_MEDIAN_COLUMNS)
-    if stale or (summary.empty and not data.cells.empty):  # older or missing summary.csv
-        summary = summarize(data.samples, data.cells)
-    summary["reason"] = summary["reason"].fillna("").astype(str)
-    return Run(path, data.meta, data.samples, data.cells, summary)

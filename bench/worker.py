@@ -22,7 +22,6 @@ import numpy as np
 from hosts import get_host
 from hosts.base import CellFailed, CellJob, CellSkipped, CellUnsupported
 
-
 # Test-only fault hook (docs/reliability.md): "segv:CELL-KEY" makes the worker of
 # that cell die of a real SIGSEGV, the one crash no guest can cause here.
 FAULT_ENV = "WASINN_BENCH_TEST_FAULT"

@@ -311,6 +311,8 @@ def test_alias_skipped_when_a_tensor_already_has_that_name(tmp_path):
         ({"ids": [2, 5], "features": [2, 9]}, "input 'features': shape [2, 9] contradicts"),
         ({"ids": [2, 5]}, "input 'features' has dynamic shape [batch, 8]"),
         ({"ids": [2, 0], "features": [2, 8]}, "input_shapes['ids'] must be a list of positive"),
+        # Each input fits on its own, but the batch sizes clash inside the graph (Add).
+        ({"ids": [3, 5], "features": [2, 8]}, "do not fit the model"),
     ],
 )
 def test_byo_bad_shapes_name_file_and_input(embedding_model, tmp_path, shapes, message):

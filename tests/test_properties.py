@@ -194,6 +194,12 @@ def test_cli_preview1_carries_on_with_no_pairs(mlp, tmp_path: Path) -> None:
     assert " ".join(CORE_MODULE_FLAGS) in " ".join(host.command(run, run.wasm))
     component_run = guest_io.prepare(j, "component")
     assert CORE_MODULE_FLAGS[1] not in host.command(component_run, component_run.wasm)
+    # a workload's own guest keeps the documented argv and the CLI's import check
+    own = tmp_path / "own.wasm"
+    own.write_bytes(run.wasm.read_bytes())
+    own_run = guest_io.prepare(j, wasm=own)
+    assert "--properties" not in own_run.argv
+    assert CORE_MODULE_FLAGS[1] not in host.command(own_run, own)
 
 
 def test_unknown_imports_default_can_only_stub_properties() -> None:

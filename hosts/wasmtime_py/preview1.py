@@ -1,6 +1,7 @@
 """The legacy witx wasi-nn ABI (`wasi_ephemeral_nn`) in Python, for wasmtime-py.
 
-`Preview1Nn` defines the six imports on a `wasmtime.Linker`; each one reads its
+`Preview1Nn` defines the six imports on a `wasmtime.Linker` (plus the
+experimental `properties`, docs/properties.md); each one reads its
 arguments straight from guest memory (numpy views, no copy), calls a backend
 from `hosts.backends`, and answers with a witx errno (`hosts.abi`). A guest's
 bad argument never raises: every pointer/length is bounds-checked in Python
@@ -220,6 +221,15 @@ class Preview1Nn:
             return encoding, list(files)
         if self.preopen is None:
             raise NnError("not_found", f"no graph named {name!r}")
+        if "\0" in name:  # no file has one; pathlib would raise ValueError
+            raise NnError("not_found", f"no graph named {name[:40]!r} (it holds a NUL byte)")
+        try:
+            return self._resolve_path(name)
+        except OSError as e:  # e.g. a name too long for the file system
+            raise NnError("not_found", f"no graph named {name[:40]!r}: {e.strerror}") from None
+
+    def _resolve_path(self, name: str) -> tuple[str, list[str]]:
+        assert self.preopen is not None
         root = self.preopen.resolve()
         path = (root / name).resolve()
         if not name or path != root and root not in path.parents:

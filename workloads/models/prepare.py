@@ -123,6 +123,7 @@ def prepare_model(
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
     folder = folder_root / f"{stem}-{key[:16]}"
     prepared = _load_cached(folder) or _build(folder, make, source, key)
+    prepared.source = source  # the same bytes may have been cached from another path
     if builder is not None:
         _check_zoo_shapes(builder, prepared, shapes)
     return prepared
@@ -342,10 +343,12 @@ def fix_shapes(path: Path, shapes: dict[str, list[int]]) -> onnx.ModelProto:
                 d.Clear()
     del model.graph.value_info[:]
     try:
-        model = onnx.shape_inference.infer_shapes(model, data_prop=True)
+        # Strict: shapes that contradict the graph further in (not only at its inputs)
+        # fail here with ONNX's own message. Ops of unknown domains are skipped.
+        model = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except Exception as e:
         raise ModelError(
-            f"{path}: the shapes {shapes} do not fit the model ({_one_line(e)})"
+            f"{path}: input_shapes {shapes} do not fit the model ({_one_line(e)})"
         ) from None
     return model
 
@@ -389,12 +392,12 @@ def convert_ir(
     model = ov.Core().read_model(str(onnx_file))
     taken = {n for op in model.get_ops() for out in op.outputs() for n in out.get_names()}
     for i, desc in enumerate(inputs):
-        port = next(p for p in model.inputs if desc.name in p.get_names())
+        port = _port(model.inputs, desc.name, "input")
         if str(i) not in taken:
             port.get_tensor().add_names({str(i)})
     fixed = []
     for desc in outputs:
-        port = next(p for p in model.outputs if desc.name in p.get_names())
+        port = _port(model.outputs, desc.name, "output")
         shape = port.get_partial_shape()
         fixed.append(
             desc._replace(shape=[d.get_length() for d in shape]) if shape.is_static else desc
@@ -402,6 +405,13 @@ def convert_ir(
     ov.save_model(model, str(xml), compress_to_fp16=False)
     version = int(ET.parse(xml).getroot().get("version", "0"))
     return version, fixed
+
+
+def _port(ports, name: str, what: str):
+    for port in ports:
+        if name in port.get_names():
+            return port
+    raise RuntimeError(f"the converted model has no {what} named {name!r}")
 
 
 def alias_names(prepared: PreparedModel) -> dict[str, str]:
@@ -412,8 +422,7 @@ def alias_names(prepared: PreparedModel) -> dict[str, str]:
     model = ov.Core().read_model(prepared.files.ir_xml)
     result = {}
     for i, desc in enumerate(prepared.inputs):
-        port = next(p for p in model.inputs if desc.name in p.get_names())
-        if str(i) in port.get_names():
+        if str(i) in _port(model.inputs, desc.name, "input").get_names():
             result[str(i)] = desc.name
     return result
 

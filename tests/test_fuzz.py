@@ -1,0 +1,20 @@
+"""Hypothesis fuzzing of the wasmtime-py witx host's ABI arguments: the small
+"ci" profile (200 derandomized cases). `nox -s fuzz` runs >= 10,000."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tests.fuzz import run
+
+
+def test_fuzzed_abi_arguments_never_break_the_preview1_host(tmp_path: Path, monkeypatch) -> None:
+    if run.PROFILE_ENV not in os.environ:
+        monkeypatch.setenv(run.PROFILE_ENV, "ci")
+    tally = run.fuzz_preview1(tmp_path)
+    print("\n" + run.report("wasmtime-py preview1 (witx)", tally))
+    assert tally.cases >= 200
+    assert not tally.bugs, tally.bugs[:5]
+    # the fuzzer reached more than the argument checks
+    assert {"errno:invalid_argument", "errno:success"} <= set(tally.outcomes)
