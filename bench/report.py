@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import charts, results
+from bench import charts, results, stats
 from bench.results import Run, RunFolderError
 from bench.schema import NOISE_CV
-from bench.summarize import phase_ms
+from bench.summarize import phase_ms, variant_ratios
 
 
 @dataclass
@@ -159,6 +159,49 @@ def build(run: Run, out: Path) -> list[Block]:
                 "table",
                 header=["cell", "status", "reason"],
                 rows=[[_cell(r), str(r["status"]), str(r["reason"])] for _, r in bad.iterrows()],
+            )
+        )
+    ratios = variant_ratios(run.samples)
+    if not ratios.empty:
+        blocks.append(Block("h2", "Variants side by side (vs preview1, same run)"))
+        blocks.append(
+            Block(
+                "p",
+                "Median ratio of the per-iteration total to the preview1 cell of the same host, "
+                "backend and device, with a 95% bootstrap CI; the Δ columns say where the "
+                "difference goes (change of each phase's median, µs).",
+            )
+        )
+        blocks.append(
+            Block(
+                "table",
+                header=[
+                    "workload",
+                    "host",
+                    "backend",
+                    "device",
+                    "variant",
+                    "vs preview1",
+                    "Δ total µs",
+                    "Δ set_input µs",
+                    "Δ compute µs",
+                    "Δ get_output µs",
+                ],  # fmt: skip
+                rows=[
+                    [
+                        str(r["workload"]),
+                        str(r["host"]),
+                        str(r["backend"]),
+                        str(r["device"]),
+                        str(r["variant"]),
+                        stats.Ratio(r["ratio"], r["ci_low"], r["ci_high"]).pct(),
+                        *(
+                            _num(r[f"delta_{p}_us"], "+.1f")
+                            for p in ("total", "set_input", "compute", "get_output")
+                        ),
+                    ]
+                    for _, r in ratios.iterrows()
+                ],  # fmt: skip
             )
         )
     charts_made = [

@@ -123,3 +123,34 @@ def summarize(
     out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS + extra_cols)
     out["n"] = out["n"].fillna(0).astype(int)
     return order_cells(out)
+
+
+def variant_ratios(samples: pd.DataFrame, n_boot: int = stats.N_BOOT) -> pd.DataFrame:
+    """The working group's question, per (workload, host, backend, device): adapted and
+    component against preview1 measured interleaved in the same run — the median ratio
+    of `total` with a bootstrap CI — and where the difference goes, as the change of each
+    phase's median in microseconds."""
+    phases = {p: phase_ms(samples, p) for p in ("total", "set_input", "compute", "get_output")}
+    rows = []
+    for key, base in phases["total"].items():
+        workload, variant, host, backend, device = key
+        if variant != "preview1":
+            continue
+        for other in ("adapted", "component"):
+            okey = (workload, other, host, backend, device)
+            if okey not in phases["total"]:
+                continue
+            r = stats.median_ratio(
+                phases["total"][okey], base, n_boot=n_boot, seed=stats.seed_for(*okey, "vs-p1")
+            )
+            row = {"workload": workload, "host": host, "backend": backend, "device": device,
+                   "variant": other, "vs": "preview1", "ratio": r.value, "ci_low": r.low, "ci_high": r.high}  # fmt: skip
+            for p in ("total", "set_input", "compute", "get_output"):
+                a, b = phases[p].get(okey), phases[p].get(key)
+                row[f"delta_{p}_us"] = (
+                    float(np.median(a) - np.median(b)) * 1000
+                    if a is not None and b is not None
+                    else np.nan
+                )
+            rows.append(row)
+    return pd.DataFrame(rows)

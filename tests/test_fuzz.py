@@ -1,11 +1,14 @@
-"""Hypothesis fuzzing of the wasmtime-py witx host's ABI arguments: the small
-"ci" profile (200 derandomized cases). `nox -s fuzz` runs >= 10,000."""
+"""Hypothesis fuzzing of the wasmtime-py hosts' ABI arguments: the small "ci"
+profile (about 200 derandomized cases per host). `nox -s fuzz` runs >= 10,000."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import pytest
+
+from bench import adapt
 from tests.fuzz import run
 
 
@@ -17,4 +20,17 @@ def test_fuzzed_abi_arguments_never_break_the_preview1_host(tmp_path: Path, monk
     assert tally.cases >= 200
     assert not tally.bugs, tally.bugs[:5]
     # the fuzzer reached more than the argument checks
+    assert {"errno:invalid_argument", "errno:success"} <= set(tally.outcomes)
+
+
+def test_fuzzed_abi_arguments_never_break_the_component_host(tmp_path: Path, monkeypatch) -> None:
+    """The same cases through our adapter into the WIT host (batches per run)."""
+    if not (adapt.NODE_DIR / "node_modules").is_dir():
+        pytest.skip("jco is not installed (workloads/guests/component: npm ci)")
+    if run.PROFILE_ENV not in os.environ:
+        monkeypatch.setenv(run.PROFILE_ENV, "ci")
+    tally = run.fuzz_adapted(tmp_path)
+    print("\n" + run.report("wasmtime-py component (adapter + WIT host)", tally))
+    assert tally.cases >= 100
+    assert not tally.bugs, tally.bugs[:5]
     assert {"errno:invalid_argument", "errno:success"} <= set(tally.outcomes)

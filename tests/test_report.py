@@ -116,3 +116,26 @@ def test_report_on_recorded_real_run(tmp_path):
     out = write_report(FIXTURES / "mlp-tiny-a", tmp_path / "real").parent
     md = (out / "report.md").read_text()
     assert "(latency.png)" in md and "| mlp-tiny | native | native | onnx | cpu | ok |" in md
+
+
+def test_variants_side_by_side_ratio_and_where_it_goes(tmp_path):
+    from bench import results
+    from bench.summarize import variant_ratios
+
+    cells = {
+        ("w", "native", "native", "onnx", "cpu"): 1.0,
+        ("w", "preview1", "wasmtime-cli", "onnx", "cpu"): 2.0,
+        ("w", "adapted", "wasmtime-cli", "onnx", "cpu"): 2.4,
+        ("w", "component", "wasmtime-cli", "onnx", "cpu"): 2.0,
+    }
+    run = results.load(make_run(tmp_path / "run", cells, rounds=3, iterations=200, cv=0.01))
+    r = variant_ratios(run.samples, n_boot=300).set_index("variant")
+    assert abs(r.loc["adapted", "ratio"] - 1.2) < 0.01 and r.loc["adapted", "ci_low"] > 1.15
+    assert r.loc["component", "ci_low"] < 1.0 < r.loc["component", "ci_high"]
+    # synthetic phases are 10/80/10 % of the total: 0.4 ms more goes 40/320/40 µs
+    assert abs(r.loc["adapted", "delta_compute_us"] - 320) < 15
+    assert abs(r.loc["adapted", "delta_total_us"] - 400) < 20
+    md = (write_report(run.path, tmp_path / "rep")).read_text()
+    assert (
+        "Variants side by side" in md and "| w | wasmtime-cli | onnx | cpu | adapted | +20." in md
+    )

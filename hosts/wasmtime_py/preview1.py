@@ -40,6 +40,7 @@ SIGNATURES = {
     # experimental, our host only (docs/properties.md): backend key-value pairs
     "properties": 5,
 }
+MAX_DIMS = 64  # numpy's limit on array dimensions
 # load_by_name: files that make a graph folder, in builder order (wasmtime CLI layout).
 GRAPH_DIR_FILES = {"openvino": ("model.xml", "model.bin"), "onnx": ("model.onnx",)}
 
@@ -256,6 +257,8 @@ class Preview1Nn:
         context = self._context(ctx)
         record = self._region(tensor_ptr, abi.TENSOR_SIZE, "tensor")
         dims_ptr, ndims, ttype, data_ptr, data_len = struct.unpack_from("<IIB3xII", record)
+        if ndims > MAX_DIMS:  # numpy cannot shape more (a ValueError, not an errno)
+            raise NnError("invalid_argument", f"tensor has {ndims} dims, at most {MAX_DIMS}")
         dims_bytes = self._region(dims_ptr, ndims * 4, "tensor dims")
         data = self._region(data_ptr, data_len, "tensor data")
         if ttype >= len(abi.TENSOR_TYPES):

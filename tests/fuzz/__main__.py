@@ -12,10 +12,17 @@ from tests.fuzz import run
 def main() -> int:
     os.environ.setdefault(run.PROFILE_ENV, "fuzz")
     t0 = time.monotonic()
-    tally = run.fuzz_preview1()
-    print(run.report("wasmtime-py preview1 (witx)", tally))
-    print(f"profile {run.profile()}, {time.monotonic() - t0:.0f} s")
-    return 1 if tally.bugs else 0
+    tallies = {
+        "wasmtime-py preview1 (witx host)": run.fuzz_preview1(),
+        "wasmtime-py component (adapter + WIT host)": run.fuzz_adapted(),
+    }
+    for name, tally in tallies.items():
+        print(run.report(name, tally), flush=True)
+    total = sum(t.cases for t in tallies.values())
+    bugs = sum(len(t.bugs) for t in tallies.values())
+    print(f"total: {total} cases, {bugs} host bugs, no harness crash "
+          f"(profile {run.profile()}, {time.monotonic() - t0:.0f} s)")  # fmt: skip
+    return 1 if bugs else 0
 
 
 if __name__ == "__main__":

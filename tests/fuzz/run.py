@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conformance import abi_cases
 from tests.fuzz import preview1
@@ -37,6 +38,27 @@ def fuzz_preview1(folder: Path | None = None, encoding: str = "onnx") -> preview
         target.run(case)
 
     one()
+    return target.tally
+
+
+BATCH = 40  # cases per component run (20..40)
+
+
+def fuzz_adapted(folder: Path | None = None, encoding: str = "onnx") -> preview1.Tally:
+    """About as many cases as the profile, in batches replayed by the adapted guest."""
+    from tests.fuzz import component
+
+    folder = folder or Path(tempfile.mkdtemp(prefix="wasinn-fuzz-"))
+    target = component.ComponentTarget(abi_cases.conformance_model(folder, encoding), folder)
+    base = settings.get_profile(profile())
+    examples = max(1, base.max_examples // (BATCH * 3 // 4))
+
+    @settings(base, max_examples=examples)
+    @given(st.lists(preview1.cases(), min_size=BATCH // 2, max_size=BATCH))
+    def batch(cases: list[preview1.Case]) -> None:
+        target.run(cases)
+
+    batch()
     return target.tally
 
 
