@@ -73,6 +73,7 @@ def run_command(args: argparse.Namespace) -> int:
         finished = run.run(setup.done)
     summary = runner.finish(setup, run, interrupted=not finished)
     print_summary(summary)
+    print_variant_ratios(setup.run_dir)
     if not finished:
         console.print(f"[yellow]interrupted: kept what finished in {setup.run_dir}; "
                       f"continue with: wasinn-bench run --resume {setup.run_dir}")  # fmt: skip
@@ -134,6 +135,28 @@ def trial_run() -> list[runner.CellState]:
         setup = runner.setup_new(options, lambda _msg: None)
         runner.Runner(setup.run_dir, setup.prepared, setup.states, seed=0).run(set())
         return setup.states
+
+
+def print_variant_ratios(run_dir) -> None:
+    from bench import results, stats
+    from bench.summarize import variant_ratios
+
+    ratios = variant_ratios(results.read_samples(run_dir))
+    if ratios.empty:
+        return
+    table = Table(
+        title="adapted and component vs preview1 (same run; median ratio [95% CI], Δ µs per iteration)"
+    )
+    for col in ("workload", "host", "backend", "device", "variant", "vs preview1", "Δ total", "Δ set_input",
+                "Δ compute", "Δ get_output"):  # fmt: skip
+        table.add_column(col)
+    for _, r in ratios.iterrows():
+        deltas = [_fmt(r[f"delta_{p}_us"]) for p in ("total", "set_input", "compute", "get_output")]
+        ratio = stats.Ratio(r["ratio"], r["ci_low"], r["ci_high"]).pct()
+        table.add_row(
+            r["workload"], r["host"], r["backend"], r["device"], r["variant"], ratio, *deltas
+        )
+    _stdout_console().print(table)
 
 
 def list_command() -> int:
