@@ -92,6 +92,7 @@ def prepare(w: Workload, data_dir: Path) -> PreparedWorkload:
         "onnx_ir_version": getattr(prepared, "onnx_ir_version", None),
         "openvino_ir_version": getattr(prepared, "openvino_ir_version", None),
         "size_bytes": getattr(prepared, "size_bytes", None),
+        "ir_error": getattr(prepared, "ir_error", None),
         "builder": w.builder,
         "params": w.params,
         "path": str(w.model_path) if w.model_path else None,

@@ -615,9 +615,15 @@ def _prepare_all(
 
 
 def opset_outside_range(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | None:
-    """Flag, before it runs, a model whose opset the cell's backend does not support."""
+    """Flag, before it runs, a model the cell's backend cannot take: an opset outside
+    its range, or (OpenVINO) a model its reader rejected when the IR was made."""
     from hosts.backends import get_backend
 
+    if cell.backend == "openvino" and not p.model.ir_xml:
+        return (
+            "unsupported",
+            f"OpenVINO cannot read this model: {p.model_info.get('ir_error') or 'no IR'}",
+        )
     if cell.host == "wasmtime-cli":
         return None  # its wasi-nn backends are its own: found by trying
     opset = p.model.opset

@@ -253,7 +253,7 @@ def _io_model(folder: Path, n: int) -> dict[str, Path]:
     onnx.save(model, onnx_path)
     import openvino as ov
 
-    ir = ov.convert_model(onnx_path)
+    ir = ov.Core().read_model(str(onnx_path))  # not convert_model: it can hang numpy later
     for i, port in enumerate(ir.inputs):  # the index -> name convention (docs/adapter.md)
         port.get_tensor().add_names({str(i)})
     ov.save_model(ir, folder / f"io{n}.xml")

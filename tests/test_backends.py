@@ -118,7 +118,8 @@ def test_openvino_ir_from_builders(tmp_path) -> None:
 
     onnx_path = tmp_path / "m.onnx"
     onnx_path.write_bytes(two_input_model())
-    ov.save_model(ov.convert_model(str(onnx_path)), tmp_path / "m.xml", compress_to_fp16=False)
+    # read_model, not convert_model: the latter can hang numpy later in this process
+    ov.save_model(ov.Core().read_model(str(onnx_path)), tmp_path / "m.xml", compress_to_fp16=False)
     xml, weights = (tmp_path / "m.xml").read_bytes(), (tmp_path / "m.bin").read_bytes()
     graph = get_backend("openvino").load([xml, weights], "openvino", "cpu", 1)
     ctx = graph.new_context()

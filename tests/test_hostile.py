@@ -11,9 +11,11 @@ import pytest
 import wasmtime
 
 from bench import adapt
+from hosts.wasmtime_py import component
 from hosts.wasmtime_py.component import NnConfig, run_component
 from hosts.wasmtime_py.preview1 import Preview1Nn
 from tests.conformance import abi_cases
+from tests.fuzz.component import ProbeState
 from tests.hostile import modules as hm
 
 HOSTILE = hm.hostile_set()
@@ -59,7 +61,9 @@ def test_resource_exhaustion_is_bounded(h: hm.Hostile, model: abi_cases.Model) -
     before = _rss_mb()
     out = hm.run_preview1(hm.build(h, model), model)
     grown = _rss_mb() - before
-    print(f"\n{h.name}: {out.outcome}, {out.graphs} graphs, {out.contexts} contexts, +{grown:.0f} MB")
+    print(
+        f"\n{h.name}: {out.outcome}, {out.graphs} graphs, {out.contexts} contexts, +{grown:.0f} MB"
+    )
     assert out.kind in h.allowed and not out.bugs, (out.outcome, out.bugs)
     assert out.graphs <= Preview1Nn.MAX_GRAPHS and out.contexts <= Preview1Nn.MAX_CONTEXTS
     assert grown < 300  # 256 tiny onnxruntime sessions are ~20 MB; 100,000 would be ~7 GB
@@ -105,7 +109,7 @@ def adapted(model: abi_cases.Model, tmp_path_factory) -> dict[str, Path]:
 
 
 def test_hostile_guests_adapted_on_wasmtime_py_component(
-    model: abi_cases.Model, adapted: dict[str, Path]
+    model: abi_cases.Model, adapted: dict[str, Path], monkeypatch
 ) -> None:
     """Through the adapter a hostile pointer may land in the adapter's own state
     (it shares the guest's memory): any errno or a trap is fine; a Python
@@ -113,16 +117,20 @@ def test_hostile_guests_adapted_on_wasmtime_py_component(
     graph = model.folder / abi_cases.GRAPH_NAME
     config = NnConfig(named={abi_cases.GRAPH_NAME: ([str(graph / "model.onnx")], "onnx")})
     counts: collections.Counter[str] = collections.Counter()
+    monkeypatch.setattr(component, "NnState", ProbeState)  # records swallowed exceptions
     for h in HOSTILE:
         try:
             run = run_component(adapted[h.name], ["hostile"], model.folder, config)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
-            outcome = f"trap:{e}"
+            outcome, run = f"trap:{e}", None
         else:
             outcome = f"trap:{run.trap}" if run.trap is not None else f"exit:{run.exit_code}"
         kind = "trap" if outcome.startswith("trap:") else outcome
         counts[kind] += 1
         assert kind == "trap" or 0 <= int(kind[5:]) < 110, (h.name, outcome)
+        if run is None:
+            continue
+        assert not run.state.bugs, (h.name, run.state.bugs)
         if h.heavy:  # bounded by the adapter's tables (1024 graphs, 256 contexts)
             assert len(run.state.graphs) <= 1024 and len(run.state.contexts) <= 256, h.name
     print(f"\nhostile adapted (wasmtime-py component): {sum(counts.values())} modules: "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from workloads.models import BUILDERS, OPSET, ModelError, PreparedModel, cnn, prepare_model, zoo
 from workloads.models.graph import Builder
-from workloads.models.prepare import alias_names
+from workloads.models.prepare import REPO_ROOT, alias_names
 
 SMALL_BERT = {"layers": 2, "hidden": 64, "heads": 4, "ffn": 128, "seq": 16, "vocab": 500}
 
@@ -138,6 +140,22 @@ def test_calibration_shadow_matches_onnxruntime(name):
     )
     (out,) = session.run(None, {"input": b.shadow("input").astype(np.float32)})
     np.testing.assert_allclose(out, b.shadow("output"), rtol=1e-3, atol=1e-5)
+
+
+def test_build_survives_a_process_that_called_convert_model(tmp_path):
+    """Regression: after ov.convert_model, numpy's threaded OpenBLAS matmul hung forever."""
+    onnx.save(BUILDERS["mlp_tiny"]({}), tmp_path / "m.onnx")
+    script = (
+        "import openvino as ov, sys\n"
+        "from workloads.models import BUILDERS\n"
+        "ov.convert_model(sys.argv[1])\n"
+        "for seed in range(3):\n"
+        "    BUILDERS['mobilenetv2']({'resolution': 64, 'classes': 10, 'seed': seed})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "m.onnx")], timeout=240, cwd=REPO_ROOT
+    )
+    assert done.returncode == 0
 
 
 def test_builders_are_deterministic_and_seeded():

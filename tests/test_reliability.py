@@ -36,7 +36,7 @@ def workload(folder: Path, name: str, *, variants: str = "preview1", hosts: str 
               (("variants", variants), ("hosts", hosts), ("backends", backends))}  # fmt: skip
     text = (
         f'name = "{name}"\nvariants = [{quoted["variants"]}]\nhosts = [{quoted["hosts"]}]\n'
-        f'backends = [{quoted["backends"]}]\n{extra}\n[model]\n{model}\n'
+        f"backends = [{quoted['backends']}]\n{extra}\n[model]\n{model}\n"
         f'[inputs.input]\nshape = {shape}\ndtype = "f32"\n'
     )
     if guest:
@@ -71,7 +71,9 @@ def test_each_fault_fails_only_its_own_cell(tmp_path: Path) -> None:
         workload(tmp_path, "loop", guest="loop", extra="timeout_s = 3"),
         workload(tmp_path, "memory", guest="memory", extra="memory_limit_mb = 700"),
         workload(tmp_path, "segv"),  # the worker's test-only fault hook, below
-        workload(tmp_path, "cli-panic", guest="cli-panic", hosts="wasmtime-cli", backends="openvino"),
+        workload(
+            tmp_path, "cli-panic", guest="cli-panic", hosts="wasmtime-cli", backends="openvino"
+        ),
     ]
     out = tmp_path / "run"
     env = dict(os.environ, WASINN_BENCH_TEST_FAULT="segv:segv/preview1/wasmtime-py/onnx/cpu")
@@ -117,7 +119,9 @@ def test_command_line_limits_override_the_workload(tmp_path: Path) -> None:
 def _start(out: Path, *extra: str) -> subprocess.Popen[str]:
     cmd = [sys.executable, "-m", "bench", "run", "mlp-tiny", "--hosts", "native", "--rounds", "6",
            "--iterations", "20", "--offline", "0", "--out", str(out), *extra]  # fmt: skip
-    return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _wait_rounds(out: Path, n: int, proc: subprocess.Popen[str]) -> None:
@@ -203,7 +207,8 @@ def _child_worker(pid: int) -> int | None:
     with contextlib.suppress(OSError):
         for task in os.listdir(f"/proc/{pid}/task"):
             for child in Path(f"/proc/{pid}/task/{task}/children").read_text().split():
-                if "bench.worker" in Path(f"/proc/{child}/cmdline").read_text():
+                cmdline = Path(f"/proc/{child}/cmdline").read_text()
+                if "bench.worker" in cmdline and "loop_preview1" in cmdline:  # not the baseline
                     return int(child)
     return None
 

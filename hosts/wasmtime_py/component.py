@@ -21,6 +21,7 @@ Limits of this host (docs/component.md):
 from __future__ import annotations
 
 import dataclasses
+import math
 import resource
 import time
 from collections.abc import Callable, Sequence
@@ -92,6 +93,8 @@ BACKEND_TO_WIT = {
     "not_found": "not-found",
 }
 TARGETS = {"cpu": "cpu", "gpu": "gpu"}  # WIT execution-target -> matrix device
+
+MAX_DIMS = 64  # numpy's limit on array dimensions
 
 # Host resource type ids (ResourceType.host); any distinct integers.
 GRAPH, CONTEXT, TENSOR, ERROR = 1, 2, 3, 4
@@ -328,7 +331,9 @@ def _to_array(name: str, t: Tensor) -> np.ndarray:
     dtype = WIT_DTYPES.get(t.ty)
     if dtype is None:
         raise NnError("unsupported-operation", f"input {name!r}: tensor type {t.ty} not served")
-    want = int(np.prod(t.dims, dtype=np.int64)) * dtype.itemsize
+    if len(t.dims) > MAX_DIMS:  # numpy cannot shape more: an error, not a ValueError
+        raise NnError("invalid-argument", f"input {name!r}: {len(t.dims)} dims, at most {MAX_DIMS}")
+    want = math.prod(t.dims) * dtype.itemsize  # Python ints: u32 dims cannot wrap to a match
     if want != len(t.data):
         raise NnError(
             "invalid-argument",

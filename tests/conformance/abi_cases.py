@@ -88,7 +88,8 @@ def conformance_model(folder: Path, encoding: str) -> Model:
         return Model("onnx", (onnx_path.read_bytes(),), folder)
     import openvino as ov
 
-    ov.save_model(ov.convert_model(onnx_path), gdir / "model.xml", compress_to_fp16=False)
+    # read_model, not convert_model: the latter can hang numpy later in this process
+    ov.save_model(ov.Core().read_model(str(onnx_path)), gdir / "model.xml", compress_to_fp16=False)
     onnx_path.unlink()
     files = (gdir / "model.xml", gdir / "model.bin")
     return Model("openvino", tuple(f.read_bytes() for f in files), folder)

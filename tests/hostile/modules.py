@@ -97,8 +97,12 @@ def _pointer_cases() -> Iterator[Hostile]:
         for off, field_name in ((0, "dims_ptr"), (12, "data_ptr")):
             yield Hostile(f"set_input_{field_name}_{p:#x}", _store(TENSOR + off, p)
                           + _call("set_input", CTX, 0, TENSOR), BAD)  # fmt: skip
-        yield Hostile(f"get_output_buf_{p:#x}", _call("get_output", COMPUTED, 0, p, 64, OUT_WRITTEN), BAD)
-        yield Hostile(f"get_output_written_{p:#x}", _call("get_output", COMPUTED, 0, OUTBUF, 64, p), BAD)
+        yield Hostile(
+            f"get_output_buf_{p:#x}", _call("get_output", COMPUTED, 0, p, 64, OUT_WRITTEN), BAD
+        )
+        yield Hostile(
+            f"get_output_written_{p:#x}", _call("get_output", COMPUTED, 0, OUTBUF, 64, p), BAD
+        )
     for n in BAD_LENGTHS:
         yield Hostile(f"load_count_{n:#x}", _call("load", BUILDERS, n, ENC, 0, OUT_GRAPH), BAD)
         yield Hostile(f"load_builder_len_{n:#x}", _store(BUILDERS + 4, n)
@@ -107,7 +111,9 @@ def _pointer_cases() -> Iterator[Hostile]:
         for off, field_name in ((4, "dims_len"), (16, "data_len")):
             yield Hostile(f"set_input_{field_name}_{n:#x}", _store(TENSOR + off, n)
                           + _call("set_input", CTX, 0, TENSOR), BAD)  # fmt: skip
-        yield Hostile(f"get_output_max_{n:#x}", _call("get_output", COMPUTED, 0, OUTBUF, n, OUT_WRITTEN), BAD)
+        yield Hostile(
+            f"get_output_max_{n:#x}", _call("get_output", COMPUTED, 0, OUTBUF, n, OUT_WRITTEN), BAD
+        )
 
 
 def _handle_cases() -> Iterator[Hostile]:
@@ -117,9 +123,15 @@ def _handle_cases() -> Iterator[Hostile]:
         yield Hostile(f"init_graph_{h:#x}", _call("init_execution_context", h, OUT_CTX), BAD)
         yield Hostile(f"set_input_ctx_{h:#x}", _call("set_input", h, 0, TENSOR), BAD)
         yield Hostile(f"compute_ctx_{h:#x}", _call("compute", h), BAD)
-        yield Hostile(f"get_output_ctx_{h:#x}", _call("get_output", h, 0, OUTBUF, 64, OUT_WRITTEN), BAD)
+        yield Hostile(
+            f"get_output_ctx_{h:#x}", _call("get_output", h, 0, OUTBUF, 64, OUT_WRITTEN), BAD
+        )
         yield Hostile(f"set_input_index_{h:#x}", _call("set_input", CTX, h, TENSOR), BAD)
-        yield Hostile(f"get_output_index_{h:#x}", _call("get_output", COMPUTED, h, OUTBUF, 64, OUT_WRITTEN), BAD)
+        yield Hostile(
+            f"get_output_index_{h:#x}",
+            _call("get_output", COMPUTED, h, OUTBUF, 64, OUT_WRITTEN),
+            BAD,
+        )
     # graph 0 exists, context 0 does not: a graph id used as a context
     yield Hostile("graph_id_as_context", f"(drop {GRAPH})" + _call("compute", 0), BAD)
     yield Hostile("init_before_any_load", _call("init_execution_context", 0, OUT_CTX), BAD)
@@ -158,10 +170,44 @@ def _overlap_cases() -> Iterator[Hostile]:
     yield Hostile("dims_are_data", _store(TENSOR, DATA) + _call("set_input", CTX, 0, TENSOR), BAD)
 
 
+MANY_DIMS = 0x8000  # 70 dims of 1 are written here: more than numpy can shape (64)
+
+
+def _dims_cases() -> Iterator[Hostile]:
+    ones = (
+        f"(local.set $i {_c(0)}) (loop $fill (i32.store (i32.add {_c(MANY_DIMS)} (local.get $i))"
+        f" {_c(1)}) (local.set $i (i32.add (local.get $i) {_c(4)}))"
+        f" (br_if $fill (i32.lt_u (local.get $i) {_c(280)})))"
+    )
+    # 70 dims of 1 and 4 bytes of f32: the byte count matches, the rank does not
+    yield Hostile(
+        "set_input_70_dims",
+        ones + _store(TENSOR, MANY_DIMS) + _store(TENSOR + 4, 70) + _store(TENSOR + 16, 4)
+        + f"(local.set $c {CTX})"
+        + f"(if (local.tee $g {_call('set_input', '(local.get $c)', 0, TENSOR)})"
+        + " (then (return (local.get $g))))"
+        + _call("compute", "(local.get $c)"),
+        BAD,
+    )
+    # dims whose product is 2^64: wraps to 0 in 64-bit arithmetic; no data
+    yield Hostile(
+        "set_input_dims_product_wraps",
+        _store(DIMS, 0x10000) + _store(DIMS + 4, 0x10000) + _store(DIMS + 8, 0x10000)
+        + _store(DIMS + 12, 0x10000) + _store(TENSOR + 4, 4) + _store(TENSOR + 16, 0)
+        + f"(local.set $c {CTX})"
+        + f"(if (local.tee $g {_call('set_input', '(local.get $c)', 0, TENSOR)})"
+        + " (then (return (local.get $g))))"
+        + _call("compute", "(local.get $c)"),
+        BAD,
+    )
+
+
 def _order_cases() -> Iterator[Hostile]:
     rt = frozenset({"errno:runtime_error"})
     yield Hostile("compute_before_set_input", _call("compute", CTX), rt)
-    yield Hostile("get_output_before_compute", _call("get_output", READY, 0, OUTBUF, 64, OUT_WRITTEN), rt)
+    yield Hostile(
+        "get_output_before_compute", _call("get_output", READY, 0, OUTBUF, 64, OUT_WRITTEN), rt
+    )
     yield Hostile("compute_twice", f"(local.set $c {COMPUTED})" + _call("compute", "(local.get $c)"),
                   frozenset({"errno:success"}))  # fmt: skip
     yield Hostile(
@@ -189,7 +235,12 @@ LOADS = 100_000
 
 def _exhaustion_cases() -> Iterator[Hostile]:
     busy = frozenset({"errno:busy"})
-    yield Hostile(f"load_x{LOADS}", _repeat(LOADS, _call("load", BUILDERS, NB, ENC, 0, OUT_GRAPH)), busy, heavy=True)
+    yield Hostile(
+        f"load_x{LOADS}",
+        _repeat(LOADS, _call("load", BUILDERS, NB, ENC, 0, OUT_GRAPH)),
+        busy,
+        heavy=True,
+    )
     yield Hostile(f"load_by_name_x{LOADS}", _repeat(LOADS, _call("load_by_name", NAME, 5, OUT_GRAPH)), busy,
                   heavy=True)  # fmt: skip
     yield Hostile(f"init_x{LOADS}", f"(local.set $g {GRAPH})"
@@ -236,6 +287,7 @@ def hostile_set() -> list[Hostile]:
         *_pointer_cases(),
         *_handle_cases(),
         *_overlap_cases(),
+        *_dims_cases(),
         *_order_cases(),
         *_exhaustion_cases(),
         *_growth_cases(),

@@ -19,12 +19,12 @@ import numpy as np
 import onnx
 
 from workloads.models.errors import ModelError, with_defaults
-from workloads.models.graph import Builder
+from workloads.models.graph import Builder, single_threaded_blas
 
 LOGIT_STD = 3.0
-# Calibration images are drawn until the last (1/32 resolution) feature map gives each
-# channel at least this many samples: 2 images at 224, more at small resolutions, where
-# two images would give BatchNorm statistics from a handful of positions.
+# Enough calibration images that the last (1/32 resolution) feature map gives each channel
+# at least this many samples: 2 images at 224, more at small resolutions, where two images
+# would give BatchNorm statistics from a handful of positions.
 CALIBRATION_SAMPLES = 98
 
 MOBILENETV2_DEFAULTS = {"width": 1.0, "resolution": 224, "classes": 1000, "batch": 1, "seed": 0}
@@ -37,10 +37,10 @@ def calibration_batch(resolution: int) -> int:
     return max(2, math.ceil(CALIBRATION_SAMPLES / last))
 
 
-def _image_input(b: Builder, p: dict[str, Any], seed: int) -> str:
+def _image_input(b: Builder, p: dict[str, Any]) -> str:
     r = p["resolution"]
     shape = (calibration_batch(r), 3, r, r)
-    cal = np.random.default_rng([seed, 1]).standard_normal(shape)
+    cal = np.random.default_rng([p["seed"], 1]).standard_normal(shape)
     return b.input("input", np.float32, [p["batch"], 3, r, r], shadow=cal)
 
 
@@ -61,7 +61,7 @@ def _conv(
     k: int,
     stride: int = 1,
     group: int = 1,
-    pad=None,
+    pad: int | None = None,
     bias: str | None = None,
 ) -> tuple[str, str]:
     """A conv with He-normal weights; returns (output, weight name)."""
@@ -125,7 +125,8 @@ def mobilenetv2(params: dict[str, Any]) -> onnx.ModelProto:
     """MobileNetV2: inverted residual blocks, depthwise convs, ReLU6 (Clip), BatchNorm."""
     p = with_defaults("mobilenetv2", MOBILENETV2_DEFAULTS, params)
     b = Builder(p["seed"], calibrate=True)
-    build_mobilenetv2(b, p)
+    with single_threaded_blas():
+        build_mobilenetv2(b, p)
     return _finish(b, "mobilenetv2", p, "MobileNetV2 (Sandler et al. 2018), seeded weights")
 
 
@@ -136,7 +137,7 @@ def build_mobilenetv2(b: Builder, p: dict[str, Any]) -> None:
         return b.op("Clip", [x, zero, six])
 
     cin = _divisible(32 * p["width"])
-    x = relu6(_conv_bn(b, _image_input(b, p, p["seed"]), 3, cin, 3, stride=2))
+    x = relu6(_conv_bn(b, _image_input(b, p), 3, cin, 3, stride=2))
     for t, c, n, s in _MOBILENETV2_BLOCKS:
         cout = _divisible(c * p["width"])
         for i in range(n):
@@ -161,12 +162,13 @@ def resnet50(params: dict[str, Any]) -> onnx.ModelProto:
     """ResNet-50 v1 (He et al. 2015): bottlenecks 3-4-6-3, stride on the first 1x1 conv."""
     p = with_defaults("resnet50", RESNET50_DEFAULTS, params)
     b = Builder(p["seed"], calibrate=True)
-    build_resnet50(b, p)
+    with single_threaded_blas():
+        build_resnet50(b, p)
     return _finish(b, "resnet50", p, "ResNet-50 v1 (He et al. 2015), seeded weights")
 
 
 def build_resnet50(b: Builder, p: dict[str, Any]) -> None:
-    x = b.op("Relu", [_conv_bn(b, _image_input(b, p, p["seed"]), 3, 64, 7, stride=2)])
+    x = b.op("Relu", [_conv_bn(b, _image_input(b, p), 3, 64, 7, stride=2)])
     x = b.op("MaxPool", [x], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
     cin = 64
     for repeats, width, first_stride in _RESNET50_STAGES:
@@ -191,12 +193,13 @@ def squeezenet11(params: dict[str, Any]) -> onnx.ModelProto:
     if p["resolution"] < 64:
         raise ModelError("model builder 'squeezenet11': resolution must be >= 64")
     b = Builder(p["seed"], calibrate=True)
-    build_squeezenet11(b, p)
+    with single_threaded_blas():
+        build_squeezenet11(b, p)
     return _finish(b, "squeezenet11", p, "SqueezeNet 1.1 (Iandola et al. 2016), seeded weights")
 
 
 def _conv_relu(
-    b: Builder, x: str, cin: int, cout: int, k: int, stride: int = 1, pad=None
+    b: Builder, x: str, cin: int, cout: int, k: int, stride: int = 1, pad: int | None = None
 ) -> tuple[str, list[str]]:
     """Conv with bias scaled to unit pre-activation std on the calibration batch, then ReLU.
 
@@ -221,7 +224,7 @@ def build_squeezenet11(b: Builder, p: dict[str, Any]) -> None:
         e3, _ = _conv_relu(b, s, squeeze, expand, 3)
         return b.op("Concat", [e1, e3], axis=1), 2 * expand
 
-    x, _ = _conv_relu(b, _image_input(b, p, p["seed"]), 3, 64, 3, stride=2, pad=0)
+    x, _ = _conv_relu(b, _image_input(b, p), 3, 64, 3, stride=2, pad=0)
     x = pool(x)
     x, c = fire(x, 64, 16, 64)
     x, c = fire(x, c, 16, 64)

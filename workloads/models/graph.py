@@ -11,7 +11,10 @@ machines practically never change a single bit of the saved model.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import ctypes
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -198,3 +201,40 @@ _SHADOW_OPS: dict[str, Callable[[list[np.ndarray], dict[str, Any]], np.ndarray]]
     "GlobalAveragePool": lambda xs, a: xs[0].mean(axis=(2, 3), keepdims=True),
     "Flatten": lambda xs, a: xs[0].reshape(xs[0].shape[0], -1),
 }
+
+
+# -- BLAS threads --------------------------------------------------------------------
+
+
+def _numpy_openblas() -> tuple[Callable[[], int], Callable[[int], None]] | None:
+    """get/set of the thread count of the OpenBLAS bundled in numpy's wheel, if that is it."""
+    libs = Path(np.__file__).parent.with_name("numpy.libs")
+    for path in sorted(libs.glob("libscipy_openblas*.so*")):
+        lib = ctypes.CDLL(str(path))  # already loaded by numpy: the same instance
+        for suffix in ("64_", ""):
+            get = getattr(lib, f"scipy_openblas_get_num_threads{suffix}", None)
+            put = getattr(lib, f"scipy_openblas_set_num_threads{suffix}", None)
+            if get and put:
+                return get, put
+    return None
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Run the shadow's matmuls on one OpenBLAS thread.
+
+    In a process that has called openvino's `ov.convert_model` (2026.4.1), numpy's
+    multi-threaded OpenBLAS matmul hung forever (reproduced; one thread never hung).
+    One thread also fixes the summation order. No-op for other BLAS builds.
+    """
+    blas = _numpy_openblas()
+    if blas is None:
+        yield
+        return
+    get, put = blas
+    before = get()
+    put(1)
+    try:
+        yield
+    finally:
+        put(before)
