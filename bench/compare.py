@@ -105,7 +105,9 @@ def compare_runs(
     cmp.only_head = [(k, hs[k][0]) for k in hs if k not in bs]
     for key in (k for k in hs if k in bs):
         b, h = bt.get(key), ht.get(key)
-        if b is None or h is None:
+        # Failed on head after some rounds: its earlier samples must not hide the failure.
+        newly_failed = hs[key][0] == "failed" and bs[key][0] != "failed"
+        if b is None or h is None or newly_failed:
             if b is not None and hs[key][0] == "failed":
                 # a cell that ran on base and breaks on head is a regression of its own
                 nan = stats.Ratio(np.nan, np.nan, np.nan)
@@ -117,7 +119,7 @@ def compare_runs(
                         nan,
                         np.nan,
                         b.size,
-                        0,
+                        0 if h is None else h.size,
                         "failed",
                         hs[key][1],
                     )  # fmt: skip

@@ -524,7 +524,7 @@ def agreement(
                 continue
             a64, b64 = a.reshape(-1).astype(np.float64), b.reshape(-1).astype(np.float64)
             diff = float(np.max(np.abs(a64 - b64))) if a.size else 0.0
-            worst = max(worst, diff)
+            worst = diff if np.isnan(diff) or diff > worst else worst  # max() drops a NaN
             tol = w.tolerance_for(spec.name)
             agrees &= bool(np.allclose(a64, b64, atol=tol.atol, rtol=tol.rtol))
         result[c.key] = (agrees, worst)
@@ -658,7 +658,8 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             "the filters leave no cell to run (check --variants/--hosts/--backends/--devices)"
         )
     run_id = new_run_id()
-    run_dir = options.out if options.out else Path.cwd() / "results" / run_id
+    # Absolute: the workers run in REPO_ROOT, so relative job/input paths would break.
+    run_dir = (options.out if options.out else Path.cwd() / "results" / run_id).absolute()
     created = not run_dir.exists()
     check_writable(run_dir)
     try:
@@ -693,6 +694,7 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
 
 
 def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
+    run_dir = run_dir.absolute()  # see setup_new
     plan_path = run_dir / "plan.json"
     if not plan_path.exists():
         raise WorkloadError(

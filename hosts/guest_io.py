@@ -155,7 +155,7 @@ def parse_samples(path: Path, iterations: int) -> tuple[dict[str, list[int]], di
     phases: dict[str, list[int]] = {p: [] for p in ("set_input", "compute", "get_output", "total")}
     once: dict[str, int] = {}
     for n, line in enumerate(lines[1:], start=2):
-        key, *values = line.split()
+        key, *values = line.split() or [""]  # a blank line: "unexpected line" below
         try:
             numbers = [int(v) for v in values]
         except ValueError:
@@ -178,11 +178,13 @@ def read_outputs(job: CellJob, run: GuestRun) -> dict[str, np.ndarray]:
     for spec, path in zip(job.outputs, run.outputs, strict=True):
         if not path.is_file():
             raise CellFailed(f"the guest wrote no {path.name} for output {spec.name!r}")
-        data = np.fromfile(path, dtype=DTYPES[spec.dtype])
-        if data.nbytes != spec.nbytes:
+        # The file size, not the array's: fromfile drops a partial trailing element.
+        size = path.stat().st_size
+        if size != spec.nbytes:
             raise CellFailed(
-                f"output {spec.name!r}: the guest got {data.nbytes} bytes, expected {spec.nbytes}"
+                f"output {spec.name!r}: the guest got {size} bytes, expected {spec.nbytes}"
             )
+        data = np.fromfile(path, dtype=DTYPES[spec.dtype])
         out[spec.name] = data.reshape(spec.shape)
     return out
 

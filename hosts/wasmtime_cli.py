@@ -278,7 +278,8 @@ class WasmtimeCliHost:
         timeout = float(job.options["timeout"]) if "timeout" in job.options else None
 
         with open(run.stdout, "wb") as out, open(run.stderr, "wb") as err:
-            t0 = time.perf_counter_ns()
+        # the runner kills the whole worker on its own timeout too; this names the CLI as the cause
+        timeout = float(job.options["timeout_s"]) if "timeout_s" in job.options else None
             proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=job.workdir)
             timer = threading.Timer(timeout, proc.kill) if timeout else None
             if timer:

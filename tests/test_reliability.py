@@ -141,8 +141,9 @@ def test_sigterm_leaves_a_folder_that_report_reads(tmp_path: Path) -> None:
     data = results.load(out)
     assert data.meta["interrupted"] is True
     assert len(data.samples) and not list(out.glob("**/.*.tmp"))  # only whole files
-    p = run_cli("report", str(out))
+    p = run_cli("report", str(out), "--out", str(tmp_path / "report"))
     assert p.returncode == 0, p.stderr
+    assert (tmp_path / "report" / "report.md").is_file()
 
 
 def test_kill_9_mid_run_then_resume_completes(tmp_path: Path) -> None:
@@ -154,6 +155,8 @@ def test_kill_9_mid_run_then_resume_completes(tmp_path: Path) -> None:
     proc.kill()
     proc.communicate(timeout=60)
     assert not (out / "summary.csv").exists()  # it really died before finishing
+    p = run_cli("report", str(out), "--out", str(tmp_path / "report"))  # readable as it is
+    assert p.returncode == 0, p.stderr
     kept = len(results.read_progress(out))
     parts = sorted((out / "parts").glob("*.parquet"))
     assert len(parts) >= kept

@@ -2,7 +2,8 @@
 
 `Preview1Nn` defines the six imports on a `wasmtime.Linker` (plus the
 experimental `properties`, docs/properties.md); each one reads its
-arguments straight from guest memory (numpy views, no copy), calls a backend
+arguments straight from guest memory (numpy views; set_input copies the
+tensor data, as wasmtime does), calls a backend
 from `hosts.backends`, and answers with a witx errno (`hosts.abi`). A guest's
 bad argument never raises: every pointer/length is bounds-checked in Python
 ints (no overflow), handles are checked, and anything unexpected becomes
@@ -271,8 +272,9 @@ class Preview1Nn:
                 "invalid_argument",
                 f"tensor dims {list(shape)} x {dtype} need {want} bytes, data has {data_len}",
             )
-        # A view of guest memory: the backend reads it in place at compute.
-        context.set_input(_u32(index), data.view(dtype).reshape(shape))
+        # A copy, as wasmtime's witx host makes: the guest may reuse its buffer
+        # (e.g. for the next input) before compute, and the tensor must not change.
+        context.set_input(_u32(index), data.view(dtype).reshape(shape).copy())
 
     def _compute(self, ctx: int) -> None:
         self._context(ctx).compute()

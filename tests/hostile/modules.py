@@ -182,7 +182,10 @@ def _dims_cases() -> Iterator[Hostile]:
     # 70 dims of 1 and 4 bytes of f32: the byte count matches, the rank does not
     yield Hostile(
         "set_input_70_dims",
-        ones + _store(TENSOR, MANY_DIMS) + _store(TENSOR + 4, 70) + _store(TENSOR + 16, 4)
+        ones
+        + _store(TENSOR, MANY_DIMS)
+        + _store(TENSOR + 4, 70)
+        + _store(TENSOR + 16, 4)
         + f"(local.set $c {CTX})"
         + f"(if (local.tee $g {_call('set_input', '(local.get $c)', 0, TENSOR)})"
         + " (then (return (local.get $g))))"
@@ -192,8 +195,12 @@ def _dims_cases() -> Iterator[Hostile]:
     # dims whose product is 2^64: wraps to 0 in 64-bit arithmetic; no data
     yield Hostile(
         "set_input_dims_product_wraps",
-        _store(DIMS, 0x10000) + _store(DIMS + 4, 0x10000) + _store(DIMS + 8, 0x10000)
-        + _store(DIMS + 12, 0x10000) + _store(TENSOR + 4, 4) + _store(TENSOR + 16, 0)
+        _store(DIMS, 0x10000)
+        + _store(DIMS + 4, 0x10000)
+        + _store(DIMS + 8, 0x10000)
+        + _store(DIMS + 12, 0x10000)
+        + _store(TENSOR + 4, 4)
+        + _store(TENSOR + 16, 0)
         + f"(local.set $c {CTX})"
         + f"(if (local.tee $g {_call('set_input', '(local.get $c)', 0, TENSOR)})"
         + " (then (return (local.get $g))))"

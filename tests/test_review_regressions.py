@@ -1,0 +1,188 @@
+"""Regression tests for bugs found in the correctness review (one test per bug)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import wasmtime
+
+from bench import results, runner
+from hosts import guest_io
+from hosts.abi import ERRNO
+from hosts.base import CellFailed, TensorSpec
+from hosts.wasmtime_py.preview1 import Preview1Nn
+from tests.conformance import abi_cases
+from tests.helpers import run_cli
+
+
+def capture_imports(nn: Preview1Nn) -> dict:
+    """The ABI functions as plain Python callables."""
+    captured: dict = {}
+    linker = wasmtime.Linker(wasmtime.Engine())
+    linker.define_func = lambda mod, name, ty, fn: captured.__setitem__(name, fn)
+    nn.define(linker)
+    return captured
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> abi_cases.Model:
+    return abi_cases.conformance_model(tmp_path_factory.mktemp("review"), "onnx")
+
+
+def test_preview1_set_input_takes_the_data_at_set_input(model: abi_cases.Model) -> None:
+    """The witx set_input hands the host a tensor: a guest that reuses its buffer
+    after set_input (as wasmtime, which copies, allows) must not change the input."""
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    module = wasmtime.Module(engine, wasmtime.wat2wasm('(module (memory (export "memory") 1))'))
+    memory = wasmtime.Instance(store, module, []).exports(store)["memory"]
+    nn = Preview1Nn(preopen=model.folder)
+    nn.bind(store, memory)
+    abi = capture_imports(nn)
+    memory.write(store, abi_cases.GRAPH_NAME.encode(), 0)
+    assert abi["load_by_name"](0, len(abi_cases.GRAPH_NAME), 16) == 0, nn.last_error
+    assert abi["init_execution_context"](0, 20) == 0, nn.last_error
+    memory.write(store, np.array([1, 4], dtype="<u4").tobytes(), 64)
+    memory.write(store, abi_cases.INPUT.tobytes(), 128)
+    memory.write(store, np.array([64, 2, 1, 128, 16], dtype="<u4").tobytes(), 32)
+    assert abi["set_input"](0, 0, 32) == 0, nn.last_error
+    memory.write(store, np.full(4, 1000.0, dtype=np.float32).tobytes(), 128)  # buffer reused
+    assert abi["compute"](0) == 0, nn.last_error
+    assert abi["get_output"](0, 0, 256, 12, 24) == 0, nn.last_error
+    got = np.frombuffer(memory.read(store, 256, 268), dtype=np.float32)
+    session = ort.InferenceSession(str(model.folder / "graph" / "model.onnx"))
+    want = session.run(None, {"x": abi_cases.INPUT})[0].reshape(-1)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert ERRNO["success"] == 0
+
+
+def test_relative_out_from_another_directory(tmp_path: Path) -> None:
+    """`--out rel` from a folder other than the repository: the workers (which run
+    in the repository) must still find their job and input files."""
+    p = run_cli(
+        "run", "mlp-tiny", "--hosts", "native", "--backends", "onnx", "--iterations", "3",
+        "--rounds", "1", "--offline", "0", "--out", "rel", cwd=tmp_path,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    cells = results.load(tmp_path / "rel").cells
+    assert list(cells["status"]) == ["ok"], cells["reason"].tolist()
+
+
+def test_resume_with_a_relative_folder_is_absolute(tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "run"
+    p = run_cli(
+        "run", "mlp-tiny", "--hosts", "native", "--backends", "onnx", "--iterations", "2",
+        "--rounds", "1", "--offline", "0", "--out", str(out),
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    monkeypatch.chdir(tmp_path)
+    setup = runner.setup_resume(Path("run"), lambda _msg: None)
+    assert setup.run_dir.is_absolute()
+    assert all(Path(t.path).is_absolute() for p in setup.prepared.values() for t in p.inputs)
+
+
+def _samples(path: Path, body: str) -> Path:
+    path.write_text(f"{guest_io.SAMPLES_MAGIC}\n{body}")
+    return path
+
+
+def test_samples_blank_line_is_a_cell_failure(tmp_path: Path) -> None:
+    """The guest writes samples.txt: a blank line must fail the cell, not raise ValueError."""
+    path = _samples(tmp_path / "samples.txt", "load 1\n\niter 1 2 3 6\n")
+    with pytest.raises(CellFailed, match="unexpected line"):
+        guest_io.parse_samples(path, 1)
+
+
+def test_output_file_with_trailing_bytes_is_rejected(tmp_path: Path) -> None:
+    """np.fromfile drops a partial trailing element: 4 + 3 bytes for one f32 must fail."""
+    spec = TensorSpec("y", 0, "f32", [1])
+    path = tmp_path / "output0.bin"
+    path.write_bytes(np.float32(1.5).tobytes() + b"\x01\x02\x03")
+    run = guest_io.GuestRun(
+        wasm=path, preopen=tmp_path, argv=[], encoding="onnx", target="cpu", load_mode="bytes",
+        graph_dir=tmp_path, samples=path, outputs=[path], stdout=path, stderr=path,
+    )  # fmt: skip
+
+    class Job:
+        outputs = [spec]
+
+    with pytest.raises(CellFailed, match="7 bytes, expected 4"):
+        guest_io.read_outputs(Job(), run)  # type: ignore[arg-type]
+
+
+def test_agreement_reports_a_nan_difference(tmp_path: Path) -> None:
+    """max_abs_diff must not read 0 when an output differs by NaN."""
+    from types import SimpleNamespace
+
+    from bench.cells import Cell
+    from bench.runner import CellState, _npz_safe, agreement
+
+    tol = SimpleNamespace(atol=1e-5, rtol=1e-5)
+    prepared = {
+        "w": SimpleNamespace(
+            workload=SimpleNamespace(tolerance_for=lambda _name: tol),
+            outputs=[TensorSpec("y", 0, "f32", [2])],
+        )
+    }
+    native = Cell("w", "native", "native", "onnx", "cpu")
+    wasm = Cell("w", "preview1", "wasmtime-py", "onnx", "cpu")
+    for cell, y in ((native, [1.0, 2.0]), (wasm, [1.0, np.nan])):
+        path = tmp_path / f"{cell.key.replace('/', '_')}.npz"
+        np.savez(path, **_npz_safe({"y": np.array(y, dtype=np.float32)}))
+    states = [CellState(native, status="ok"), CellState(wasm, status="ok")]
+    agrees, diff = agreement(states, prepared, tmp_path)[wasm.key]  # type: ignore[arg-type]
+    assert agrees is False
+    assert not diff == 0.0
+
+
+def test_compare_head_failed_after_some_rounds_is_newly_failed(tmp_path: Path) -> None:
+    """A cell ok on base that failed on head keeps its earlier rounds' samples: the
+    gate must still say 'failed' (exit 1), not compare the partial samples."""
+    import shutil
+
+    import pandas as pd
+
+    from bench.compare import compare_runs
+    from bench.summarize import summarize
+
+    run_a = Path(__file__).resolve().parent.parent / "results" / "fixtures" / "mlp-tiny-a"
+    slow = ("mlp-tiny", "preview1", "wasmtime-py", "onnx", "cpu")
+    head = tmp_path / "head"
+    shutil.copytree(run_a, head)
+    samples = pd.read_parquet(head / "samples.parquet")
+    cells = pd.read_csv(head / "cells.csv", keep_default_na=False, na_values=[""])
+    cols = ["workload", "variant", "host", "backend", "device"]
+    mine = np.logical_and.reduce([cells[c] == v for c, v in zip(cols, slow, strict=True)])
+    cells.loc[mine, ["status", "reason"]] = ["failed", "round 2: trap"]
+    cells.to_csv(head / "cells.csv", index=False)
+    summarize(samples, cells, n_boot=200).to_csv(head / "summary.csv", index=False)
+    cmp = compare_runs(results.load(run_a), results.load(head))
+    failed = [r for r in cmp.rows if r.verdict == "failed"]
+    assert [r.key for r in failed] == [slow]
+    assert cmp.exit_code == 1
+
+
+@pytest.mark.cli
+def test_cli_compile_cache_survives_a_kill_while_writing_its_meta(tmp_path: Path, monkeypatch) -> None:
+    """A run killed while writing the .cwasm's meta must not leave a half-written
+    meta that every later run (or a concurrent shard) fails to parse."""
+    from hosts import wasmtime_cli
+
+    monkeypatch.setenv(wasmtime_cli.CACHE_ENV, str(tmp_path / "cache"))
+    wasm = tmp_path / "tiny.wasm"
+    wasm.write_bytes(wasmtime.wat2wasm("(module)"))
+    real_write = Path.write_text
+
+    def killed_midway(self: Path, text: str, *args: object, **kw: object) -> int:
+        real_write(self, text[:5])
+        raise KeyboardInterrupt  # the process dies here
+
+    with monkeypatch.context() as m:
+        m.setattr(Path, "write_text", killed_midway)
+        with pytest.raises(KeyboardInterrupt):
+            wasmtime_cli.precompile(wasm)
+    cwasm, ns, cached = wasmtime_cli.precompile(wasm)
+    assert cwasm.is_file() and ns > 0 and not cached
