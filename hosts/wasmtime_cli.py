@@ -166,7 +166,10 @@ def precompile(wasm: Path) -> tuple[Path, int, bool]:
     if proc.returncode != 0:
         raise CellFailed(f"wasmtime compile {wasm.name}: {_first_error(proc.stderr)}")
     os.replace(tmp, cwasm)
-    meta.write_text(json.dumps({"compile_ns": ns, "wasm": wasm.name, "cli": cli_version()}))
+    # Atomic too: a concurrent run (e.g. another shard) reads it once the .cwasm exists.
+    meta_tmp = meta.with_name(f"{meta.name}.tmp-{os.getpid()}")
+    meta_tmp.write_text(json.dumps({"compile_ns": ns, "wasm": wasm.name, "cli": cli_version()}))
+    os.replace(meta_tmp, meta)
     return cwasm, ns, False
 
 
@@ -275,11 +278,11 @@ class WasmtimeCliHost:
         env["WASMTIME_LOG"] = LOG_FILTER
         env.pop("WASMTIME_BACKTRACE_DETAILS", None)
         cmd = self.command(run, cwasm)
-        timeout = float(job.options["timeout"]) if "timeout" in job.options else None
+        # The runner also kills the worker on this timeout; here the CLI is named as the cause.
+        timeout = float(job.options["timeout_s"]) if "timeout_s" in job.options else None
 
         with open(run.stdout, "wb") as out, open(run.stderr, "wb") as err:
-        # the runner kills the whole worker on its own timeout too; this names the CLI as the cause
-        timeout = float(job.options["timeout_s"]) if "timeout_s" in job.options else None
+            t0 = time.perf_counter_ns()
             proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=job.workdir)
             timer = threading.Timer(timeout, proc.kill) if timeout else None
             if timer:
