@@ -284,7 +284,13 @@ class WasmtimeCliHost:
         with open(run.stdout, "wb") as out, open(run.stderr, "wb") as err:
             t0 = time.perf_counter_ns()
             proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=job.workdir)
-            timer = threading.Timer(timeout, proc.kill) if timeout else None
+            timed_out = threading.Event()  # set only when the timer fired (not on a crash)
+
+            def kill() -> None:
+                timed_out.set()
+                proc.kill()
+
+            timer = threading.Timer(timeout, kill) if timeout else None
             if timer:
                 timer.start()
             try:
@@ -302,7 +308,7 @@ class WasmtimeCliHost:
             version = cli_version().split(" (")[0]
             if any(p in stderr for p in UNSUPPORTED_PATTERNS):
                 raise CellUnsupported(f"{version}: {host_error}" + (f" ({guest})" if guest else ""))
-            if timer and code < 0:
+            if timed_out.is_set() and code < 0:
                 raise CellFailed(f"{version}: killed after the {timeout} s timeout")
             why = "; ".join(x for x in (guest, host_error) if x) or f"exit {code}"
             if code < 0:  # e.g. a wasi-nn host panic on a bad guest pointer aborts the CLI
