@@ -19,6 +19,11 @@ def generate(spec: InputSpec, where: str) -> np.ndarray:
         return np.full(shape, spec.value, dtype)
     if spec.generator == "uniform":
         if dtype.kind in "iu":
+            if int(spec.high) <= int(spec.low):  # e.g. low 0.2, high 0.7: no integer to draw
+                raise WorkloadError(
+                    f"{where}: field 'inputs.{spec.name}.high': {spec.high} leaves no integer "
+                    f"in [{int(spec.low)}, {int(spec.high)}) for {spec.dtype}"
+                )
             return rng.integers(int(spec.low), int(spec.high), size=shape, endpoint=False).astype(
                 dtype
             )

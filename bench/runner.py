@@ -293,7 +293,8 @@ class Runner:
         if self._stop:
             raise Interrupted
         entry: dict[str, Any] = {"cell": state.cell.key, "round": OFFLINE_ROUND}
-        if all(o.get("status") == "ok" for o in outcomes):
+        # A guest writes its own samples: an all-zero total must not divide by zero.
+        if all(o.get("status") == "ok" and sum(o["iterations"]["total"]) > 0 for o in outcomes):
             rate = sum(
                 len(o["iterations"]["total"]) / (sum(o["iterations"]["total"]) / 1e9)
                 for o in outcomes
@@ -301,7 +302,8 @@ class Runner:
             state.offline_ips = rate
             entry |= {"status": "ok", "offline_ips": rate, "offline_k": self.offline_k}
         else:
-            bad = next(o for o in outcomes if o.get("status") != "ok")
+            no_time = {"reason": "the guest reported no time (its totals sum to 0)"}
+            bad = next((o for o in outcomes if o.get("status") != "ok"), no_time)
             state.offline_reason = str(bad.get("reason", ""))
             entry |= {"status": "offline-failed", "reason": state.offline_reason}
         self.writer.record_progress(entry)

@@ -158,6 +158,8 @@ def parse_samples(path: Path, iterations: int) -> tuple[dict[str, list[int]], di
         key, *values = line.split() or [""]  # a blank line: "unexpected line" below
         try:
             numbers = [int(v) for v in values]
+            if any(x < 0 for x in numbers):  # the driver prints unsigned ns
+                raise ValueError
         except ValueError:
             raise CellFailed(f"{path}:{n}: bad number in {line!r}") from None
         if key in ("load", "init") and len(numbers) == 1:

@@ -248,3 +248,41 @@ def test_component_compile_phase_excludes_reading_the_file(tmp_path: Path, monke
     with pytest.raises(CellFailed, match="compile guest.wasm"):
         component.run_component(wasm, ["driver"], tmp_path, component.NnConfig())
     assert events.index("read") < events.index("clock"), events
+
+
+def test_offline_pass_survives_a_guest_reporting_zero_time(tmp_path: Path, monkeypatch) -> None:
+    """The samples come from the guest: all-zero totals must not crash the whole run
+    (ZeroDivisionError) in the offline pass; the cell's offline result is a failure."""
+    from types import SimpleNamespace
+
+    from bench.cells import Cell
+    from bench.runner import CellState, Runner
+
+    cell = Cell("w", "preview1", "wasmtime-py", "onnx", "cpu")
+    workload = SimpleNamespace(timeout_s=60, memory_limit_mb=1024)
+    prepared = {"w": SimpleNamespace(workload=workload)}
+    r = Runner(tmp_path, prepared, [CellState(cell, status="ok")], seed=0)  # type: ignore[arg-type]
+    r.offline_k = 2
+    ok = {"status": "ok", "iterations": {"total": [0, 0, 0]}}  # what a hostile guest can write
+    monkeypatch.setattr(r, "_job", lambda *_args: None)  # the worker cannot be made to do it
+    monkeypatch.setattr(r, "_spawn", lambda workdirs, *_args: [ok for _ in workdirs])
+    r.run_offline(r.states[0])
+    assert r.states[0].offline_ips is None and "no time" in r.states[0].offline_reason
+
+
+def test_samples_negative_time_is_a_cell_failure(tmp_path: Path) -> None:
+    """The driver prints unsigned ns: a negative number is a broken or hostile guest."""
+    path = _samples(tmp_path / "samples.txt", "load 1\ninit 1\niter 1 -2 3 2\n")
+    with pytest.raises(CellFailed, match="bad number"):
+        guest_io.parse_samples(path, 1)
+
+
+def test_uniform_integer_range_without_an_integer_is_a_clear_error() -> None:
+    """low 0.2, high 0.7 passes the workload check but holds no integer for an i32
+    input: a one-line WorkloadError naming the field, not numpy's ValueError."""
+    from bench.inputs import generate
+    from bench.workload import InputSpec, WorkloadError
+
+    spec = InputSpec("ids", [1, 4], "i32", low=0.2, high=0.7)
+    with pytest.raises(WorkloadError, match=r"w.toml: field 'inputs.ids.high'"):
+        generate(spec, "w.toml")
