@@ -64,16 +64,21 @@ def guest_wasm(variant: str) -> Path:
     return path
 
 
-def _place(src: str, dst: Path) -> None:
+def _place(src: str, dst: Path, trusted: bool) -> None:
     """Hard-link src to dst (copy across filesystems). Not a symlink: WASI
-    preopens refuse symlinks that leave the preopened folder."""
+    preopens refuse symlinks that leave the preopened folder. An untrusted guest
+    (a workload's own) gets copies: through a hard link it could write into the
+    model cache and the run's inputs, corrupting later cells and runs."""
     if not Path(src).is_file():
         raise CellFailed(f"file {src} is missing")
     dst.unlink(missing_ok=True)
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
+    if trusted:
+        try:
+            os.link(src, dst)
+            return
+        except OSError:
+            pass
+    shutil.copyfile(src, dst)
 
 
 def prepare(job: CellJob, variant: str | None = None, wasm: Path | None = None) -> GuestRun:
@@ -94,7 +99,7 @@ def prepare(job: CellJob, variant: str | None = None, wasm: Path | None = None) 
     paths, encoding = model_paths(job)
     names = GRAPH_FILES[encoding]
     for src, name in zip(paths, names, strict=True):
-        _place(src, graph_dir / name)
+        _place(src, graph_dir / name, trusted=ours)
 
     if job.load_mode not in ("bytes", "name"):
         raise CellFailed(f"load_mode {job.load_mode!r} is not bytes or name")
@@ -109,7 +114,7 @@ def prepare(job: CellJob, variant: str | None = None, wasm: Path | None = None) 
     for i, spec in enumerate(job.inputs):
         assert spec.path is not None, f"input {spec.name} has no file"
         guest_name = f"input{i}.bin"
-        _place(spec.path, preopen / guest_name)
+        _place(spec.path, preopen / guest_name, trusted=ours)
         dims = "x".join(str(d) for d in spec.shape) if spec.shape else "scalar"
         argv += ["--input", str(spec.index), spec.name, spec.dtype, dims, guest_name]
 

@@ -286,3 +286,35 @@ def test_uniform_integer_range_without_an_integer_is_a_clear_error() -> None:
     spec = InputSpec("ids", [1, 4], "i32", low=0.2, high=0.7)
     with pytest.raises(WorkloadError, match=r"w.toml: field 'inputs.ids.high'"):
         generate(spec, "w.toml")
+
+
+def test_own_guest_gets_copies_not_links_of_model_and_inputs(tmp_path):
+    """A workload's own guest may be hostile: hard links would let it write into the
+    model cache and the run's inputs."""
+    import os
+
+    from bench.cells import Cell
+    from hosts import guest_io
+    from hosts.base import CellJob, ModelFiles, TensorSpec
+
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"model")
+    data = tmp_path / "in.bin"
+    data.write_bytes(b"\0" * 4)
+    own = tmp_path / "own.wasm"
+    own.write_bytes(b"\0asm\1\0\0\0")
+
+    def job(workdir, options):
+        return CellJob(
+            cell=Cell("w", "preview1", "wasmtime-py", "onnx", "cpu"),
+            model=ModelFiles(str(model), None, None, "0" * 64, 17),
+            inputs=[TensorSpec("x", 0, "f32", [1], str(data))],
+            outputs=[TensorSpec("y", 0, "f32", [1])],
+            warmup=0, iterations=1, threads=1, workdir=str(workdir), options=options,
+        )  # fmt: skip
+
+    ours = guest_io.prepare(job(tmp_path / "a", {}))
+    assert os.path.samefile(ours.preopen / "input0.bin", data)  # our driver: linked, no copy
+    theirs = guest_io.prepare(job(tmp_path / "b", {"guest_wasm": str(own)}))
+    assert not os.path.samefile(theirs.preopen / "input0.bin", data)
+    assert not os.path.samefile(theirs.graph_dir / "model.onnx", model)
