@@ -276,7 +276,9 @@ def _slide(title: str, subtitle: str = "") -> SubFigure:
     return body
 
 
-def workload_finding(df: pd.DataFrame, totals: dict[Key, np.ndarray]) -> str:
+def workload_finding(
+    df: pd.DataFrame, totals: dict[Key, np.ndarray], rounds: dict[Key, stats.Rounds] | None = None
+) -> str:
     """The headline for one workload: adapted vs preview1 on the same host, backend
     and device if both ran, else the best wasm variant vs native."""
     rows = {key_of(r): r for _, r in df.iterrows()}
@@ -286,6 +288,11 @@ def workload_finding(df: pd.DataFrame, totals: dict[Key, np.ndarray]) -> str:
             r = stats.median_ratio(
                 totals[key], totals[(w, "preview1", h, b, d)], seed=stats.seed_for(*key, "slide")
             )
+            if rounds is not None and key in rounds and (w, "preview1", h, b, d) in rounds:
+                r = stats.round_ratio(
+                    rounds[key], rounds[(w, "preview1", h, b, d)], paired=True,
+                    seed=stats.seed_for(*key, "slide"),
+                )  # fmt: skip
             return f"adapted vs preview1 ({h}, {b}): {r.pct()}"
     wasm = df[df["variant"] != "native"].dropna(subset=["overhead_vs_native"])
     if not wasm.empty:
@@ -297,10 +304,14 @@ def workload_finding(df: pd.DataFrame, totals: dict[Key, np.ndarray]) -> str:
     return "native baseline only"
 
 
-def slide_variants(df: pd.DataFrame, totals: dict[Key, np.ndarray], workload: str) -> SubFigure:
+def slide_variants(
+    df: pd.DataFrame, totals: dict[Key, np.ndarray], workload: str,
+    rounds: dict[Key, stats.Rounds] | None = None,
+) -> SubFigure:  # fmt: skip
     d = df[df["workload"] == workload]
     fig = _slide(
-        f"{workload}: {workload_finding(d, totals)}", "latency p50 with 95% CI; lower is better"
+        f"{workload}: {workload_finding(d, totals, rounds)}",
+        "latency p50 with 95% CI; lower is better",
     )
     ax = fig.subplots()
     groups = list(dict.fromkeys(zip(d["backend"], d["device"], strict=True)))
@@ -476,7 +487,10 @@ def slide_throughput(df: pd.DataFrame) -> SubFigure:
     return fig
 
 
-def write_slides(summary: pd.DataFrame, totals: dict[Key, np.ndarray], out: Path) -> list[Path]:
+def write_slides(
+    summary: pd.DataFrame, totals: dict[Key, np.ndarray], out: Path,
+    rounds: dict[Key, stats.Rounds] | None = None,
+) -> list[Path]:  # fmt: skip
     """The 16:9 meeting set, numbered in presentation order."""
     df = measured(summary)
     if df.empty:
@@ -484,7 +498,7 @@ def write_slides(summary: pd.DataFrame, totals: dict[Key, np.ndarray], out: Path
     figs: list[tuple[str, Callable[[], SubFigure]]] = []
     for w in dict.fromkeys(df["workload"]):
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in str(w))
-        figs.append((f"variants-{safe}", lambda w=w: slide_variants(df, totals, w)))
+        figs.append((f"variants-{safe}", lambda w=w: slide_variants(df, totals, w, rounds)))
     figs += [
         ("overhead-heatmap", lambda: slide_overhead_heatmap(df)),
         ("distributions", lambda: slide_distributions(df, totals)),

@@ -1,7 +1,10 @@
 """`wasinn-bench compare BASE_RUN HEAD_RUN [--metric overhead|p50] [--factor F] [--markdown FILE]`
 
 Per cell present in both runs: head/base ratio with a 95% bootstrap CI and a
-Mann-Whitney U p-value, and an asv-style verdict (bench.stats.verdict). Exit 1
+Mann-Whitney U p-value, and an asv-style verdict (bench.stats.verdict). Rounds are
+the independent unit (iterations of one round share that moment's machine state):
+the CI resamples rounds and then iterations within them, and the rank test compares
+per-round values, so `n` counts rounds. Exit 1
 when any cell regressed (or newly failed), 0 otherwise, 2 on bad input.
 
 Metrics:
@@ -29,7 +32,7 @@ from rich.table import Table
 
 from bench import results, stats
 from bench.results import Run, RunFolderError
-from bench.summarize import cell_key, native_key, phase_ms
+from bench.summarize import cell_key, native_key, phase_ms, phase_rounds
 
 Key = tuple[str, ...]
 VERDICT_ORDER = ("failed", "regressed", "improved", "unchanged")
@@ -101,6 +104,9 @@ def compare_runs(
     cmp = Comparison(base, head, metric, factor)
     bs, hs = _statuses(base), _statuses(head)
     bt, ht = phase_ms(base.samples, "total"), phase_ms(head.samples, "total")
+    # Rounds are the independent unit: CIs resample rounds (then iterations within them)
+    # and the rank test compares per-round values (bench.stats).
+    br, hr = phase_rounds(base.samples, "total"), phase_rounds(head.samples, "total")
     cmp.only_base = [(k, bs[k][0]) for k in bs if k not in hs]
     cmp.only_head = [(k, hs[k][0]) for k in hs if k not in bs]
     for key in (k for k in hs if k in bs):
@@ -118,8 +124,8 @@ def compare_runs(
                         np.nan,
                         nan,
                         np.nan,
-                        b.size,
-                        0 if h is None else h.size,
+                        len(br.get(key, {})),
+                        len(hr.get(key, {})),
                         "failed",
                         hs[key][1],
                     )  # fmt: skip
@@ -130,8 +136,10 @@ def compare_runs(
                 )
             continue
         if metric == "p50":
-            ratio = stats.median_ratio(h, b, seed=stats.seed_for(*key, "p50"))
-            p = stats.mann_whitney_p(h, b)
+            ratio = stats.round_ratio(
+                hr[key], br[key], paired=False, seed=stats.seed_for(*key, "p50")
+            )
+            hu, bu = stats.round_medians(hr[key]), stats.round_medians(br[key])
             bv, hv = float(np.median(b)), float(np.median(h))
         else:
             nk = native_key(key)
@@ -142,11 +150,14 @@ def compare_runs(
                 side = "base" if bn is None else "head"
                 cmp.not_compared.append((key, f"no native baseline in {side}"))
                 continue
-            ratio = stats.ratio_of_ratios(h, hn, b, bn, seed=stats.seed_for(*key, "overhead"))
-            p = stats.mann_whitney_p(h / np.median(hn), b / np.median(bn))
+            ratio = stats.round_ratio_of_ratios(
+                hr[key], hr[nk], br[key], br[nk], seed=stats.seed_for(*key, "overhead")
+            )
+            hu, bu = stats.round_overheads(hr[key], hr[nk]), stats.round_overheads(br[key], br[nk])
             bv, hv = _value(metric, b, bn), _value(metric, h, hn)
-        verdict = stats.verdict(ratio, p, b.size, h.size, factor)
-        cmp.rows.append(CellComparison(key, bv, hv, ratio, p, b.size, h.size, verdict))
+        p = stats.mann_whitney_p(hu, bu)
+        verdict = stats.verdict(ratio, p, bu.size, hu.size, factor)
+        cmp.rows.append(CellComparison(key, bv, hv, ratio, p, bu.size, hu.size, verdict))
     cmp.rows.sort(key=lambda r: VERDICT_ORDER.index(r.verdict))  # stable: run order kept
     return cmp
 

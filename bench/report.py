@@ -21,7 +21,7 @@ import pandas as pd
 from bench import charts, results, stats
 from bench.results import Run, RunFolderError
 from bench.schema import NOISE_CV
-from bench.summarize import phase_ms, variant_ratios
+from bench.summarize import phase_ms, phase_rounds, variant_ratios
 
 
 @dataclass
@@ -298,7 +298,9 @@ def write_report(run_dir: str | Path, out: str | Path | None = None, slides: boo
     out.mkdir(parents=True, exist_ok=True)
     blocks = build(run, out)
     if slides:
-        paths = charts.write_slides(run.summary, phase_ms(run.samples, "total"), out / "slides")
+        paths = charts.write_slides(
+            run.summary, phase_ms(run.samples, "total"), out / "slides", phase_rounds(run.samples)
+        )
         if paths:
             blocks.insert(-2, Block("h2", "Slides"))
             listing = ", ".join(f"[{p.name}](slides/{p.name})" for p in paths)

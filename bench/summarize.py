@@ -37,6 +37,22 @@ def phase_ms(samples: pd.DataFrame, phase: str = "total") -> dict[tuple[str, ...
     }
 
 
+def phase_rounds(
+    samples: pd.DataFrame, phase: str = "total"
+) -> dict[tuple[str, ...], stats.Rounds]:
+    """Per cell key, {round: that round's samples of one phase in ms} (iteration phases):
+    the input of the round-aware statistics in bench.stats."""
+    if samples.empty:
+        return {}
+    sel = samples[(samples["phase"] == phase) & (samples["iteration"] >= 0)]
+    out: dict[tuple[str, ...], stats.Rounds] = {}
+    for (*k, r), g in sel.groupby([*KEY_COLUMNS, "round"], sort=False):
+        out.setdefault(tuple(map(str, k)), {})[int(r)] = (
+            g["ns"].to_numpy(dtype=np.float64) / NS_PER_MS
+        )
+    return out
+
+
 def order_cells(df: pd.DataFrame) -> pd.DataFrame:
     """Failed cells first, then workload (first appearance), backend, device, variant
     (native, preview1, adapted, component), host."""
@@ -87,13 +103,17 @@ def summarize(
         cells = pd.concat([cells, add.reindex(columns=CELL_COLUMNS)], ignore_index=True)
 
     phases = {p: phase_ms(samples, p) for p in ITERATION_PHASES + HOST_PHASES}
+    by_round = phase_rounds(samples, "total")
     rows = []
     for _, cell in cells.iterrows():
         key = cell_key(cell)
         row = {c: cell[c] for c in cells.columns}
         x = total.get(key, np.empty(0))
         d = stats.describe(x)
-        lo, hi = stats.median_ci(x, n_boot=n_boot, seed=stats.seed_for(*key))
+        # rounds, not iterations, are the independent unit (bench.stats)
+        lo, hi = stats.round_median_ci(
+            by_round.get(key, {}), n_boot=n_boot, seed=stats.seed_for(*key)
+        )
         row.update(
             n=d.n,
             p50_ms=d.p50,
@@ -111,9 +131,10 @@ def summarize(
         if key == nkey:
             ov = stats.Ratio(1.0, 1.0, 1.0) if d.n else stats.Ratio(np.nan, np.nan, np.nan)
         else:
-            ov = stats.median_ratio(
-                x, total.get(nkey, np.empty(0)), n_boot=n_boot, seed=stats.seed_for(*key, "ov")
-            )
+            ov = stats.round_ratio(
+                by_round.get(key, {}), by_round.get(nkey, {}), paired=True, n_boot=n_boot,
+                seed=stats.seed_for(*key, "ov"),
+            )  # fmt: skip
         row.update(overhead_vs_native=ov.value, overhead_ci_low=ov.low, overhead_ci_high=ov.high)
         for col in PHASE_MEDIAN_COLUMNS:
             v = phases[col.removesuffix("_p50_ms")].get(key)
@@ -131,8 +152,9 @@ def variant_ratios(samples: pd.DataFrame, n_boot: int = stats.N_BOOT) -> pd.Data
     of `total` with a bootstrap CI — and where the difference goes, as the change of each
     phase's median in microseconds."""
     phases = {p: phase_ms(samples, p) for p in ("total", "set_input", "compute", "get_output")}
+    by_round = phase_rounds(samples, "total")
     rows = []
-    for key, base in phases["total"].items():
+    for key in phases["total"]:
         workload, variant, host, backend, device = key
         if variant != "preview1":
             continue
@@ -140,8 +162,12 @@ def variant_ratios(samples: pd.DataFrame, n_boot: int = stats.N_BOOT) -> pd.Data
             okey = (workload, other, host, backend, device)
             if okey not in phases["total"]:
                 continue
-            r = stats.median_ratio(
-                phases["total"][okey], base, n_boot=n_boot, seed=stats.seed_for(*okey, "vs-p1")
+            r = stats.round_ratio(
+                by_round[okey],
+                by_round[key],
+                paired=True,
+                n_boot=n_boot,
+                seed=stats.seed_for(*okey, "vs-p1"),
             )
             row = {"workload": workload, "host": host, "backend": backend, "device": device,
                    "variant": other, "vs": "preview1", "ratio": r.value, "ci_low": r.low, "ci_high": r.high}  # fmt: skip

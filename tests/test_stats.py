@@ -160,3 +160,56 @@ def test_robust_cv_matches_cv_on_normal_data_and_ignores_spikes() -> None:
     spiky = np.concatenate([x[:1000], [100_000.0]])  # one GC pause among a thousand
     s = stats.describe(spiky)
     assert s.cv > 1.0 and abs(s.cv_robust - 0.05) < 0.01
+
+
+def _drifting_run(
+    rng: np.random.Generator, rounds: int = 5, n: int = 400, scale: float = 1.0
+) -> dict:
+    """Rounds whose level drifts (machine state), iterations tight around it."""
+    return {
+        r: scale * rng.normal(100 * np.exp(0.05 * rng.standard_normal()), 1.0, n)
+        for r in range(rounds)
+    }
+
+
+def test_rounds_not_iterations_are_the_independent_unit() -> None:
+    """Two runs of the same code on a drifting machine: the iteration-level test calls the
+    drift significant; the round-level ratio does not claim a change it cannot see."""
+    false_alarms_naive = false_alarms_rounds = 0
+    for t in range(30):
+        rng = np.random.default_rng(t)
+        a, b = _drifting_run(rng), _drifting_run(rng)
+        flat_a, flat_b = np.concatenate(list(a.values())), np.concatenate(list(b.values()))
+        naive = stats.median_ratio(flat_b, flat_a, n_boot=300, seed=t)
+        false_alarms_naive += naive.excludes_one()
+        false_alarms_rounds += stats.round_ratio(
+            b, a, paired=False, n_boot=300, seed=t
+        ).excludes_one()
+    assert false_alarms_naive >= 20  # pseudo-replication: nearly always "significant"
+    assert false_alarms_rounds <= 4  # about 5% of 30 expected
+
+
+def test_round_ratio_finds_a_real_change_and_pairing_cancels_shared_drift() -> None:
+    rng = np.random.default_rng(11)
+    base = _drifting_run(rng)
+    slower = {r: v * 1.3 for r, v in _drifting_run(rng).items()}
+    r = stats.round_ratio(slower, base, paired=False, n_boot=500, seed=1)
+    assert r.low > 1.0 and abs(r.value - 1.3) < 0.15
+    # interleaved cells share each round's drift: paired, the ratio is tight
+    same_rounds = {k: v * 1.05 for k, v in base.items()}
+    paired = stats.round_ratio(same_rounds, base, paired=True, n_boot=500, seed=1)
+    assert 1.04 < paired.low < paired.high < 1.06
+    overhead_change = stats.round_ratio_of_ratios(same_rounds, base, base, base, n_boot=500, seed=2)
+    assert overhead_change.low > 1.03 and overhead_change.high < 1.07
+
+
+def test_round_median_ci_sees_between_round_spread() -> None:
+    rng = np.random.default_rng(5)
+    run = _drifting_run(rng)
+    lo, hi = stats.round_median_ci(run, n_boot=500, seed=1)
+    nlo, nhi = stats.median_ci(np.concatenate(list(run.values())), n_boot=500, seed=1)
+    assert (hi - lo) > 5 * (nhi - nlo)
+    assert lo <= np.median(np.concatenate(list(run.values()))) <= hi
+    assert (
+        stats.round_medians(run).size == 5 and stats.round_overheads(run, run).tolist() == [1.0] * 5
+    )
