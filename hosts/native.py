@@ -50,8 +50,12 @@ class NativeHost:
             raise CellFailed(f"load: {e}") from e
 
         inputs = [(spec.name, spec.read()) for spec in job.inputs]
-        out_bufs = {spec.name: np.empty(spec.shape, dtype=spec.read_dtype()) for spec in job.outputs}
-        phases: dict[str, list[int]] = {p: [] for p in ("set_input", "compute", "get_output", "total")}
+        out_bufs = {
+            spec.name: np.empty(spec.shape, dtype=spec.read_dtype()) for spec in job.outputs
+        }
+        phases: dict[str, list[int]] = {
+            p: [] for p in ("set_input", "compute", "get_output", "total")
+        }
         clock = time.perf_counter_ns
         try:
             for i in range(job.warmup + job.iterations):
