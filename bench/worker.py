@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from hosts import get_host
-from hosts.base import CellFailed, CellJob, CellSkipped, CellUnsupported
+from hosts.backends import get_backend
+from hosts.base import CellFailed, CellJob, CellSkipped, CellUnsupported, reset_peak_rss
 
 # Test-only fault hook (docs/reliability.md): "segv:CELL-KEY" makes the worker of
 # that cell die of a real SIGSEGV, the one crash no guest can cause here.
@@ -54,6 +55,10 @@ def run(job_path: Path, out_dir: Path) -> int:
     try:
         _test_fault(job)
         host = get_host(job.cell.host)
+        # Import the backend's libraries first, then start the peak-memory window: the
+        # round's peak should be its own work (model, tensors, guest), not import spikes.
+        get_backend(job.cell.backend)
+        reset_peak_rss()
         r = host.run_round(job)
         np.savez(out_dir / "outputs.npz", *r.outputs.values())  # arr_0.. in output_names order
         result = {

@@ -119,6 +119,30 @@ class RoundResult:
     notes: dict[str, str] = field(default_factory=dict)
 
 
+def reset_peak_rss() -> None:
+    """Start a new peak-memory window for this process (Linux: clear VmHWM), so that a
+    round's peak is not the import-time peak of the libraries the worker loaded."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass  # not Linux, or not allowed: the peak then includes start-up
+
+
+def peak_rss_kb() -> int:
+    """This process's peak resident memory since reset_peak_rss(), in KiB."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 class Host(Protocol):
     name: str
     variants: tuple[str, ...]

@@ -7,13 +7,12 @@ a wasm cell is the cost of the wasm boundary and the host's ABI layer.
 
 from __future__ import annotations
 
-import resource
 import time
 
 import numpy as np
 
 from hosts.backends import BackendError, get_backend
-from hosts.base import CellFailed, CellJob, CellSkipped, RoundResult
+from hosts.base import CellFailed, CellJob, CellSkipped, RoundResult, peak_rss_kb
 
 
 def model_paths(job: CellJob) -> tuple[list[str], str]:
@@ -79,6 +78,6 @@ class NativeHost:
             iterations=phases,
             host_phases={"load": t1 - t0, "init": t2 - t1},
             outputs=out_bufs,
-            peak_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            peak_rss_kb=peak_rss_kb(),
             notes={"load_mode": "files"},
         )

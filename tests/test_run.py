@@ -187,3 +187,17 @@ def test_gpu_on_cpu_machine_is_skipped_with_reason(tmp_path: Path, args: list[st
     s = results.load(out).summary
     assert (s["status"] == "skipped").all()
     assert s["reason"].str.contains("CUDAExecutionProvider|GPU").all()
+
+
+def test_peak_rss_window_starts_at_reset() -> None:
+    """Per-round peak memory must not be the import-time peak of the worker's libraries."""
+    from hosts.base import peak_rss_kb, reset_peak_rss
+
+    big = np.ones(200 * 1024 * 1024 // 8)  # 200 MiB, touched
+    before = peak_rss_kb()
+    del big
+    reset_peak_rss()
+    after = peak_rss_kb()
+    assert before - after > 150 * 1024  # the old peak is forgotten
+    again = np.ones(100 * 1024 * 1024 // 8)
+    assert peak_rss_kb() - after > 80 * 1024 and again[0] == 1.0

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import resource
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ from hosts import guest_io
 from hosts import properties as nn_properties
 from hosts.backends import backend_for_encoding
 from hosts.backends.base import BackendError, Context, Graph
-from hosts.base import CellFailed, CellJob, CellUnsupported, RoundResult
+from hosts.base import CellFailed, CellJob, CellUnsupported, RoundResult, peak_rss_kb
 from hosts.native import model_paths
 from hosts.wasmtime_py import fastlist
 
@@ -478,7 +477,7 @@ def run_round(job: CellJob) -> RoundResult:
     result.host_phases.update(out.host_phases)
     result.notes.update(notes)
     result.notes.update(nn_properties.host_notes())
-    result.peak_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result.peak_rss_kb = peak_rss_kb()
     return result
 
 

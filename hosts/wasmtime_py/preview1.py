@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ctypes
 import math
-import resource
 import struct
 import time
 from collections.abc import Callable
@@ -27,7 +26,7 @@ import wasmtime
 
 from hosts import abi, guest_io, properties
 from hosts.backends import Backend, BackendError, Context, Graph, backend_for_encoding
-from hosts.base import DTYPES, CellFailed, CellJob, RoundResult
+from hosts.base import DTYPES, CellFailed, CellJob, RoundResult, peak_rss_kb
 
 MODULE = "wasi_ephemeral_nn"
 I32 = wasmtime.ValType.i32()
@@ -378,5 +377,5 @@ def run_round(job: CellJob) -> RoundResult:
     result = guest_io.collect(job, run)
     result.notes |= properties.host_notes()
     result.host_phases |= {"compile": t1 - t0, "instantiate": t3 - t2}
-    result.peak_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result.peak_rss_kb = peak_rss_kb()
     return result
