@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bench import runner
+from bench import plan, record, runner
 from bench.matrix import Filters
 from bench.schema import NOISE_CV
 
@@ -30,9 +30,9 @@ def run_command(args: argparse.Namespace) -> int:
         if args.workloads or args.out or args.shard:
             console.print("[red]--resume takes its workloads, folder and shard from the run folder")
             return 2
-        setup = runner.setup_resume(args.resume, say)
+        setup = plan.setup_resume(args.resume, say)
     else:
-        options = runner.RunOptions(
+        options = plan.RunOptions(
             targets=args.workloads,
             suite=args.suite,
             filters=Filters(args.variants, args.hosts, args.backends, args.devices),
@@ -46,7 +46,7 @@ def run_command(args: argparse.Namespace) -> int:
             shard=args.shard,
             offline_k=args.offline,
         )
-        setup = runner.setup_new(options, say)
+        setup = plan.setup_new(options, say)
     say(f"run folder: {setup.run_dir}")
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -71,7 +71,7 @@ def run_command(args: argparse.Namespace) -> int:
         run.offline_k = int(setup.plan.get("offline_k") or 0)
         progress.update(task, total=run.total_jobs(run.pending_jobs(setup.done)))
         finished = run.run(setup.done)
-    summary = runner.finish(setup, run, interrupted=not finished)
+    summary = record.finish(setup, run, interrupted=not finished)
     print_summary(summary)
     print_variant_ratios(setup.run_dir)
     if not finished:
@@ -121,18 +121,18 @@ def print_summary(summary: pd.DataFrame) -> None:
     _stdout_console().print(table)
 
 
-def trial_run() -> list[runner.CellState]:
+def trial_run() -> list[plan.CellState]:
     """Every cell of mlp-tiny for one iteration in a scratch folder: what runs here is
     found by trying (e.g. the CLI's build has no ONNX backend), not from a table."""
     import tempfile
     from pathlib import Path
 
     with tempfile.TemporaryDirectory(prefix="wasinn-bench-list-") as tmp:
-        options = runner.RunOptions(
+        options = plan.RunOptions(
             targets=["mlp-tiny"], filters=Filters(devices=["cpu", "gpu"]), iterations=1, warmup=0,
             rounds=1, out=Path(tmp) / "run", timeout_s=120,
         )  # fmt: skip
-        setup = runner.setup_new(options, lambda _msg: None)
+        setup = plan.setup_new(options, lambda _msg: None)
         runner.Runner(setup.run_dir, setup.prepared, setup.states, seed=0).run(set())
         return setup.states
 

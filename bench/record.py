@@ -1,0 +1,95 @@
+"""Finishing a run: agreement, cells.csv, summary.csv and meta.json for whatever
+has finished (also after an interrupt)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench.agreement import agreement
+from bench.meta import build_meta
+from bench.plan import CellState, RunSetup
+from bench.prepare import PreparedWorkload
+from bench.results import write_frame_csv, write_json
+from bench.runner import Runner
+from bench.schema import CELL_COLUMNS
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def cells_frame(
+    states: list[CellState], prepared: dict[str, PreparedWorkload], agree: dict[str, tuple[Any, Any]],
+    properties: dict[tuple[str, str], dict[str, str]], fingerprint: str, offline_k: int = 0,
+) -> pd.DataFrame:  # fmt: skip
+    rows = []
+    for s in states:
+        c = s.cell
+        p = prepared[c.workload]
+        agrees, diff = agree.get(c.key, (None, None))
+        # Our Python backends serve every host but the CLI, whose wasi-nn brings its own
+        # (its OpenVINO is the same library, configured alike; it has no ONNX backend).
+        served_by_ours = c.host != "wasmtime-cli" or c.backend == "openvino"
+        props = dict(properties.get((c.backend, c.device), {})) if served_by_ours else {}
+        props.update({k[5:]: v for k, v in s.notes.items() if k.startswith("prop.")})
+        status = "failed" if s.status == "pending" and s.rounds_done else s.status
+        rows.append({
+            **c.to_dict(),
+            "model": p.model_info.get("model", ""),
+            "status": "skipped" if status == "pending" else status,
+            "reason": s.reason if status != "pending" else "not run (interrupted)",
+            "rounds": s.rounds_done,
+            "agrees": agrees,
+            "max_abs_diff": diff,
+            "peak_rss_mb": round(s.peak_rss_kb / 1024, 1) if s.peak_rss_kb else None,
+            "load_mode": s.notes.get("load_mode", ""),
+            "model_sha256": p.model.sha256,
+            "opset": p.model.opset,
+            "onnx_ir_version": p.model_info.get("onnx_ir_version"),
+            "openvino_ir_version": p.model_info.get("openvino_ir_version"),
+            "machine": fingerprint,
+            "properties": json.dumps(props, sort_keys=True),
+            "guest_properties": s.notes.get("guest_properties", ""),
+            "offline_k": offline_k if s.offline_ips else None,
+            "offline_ips": s.offline_ips,
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=CELL_COLUMNS)
+
+
+def backend_properties(
+    states: list[CellState], prepared: dict[str, PreparedWorkload]
+) -> dict[tuple[str, str], dict[str, str]]:
+    from hosts.backends import get_backend
+
+    props = {}
+    for backend, device in sorted({(s.cell.backend, s.cell.device) for s in states}):
+        threads = max(p.workload.threads for p in prepared.values())
+        try:
+            props[(backend, device)] = get_backend(backend).properties(device, threads)
+        except Exception as e:
+            props[(backend, device)] = {"backend": backend, "error": str(e)}
+    return props
+
+
+def finish(setup: RunSetup, runner: Runner, interrupted: bool) -> pd.DataFrame:
+    """Write samples, cells, summary and meta for whatever has finished."""
+    from bench.summarize import summarize
+
+    samples = runner.writer.consolidate_samples()
+    agree = agreement(setup.states, setup.prepared, runner.writer.outputs)
+    props = backend_properties(setup.states, setup.prepared)
+    cells = cells_frame(
+        setup.states, setup.prepared, agree, props, runner.machine["fingerprint"], runner.offline_k
+    )
+    write_frame_csv(setup.run_dir / "cells.csv", cells)
+    summary = summarize(samples, cells)
+    write_frame_csv(setup.run_dir / "summary.csv", summary)
+    write_json(
+        setup.run_dir / "meta.json",
+        build_meta(setup.run_dir, setup.prepared, setup.plan, interrupted, props),
+    )
+    shutil.rmtree(setup.run_dir / "work", ignore_errors=True)
+    return summary
