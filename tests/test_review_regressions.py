@@ -320,3 +320,16 @@ def test_own_guest_gets_copies_not_links_of_model_and_inputs(tmp_path):
     theirs = guest_io.prepare(job(tmp_path / "b", {"guest_wasm": str(own)}))
     assert not os.path.samefile(theirs.preopen / "input0.bin", data)
     assert not os.path.samefile(theirs.graph_dir / "model.onnx", model)
+
+
+def test_component_host_tables_are_capped() -> None:
+    """A native component that loads without dropping gets an error, not unbounded growth."""
+    from hosts.wasmtime_py.component import NnError, Table
+
+    table = Table("graph", 3)
+    reps = [table.add(object()) for _ in range(3)]
+    with pytest.raises(NnError) as e:
+        table.add(object())
+    assert e.value.code == "runtime-error" and "too many live graphs" in e.value.message
+    del table.items[reps[0]]  # a drop makes room again; reps are never reused
+    assert table.add(object()) not in reps

@@ -120,13 +120,18 @@ class NnError(Exception):
 class Table:
     """rep -> object for one resource type; reps are never reused."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, limit: int):
         self.name = name
+        self.limit = limit  # live entries; a guest that never drops cannot exhaust the host
         self.items: dict[int, Any] = {}
         self.next = 1
         self.peak = 0
 
     def add(self, obj: Any) -> int:
+        if len(self.items) >= self.limit:
+            raise NnError(
+                "runtime-error", f"too many live {self.name}s ({self.limit}); drop some first"
+            )
         rep = self.next
         self.next += 1
         self.items[rep] = obj
@@ -157,10 +162,11 @@ class NnState:
 
     def __init__(self, config: NnConfig):
         self.config = config
-        self.graphs = Table("graph")
-        self.contexts = Table("graph-execution-context")
-        self.tensors = Table("tensor")
-        self.errors = Table("error")
+        # Same caps as the preview1 host (whose ABI cannot drop at all).
+        self.graphs = Table("graph", 256)
+        self.contexts = Table("graph-execution-context", 1024)
+        self.tensors = Table("tensor", 4096)
+        self.errors = Table("error", 1 << 20)  # reporting an error must not fail
 
     def tables(self) -> dict[str, Table]:
         return {t.name: t for t in (self.graphs, self.contexts, self.tensors, self.errors)}
