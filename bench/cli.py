@@ -51,11 +51,21 @@ def _shard(text: str) -> tuple[int, int]:
     return i, n
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+def _at_least(minimum: float, kind: type = int):
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum:g}, got {value:g}")
+        return value
+
+    return parse
+
+
+_positive = _at_least(1)
+_non_negative = _at_least(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,16 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--backends", type=_axis_list(BACKENDS), help=",".join(BACKENDS))
     run.add_argument("--devices", type=_axis_list(DEVICES), help=",".join(DEVICES))
     run.add_argument("--iterations", type=_positive, help="measured iterations per round")
-    run.add_argument("--warmup", type=_positive, help="warm-up iterations per round")
+    run.add_argument("--warmup", type=_non_negative, help="warm-up iterations per round")
     run.add_argument("--rounds", type=_positive, help="rounds (cells interleave round by round)")
     run.add_argument("--out", type=Path, help="run folder (default results/<run-id>)")
-    run.add_argument("--timeout", type=float, help="seconds per cell round before it is killed")
     run.add_argument(
-        "--memory-limit", type=int, metavar="MB", help="resident memory per cell worker"
+        "--timeout", type=_at_least(0.1, float), help="seconds per cell round before it is killed"
+    )
+    run.add_argument(
+        "--memory-limit", type=_at_least(64), metavar="MB", help="resident memory per cell worker"
     )
     run.add_argument("--seed", type=int, default=0, help="seed of the interleaving order")
     run.add_argument("--shard", type=_shard, help="run shard i/n of the matrix (join with `merge`)")
-    run.add_argument("--offline", type=_positive, default=2, metavar="K",
+    run.add_argument("--offline", type=_non_negative, default=2, metavar="K",
                      help="offline throughput with K concurrent instances per cell (0: skip; default 2)")  # fmt: skip
     run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish an interrupted run")
     run.add_argument("--report", action="store_true", help="write the report when done")

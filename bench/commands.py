@@ -27,8 +27,13 @@ def _stdout_console() -> Console:
 def run_command(args: argparse.Namespace) -> int:
     say = console.log
     if args.resume:
-        if args.workloads or args.out or args.shard:
-            console.print("[red]--resume takes its workloads, folder and shard from the run folder")
+        given = [name for name, value in (("WORKLOAD", args.workloads), ("--out", args.out),
+                 ("--shard", args.shard), ("--iterations", args.iterations), ("--warmup", args.warmup),
+                 ("--rounds", args.rounds), ("--timeout", args.timeout),
+                 ("--memory-limit", args.memory_limit)) if value]  # fmt: skip
+        if given:
+            console.print(f"wasinn-bench run: error: --resume continues the run as planned; "
+                          f"drop {', '.join(given)}")  # fmt: skip
             return 2
         setup = plan.setup_resume(args.resume, say)
     else:
@@ -76,7 +81,8 @@ def run_command(args: argparse.Namespace) -> int:
     print_variant_ratios(setup.run_dir)
     if not finished:
         console.print(f"[yellow]interrupted: kept what finished in {setup.run_dir}; "
-                      f"continue with: wasinn-bench run --resume {setup.run_dir}")  # fmt: skip
+                      f"continue with: wasinn-bench run --resume {setup.run_dir} "
+                      f"(or: nox -s bench -- --resume {setup.run_dir})")  # fmt: skip
         return 130
     console.print(f"results: {setup.run_dir}")
     if args.report:

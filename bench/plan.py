@@ -141,7 +141,13 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
         cells = shard_of(cells, *options.shard)
     if not cells:
         raise WorkloadError(
-            "the filters leave no cell to run (check --variants/--hosts/--backends/--devices)"
+            "the filters leave no cell to run (check --variants/--hosts/--backends/--devices"
+            + (
+                f"; shard {options.shard[0]}/{options.shard[1]} of this matrix is empty"
+                if options.shard
+                else ""
+            )
+            + ")"
         )
     run_id = new_run_id()
     # Absolute: the workers run in REPO_ROOT, so relative job/input paths would break.

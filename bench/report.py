@@ -133,6 +133,18 @@ def build(run: Run, out: Path) -> list[Block]:
             "device in this run.",
         )
     )
+    if run.meta.get("interrupted"):
+        incomplete = s[
+            (s["status"] == "ok") & (s["rounds"].astype(float) < _planned_rounds(run, s))
+        ]
+        blocks.append(
+            Block(
+                "warn",
+                f"⚠ Interrupted run: not every round finished ({len(incomplete)} cell(s) have fewer "
+                f"rounds than planned; cells not run are listed as skipped). Finish it with "
+                f"`wasinn-bench run --resume {run.path}`.",
+            )
+        )
     noisy = noisy_cells(s)
     if not noisy.empty:
         names = ", ".join(f"{_cell(r)} ({r['cv']:.1%})" for _, r in noisy.iterrows())
@@ -216,6 +228,11 @@ def build(run: Run, out: Path) -> list[Block]:
             blocks.append(Block("p", f"SVG: [{paths[1].name}]({paths[1].name})"))
     blocks += [Block("h2", "Run"), meta_block(run)]
     return blocks
+
+
+def _planned_rounds(run: Run, s: pd.DataFrame) -> pd.Series:
+    planned = {name: w.get("rounds", 0) for name, w in (run.meta.get("workloads") or {}).items()}
+    return s["workload"].map(planned).fillna(0).astype(float)
 
 
 def _md_escape(text: str) -> str:

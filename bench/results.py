@@ -184,11 +184,46 @@ def load(run_dir: str | Path) -> Run:
     if missing:
         raise RunFolderError(f"{run_dir / 'samples.parquet'}: missing columns {', '.join(missing)}")
     cells = _read_csv(run_dir / "cells.csv", CELL_COLUMNS)
+    if cells.empty and (run_dir / "plan.json").exists():
+        cells = _cells_from_plan(run_dir)  # killed before cells.csv: what the plan and progress say
     summary = _read_csv(run_dir / "summary.csv", [])
     stale = any(c not in summary for c in STAT_COLUMNS + PHASE_MEDIAN_COLUMNS)
     if stale or (summary.empty and not cells.empty):
         summary = summarize(samples, cells)
     return Run(run_dir, meta, samples, cells, summary)
+
+
+def _cells_from_plan(run_dir: Path) -> pd.DataFrame:
+    """cells.csv as far as plan.json and progress.jsonl tell it (a run killed with no
+    chance to finish): statuses, reasons and rounds; agreement is unknown until
+    `run --resume` finishes the run."""
+    from bench.cells import Cell
+
+    try:
+        plan = json.loads((run_dir / "plan.json").read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise RunFolderError(f"{run_dir / 'plan.json'}: unreadable: {e}") from None
+    rows = {}
+    for entry in plan.get("cells", []):
+        status = entry["status"] if entry["status"] != "pending" else "skipped"
+        reason = entry["reason"] if entry["status"] != "pending" else "not run (interrupted)"
+        rows[entry["key"]] = {
+            **Cell.from_key(entry["key"]).to_dict(),
+            "status": status,
+            "reason": reason,
+            "rounds": 0,
+        }
+    for e in read_progress(run_dir):
+        row = rows.get(e.get("cell"))
+        if row is None or e.get("round", 0) < 0:
+            continue
+        if e.get("status") == "ok":
+            row["rounds"] += 1
+            if row["status"] == "skipped":
+                row.update(status="ok", reason="")
+        else:
+            row.update(status=e.get("status", "failed"), reason=e.get("reason", ""))
+    return pd.DataFrame(list(rows.values())).reindex(columns=CELL_COLUMNS)
 
 
 TEXT_COLUMNS = (

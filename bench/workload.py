@@ -162,6 +162,8 @@ def load_workload(path: Path) -> Workload:
     w.variants = top.choices("variants", VARIANTS, list(VARIANTS))
     w.hosts = top.choices("hosts", HOSTS, list(HOSTS))
     w.timeout_s = top.get("timeout_s", float, 300.0)
+    if w.timeout_s <= 0:
+        raise top.error("timeout_s", f"must be > 0, got {w.timeout_s:g}")
     w.memory_limit_mb = top.positive_int("memory_limit_mb", 8192, minimum=64)
 
     model = top.table_of("model")

@@ -210,3 +210,31 @@ def test_peak_rss_window_starts_at_reset() -> None:
     forgotten, grown = map(int, out.stdout.split())
     assert forgotten > 150 * 1024  # the old peak is forgotten
     assert grown > 80 * 1024  # and the new window sees new work
+
+
+def test_killed_run_folder_reads_from_plan_and_progress(tmp_path: Path) -> None:
+    """kill -9 leaves no cells.csv: load() rebuilds statuses from plan.json and
+    progress.jsonl, and the report says the run was interrupted."""
+    import json
+
+    from bench.report import write_report
+
+    out = tmp_path / "run"
+    p = run_cli("run", "mlp-tiny", "--hosts", "native", "--iterations", "5", "--rounds", "2",
+                "--offline", "0", "--out", str(out))  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    for name in ("cells.csv", "summary.csv"):
+        (out / name).unlink()
+    lines = (out / "progress.jsonl").read_text().splitlines()
+    (out / "progress.jsonl").write_text(lines[0] + "\n")  # only one (cell, round) had finished
+    meta = json.loads((out / "meta.json").read_text())
+    (out / "meta.json").write_text(json.dumps(meta | {"interrupted": True}))
+    run = results.load(out)
+    by_backend = run.cells.set_index("backend")
+    first = json.loads(lines[0])["cell"].split("/")[3]
+    other = "openvino" if first == "onnx" else "onnx"
+    assert by_backend.loc[first, "status"] == "ok" and by_backend.loc[first, "rounds"] == 1
+    assert by_backend.loc[other, "status"] == "skipped"
+    assert "not run (interrupted)" in by_backend.loc[other, "reason"]
+    md = write_report(out, tmp_path / "rep").read_text()
+    assert "Interrupted run" in md and "--resume" in md
