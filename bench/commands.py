@@ -209,3 +209,16 @@ def list_command() -> int:
         cells.add_row(s.cell.variant, s.cell.host, s.cell.backend, s.cell.device, text)
     out.print(cells)
     return 0
+
+
+def wasmtime_command(args: list[str], threads: int) -> int:
+    """The wheel's CLI with the harness's OpenVINO setup (hosts/wasmtime_cli.py)."""
+    import subprocess
+
+    from hosts.wasmtime_cli import cli_binary, openvino_dir
+
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(
+        p for p in (str(openvino_dir(threads)), env.get("LD_LIBRARY_PATH", "")) if p
+    )
+    return subprocess.call([str(cli_binary()), *args], env=env)

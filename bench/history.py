@@ -194,10 +194,27 @@ def to_markdown(frame: pd.DataFrame, metric: str, charts_made: list[Path]) -> st
     return "\n".join(lines)
 
 
+def run_folders(paths: list[str | Path]) -> list[Path]:
+    """The run folders among `paths`, so that `history results/*` works: a path that
+    exists but is no run folder (a README, a folder of fixtures) is skipped with a note;
+    a path that does not exist is an error."""
+    folders = []
+    for p in map(Path, paths):
+        if not p.exists():
+            raise RunFolderError(f"{p}: no such run folder")
+        if p.is_dir() and (p / "meta.json").exists():
+            folders.append(p)
+        else:
+            print(f"wasinn-bench history: skipping {p}: not a run folder", file=sys.stderr)
+    if not folders:
+        raise RunFolderError(f"no run folder among {', '.join(map(str, paths))}")
+    return folders
+
+
 def write_history(
     run_dirs: list[str | Path], out: str | Path, metric: str = "p50", factor: float = 1.10
 ) -> pd.DataFrame:
-    runs = [results.load(p) for p in run_dirs]
+    runs = [results.load(p) for p in run_folders(run_dirs)]
     versions = {r.meta.get("schema_version") for r in runs}
     if len(versions) > 1:
         listing = ", ".join(f"{r.path}: {r.meta.get('schema_version')}" for r in runs)
@@ -215,12 +232,19 @@ def write_history(
     return frame
 
 
+def _factor(text: str) -> float:
+    value = float(text)
+    if not value > 1:
+        raise argparse.ArgumentTypeError(f"must be > 1, got {value:g}")
+    return value
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser("history", help="trend over runs per machine, with step detection")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     p.add_argument("--out", default="reports/history", metavar="DIR")
     p.add_argument("--metric", choices=["p50", "overhead"], default="p50")
-    p.add_argument("--factor", type=float, default=1.10)
+    p.add_argument("--factor", type=_factor, default=1.10)
     p.set_defaults(func=run)
     return p
 
