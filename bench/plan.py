@@ -57,11 +57,13 @@ def select_workloads(options: RunOptions) -> list[Workload]:
     )
     if not workloads:
         raise WorkloadError(f"suite {options.suite!r} has no workloads")
-    names = [w.name for w in workloads]
-    if len(set(names)) != len(names):
-        raise WorkloadError(
-            f"workload named twice: {sorted({n for n in names if names.count(n) > 1})}"
-        )
+    seen: dict[str, Workload] = {}
+    for w in workloads:
+        if w.name in seen:
+            raise WorkloadError(
+                f"{w.path}: field 'name': workload {w.name!r} is already given by {seen[w.name].path}"
+            )
+        seen[w.name] = w
     for w in workloads:
         if options.iterations is not None:
             w.iterations = options.iterations

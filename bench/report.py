@@ -340,7 +340,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         path = write_report(args.run_dir, args.out, args.slides)
     except RunFolderError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"wasinn-bench report: error: {e}", file=sys.stderr)
         return 2
     print(f"wrote {path} and {path.with_suffix('.html')}")
     return 0
