@@ -162,8 +162,10 @@ class NnState:
 
     def __init__(self, config: NnConfig):
         self.config = config
-        # Same caps as the preview1 host (whose ABI cannot drop at all).
-        self.graphs = Table("graph", 256)
+        # Caps so a guest that never drops cannot exhaust the host. Above the adapter's own
+        # caps (1024 graphs, 256 contexts): an adapted guest hits those first, cheaply,
+        # without lifting its model bytes into a host call that would fail anyway.
+        self.graphs = Table("graph", 2048)
         self.contexts = Table("graph-execution-context", 1024)
         self.tensors = Table("tensor", 4096)
         self.errors = Table("error", 1 << 20)  # reporting an error must not fail
