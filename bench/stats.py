@@ -138,29 +138,6 @@ def median_ratio(
     return Ratio(float(np.median(a) / np.median(b)), lo, hi)
 
 
-def ratio_of_ratios(
-    head_cell: Sequence[float] | np.ndarray,
-    head_base: Sequence[float] | np.ndarray,
-    base_cell: Sequence[float] | np.ndarray,
-    base_base: Sequence[float] | np.ndarray,
-    n_boot: int = N_BOOT,
-    confidence: float = CONFIDENCE,
-    seed: int = 0,
-) -> Ratio:
-    """(med(head_cell)/med(head_base)) / (med(base_cell)/med(base_base)) with a CI,
-    resampling all four samples independently: the change of an overhead ratio
-    between two runs, each measured against its own native baseline."""
-    arrs = [_as_array(x) for x in (head_cell, head_base, base_cell, base_base)]
-    if any(a.size == 0 for a in arrs):
-        nan = float("nan")
-        return Ratio(nan, nan, nan)
-    rng = np.random.default_rng(seed)
-    hc, hb, bc, bb = (bootstrap_medians(a, n_boot, rng) for a in arrs)
-    lo, hi = _interval((hc / hb) / (bc / bb), confidence)
-    m = [float(np.median(a)) for a in arrs]
-    return Ratio((m[0] / m[1]) / (m[2] / m[3]), lo, hi)
-
-
 def mann_whitney_p(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
     """Two-sided Mann-Whitney U p-value; NaN when a side is empty or all values tie."""
     x, y = _as_array(a), _as_array(b)
