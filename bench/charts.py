@@ -276,28 +276,16 @@ def _slide(title: str, subtitle: str = "") -> SubFigure:
     return body
 
 
-def workload_finding(
-    df: pd.DataFrame, totals: dict[Key, np.ndarray], rounds: dict[Key, stats.Rounds] | None = None
-) -> str:
+def workload_finding(df: pd.DataFrame, ratios: pd.DataFrame) -> str:
     """The headline for one workload: adapted vs preview1 on the same host, backend
-    and device if both ran, else the best wasm variant vs native."""
-    rows = {key_of(r): r for _, r in df.iterrows()}
-    pairs = [
-        (key, (key[0], "preview1", *key[2:]))
-        for key in rows
-        if key[1] == "adapted" and key in totals and (key[0], "preview1", *key[2:]) in totals
-    ]
-    # The official runtime's result is the headline when it ran.
-    pairs.sort(key=lambda pair: pair[0][2] != "wasmtime-cli")
-    if pairs:
-        key, base = pairs[0]
-        if rounds is not None and key in rounds and base in rounds:
-            r = stats.round_ratio(
-                rounds[key], rounds[base], paired=True, seed=stats.seed_for(*key, "slide")
-            )
-        else:
-            r = stats.median_ratio(totals[key], totals[base], seed=stats.seed_for(*key, "slide"))
-        return f"adapted vs preview1 ({key[2]}, {key[3]}): {r.pct()}"
+    and device if both ran (bench.summarize.variant_ratios, the report's own numbers),
+    else the best wasm variant vs native."""
+    mine = ratios[(ratios["workload"].isin(df["workload"])) & (ratios["variant"] == "adapted")]
+    if not mine.empty:
+        # The official runtime's result is the headline when it ran.
+        r = mine.sort_values("host", key=lambda h: h != "wasmtime-cli", kind="stable").iloc[0]
+        ratio = stats.Ratio(r["ratio"], r["ci_low"], r["ci_high"])
+        return f"adapted vs preview1 ({r['host']}, {r['backend']}): {ratio.pct()}"
     wasm = df[df["variant"] != "native"].dropna(subset=["overhead_vs_native"])
     if not wasm.empty:
         best = wasm.loc[wasm["overhead_vs_native"].idxmin()]
@@ -308,13 +296,10 @@ def workload_finding(
     return "native baseline only"
 
 
-def slide_variants(
-    df: pd.DataFrame, totals: dict[Key, np.ndarray], workload: str,
-    rounds: dict[Key, stats.Rounds] | None = None,
-) -> SubFigure:  # fmt: skip
+def slide_variants(df: pd.DataFrame, ratios: pd.DataFrame, workload: str) -> SubFigure:
     d = df[df["workload"] == workload]
     fig = _slide(
-        f"{workload}: {workload_finding(d, totals, rounds)}",
+        f"{workload}: {workload_finding(d, ratios)}",
         "latency p50 with 95% CI; lower is better",
     )
     ax = fig.subplots()
@@ -492,17 +477,17 @@ def slide_throughput(df: pd.DataFrame) -> SubFigure:
 
 
 def write_slides(
-    summary: pd.DataFrame, totals: dict[Key, np.ndarray], out: Path,
-    rounds: dict[Key, stats.Rounds] | None = None,
-) -> list[Path]:  # fmt: skip
-    """The 16:9 meeting set, numbered in presentation order."""
+    summary: pd.DataFrame, totals: dict[Key, np.ndarray], ratios: pd.DataFrame, out: Path
+) -> list[Path]:
+    """The 16:9 meeting set, numbered in presentation order; `ratios` is
+    bench.summarize.variant_ratios of the same run (the slide titles quote it)."""
     df = measured(summary)
     if df.empty:
         return []
     figs: list[tuple[str, Callable[[], SubFigure]]] = []
     for w in dict.fromkeys(df["workload"]):
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in str(w))
-        figs.append((f"variants-{safe}", lambda w=w: slide_variants(df, totals, w, rounds)))
+        figs.append((f"variants-{safe}", lambda w=w: slide_variants(df, ratios, w)))
     figs += [
         ("overhead-heatmap", lambda: slide_overhead_heatmap(df)),
         ("distributions", lambda: slide_distributions(df, totals)),

@@ -21,7 +21,7 @@ import pandas as pd
 from bench import charts, results, stats
 from bench.results import Run, RunFolderError
 from bench.schema import NOISE_CV
-from bench.summarize import phase_ms, phase_rounds, variant_ratios
+from bench.summarize import phase_ms, variant_ratios
 
 
 @dataclass
@@ -116,8 +116,9 @@ def meta_block(run: Run) -> Block:
     return Block("table", header=["", ""], rows=rows)
 
 
-def build(run: Run, out: Path) -> list[Block]:
-    """Write the charts into `out` and return the report's blocks."""
+def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
+    """Write the charts into `out` and return the report's blocks; `ratios` is
+    variant_ratios(run.samples)."""
     s = run.summary
     totals = phase_ms(run.samples, "total")
     blocks = [Block("h1", f"wasi-nn bench report: {run.run_id}")]
@@ -173,7 +174,6 @@ def build(run: Run, out: Path) -> list[Block]:
                 rows=[[_cell(r), str(r["status"]), str(r["reason"])] for _, r in bad.iterrows()],
             )
         )
-    ratios = variant_ratios(run.samples)
     if not ratios.empty:
         blocks.append(Block("h2", "Variants side by side (vs preview1, same run)"))
         blocks.append(
@@ -313,10 +313,11 @@ def write_report(run_dir: str | Path, out: str | Path | None = None, slides: boo
     run = results.load(run_dir)
     out = Path(out) if out is not None else Path("reports") / run.run_id
     out.mkdir(parents=True, exist_ok=True)
-    blocks = build(run, out)
+    ratios = variant_ratios(run.samples)  # one computation for the table and the slide titles
+    blocks = build(run, out, ratios)
     if slides:
         paths = charts.write_slides(
-            run.summary, phase_ms(run.samples, "total"), out / "slides", phase_rounds(run.samples)
+            run.summary, phase_ms(run.samples, "total"), ratios, out / "slides"
         )
         if paths:
             blocks.insert(-2, Block("h2", "Slides"))
