@@ -187,25 +187,18 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
     return RunSetup(run_dir, prepared, states, set(), plan)
 
 
-def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
-    run_dir = run_dir.absolute()  # see setup_new
-    plan_path = run_dir / "plan.json"
-    if not plan_path.exists():
-        raise WorkloadError(
-            f"{run_dir}: cannot resume, no plan.json (not a run folder made by `run`)"
-        )
-    plan = json.loads(plan_path.read_text())
-    o = plan["overrides"]
-    options = RunOptions(targets=plan["workloads"], iterations=o["iterations"], warmup=o["warmup"],
-                         rounds=o["rounds"], timeout_s=o["timeout_s"], memory_limit_mb=o["memory_limit_mb"])  # fmt: skip
-    prepared = _prepare_all(select_workloads(options), run_dir, say)
-    states = []
-    for entry in plan["cells"]:
-        s = CellState(Cell.from_key(entry["key"]), status=entry["status"], reason=entry["reason"])
-        states.append(s)
+def replay(
+    plan: dict[str, Any], progress: list[dict[str, Any]]
+) -> tuple[list[CellState], set[tuple[str, int]]]:
+    """Every planned cell's state after the (cell, round) entries of progress.jsonl, and
+    which of those are done: where `--resume` picks up, and how a killed run reads back."""
+    states = [
+        CellState(Cell.from_key(e["key"]), status=e["status"], reason=e["reason"])
+        for e in plan["cells"]
+    ]
     by_key = {s.cell.key: s for s in states}
     done: set[tuple[str, int]] = set()
-    for e in read_progress(run_dir):
+    for e in progress:
         s = by_key.get(e["cell"])
         if s is None:
             continue
@@ -220,4 +213,20 @@ def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
             s.notes.update(e.get("notes", {}))
         else:
             s.status, s.reason = e["status"], e.get("reason", "")
+    return states, done
+
+
+def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
+    run_dir = run_dir.absolute()  # see setup_new
+    plan_path = run_dir / "plan.json"
+    if not plan_path.exists():
+        raise WorkloadError(
+            f"{run_dir}: cannot resume, no plan.json (not a run folder made by `run`)"
+        )
+    plan = json.loads(plan_path.read_text())
+    o = plan["overrides"]
+    options = RunOptions(targets=plan["workloads"], iterations=o["iterations"], warmup=o["warmup"],
+                         rounds=o["rounds"], timeout_s=o["timeout_s"], memory_limit_mb=o["memory_limit_mb"])  # fmt: skip
+    prepared = _prepare_all(select_workloads(options), run_dir, say)
+    states, done = replay(plan, read_progress(run_dir))
     return RunSetup(run_dir, prepared, states, done, plan)

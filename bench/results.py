@@ -197,33 +197,20 @@ def _cells_from_plan(run_dir: Path) -> pd.DataFrame:
     """cells.csv as far as plan.json and progress.jsonl tell it (a run killed with no
     chance to finish): statuses, reasons and rounds; agreement is unknown until
     `run --resume` finishes the run."""
-    from bench.cells import Cell
+    from bench.plan import replay
 
     try:
         plan = json.loads((run_dir / "plan.json").read_text())
     except (OSError, json.JSONDecodeError) as e:
         raise RunFolderError(f"{run_dir / 'plan.json'}: unreadable: {e}") from None
-    rows = {}
-    for entry in plan.get("cells", []):
-        status = entry["status"] if entry["status"] != "pending" else "skipped"
-        reason = entry["reason"] if entry["status"] != "pending" else "not run (interrupted)"
-        rows[entry["key"]] = {
-            **Cell.from_key(entry["key"]).to_dict(),
-            "status": status,
-            "reason": reason,
-            "rounds": 0,
-        }
-    for e in read_progress(run_dir):
-        row = rows.get(e.get("cell"))
-        if row is None or e.get("round", 0) < 0:
-            continue
-        if e.get("status") == "ok":
-            row["rounds"] += 1
-            if row["status"] == "skipped":
-                row.update(status="ok", reason="")
-        else:
-            row.update(status=e.get("status", "failed"), reason=e.get("reason", ""))
-    return pd.DataFrame(list(rows.values())).reindex(columns=CELL_COLUMNS)
+    states, _ = replay(plan, read_progress(run_dir))
+    rows = [
+        {**s.cell.to_dict(), "rounds": s.rounds_done}
+        | ({"status": "skipped", "reason": "not run (interrupted)"} if s.status == "pending"
+           else {"status": s.status, "reason": s.reason})
+        for s in states
+    ]  # fmt: skip
+    return pd.DataFrame(rows).reindex(columns=CELL_COLUMNS)
 
 
 TEXT_COLUMNS = (
