@@ -12,18 +12,8 @@ import wasmtime
 from bench import plan, results
 from hosts import guest_io
 from hosts.base import CellFailed, TensorSpec
-from hosts.wasmtime_py.preview1 import Preview1Nn
 from tests.conformance import abi_cases
 from tests.helpers import run_cli
-
-
-def capture_imports(nn: Preview1Nn) -> dict:
-    """The ABI functions as plain Python callables."""
-    captured: dict = {}
-    linker = wasmtime.Linker(wasmtime.Engine())
-    linker.define_func = lambda mod, name, ty, fn: captured.__setitem__(name, fn)
-    nn.define(linker)
-    return captured
 
 
 @pytest.fixture(scope="module")
@@ -34,16 +24,7 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> abi_cases.Model:
 def test_preview1_set_input_takes_the_data_at_set_input(model: abi_cases.Model) -> None:
     """The witx set_input hands the host a tensor: a guest that reuses its buffer
     after set_input (as wasmtime, which copies, allows) must not change the input."""
-    engine = wasmtime.Engine()
-    store = wasmtime.Store(engine)
-    module = wasmtime.Module(engine, wasmtime.wat2wasm('(module (memory (export "memory") 1))'))
-    memory = wasmtime.Instance(store, module, []).exports(store)["memory"]
-    nn = Preview1Nn(preopen=model.folder)
-    nn.bind(store, memory)
-    abi = capture_imports(nn)
-    memory.write(store, abi_cases.GRAPH_NAME.encode(), 0)
-    assert abi["load_by_name"](0, len(abi_cases.GRAPH_NAME), 16) == 0, nn.last_error
-    assert abi["init_execution_context"](0, 20) == 0, nn.last_error
+    store, memory, nn, abi = abi_cases.host_with_context(model)
     memory.write(store, np.array([1, 4], dtype="<u4").tobytes(), 64)
     memory.write(store, abi_cases.INPUT.tobytes(), 128)
     memory.write(store, np.array([64, 2, 1, 128, 16], dtype="<u4").tobytes(), 32)

@@ -349,6 +349,33 @@ def cli_outcome(code: int, stderr: str) -> str:
 # -- runners -------------------------------------------------------------------------
 
 
+def capture_imports(nn) -> dict:  # nn: hosts.wasmtime_py.preview1.Preview1Nn
+    """The host's ABI functions as plain Python callables (no guest needed)."""
+    captured: dict = {}
+    linker = wasmtime.Linker(wasmtime.Engine())
+    linker.define_func = lambda mod, name, ty, fn: captured.__setitem__(name, fn)
+    nn.define(linker)
+    return captured
+
+
+def host_with_context(model: Model) -> tuple:
+    """A preview1 host bound to a one-page memory, with the conformance graph loaded by
+    name (handle at 16) and a context made (handle at 20): (store, memory, nn, abi)."""
+    from hosts.wasmtime_py.preview1 import Preview1Nn
+
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    module = wasmtime.Module(engine, wasmtime.wat2wasm('(module (memory (export "memory") 1))'))
+    memory = wasmtime.Instance(store, module, []).exports(store)["memory"]
+    nn = Preview1Nn(preopen=model.folder)
+    nn.bind(store, memory)
+    abi = capture_imports(nn)
+    memory.write(store, GRAPH_NAME.encode(), 0)
+    assert abi["load_by_name"](0, len(GRAPH_NAME), 16) == 0, nn.last_error
+    assert abi["init_execution_context"](0, 20) == 0, nn.last_error
+    return store, memory, nn, abi
+
+
 def run_wasmtime_py(wasm: bytes, model: Model) -> tuple[int, str]:
     """Run one case on our Python witx host: (exit code, the host's last error)."""
     from hosts.wasmtime_py.preview1 import Preview1Nn

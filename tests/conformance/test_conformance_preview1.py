@@ -68,7 +68,7 @@ def test_unexpected_host_exception_is_runtime_error(model: abi_cases.Model) -> N
 
 
 def test_missing_memory(model: abi_cases.Model) -> None:
-    captured = capture_imports(Preview1Nn())
+    captured = abi_cases.capture_imports(Preview1Nn())
     assert captured["compute"](0) == ERRNO["invalid_argument"]  # no context yet
     assert captured["load"](0, 1, 1, 0, 0) == ERRNO["missing_memory"]
 
@@ -82,27 +82,9 @@ def test_wasmtime_cli(case: abi_cases.Case, ov_model: abi_cases.Model, tmp_path:
     assert outcome == abi_cases.cli_expected(case), stderr[-2000:]
 
 
-def capture_imports(nn: Preview1Nn) -> dict:
-    """The six import functions as plain Python callables."""
-    captured: dict = {}
-    linker = wasmtime.Linker(wasmtime.Engine())
-    linker.define_func = lambda mod, name, ty, fn: captured.__setitem__(name, fn)
-    nn.define(linker)
-    return captured
-
-
 def test_memory_growth_is_seen(model: abi_cases.Model) -> None:
     """A tensor in pages the guest grew after the host's first look is readable."""
-    engine = wasmtime.Engine()
-    store = wasmtime.Store(engine)
-    module = wasmtime.Module(engine, wasmtime.wat2wasm('(module (memory (export "memory") 1))'))
-    memory = wasmtime.Instance(store, module, []).exports(store)["memory"]
-    nn = Preview1Nn(preopen=model.folder)
-    nn.bind(store, memory)
-    nn_imports = capture_imports(nn)
-    memory.write(store, abi_cases.GRAPH_NAME.encode(), 0)
-    assert nn_imports["load_by_name"](0, len(abi_cases.GRAPH_NAME), 16) == 0
-    assert nn_imports["init_execution_context"](0, 20) == 0
+    store, memory, nn, nn_imports = abi_cases.host_with_context(model)
     memory.grow(store, 1)
     base = 65536
     memory.write(store, np.array([1, 4], dtype="<u4").tobytes(), base)

@@ -24,6 +24,7 @@ import wasmtime
 from hypothesis import strategies as st
 
 from hosts.abi import ERRNOS
+from hosts.wasmtime_py.preview1 import SIGNATURES
 from tests.conformance import abi_cases
 from tests.conformance.abi_cases import (
     BUILDERS,
@@ -41,14 +42,8 @@ from tests.conformance.abi_cases import (
 from tests.hostile.modules import ProbeNn
 
 PAGE = 65536
-CALLS = {  # name -> number of i32 params (all return an errno)
-    "load": 5,
-    "load_by_name": 3,
-    "init_execution_context": 2,
-    "set_input": 3,
-    "compute": 1,
-    "get_output": 5,
-}
+# name -> number of i32 params (all return an errno): the standard witx calls
+CALLS = {name: n for name, n in SIGNATURES.items() if name != "properties"}
 RESET_EVERY = 300  # a fresh store now and then: loads stop answering `busy` at the cap
 MAX_PAGES = 40  # growth cases stop here
 
