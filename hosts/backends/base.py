@@ -12,6 +12,8 @@ from typing import Protocol
 
 import numpy as np
 
+from hosts.base import DTYPES
+
 ERROR_CODES = (
     "invalid_argument",
     "invalid_encoding",
@@ -63,8 +65,6 @@ def resolve_index(names: Sequence[str], key: int | str, what: str = "input") -> 
 
 def check_input(info: TensorInfo, array: np.ndarray) -> None:
     """invalid_argument unless `array` has the input's dtype and (static) shape."""
-    from hosts.base import DTYPES
-
     want = DTYPES.get(info.dtype)
     if want is None or array.dtype != want:
         raise BackendError(
