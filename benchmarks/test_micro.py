@@ -26,8 +26,8 @@ import wasmtime
 from wasmtime import Engine, Store, wat2wasm
 from wasmtime.component import Component, Linker
 
-from bench.cells import Cell
 from benchmarks import registry
+from contracts.cells import Cell
 from hosts.wasmtime_py import fastlist
 
 HERE = Path(__file__).resolve().parent

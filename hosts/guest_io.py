@@ -26,10 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from hosts.base import DTYPES, CellFailed, CellJob, RoundResult
+from contracts import paths
+from contracts.dtypes import DTYPES
+from contracts.jobs import CellFailed, CellJob, RoundResult
 from hosts.native import model_paths
 
-PREBUILT = Path(__file__).resolve().parent.parent / "workloads" / "guests" / "prebuilt"
 GRAPH_NAME = "graph"  # the load_by_name name of the round's model
 SAMPLES_MAGIC = "wasi-nn-driver-samples 1"
 PROPERTIES_FILE = "properties.txt"
@@ -58,7 +59,7 @@ class GuestRun:
 
 def guest_wasm(variant: str) -> Path:
     """The prebuilt driver for a variant (preview1 | adapted | component)."""
-    path = PREBUILT / f"driver-{variant}.wasm"
+    path = paths.PREBUILT / f"driver-{variant}.wasm"
     if not path.is_file():
         raise CellFailed(f"guest binary {path} is missing (run `nox -s guests`)")
     return path
@@ -90,15 +91,15 @@ def prepare(job: CellJob, variant: str | None = None, wasm: Path | None = None) 
             raise CellFailed(f"guest binary {wasm} is missing")
     wasm = wasm or guest_wasm(variant)
     # Only our own drivers know --properties: a workload's own guest keeps the old argv.
-    ours = wasm.resolve().parent == PREBUILT
+    ours = wasm.resolve().parent == paths.PREBUILT
     workdir = Path(job.workdir)
     preopen = workdir / "guest"
     graph_dir = preopen / GRAPH_NAME
     graph_dir.mkdir(parents=True, exist_ok=True)
 
-    paths, encoding = model_paths(job)
+    files, encoding = model_paths(job)
     names = GRAPH_FILES[encoding]
-    for src, name in zip(paths, names, strict=True):
+    for src, name in zip(files, names, strict=True):
         _place(src, graph_dir / name, trusted=ours)
 
     if job.load_mode not in ("bytes", "name"):

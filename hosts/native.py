@@ -11,8 +11,8 @@ import time
 
 import numpy as np
 
+from contracts.jobs import CellFailed, CellJob, CellSkipped, RoundResult, peak_rss_kb
 from hosts.backends import BackendError, get_backend
-from hosts.base import CellFailed, CellJob, CellSkipped, RoundResult, peak_rss_kb
 
 
 def model_paths(job: CellJob) -> tuple[list[str], str]:

@@ -29,18 +29,11 @@ from functools import cache
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+from contracts import paths
+from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, RoundResult
 from hosts import guest_io
 from hosts.backends import get_backend
-from hosts.base import (
-    CellFailed,
-    CellJob,
-    CellSkipped,
-    CellUnsupported,
-    RoundResult,
-)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CACHE_ENV = "WASINN_BENCH_CLI_CACHE"
 # The CLI logs each wasi-nn host error at debug level ("host error: ..."): the
 # errno the guest sees is coarse (all usage errors are unsupported_operation).
 LOG_FILTER = "wasmtime_wasi_nn=debug"
@@ -50,10 +43,6 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Our core-module driver: imports the CLI does not define (the experimental
 # wasi_ephemeral_nn.properties) become stubs returning 0 (docs/properties.md).
 CORE_MODULE_FLAGS = ("-W", "unknown-imports-default=y")
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get(CACHE_ENV) or REPO_ROOT / ".cache" / "wasmtime-cli")
 
 
 def _atomic_dir(final: Path, fill) -> Path:  # noqa: ANN001 - fill(Path) -> None
@@ -91,7 +80,7 @@ def cli_binary() -> Path:
         shutil.copyfile(binary, folder / "wasmtime")
         (folder / "wasmtime").chmod(stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP)
 
-    return _atomic_dir(cache_dir() / f"bin-{digest}", fill) / "wasmtime"
+    return _atomic_dir(paths.cli_cache() / f"bin-{digest}", fill) / "wasmtime"
 
 
 @cache
@@ -141,7 +130,7 @@ def openvino_dir(threads: int) -> Path:
                 (folder / plain).symlink_to(lib)
         (folder / "plugins.xml").write_text(xml)
 
-    return _atomic_dir(cache_dir() / f"openvino-{key}", fill)
+    return _atomic_dir(paths.cli_cache() / f"openvino-{key}", fill)
 
 
 def precompile(wasm: Path) -> tuple[Path, int, bool]:
@@ -152,7 +141,7 @@ def precompile(wasm: Path) -> tuple[Path, int, bool]:
     """
     h = hashlib.sha256(wasm.read_bytes())
     h.update(cli_version().encode())
-    cwasm = cache_dir() / "cwasm" / f"{wasm.stem}-{h.hexdigest()[:16]}.cwasm"
+    cwasm = paths.cli_cache() / "cwasm" / f"{wasm.stem}-{h.hexdigest()[:16]}.cwasm"
     meta = cwasm.with_suffix(".json")
     if cwasm.is_file() and meta.is_file():
         return cwasm, int(json.loads(meta.read_text())["compile_ns"]), True

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.schema import CELL_COLUMNS, SAMPLE_COLUMNS, SCHEMA_VERSION
-from bench.summarize import summarize
+from bench.analyze.summarize import summarize
+from bench.results.schema import CELL_COLUMNS, SAMPLE_COLUMNS, SCHEMA_VERSION
 
 MACHINE = "synthetic000"
 

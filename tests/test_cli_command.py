@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.cells import Cell
+from contracts.cells import Cell
+from contracts.jobs import CellJob, TensorSpec
 from hosts import guest_io
-from hosts.base import CellJob, TensorSpec
 from tests.helpers import REPO
 from workloads.models import prepare_model
 

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from synthetic_run import make_run
 
-from bench import results
-from bench.compare import compare_runs, to_markdown
-from bench.compare import run as compare_cmd
-from bench.history import detect_steps, write_history
-from bench.history import run as history_cmd
-from bench.summarize import summarize
+from bench.analyze.compare import compare_runs, to_markdown
+from bench.analyze.compare import run as compare_cmd
+from bench.analyze.history import detect_steps, write_history
+from bench.analyze.history import run as history_cmd
+from bench.analyze.runs import load_run
+from bench.analyze.summarize import summarize
 
 FIXTURES = Path(__file__).resolve().parent.parent / "results" / "fixtures"
 RUN_A, RUN_B = FIXTURES / "mlp-tiny-a", FIXTURES / "mlp-tiny-b"
@@ -59,14 +59,14 @@ def _scale(key: tuple[str, ...], factor: float):
 
 def test_fixtures_are_real_and_small():
     for run in (RUN_A, RUN_B):
-        r = results.load(run)
+        r = load_run(run)
         assert "synthetic" not in r.meta and r.meta["machine"]["cpu"]
         assert (r.summary["status"] == "ok").sum() >= 5
         assert sum(p.stat().st_size for p in run.iterdir()) < 200_000
 
 
 def test_same_run_against_itself_is_unchanged(capsys):
-    a = results.load(RUN_A)
+    a = load_run(RUN_A)
     cmp = compare_runs(a, a, metric="p50")
     assert cmp.rows and {r.verdict for r in cmp.rows} == {"unchanged"}
     assert all(r.ratio.value == pytest.approx(1.0) for r in cmp.rows)
@@ -78,7 +78,7 @@ def test_same_run_against_itself_is_unchanged(capsys):
 
 def test_one_cell_slowed_by_1_3_is_regressed_exit_1(tmp_path, capsys):
     head = _edit_run(RUN_A, tmp_path / "slow", _scale(SLOW, 1.3))
-    cmp = compare_runs(results.load(RUN_A), results.load(head), metric="p50")
+    cmp = compare_runs(load_run(RUN_A), load_run(head), metric="p50")
     verdicts = {r.key: r.verdict for r in cmp.rows}
     assert verdicts[SLOW] == "regressed"
     assert [k for k, v in verdicts.items() if v != "unchanged"] == [SLOW]
@@ -93,12 +93,12 @@ def test_one_cell_slowed_by_1_3_is_regressed_exit_1(tmp_path, capsys):
     assert compare_cmd(_args(RUN_A, head)) == 1
     # a speed-up is reported, and does not fail the gate
     fast = _edit_run(RUN_A, tmp_path / "fast", _scale(SLOW, 1 / 1.3))
-    cmp = compare_runs(results.load(RUN_A), results.load(fast), metric="p50")
+    cmp = compare_runs(load_run(RUN_A), load_run(fast), metric="p50")
     assert {r.key: r.verdict for r in cmp.rows}[SLOW] == "improved" and cmp.exit_code == 0
 
 
 def test_two_real_runs_of_the_same_code_overhead_no_regression(tmp_path):
-    cmp = compare_runs(results.load(RUN_A), results.load(RUN_B), metric="overhead")
+    cmp = compare_runs(load_run(RUN_A), load_run(RUN_B), metric="overhead")
     assert len(cmp.rows) >= 5 and cmp.count("regressed") == 0
     assert compare_cmd(_args(RUN_A, RUN_B, metric="overhead")) == 0
     # native cells are the reference of this metric, never compared with themselves
@@ -111,9 +111,9 @@ def test_overhead_metric_cancels_machine_drift(tmp_path):
         return samples, cells
 
     head = _edit_run(RUN_A, tmp_path / "drift", everything_2x)
-    p50 = compare_runs(results.load(RUN_A), results.load(head), metric="p50")
+    p50 = compare_runs(load_run(RUN_A), load_run(head), metric="p50")
     assert p50.count("regressed") == len(p50.rows)
-    ov = compare_runs(results.load(RUN_A), results.load(head), metric="overhead")
+    ov = compare_runs(load_run(RUN_A), load_run(head), metric="overhead")
     assert ov.count("unchanged") == len(ov.rows) and ov.exit_code == 0
 
 
@@ -127,7 +127,7 @@ def test_cells_on_one_side_and_newly_failed_are_listed(tmp_path):
         return samples, cells
 
     head = _edit_run(RUN_A, tmp_path / "head", drop_and_fail)
-    cmp = compare_runs(results.load(RUN_A), results.load(head))
+    cmp = compare_runs(load_run(RUN_A), load_run(head))
     assert [k for k, _ in cmp.only_base] == [gone] and cmp.only_head == []
     failed = [r for r in cmp.rows if r.verdict == "failed"]
     assert [r.key for r in failed] == [SLOW] and failed[0].note == "trap: boom"
@@ -138,7 +138,7 @@ def test_cells_on_one_side_and_newly_failed_are_listed(tmp_path):
     assert "Only in base (1)" in md and "mlp-tiny/component/wasmtime-cli/openvino/cpu" in md
     assert "1 newly failed" in md
     # reversed, the dropped cell is only in head
-    rev = compare_runs(results.load(head), results.load(RUN_A))
+    rev = compare_runs(load_run(head), load_run(RUN_A))
     assert [k for k, _ in rev.only_head] == [gone]
 
 
@@ -147,7 +147,7 @@ def test_few_samples_fall_back_to_the_ci(tmp_path):
     base = make_run(tmp_path / "b", cells, rounds=1, iterations=3, cv=0.001, seed=1)
     slow = {k: 1.5 for k in cells}
     head = make_run(tmp_path / "h", slow, rounds=1, iterations=3, cv=0.001, seed=2)
-    cmp = compare_runs(results.load(base), results.load(head), metric="p50")
+    cmp = compare_runs(load_run(base), load_run(head), metric="p50")
     # 3 vs 3 samples can never give p < 0.002, yet the CI clearly excludes 1
     assert cmp.rows[0].p > 0.002 and cmp.rows[0].verdict == "regressed"
 

@@ -20,9 +20,9 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from wasmtime import _ffi as ffi
 
-from bench.cells import Cell
+from contracts.cells import Cell
+from contracts.jobs import CellJob, CellUnsupported, ModelFiles, TensorSpec
 from hosts import guest_io
-from hosts.base import CellJob, CellUnsupported, ModelFiles, TensorSpec
 from hosts.wasmtime_py import component, fastlist
 from hosts.wasmtime_py.component import HOSTCALL_CAP, NnConfig, run_component
 

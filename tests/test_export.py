@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench import results
-from bench.export import SIGHTGLASS_COLUMNS, to_pytest_benchmark, to_sightglass
-from bench.export import run as export_cmd
+from bench.analyze.runs import load_run
+from bench.present.export import SIGHTGLASS_COLUMNS, to_pytest_benchmark, to_sightglass
+from bench.present.export import run as export_cmd
 
 FIXTURES = Path(__file__).resolve().parent.parent / "results" / "fixtures"
 RUN_A, RUN_B = FIXTURES / "mlp-tiny-a", FIXTURES / "mlp-tiny-b"
@@ -22,7 +22,7 @@ PYTEST_BENCHMARK = Path(sys.executable).parent / "pytest-benchmark"
 
 
 def test_sightglass_csv_maps_every_sample(tmp_path):
-    run = results.load(RUN_A)
+    run = load_run(RUN_A)
     out = tmp_path / "raw.csv"
     args = argparse.Namespace(run_dir=str(RUN_A), format="sightglass", output=out)
     assert export_cmd(args) == 0
@@ -49,7 +49,7 @@ def test_sightglass_csv_maps_every_sample(tmp_path):
 
 
 def test_pytest_benchmark_json_shape():
-    data = to_pytest_benchmark(results.load(RUN_A))
+    data = to_pytest_benchmark(load_run(RUN_A))
     assert {"machine_info", "commit_info", "benchmarks", "datetime", "version"} <= set(data)
     b = next(b for b in data["benchmarks"] if b["name"] == "mlp-tiny[native-native-onnx-cpu]")
     st = b["stats"]

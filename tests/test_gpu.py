@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.cells import BACKENDS, HOST_VARIANTS, Cell
+from contracts.cells import BACKENDS, HOST_VARIANTS, Cell
+from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, TensorSpec
 from hosts import get_host, guest_io
 from hosts.backends import get_backend
-from hosts.base import CellFailed, CellJob, CellSkipped, CellUnsupported, TensorSpec
 from hosts.wasmtime_py import component, preview1
 from tests.helpers import run_cli
 from workloads.models import prepare_model

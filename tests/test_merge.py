@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import results
-from bench.compare import compare_runs
-from bench.merge import run as merge_cmd
+from bench.analyze.compare import compare_runs
+from bench.analyze.merge import run as merge_cmd
+from bench.analyze.runs import load_run
 
 FIXTURES = Path(__file__).resolve().parent.parent / "results" / "fixtures"
 RUN_A = FIXTURES / "mlp-tiny-a"
@@ -44,7 +44,7 @@ def test_merge_shards_gives_back_the_run(tmp_path):
     s2 = _shard(RUN_A, tmp_path / "s2", "openvino", "2/2", machine="othermachine")
     out = tmp_path / "merged"
     assert merge_cmd(_args([s1, s2], out)) == 0
-    merged, orig = results.load(out), results.load(RUN_A)
+    merged, orig = load_run(out), load_run(RUN_A)
     assert len(merged.samples) == len(orig.samples)
     assert set(merged.samples["run_id"]) == {"merged"}
     key = ["workload", "variant", "host", "backend", "device"]
@@ -94,7 +94,7 @@ def test_merge_rejects_different_code_unless_asked(tmp_path, capsys):
     args = _args([s1, s2], tmp_path / "m")
     args.allow_mixed_sha = True
     assert merge_cmd(args) == 0
-    assert results.load(tmp_path / "m").meta["git_sha"].startswith("mixed:")
+    assert load_run(tmp_path / "m").meta["git_sha"].startswith("mixed:")
 
 
 def test_merge_refuses_a_non_empty_output(tmp_path, capsys):

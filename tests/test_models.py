@@ -13,9 +13,10 @@ import openvino as ov
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from contracts.paths import REPO_ROOT
 from workloads.models import BUILDERS, OPSET, ModelError, PreparedModel, cnn, prepare_model, zoo
 from workloads.models.graph import Builder
-from workloads.models.prepare import REPO_ROOT, alias_names
+from workloads.models.prepare import alias_names
 
 SMALL_BERT = {"layers": 2, "hidden": 64, "heads": 4, "ffn": 128, "seq": 16, "vocab": 500}
 

@@ -8,9 +8,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from bench.cells import Cell
+from contracts import paths
+from contracts.cells import Cell
+from contracts.jobs import CellFailed, CellJob, CellUnsupported, TensorSpec
 from hosts import get_host, guest_io
-from hosts.base import CellFailed, CellJob, CellUnsupported, TensorSpec
 from workloads.models import prepare_model
 
 
@@ -137,7 +138,7 @@ def test_bad_guest_fails_the_cell(mlp, tmp_path, monkeypatch, host, wasm, reason
     if wasm != "missing":
         data = wasm if wasm is not None else wasmtime.wat2wasm(TRAPPING_GUEST)
         (prebuilt / "driver-preview1.wasm").write_bytes(data)
-    monkeypatch.setattr(guest_io, "PREBUILT", prebuilt)
+    monkeypatch.setattr(paths, "PREBUILT", prebuilt)
     monkeypatch.setenv("WASINN_BENCH_CLI_CACHE", str(tmp_path / "cli-cache"))
     job = make_job(mlp, tmp_path / "work", host, "openvino")
     with pytest.raises(CellFailed, match=reason):

@@ -20,13 +20,13 @@ import wasmtime
 from onnx import TensorProto, helper
 from wasmtime.component import Component, Linker
 
-from bench.cells import Cell
-from bench.plan import opset_outside_range
-from bench.prepare import prepare
-from bench.workload import find_workload
+from bench.measure.plan import opset_outside_range
+from bench.measure.prepare import prepare
+from bench.measure.workload import find_workload
+from contracts.cells import Cell
+from contracts.jobs import CellJob, TensorSpec
 from hosts import abi, get_host, guest_io, properties
 from hosts.backends import get_backend
-from hosts.base import CellJob, TensorSpec
 from hosts.wasmtime_cli import CORE_MODULE_FLAGS, WasmtimeCliHost, cli_binary
 from hosts.wasmtime_py import component
 from hosts.wasmtime_py.component import NnConfig, NnState

@@ -21,7 +21,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench import results
+from bench.analyze.runs import load_run
+from bench.results.progress import read_progress
+from bench.results.store import store
 from tests.helpers import REPO, run_cli
 from tests.hostile.guests import write_guest
 
@@ -47,7 +49,7 @@ def workload(folder: Path, name: str, *, variants: str = "preview1", hosts: str 
 
 
 def cells_of(out: Path) -> pd.DataFrame:
-    return results.load(out).cells.set_index("workload")
+    return load_run(out).cells.set_index("workload")
 
 
 def wasm_cells(out: Path) -> pd.DataFrame:
@@ -96,7 +98,7 @@ def test_each_fault_fails_only_its_own_cell(tmp_path: Path) -> None:
     good = cells[(cells.index.str.startswith("good")) | (cells["variant"] == "native")]
     assert len(good) == 10 and (good["status"] == "ok").all(), good[["status", "reason"]]
     assert good["agrees"].astype(bool).all()
-    summary = results.load(out).summary
+    summary = load_run(out).summary
     statuses = list(summary["status"])
     assert statuses == sorted(statuses, key=lambda s: s != "failed")  # failures first
     assert (out / "logs").is_dir()  # the failed workers' stderr is kept
@@ -126,7 +128,7 @@ def _start(out: Path, *extra: str) -> subprocess.Popen[str]:
 
 def _wait_rounds(out: Path, n: int, proc: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 120
-    while len(results.read_progress(out)) < n:
+    while len(read_progress(out)) < n:
         assert proc.poll() is None and time.monotonic() < deadline, "the run ended early"
         time.sleep(0.1)
 
@@ -138,7 +140,7 @@ def test_sigterm_leaves_a_folder_that_report_reads(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
-    data = results.load(out)
+    data = load_run(out)
     assert data.meta["interrupted"] is True
     assert len(data.samples) and not list(out.glob("**/.*.tmp"))  # only whole files
     p = run_cli("report", str(out), "--out", str(tmp_path / "report"))
@@ -157,28 +159,28 @@ def test_kill_9_mid_run_then_resume_completes(tmp_path: Path) -> None:
     assert not (out / "summary.csv").exists()  # it really died before finishing
     p = run_cli("report", str(out), "--out", str(tmp_path / "report"))  # readable as it is
     assert p.returncode == 0, p.stderr
-    kept = len(results.read_progress(out))
+    kept = len(read_progress(out))
     parts = sorted((out / "parts").glob("*.parquet"))
     assert len(parts) >= kept
     # what a kill in the middle of writing a progress line leaves
     with open(out / "progress.jsonl", "a") as f:
         f.write('{"cell": "mlp-tiny/native/native/onnx/cpu", "rou')
-    assert len(results.read_progress(out)) == kept
+    assert len(read_progress(out)) == kept
     # a kill between writing a round's part and its progress line: that round is
     # re-run on resume and its part replaced, not added
-    lost = results.read_progress(out)[-1]
+    lost = read_progress(out)[-1]
     progress = (out / "progress.jsonl").read_text().splitlines()
     (out / "progress.jsonl").write_text("\n".join(progress[: kept - 1]) + "\n")
 
     p = run_cli("run", "--resume", str(out))
     assert p.returncode == 0, p.stderr
-    data = results.load(out)
+    data = load_run(out)
     assert data.meta["interrupted"] is False
     totals = data.samples.query("phase == 'total' and iteration >= 0")
     assert totals.groupby(["backend", "round"]).size().eq(20).all()
     assert totals.groupby(["backend", "round"]).ngroups == 12
     assert (data.summary["n"] == 6 * 20).all()
-    rounds = [(e["cell"], e["round"]) for e in results.read_progress(out) if e["round"] >= 0]
+    rounds = [(e["cell"], e["round"]) for e in read_progress(out) if e["round"] >= 0]
     assert len(rounds) == len(set(rounds)) == 12  # each round measured once
     assert (lost["cell"], lost["round"]) in rounds
 
@@ -211,7 +213,7 @@ def _child_worker(pid: int) -> int | None:
         for task in os.listdir(f"/proc/{pid}/task"):
             for child in Path(f"/proc/{pid}/task/{task}/children").read_text().split():
                 cmdline = Path(f"/proc/{child}/cmdline").read_text()
-                if "bench.worker" in cmdline and "loop_preview1" in cmdline:  # not the baseline
+                if "bench.measure.worker" in cmdline and "loop_preview1" in cmdline:  # not the baseline
                     return int(child)
     return None
 
@@ -228,15 +230,15 @@ def test_summary_meta_and_cells_are_replaced_atomically(tmp_path: Path, monkeypa
     """A write that fails half-way (disk full at fsync) leaves the old file whole
     and no temporary twin."""
     target = tmp_path / "summary.csv"
-    results.write_frame_csv(target, pd.DataFrame({"a": [1, 2]}))
+    store.write_frame_csv(target, pd.DataFrame({"a": [1, 2]}))
     before = target.read_bytes()
 
     def full(_fd: int) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", full)
-    for write in (lambda: results.write_frame_csv(target, pd.DataFrame({"a": [3]})),
-                  lambda: results.write_json(target, {"a": 3})):  # fmt: skip
+    for write in (lambda: store.write_frame_csv(target, pd.DataFrame({"a": [3]})),
+                  lambda: store.write_json(target, {"a": 3})):  # fmt: skip
         with pytest.raises(OSError):
             write()
         assert target.read_bytes() == before
@@ -331,11 +333,11 @@ def test_disk_full_mid_run_keeps_what_was_flushed(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 2, err
         assert "No space left on device" in err and str(out) in err and "Traceback" not in err
-        flushed = len(results.read_progress(out))
+        flushed = len(read_progress(out))
         assert flushed >= 2
-        data = results.load(out)  # what was flushed is readable
+        data = load_run(out)  # what was flushed is readable
         assert data.samples.groupby(["backend", "round"]).ngroups >= flushed
         filler.unlink()
         p = run_cli("run", "--resume", str(out))
         assert p.returncode == 0, p.stderr
-        assert (results.load(out).summary["n"] == 6 * 20).all()
+        assert (load_run(out).summary["n"] == 6 * 20).all()

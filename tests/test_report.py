@@ -12,9 +12,9 @@ import matplotlib.image as mpimg
 import pytest
 from synthetic_run import basic_cells, make_run
 
-from bench import charts
-from bench.report import run as report_cmd
-from bench.report import write_report
+from bench.present import charts
+from bench.present.report import run as report_cmd
+from bench.present.report import write_report
 
 FIXTURES = Path(__file__).resolve().parent.parent / "results" / "fixtures"
 
@@ -119,8 +119,8 @@ def test_report_on_recorded_real_run(tmp_path):
 
 
 def test_variants_side_by_side_ratio_and_where_it_goes(tmp_path):
-    from bench import results
-    from bench.summarize import variant_ratios
+    from bench.analyze.runs import load_run
+    from bench.analyze.summarize import variant_ratios
 
     cells = {
         ("w", "native", "native", "onnx", "cpu"): 1.0,
@@ -128,7 +128,7 @@ def test_variants_side_by_side_ratio_and_where_it_goes(tmp_path):
         ("w", "adapted", "wasmtime-cli", "onnx", "cpu"): 2.4,
         ("w", "component", "wasmtime-cli", "onnx", "cpu"): 2.0,
     }
-    run = results.load(make_run(tmp_path / "run", cells, rounds=3, iterations=200, cv=0.01))
+    run = load_run(make_run(tmp_path / "run", cells, rounds=3, iterations=200, cv=0.01))
     r = variant_ratios(run.samples, n_boot=300).set_index("variant")
     assert abs(r.loc["adapted", "ratio"] - 1.2) < 0.01 and r.loc["adapted", "ci_low"] > 1.15
     assert r.loc["component", "ci_low"] < 1.0 < r.loc["component", "ci_high"]

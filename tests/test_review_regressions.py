@@ -9,9 +9,11 @@ import onnxruntime as ort
 import pytest
 import wasmtime
 
-from bench import plan, results
+from bench.analyze.runs import load_run
+from bench.measure import plan
+from contracts import paths
+from contracts.jobs import CellFailed, TensorSpec
 from hosts import guest_io
-from hosts.base import CellFailed, TensorSpec
 from tests.conformance import abi_cases
 from tests.helpers import run_cli
 
@@ -46,7 +48,7 @@ def test_relative_out_from_another_directory(tmp_path: Path) -> None:
         "--rounds", "1", "--offline", "0", "--out", "rel", cwd=tmp_path,
     )  # fmt: skip
     assert p.returncode == 0, p.stderr
-    cells = results.load(tmp_path / "rel").cells
+    cells = load_run(tmp_path / "rel").cells
     assert list(cells["status"]) == ["ok"], cells["reason"].tolist()
 
 
@@ -96,9 +98,9 @@ def test_agreement_reports_a_nan_difference(tmp_path: Path) -> None:
     """max_abs_diff must not read 0 when an output differs by NaN."""
     from types import SimpleNamespace
 
-    from bench.agreement import agreement, npz_safe
-    from bench.cells import Cell
-    from bench.plan import CellState
+    from bench.analyze.agreement import agreement, npz_safe
+    from bench.results.progress import CellState
+    from contracts.cells import Cell
 
     tol = SimpleNamespace(atol=1e-5, rtol=1e-5)
     prepared = {
@@ -125,8 +127,8 @@ def test_compare_head_failed_after_some_rounds_is_newly_failed(tmp_path: Path) -
 
     import pandas as pd
 
-    from bench.compare import compare_runs
-    from bench.summarize import summarize
+    from bench.analyze.compare import compare_runs
+    from bench.analyze.summarize import summarize
 
     run_a = Path(__file__).resolve().parent.parent / "results" / "fixtures" / "mlp-tiny-a"
     slow = ("mlp-tiny", "preview1", "wasmtime-py", "onnx", "cpu")
@@ -139,7 +141,7 @@ def test_compare_head_failed_after_some_rounds_is_newly_failed(tmp_path: Path) -
     cells.loc[mine, ["status", "reason"]] = ["failed", "round 2: trap"]
     cells.to_csv(head / "cells.csv", index=False)
     summarize(samples, cells, n_boot=200).to_csv(head / "summary.csv", index=False)
-    cmp = compare_runs(results.load(run_a), results.load(head))
+    cmp = compare_runs(load_run(run_a), load_run(head))
     failed = [r for r in cmp.rows if r.verdict == "failed"]
     assert [r.key for r in failed] == [slow]
     assert cmp.exit_code == 1
@@ -153,7 +155,7 @@ def test_cli_compile_cache_survives_a_kill_while_writing_its_meta(
     meta that every later run (or a concurrent shard) fails to parse."""
     from hosts import wasmtime_cli
 
-    monkeypatch.setenv(wasmtime_cli.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(paths.CLI_CACHE_ENV, str(tmp_path / "cache"))
     wasm = tmp_path / "tiny.wasm"
     wasm.write_bytes(wasmtime.wat2wasm("(module)"))
     real_write = Path.write_text
@@ -175,9 +177,9 @@ def test_cli_crash_with_a_timeout_set_is_not_called_a_timeout(
 ) -> None:
     """A CLI killed by a signal (e.g. SIGABRT from a wasi-nn host panic) well before
     the timeout must be reported as that signal, not as 'killed after the timeout'."""
-    from bench.cells import Cell
+    from contracts.cells import Cell
+    from contracts.jobs import CellJob, ModelFiles
     from hosts import wasmtime_cli
-    from hosts.base import CellJob, ModelFiles
 
     fake = tmp_path / "fake-wasmtime"  # the one crash a real guest cannot be relied on for
     fake.write_text(
@@ -186,7 +188,7 @@ def test_cli_crash_with_a_timeout_set_is_not_called_a_timeout(
     )
     fake.chmod(0o755)
     monkeypatch.setattr(wasmtime_cli, "cli_binary", lambda: fake)
-    monkeypatch.setenv(wasmtime_cli.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(paths.CLI_CACHE_ENV, str(tmp_path / "cache"))
     wasmtime_cli.cli_version.cache_clear()
     onnx = str(model.folder / "graph" / "model.onnx")
     job = CellJob(
@@ -237,9 +239,9 @@ def test_offline_pass_survives_a_guest_reporting_zero_time(tmp_path: Path, monke
     (ZeroDivisionError) in the offline pass; the cell's offline result is a failure."""
     from types import SimpleNamespace
 
-    from bench.cells import Cell
-    from bench.plan import CellState
-    from bench.runner import Runner
+    from bench.measure.runner import Runner
+    from bench.results.progress import CellState
+    from contracts.cells import Cell
 
     cell = Cell("w", "preview1", "wasmtime-py", "onnx", "cpu")
     workload = SimpleNamespace(timeout_s=60, memory_limit_mb=1024)
@@ -263,8 +265,8 @@ def test_samples_negative_time_is_a_cell_failure(tmp_path: Path) -> None:
 def test_uniform_integer_range_without_an_integer_is_a_clear_error() -> None:
     """low 0.2, high 0.7 passes the workload check but holds no integer for an i32
     input: a one-line WorkloadError naming the field, not numpy's ValueError."""
-    from bench.inputs import generate
-    from bench.workload import InputSpec, WorkloadError
+    from bench.measure.inputs import generate
+    from bench.measure.workload import InputSpec, WorkloadError
 
     spec = InputSpec("ids", [1, 4], "i32", low=0.2, high=0.7)
     with pytest.raises(WorkloadError, match=r"w.toml: field 'inputs.ids.high'"):
@@ -276,9 +278,9 @@ def test_own_guest_gets_copies_not_links_of_model_and_inputs(tmp_path):
     model cache and the run's inputs."""
     import os
 
-    from bench.cells import Cell
+    from contracts.cells import Cell
+    from contracts.jobs import CellJob, ModelFiles, TensorSpec
     from hosts import guest_io
-    from hosts.base import CellJob, ModelFiles, TensorSpec
 
     model = tmp_path / "m.onnx"
     model.write_bytes(b"model")

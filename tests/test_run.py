@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 from onnx import TensorProto, helper
 
-from bench import results
-from bench.cells import Cell
-from bench.plan import CellState
-from bench.runner import Runner
-from bench.schema import CELL_COLUMNS, SAMPLE_COLUMNS, SUMMARY_COLUMNS
+from bench.analyze.runs import load_run
+from bench.measure.runner import Runner
+from bench.results.progress import CellState, read_progress
+from bench.results.schema import CELL_COLUMNS, SAMPLE_COLUMNS, SUMMARY_COLUMNS
+from contracts.cells import Cell
 from tests.helpers import REPO, run_cli
 
 
@@ -38,7 +38,7 @@ def test_native_run_writes_a_complete_run_folder(tmp_path: Path) -> None:
         str(out),
     )
     assert p.returncode == 0, p.stderr
-    data = results.load(out)
+    data = load_run(out)
     assert list(data.samples.columns) == SAMPLE_COLUMNS
     assert set(SUMMARY_COLUMNS) <= set(data.summary.columns)
     assert list(data.cells.columns) == CELL_COLUMNS
@@ -68,8 +68,8 @@ def test_native_run_writes_a_complete_run_folder(tmp_path: Path) -> None:
 
 
 def test_interleaving_is_seeded_and_shuffled(tmp_path: Path) -> None:
-    from bench.prepare import PreparedWorkload
-    from bench.workload import find_workload
+    from bench.measure.prepare import PreparedWorkload
+    from bench.measure.workload import find_workload
 
     w = find_workload("mlp-tiny")
     prepared = {w.name: PreparedWorkload(w, None, [], [])}  # type: ignore[arg-type]
@@ -137,9 +137,9 @@ def test_bring_your_own_model_runs_on_both_backends(tmp_path: Path) -> None:
     p = run_cli("run", str(tmp_path / "mine.toml"), "--hosts", "native", "--iterations", "5", "--rounds", "1",
                 "--offline", "0", "--out", str(out))  # fmt: skip
     assert p.returncode == 0, p.stderr
-    s = results.load(out).summary
+    s = load_run(out).summary
     assert list(s["status"]) == ["ok", "ok"] and s["agrees"].astype(bool).all()
-    from bench.agreement import load_outputs
+    from bench.analyze.agreement import load_outputs
 
     outs = load_outputs(out / "outputs" / "mine_native_native_openvino_cpu.npz")
     assert outs["embedded"].shape == (2, 5, 8) and outs["pooled"].shape == (2, 8)
@@ -153,26 +153,26 @@ def test_interrupt_keeps_finished_rounds_and_resume_completes(tmp_path: Path) ->
         cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(results.read_progress(out)) < 3:
+    while time.monotonic() < deadline and len(read_progress(out)) < 3:
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "--resume" in err
-    partial = results.load(out)
+    partial = load_run(out)
     assert partial.meta["interrupted"] is True
-    done_rounds = len(results.read_progress(out))
+    done_rounds = len(read_progress(out))
     assert 3 <= done_rounds < 12
     assert partial.samples.groupby(["backend", "round"]).ngroups == done_rounds
 
     p = run_cli("run", "--resume", str(out))
     assert p.returncode == 0, p.stderr
-    full = results.load(out)
+    full = load_run(out)
     assert full.meta["interrupted"] is False
     assert full.samples.groupby(["backend", "round"]).ngroups == 12
     assert (full.summary["n"] == 6 * 20).all()
     # rounds measured before the interrupt are kept, not re-run
-    assert len(results.read_progress(out)) == 12
+    assert len(read_progress(out)) == 12
     assert isinstance(partial.samples, pd.DataFrame)
 
 
@@ -185,7 +185,7 @@ def test_gpu_on_cpu_machine_is_skipped_with_reason(tmp_path: Path, args: list[st
     out = tmp_path / "run"
     p = run_cli("run", "mlp-tiny", "--hosts", "native", *args, "--out", str(out))
     assert p.returncode == 0, p.stderr
-    s = results.load(out).summary
+    s = load_run(out).summary
     assert (s["status"] == "skipped").all()
     assert s["reason"].str.contains("CUDAExecutionProvider|GPU").all()
 
@@ -217,7 +217,7 @@ def test_killed_run_folder_reads_from_plan_and_progress(tmp_path: Path) -> None:
     progress.jsonl, and the report says the run was interrupted."""
     import json
 
-    from bench.report import write_report
+    from bench.present.report import write_report
 
     out = tmp_path / "run"
     p = run_cli("run", "mlp-tiny", "--hosts", "native", "--iterations", "5", "--rounds", "2",
@@ -229,7 +229,7 @@ def test_killed_run_folder_reads_from_plan_and_progress(tmp_path: Path) -> None:
     (out / "progress.jsonl").write_text(lines[0] + "\n")  # only one (cell, round) had finished
     meta = json.loads((out / "meta.json").read_text())
     (out / "meta.json").write_text(json.dumps(meta | {"interrupted": True}))
-    run = results.load(out)
+    run = load_run(out)
     by_backend = run.cells.set_index("backend")
     first = json.loads(lines[0])["cell"].split("/")[3]
     other = "openvino" if first == "onnx" else "onnx"

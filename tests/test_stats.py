@@ -1,4 +1,4 @@
-"""Statistics against known distributions, and summary.csv rows (bench.summarize)."""
+"""Statistics against known distributions, and summary.csv rows (bench.analyze.summarize)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 from synthetic_run import basic_cells, make_run
 
-from bench import results, stats
-from bench.results import RunFolderError
-from bench.schema import SUMMARY_COLUMNS
-from bench.summarize import summarize
+from bench.analyze import stats
+from bench.analyze.runs import load_run
+from bench.analyze.summarize import summarize
+from bench.results.schema import SUMMARY_COLUMNS
+from bench.results.store import RunFolderError
 
 
 def test_describe_normal_and_exponential():
@@ -148,13 +149,13 @@ def test_summarize_keeps_cells_missing_from_cells_frame(tmp_path):
 def test_load_run_recomputes_a_missing_or_stale_summary(tmp_path):
     run = make_run(tmp_path / "run", {("m", "native", "native", "onnx", "cpu"): 2.0})
     (run / "summary.csv").unlink()
-    r = results.load(run)
+    r = load_run(run)
     assert r.summary.iloc[0]["p50_ms"] == pytest.approx(2.0, rel=0.02)
     old = r.summary.drop(columns=["overhead_ci_low", "compute_p50_ms"])  # an older writer
     old.to_csv(run / "summary.csv", index=False)
-    assert "compute_p50_ms" in results.load(run).summary
+    assert "compute_p50_ms" in load_run(run).summary
     with pytest.raises(RunFolderError, match="no such run folder"):
-        results.load(tmp_path / "nope")
+        load_run(tmp_path / "nope")
 
 
 def test_robust_cv_matches_cv_on_normal_data_and_ignores_spikes() -> None:

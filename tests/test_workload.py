@@ -7,8 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.inputs import generate
-from bench.workload import WorkloadError, find_workload, load_workload, suite, workload_files
+from bench.measure.inputs import generate
+from bench.measure.workload import (
+    WorkloadError,
+    find_workload,
+    load_workload,
+    suite,
+    workload_files,
+)
 
 GOOD = """
 name = "w"

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from hosts.base import DTYPES
+from contracts.dtypes import DTYPES
 
 ERROR_CODES = (
     "invalid_argument",

@@ -167,6 +167,6 @@ def _kernel_opset_range() -> tuple[int, int]:
 
 
 def _cpu_name() -> str:
-    from bench.machine import cpu_name
+    from contracts.machine import cpu_name
 
     return cpu_name()

@@ -6,8 +6,8 @@ component and adapted -> `hosts.wasmtime_py.component` (the WIT ABI).
 
 from __future__ import annotations
 
+from contracts.jobs import CellJob, CellSkipped, CellUnsupported, RoundResult
 from hosts.backends import get_backend
-from hosts.base import CellJob, CellSkipped, CellUnsupported, RoundResult
 
 
 class WasmtimePyHost:

@@ -40,11 +40,11 @@ from wasmtime.component import (
     Variant,
 )
 
+from contracts.jobs import CellFailed, CellJob, CellUnsupported, RoundResult, peak_rss_kb
 from hosts import guest_io
 from hosts import properties as nn_properties
 from hosts.backends import backend_for_encoding
 from hosts.backends.base import BackendError, Context, Graph
-from hosts.base import CellFailed, CellJob, CellUnsupported, RoundResult, peak_rss_kb
 from hosts.native import model_paths
 from hosts.wasmtime_py import fastlist
 

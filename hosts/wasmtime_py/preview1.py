@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import wasmtime
 
+from contracts.dtypes import DTYPES
+from contracts.jobs import CellFailed, CellJob, RoundResult, peak_rss_kb
 from hosts import abi, guest_io, properties
 from hosts.backends import Backend, BackendError, Context, Graph, backend_for_encoding
-from hosts.base import DTYPES, CellFailed, CellJob, RoundResult, peak_rss_kb
 
 MODULE = "wasi_ephemeral_nn"
 I32 = wasmtime.ValType.i32()

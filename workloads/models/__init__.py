@@ -8,10 +8,8 @@ pm.files.onnx, pm.files.ir_xml, pm.inputs, pm.outputs
 from workloads.models.errors import ModelError
 from workloads.models.graph import OPSET
 from workloads.models.prepare import (
-    CACHE_ENV,
     PreparedModel,
     TensorDesc,
-    default_cache_dir,
     prepare_model,
 )
 from workloads.models.zoo import BUILDER_VERSION, BUILDERS, DEFAULTS
@@ -19,12 +17,10 @@ from workloads.models.zoo import BUILDER_VERSION, BUILDERS, DEFAULTS
 __all__ = [
     "BUILDERS",
     "BUILDER_VERSION",
-    "CACHE_ENV",
     "DEFAULTS",
     "OPSET",
     "ModelError",
     "PreparedModel",
     "TensorDesc",
-    "default_cache_dir",
     "prepare_model",
 ]

@@ -24,14 +24,13 @@ from typing import Any, NamedTuple
 import onnx
 from onnx import TensorProto
 
-from hosts.base import ModelFiles
+from contracts import paths
+from contracts.jobs import ModelFiles
 from workloads.models.errors import ModelError, with_defaults
 from workloads.models.zoo import BUILDER_VERSION, BUILDERS, DEFAULTS
 
 # Bump when what prepare_model writes changes (shape fixing, IR conversion, aliases).
 PREPARE_VERSION = 1
-CACHE_ENV = "WASINN_BENCH_CACHE"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # protobuf cannot serialise a message of 2 GiB or more; we keep models in one file.
 MAX_ONNX_BYTES = 2**31 - 1
 
@@ -71,11 +70,6 @@ class PreparedModel:
     ir_error: str | None = None  # why there is no OpenVINO IR, if there is none
 
 
-def default_cache_dir() -> Path:
-    env = os.environ.get(CACHE_ENV)
-    return Path(env) if env else REPO_ROOT / ".cache" / "models"
-
-
 def prepare_model(
     builder: str | None,
     params: dict[str, Any] | None,
@@ -90,7 +84,7 @@ def prepare_model(
     """
     if (builder is None) == (onnx_path is None):
         raise ModelError("a model needs exactly one of a zoo builder or an .onnx path")
-    folder_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    folder_root = Path(cache_dir) if cache_dir is not None else paths.model_cache()
     shapes = dict(input_shapes or {})
 
     if builder is not None:

@@ -11,15 +11,15 @@ import importlib
 import sys
 from pathlib import Path
 
-from bench.cells import BACKENDS, DEVICES, HOSTS, VARIANTS
+from contracts.cells import BACKENDS, DEVICES, HOSTS, VARIANTS
 
 # Subcommands that live in their own module: each exposes add_parser(subparsers) and run(args).
 COMMAND_MODULES = [
-    "bench.report",
-    "bench.compare",
-    "bench.history",
-    "bench.merge",
-    "bench.export",
+    "bench.present.report",
+    "bench.analyze.compare",
+    "bench.analyze.history",
+    "bench.analyze.merge",
+    "bench.present.export",
     "bench.adapt",
 ]
 
@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["wasmtime"]:  # everything after belongs to wasmtime, --options included
-        from bench.commands import wasmtime_command
+        from bench.cli.run import wasmtime_command
 
         rest, threads = argv[1:], 1
         if rest[:1] == ["--threads"] and len(rest) > 1 and rest[1].isdigit():
@@ -142,16 +142,16 @@ def main(argv: list[str] | None = None) -> int:
         return wasmtime_command(rest, threads)
     parser = build_parser()
     args = parser.parse_args(argv)
-    from bench.results import RunFolderError
-    from bench.workload import WorkloadError
+    from bench.measure.workload import WorkloadError
+    from bench.results.store import RunFolderError
 
     try:
         if args.command == "run":
-            from bench.commands import run_command
+            from bench.cli.run import run_command
 
             return run_command(args)
         if args.command == "list":
-            from bench.commands import list_command
+            from bench.cli.run import list_command
 
             return list_command()
         return int(args.func(args))

@@ -17,8 +17,8 @@ from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.figure import Figure, SubFigure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from bench import stats  # noqa: E402
-from bench.schema import NOISE_CV  # noqa: E402
+from bench.analyze import stats
+from bench.results.schema import NOISE_CV  # noqa: E402
 
 VARIANT_COLORS = {
     "native": "#555555",
@@ -278,7 +278,7 @@ def _slide(title: str, subtitle: str = "") -> SubFigure:
 
 def workload_finding(df: pd.DataFrame, ratios: pd.DataFrame) -> str:
     """The headline for one workload: adapted vs preview1 on the same host, backend
-    and device if both ran (bench.summarize.variant_ratios, the report's own numbers),
+    and device if both ran (bench.analyze.summarize.variant_ratios, the report's own numbers),
     else the best wasm variant vs native."""
     mine = ratios[(ratios["workload"].isin(df["workload"])) & (ratios["variant"] == "adapted")]
     if not mine.empty:
@@ -480,7 +480,7 @@ def write_slides(
     summary: pd.DataFrame, totals: dict[Key, np.ndarray], ratios: pd.DataFrame, out: Path
 ) -> list[Path]:
     """The 16:9 meeting set, numbered in presentation order; `ratios` is
-    bench.summarize.variant_ratios of the same run (the slide titles quote it)."""
+    bench.analyze.summarize.variant_ratios of the same run (the slide titles quote it)."""
     df = measured(summary)
     if df.empty:
         return []

@@ -13,14 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.cells import Cell
-from bench.matrix import Filters, expand, probe, shard_of
-from bench.meta import build_meta
-from bench.prepare import PreparedWorkload, prepare
-from bench.results import read_progress, write_json
-from bench.workload import Workload, WorkloadError, find_workload, suite
-
-OFFLINE_ROUND = -1  # progress.jsonl round number of the offline-throughput pass
+from bench.measure.matrix import Filters, expand, probe, shard_of
+from bench.measure.meta import build_meta
+from bench.measure.prepare import PreparedWorkload, prepare
+from bench.measure.workload import Workload, WorkloadError, find_workload, suite
+from bench.results.progress import CellState, read_progress, replay
+from bench.results.store import write_json
+from contracts.cells import Cell
 
 
 @dataclass
@@ -37,18 +36,6 @@ class RunOptions:
     seed: int = 0
     shard: tuple[int, int] | None = None
     offline_k: int = 0  # concurrent instances for offline throughput; 0 = not measured
-
-
-@dataclass
-class CellState:
-    cell: Cell
-    status: str = "pending"  # pending -> ok | failed | unsupported | skipped
-    reason: str = ""
-    rounds_done: int = 0
-    peak_rss_kb: int = 0
-    notes: dict[str, str] = field(default_factory=dict)
-    offline_ips: float | None = None
-    offline_reason: str = ""
 
 
 def select_workloads(options: RunOptions) -> list[Workload]:
@@ -185,35 +172,6 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
     write_json(run_dir / "plan.json", plan)
     write_json(run_dir / "meta.json", build_meta(run_dir, prepared, plan, interrupted=True))
     return RunSetup(run_dir, prepared, states, set(), plan)
-
-
-def replay(
-    plan: dict[str, Any], progress: list[dict[str, Any]]
-) -> tuple[list[CellState], set[tuple[str, int]]]:
-    """Every planned cell's state after the (cell, round) entries of progress.jsonl, and
-    which of those are done: where `--resume` picks up, and how a killed run reads back."""
-    states = [
-        CellState(Cell.from_key(e["key"]), status=e["status"], reason=e["reason"])
-        for e in plan["cells"]
-    ]
-    by_key = {s.cell.key: s for s in states}
-    done: set[tuple[str, int]] = set()
-    for e in progress:
-        s = by_key.get(e["cell"])
-        if s is None:
-            continue
-        done.add((e["cell"], e["round"]))
-        if e["round"] == OFFLINE_ROUND:
-            s.offline_ips = e.get("offline_ips")
-            s.offline_reason = e.get("reason", "")
-        elif e["status"] == "ok":
-            s.status = "ok"
-            s.rounds_done += 1
-            s.peak_rss_kb = max(s.peak_rss_kb, int(e.get("peak_rss_kb", 0)))
-            s.notes.update(e.get("notes", {}))
-        else:
-            s.status, s.reason = e["status"], e.get("reason", "")
-    return states, done
 
 
 def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:

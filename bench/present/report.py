@@ -18,10 +18,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import charts, results, stats
-from bench.results import Run, RunFolderError
-from bench.schema import NOISE_CV
-from bench.summarize import phase_ms, variant_ratios
+from bench.analyze import stats
+from bench.analyze.runs import Run, load_run
+from bench.analyze.summarize import phase_ms, variant_ratios
+from bench.present import charts
+from bench.results.schema import NOISE_CV
+from bench.results.store import RunFolderError
 
 
 @dataclass
@@ -310,7 +312,7 @@ def to_html(blocks: list[Block]) -> str:
 def write_report(run_dir: str | Path, out: str | Path | None = None, slides: bool = False) -> Path:
     """Write report.md, report.html and the charts; returns the report.md path.
     Default folder: reports/<run-id>/. With `slides`, also <out>/slides/*.png|svg."""
-    run = results.load(run_dir)
+    run = load_run(run_dir)
     out = Path(out) if out is not None else Path("reports") / run.run_id
     out.mkdir(parents=True, exist_ok=True)
     ratios = variant_ratios(run.samples)  # one computation for the table and the slide titles

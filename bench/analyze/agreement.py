@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from bench.cells import Cell
-from bench.plan import CellState
-from bench.prepare import PreparedWorkload
+from bench.measure.prepare import PreparedWorkload
+from bench.results.progress import CellState
+from contracts.cells import Cell
 
 
 def npz_safe(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.cells import BACKENDS, DEVICES, HOSTS, VARIANTS
-from hosts.base import DTYPES
+from contracts import paths
+from contracts.cells import BACKENDS, DEVICES, HOSTS, VARIANTS
+from contracts.dtypes import DTYPES
 
-WORKLOADS_DIR = Path(__file__).resolve().parent.parent / "workloads"
 SUITES = ("quick", "full")
 GENERATORS = ("uniform", "normal", "zeros", "constant", "file")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -255,7 +255,7 @@ def _input_spec(path: Path, name: str, f: _Fields) -> InputSpec:
 
 
 def workload_files() -> list[Path]:
-    return sorted(WORKLOADS_DIR.glob("*.toml"))
+    return sorted(paths.WORKLOADS.glob("*.toml"))
 
 
 def find_workload(name_or_path: str) -> Workload:
@@ -263,7 +263,7 @@ def find_workload(name_or_path: str) -> Workload:
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or candidate.exists():
         return load_workload(candidate)
-    direct = WORKLOADS_DIR / f"{name_or_path}.toml"
+    direct = paths.WORKLOADS / f"{name_or_path}.toml"
     if direct.exists():
         return load_workload(direct)
     for p in workload_files():

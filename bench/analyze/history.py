@@ -21,9 +21,11 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
-from bench import charts, results, stats
-from bench.results import Run, RunFolderError
-from bench.summarize import cell_key, native_key, phase_ms
+from bench.analyze import stats
+from bench.analyze.runs import Run, load_run
+from bench.analyze.summarize import cell_key, native_key, phase_ms
+from bench.present import charts
+from bench.results.store import RunFolderError
 
 Key = tuple[str, ...]
 
@@ -214,7 +216,7 @@ def run_folders(paths: list[str | Path]) -> list[Path]:
 def write_history(
     run_dirs: list[str | Path], out: str | Path, metric: str = "p50", factor: float = 1.10
 ) -> pd.DataFrame:
-    runs = [results.load(p) for p in run_folders(run_dirs)]
+    runs = [load_run(p) for p in run_folders(run_dirs)]
     versions = {r.meta.get("schema_version") for r in runs}
     if len(versions) > 1:
         listing = ", ".join(f"{r.path}: {r.meta.get('schema_version')}" for r in runs)

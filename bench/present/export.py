@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench import results
-from bench.cells import KEY_COLUMNS
-from bench.results import Run, RunFolderError
-from bench.summarize import cell_key, phase_ms
+from bench.analyze.runs import Run, load_run
+from bench.analyze.summarize import cell_key, phase_ms
+from bench.results.store import RunFolderError
+from contracts.cells import KEY_COLUMNS
 
 SIGHTGLASS_COLUMNS = [
     "arch", "engine", "engine_flags", "wasm", "process", "iteration", "phase", "event", "count",
@@ -181,7 +181,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     try:
-        data = results.load(args.run_dir)
+        data = load_run(args.run_dir)
     except RunFolderError as e:
         print(f"wasinn-bench export: error: {e}", file=sys.stderr)
         return 2

@@ -4,7 +4,7 @@ A run folder `results/<run-id>/` holds (see docs/results.md):
   meta.json        machine, versions, git sha, models, backend properties
   samples.parquet  long form, one row per (cell, round, iteration, phase)
   cells.csv        one row per cell as the runner saw it (status, reason, agreement, rss...)
-  summary.csv      cells.csv joined with the statistics (bench.summarize)
+  summary.csv      cells.csv joined with the statistics (bench.analyze.summarize)
 """
 
 from __future__ import annotations

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from bench.schema import CELL_COLUMNS, SAMPLE_COLUMNS
+from bench.results.schema import CELL_COLUMNS, SAMPLE_COLUMNS
 
 
 class RunFolderError(ValueError):
@@ -101,19 +100,6 @@ class RunWriter:
         return samples
 
 
-def read_progress(run_dir: Path) -> list[dict[str, Any]]:
-    path = run_dir / "progress.jsonl"
-    if not path.exists():
-        return []
-    entries = []
-    for line in path.read_text().splitlines():
-        try:
-            entries.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line cut by a kill mid-write
-    return entries
-
-
 def empty_samples() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("round", "iteration", "ns") else "str")
                          for c in SAMPLE_COLUMNS})  # fmt: skip
@@ -135,84 +121,6 @@ def _text(column: pd.Series) -> pd.Series:
     return column.map(lambda v: "" if pd.isna(v) else str(v))
 
 
-@dataclass
-class Run:
-    """One run folder, loaded: the frames of bench.schema plus meta.json."""
-
-    path: Path
-    meta: dict[str, Any]
-    samples: pd.DataFrame
-    cells: pd.DataFrame
-    summary: pd.DataFrame
-
-    @property
-    def run_id(self) -> str:
-        return str(self.meta.get("run_id") or self.path.name)
-
-    @property
-    def fingerprint(self) -> str:
-        return str((self.meta.get("machine") or {}).get("fingerprint", "unknown"))
-
-
-def load(run_dir: str | Path) -> Run:
-    """The frames of a run folder (also one that was interrupted).
-
-    Raises RunFolderError naming the path when it is not a readable run folder.
-    A summary.csv that is missing or older than the schema is recomputed.
-    """
-    from bench.cells import KEY_COLUMNS
-    from bench.schema import PHASE_MEDIAN_COLUMNS, STAT_COLUMNS
-    from bench.summarize import summarize
-
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise RunFolderError(f"{run_dir}: no such run folder")
-    meta_path = run_dir / "meta.json"
-    if not meta_path.exists():
-        raise RunFolderError(f"{run_dir}: not a run folder (no meta.json)")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as e:
-        raise RunFolderError(f"{meta_path}: corrupt JSON: {e}") from None
-    if not isinstance(meta, dict):
-        raise RunFolderError(f"{meta_path}: not a JSON object")
-    try:
-        samples = read_samples(run_dir)
-    except (OSError, ValueError) as e:
-        raise RunFolderError(f"{run_dir / 'samples.parquet'}: unreadable: {e}") from None
-    missing = [c for c in KEY_COLUMNS + ["phase", "iteration", "ns"] if c not in samples]
-    if missing:
-        raise RunFolderError(f"{run_dir / 'samples.parquet'}: missing columns {', '.join(missing)}")
-    cells = _read_csv(run_dir / "cells.csv", CELL_COLUMNS)
-    if cells.empty and (run_dir / "plan.json").exists():
-        cells = _cells_from_plan(run_dir)  # killed before cells.csv: what the plan and progress say
-    summary = _read_csv(run_dir / "summary.csv", [])
-    stale = any(c not in summary for c in STAT_COLUMNS + PHASE_MEDIAN_COLUMNS)
-    if stale or (summary.empty and not cells.empty):
-        summary = summarize(samples, cells)
-    return Run(run_dir, meta, samples, cells, summary)
-
-
-def _cells_from_plan(run_dir: Path) -> pd.DataFrame:
-    """cells.csv as far as plan.json and progress.jsonl tell it (a run killed with no
-    chance to finish): statuses, reasons and rounds; agreement is unknown until
-    `run --resume` finishes the run."""
-    from bench.plan import replay
-
-    try:
-        plan = json.loads((run_dir / "plan.json").read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise RunFolderError(f"{run_dir / 'plan.json'}: unreadable: {e}") from None
-    states, _ = replay(plan, read_progress(run_dir))
-    rows = [
-        {**s.cell.to_dict(), "rounds": s.rounds_done}
-        | ({"status": "skipped", "reason": "not run (interrupted)"} if s.status == "pending"
-           else {"status": s.status, "reason": s.reason})
-        for s in states
-    ]  # fmt: skip
-    return pd.DataFrame(rows).reindex(columns=CELL_COLUMNS)
-
-
 TEXT_COLUMNS = (
     "reason",
     "load_mode",
@@ -224,7 +132,7 @@ TEXT_COLUMNS = (
 )
 
 
-def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
+def read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame(columns=columns)
     try:

@@ -1,7 +1,7 @@
 """`wasinn-bench compare BASE_RUN HEAD_RUN [--metric overhead|p50] [--factor F] [--markdown FILE]`
 
 Per cell present in both runs: head/base ratio with a 95% bootstrap CI and a
-Mann-Whitney U p-value, and an asv-style verdict (bench.stats.verdict). Rounds are
+Mann-Whitney U p-value, and an asv-style verdict (bench.analyze.stats.verdict). Rounds are
 the independent unit (iterations of one round share that moment's machine state):
 the CI resamples rounds and then iterations within them, and the rank test compares
 per-round values, so `n` counts rounds. Exit 1
@@ -30,9 +30,10 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from bench import results, stats
-from bench.results import Run, RunFolderError
-from bench.summarize import cell_key, native_key, phase_ms, phase_rounds
+from bench.analyze import stats
+from bench.analyze.runs import Run, load_run
+from bench.analyze.summarize import cell_key, native_key, phase_ms, phase_rounds
+from bench.results.store import RunFolderError
 
 Key = tuple[str, ...]
 VERDICT_ORDER = ("failed", "regressed", "improved", "unchanged")
@@ -105,7 +106,7 @@ def compare_runs(
     bs, hs = _statuses(base), _statuses(head)
     bt, ht = phase_ms(base.samples, "total"), phase_ms(head.samples, "total")
     # Rounds are the independent unit: CIs resample rounds (then iterations within them)
-    # and the rank test compares per-round values (bench.stats).
+    # and the rank test compares per-round values (bench.analyze.stats).
     br, hr = phase_rounds(base.samples, "total"), phase_rounds(head.samples, "total")
     cmp.only_base = [(k, bs[k][0]) for k in bs if k not in hs]
     cmp.only_head = [(k, hs[k][0]) for k in hs if k not in bs]
@@ -285,7 +286,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     try:
-        base, head = results.load(args.base), results.load(args.head)
+        base, head = load_run(args.base), load_run(args.head)
         cmp = compare_runs(base, head, args.metric, args.factor)
     except (RunFolderError, ValueError) as e:
         print(f"wasinn-bench compare: error: {e}", file=sys.stderr)

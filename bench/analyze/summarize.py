@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bench import stats
-from bench.cells import BACKENDS, DEVICES, HOSTS, KEY_COLUMNS, VARIANTS
-from bench.schema import CELL_COLUMNS, PHASE_MEDIAN_COLUMNS, SUMMARY_COLUMNS
+from bench.analyze import stats
+from bench.results.schema import CELL_COLUMNS, PHASE_MEDIAN_COLUMNS, SUMMARY_COLUMNS
+from contracts.cells import BACKENDS, DEVICES, HOSTS, KEY_COLUMNS, VARIANTS
 
 NS_PER_MS = 1e6
 ITERATION_PHASES = ("set_input", "compute", "get_output")
@@ -41,7 +41,7 @@ def phase_rounds(
     samples: pd.DataFrame, phase: str = "total"
 ) -> dict[tuple[str, ...], stats.Rounds]:
     """Per cell key, {round: that round's samples of one phase in ms} (iteration phases):
-    the input of the round-aware statistics in bench.stats."""
+    the input of the round-aware statistics in bench.analyze.stats."""
     if samples.empty:
         return {}
     sel = samples[(samples["phase"] == phase) & (samples["iteration"] >= 0)]
@@ -82,7 +82,7 @@ def order_cells(df: pd.DataFrame) -> pd.DataFrame:
 def summarize(
     samples: pd.DataFrame, cells: pd.DataFrame, n_boot: int = stats.N_BOOT
 ) -> pd.DataFrame:
-    """summary.csv rows (bench.schema.SUMMARY_COLUMNS), one per cell of `cells`.
+    """summary.csv rows (bench.results.schema.SUMMARY_COLUMNS), one per cell of `cells`.
 
     Latency statistics come from the per-iteration `total` phase. Cells without
     samples (failed/unsupported/skipped) keep their row with NaN statistics.
@@ -110,7 +110,7 @@ def summarize(
         row = {c: cell[c] for c in cells.columns}
         x = total.get(key, np.empty(0))
         d = stats.describe(x)
-        # rounds, not iterations, are the independent unit (bench.stats)
+        # rounds, not iterations, are the independent unit (bench.analyze.stats)
         lo, hi = stats.round_median_ci(
             by_round.get(key, {}), n_boot=n_boot, seed=stats.seed_for(*key)
         )

@@ -1,4 +1,4 @@
-"""Run one round of one cell in this (sub)process: `python -m bench.worker JOB OUT`.
+"""Run one round of one cell in this (sub)process: `python -m bench.measure.worker JOB OUT`.
 
 The runner starts a fresh worker per (cell, round) so that a crash, a trap or
 a leak in one cell cannot touch the harness or the next cell. The worker
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, reset_peak_rss
 from hosts import get_host
 from hosts.backends import get_backend
-from hosts.base import CellFailed, CellJob, CellSkipped, CellUnsupported, reset_peak_rss
 
 # Test-only fault hook (docs/reliability.md): "segv:CELL-KEY" makes the worker of
 # that cell die of a real SIGSEGV, the one crash no guest can cause here.
@@ -86,7 +86,7 @@ def run(job_path: Path, out_dir: Path) -> int:
 
 def main() -> int:
     if len(sys.argv) != 3:
-        print("usage: python -m bench.worker JOB.json OUT_DIR", file=sys.stderr)
+        print("usage: python -m bench.measure.worker JOB.json OUT_DIR", file=sys.stderr)
         return 2
     _die_with_parent(os.getppid())
     return run(Path(sys.argv[1]), Path(sys.argv[2]))

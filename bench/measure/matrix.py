@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bench.cells import HOST_VARIANTS, HOSTS, Cell
-from bench.workload import Workload
+from bench.measure.workload import Workload
+from contracts.cells import HOST_VARIANTS, HOSTS, Cell
 
 
 @dataclass

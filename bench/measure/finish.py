@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from bench.agreement import agreement
-from bench.meta import build_meta
-from bench.plan import CellState, RunSetup
-from bench.prepare import PreparedWorkload
-from bench.results import write_frame_csv, write_json
-from bench.runner import Runner
-from bench.schema import CELL_COLUMNS
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from bench.analyze.agreement import agreement
+from bench.measure.meta import build_meta
+from bench.measure.plan import RunSetup
+from bench.measure.prepare import PreparedWorkload
+from bench.measure.runner import Runner
+from bench.results.progress import CellState
+from bench.results.schema import CELL_COLUMNS
+from bench.results.store import write_frame_csv, write_json
 
 
 def cells_frame(
@@ -76,7 +74,7 @@ def backend_properties(
 
 def finish(setup: RunSetup, runner: Runner, interrupted: bool) -> pd.DataFrame:
     """Write samples, cells, summary and meta for whatever has finished."""
-    from bench.summarize import summarize
+    from bench.analyze.summarize import summarize
 
     samples = runner.writer.consolidate_samples()
     agree = agreement(setup.states, setup.prepared, runner.writer.outputs)

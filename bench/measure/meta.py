@@ -8,21 +8,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import machine
-from bench.prepare import PreparedWorkload
-from bench.schema import SCHEMA_VERSION
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from bench.measure.prepare import PreparedWorkload
+from bench.results.schema import SCHEMA_VERSION
+from contracts import machine, paths
 
 
 def git_sha() -> str:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10
+            ["git", "rev-parse", "HEAD"], cwd=paths.REPO_ROOT, capture_output=True, text=True, timeout=10
         )
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO_ROOT,
+            cwd=paths.REPO_ROOT,
             capture_output=True,
             text=True,
             timeout=10,

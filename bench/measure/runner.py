@@ -3,7 +3,7 @@
 Order: warm-up happens inside every round (the guest's own warm-up
 iterations); rounds are interleaved across cells in a seeded shuffled order so
 that machine drift hits every cell alike. Each (cell, round) runs in a fresh
-subprocess (`bench.worker`) with a timeout and a memory limit: a crash, trap,
+subprocess (`bench.measure.worker`) with a timeout and a memory limit: a crash, trap,
 OOM or hang marks that cell `failed` and the run goes on.
 Ctrl-C / SIGTERM keep everything that finished; `--resume` runs the rest.
 """
@@ -25,16 +25,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench import machine
-from bench.agreement import npz_safe
-from bench.plan import OFFLINE_ROUND, CellState
-from bench.prepare import PreparedWorkload
-from bench.processes import check_disk, exit_reason, tail, watch
-from bench.results import RunWriter
-from bench.schema import SAMPLE_COLUMNS
-from hosts.base import CellJob
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from bench.analyze.agreement import npz_safe
+from bench.measure.prepare import PreparedWorkload
+from bench.measure.processes import check_disk, exit_reason, tail, watch
+from bench.results.progress import OFFLINE_ROUND, CellState
+from bench.results.schema import SAMPLE_COLUMNS
+from bench.results.store import RunWriter
+from contracts import machine, paths
+from contracts.jobs import CellJob
 
 
 class Interrupted(Exception):
@@ -224,11 +222,11 @@ class Runner:
         for wd in workdirs:
             out, err = open(wd / "worker.stdout", "wb"), open(wd / "worker.stderr", "wb")  # noqa: SIM115
             files += [out, err]
-            cmd = [sys.executable, "-m", "bench.worker", str(wd / "job.json"), str(wd)]
+            cmd = [sys.executable, "-m", "bench.measure.worker", str(wd / "job.json"), str(wd)]
             # Own session: Ctrl-C reaches the harness only, which then stops the worker.
             self._current.append(
                 subprocess.Popen(
-                    cmd, stdout=out, stderr=err, cwd=REPO_ROOT, env=env, start_new_session=True
+                    cmd, stdout=out, stderr=err, cwd=paths.REPO_ROOT, env=env, start_new_session=True
                 )
             )
         try:

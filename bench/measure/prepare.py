@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from bench.inputs import generate
-from bench.workload import Workload, WorkloadError
-from hosts.base import DTYPES, ModelFiles, TensorSpec
+from bench.measure.inputs import generate
+from bench.measure.workload import Workload, WorkloadError
+from contracts.dtypes import DTYPES
+from contracts.jobs import ModelFiles, TensorSpec
 
 
 @dataclass

@@ -16,16 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.results import (
-    Run,
-    RunFolderError,
-    load,
-    write_frame_csv,
-    write_frame_parquet,
-    write_json,
-)
-from bench.schema import CELL_COLUMNS, SAMPLE_COLUMNS
-from bench.summarize import cell_key, summarize
+from bench.analyze.runs import Run, load_run
+from bench.analyze.summarize import cell_key, summarize
+from bench.results.schema import CELL_COLUMNS, SAMPLE_COLUMNS
+from bench.results.store import RunFolderError, write_frame_csv, write_frame_parquet, write_json
 
 
 class MergeError(ValueError):
@@ -125,7 +119,7 @@ def merge_runs(run_dirs: list[str | Path], out: str | Path, allow_mixed_sha: boo
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise MergeError(f"{out}: output folder exists and is not empty")
-    runs = [load(p) for p in run_dirs]
+    runs = [load_run(p) for p in run_dirs]
     for w in check_shards(runs, allow_mixed_sha):
         print(f"wasinn-bench merge: warning: {w}", file=sys.stderr)
     samples = pd.concat([_with_machine(r.samples, r.fingerprint) for r in runs], ignore_index=True)

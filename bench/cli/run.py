@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bench import plan, record, runner
-from bench.matrix import Filters
-from bench.schema import NOISE_CV
+from bench.measure import plan, record, runner
+from bench.measure.matrix import Filters
+from bench.results.schema import NOISE_CV
 
 console = Console(stderr=True)
 
@@ -86,7 +86,7 @@ def run_command(args: argparse.Namespace) -> int:
         return 130
     console.print(f"results: {setup.run_dir}")
     if args.report:
-        from bench.report import write_report
+        from bench.present.report import write_report
 
         out = write_report(setup.run_dir)
         console.print(f"report: {out}")
@@ -144,10 +144,11 @@ def trial_run() -> list[plan.CellState]:
 
 
 def print_variant_ratios(run_dir) -> None:
-    from bench import results, stats
-    from bench.summarize import variant_ratios
+    from bench.analyze import stats
+    from bench.analyze.summarize import variant_ratios
+    from bench.results import store
 
-    ratios = variant_ratios(results.read_samples(run_dir))
+    ratios = variant_ratios(store.read_samples(run_dir))
     if ratios.empty:
         return
     table = Table(
@@ -166,7 +167,7 @@ def print_variant_ratios(run_dir) -> None:
 
 
 def list_command() -> int:
-    from bench.workload import load_workload, workload_files
+    from bench.measure.workload import load_workload, workload_files
     from hosts.backends import get_backend
 
     out = _stdout_console()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.workload import InputSpec, WorkloadError
-from hosts.base import DTYPES
+from bench.measure.workload import InputSpec, WorkloadError
+from contracts.dtypes import DTYPES
 
 
 def generate(spec: InputSpec, where: str) -> np.ndarray:

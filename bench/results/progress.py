@@ -1,0 +1,72 @@
+"""progress.jsonl: one line per finished (cell, round), and what it says of a run.
+
+`replay` is the one reading of it: where `--resume` picks up, and how a run that
+was killed before it could finish reads back.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contracts.cells import Cell
+
+OFFLINE_ROUND = -1  # progress.jsonl round number of the offline-throughput pass
+
+
+@dataclass
+class CellState:
+    cell: Cell
+    status: str = "pending"  # pending -> ok | failed | unsupported | skipped
+    reason: str = ""
+    rounds_done: int = 0
+    peak_rss_kb: int = 0
+    notes: dict[str, str] = field(default_factory=dict)
+    offline_ips: float | None = None
+    offline_reason: str = ""
+
+
+def read_progress(run_dir: Path) -> list[dict[str, Any]]:
+    path = run_dir / "progress.jsonl"
+    if not path.exists():
+        return []
+    entries = []
+    for line in path.read_text().splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut by a kill mid-write
+    return entries
+
+
+
+
+def replay(
+    plan: dict[str, Any], progress: list[dict[str, Any]]
+) -> tuple[list[CellState], set[tuple[str, int]]]:
+    """Every planned cell's state after the (cell, round) entries of progress.jsonl, and
+    which of those are done: where `--resume` picks up, and how a killed run reads back."""
+    states = [
+        CellState(Cell.from_key(e["key"]), status=e["status"], reason=e["reason"])
+        for e in plan["cells"]
+    ]
+    by_key = {s.cell.key: s for s in states}
+    done: set[tuple[str, int]] = set()
+    for e in progress:
+        s = by_key.get(e["cell"])
+        if s is None:
+            continue
+        done.add((e["cell"], e["round"]))
+        if e["round"] == OFFLINE_ROUND:
+            s.offline_ips = e.get("offline_ips")
+            s.offline_reason = e.get("reason", "")
+        elif e["status"] == "ok":
+            s.status = "ok"
+            s.rounds_done += 1
+            s.peak_rss_kb = max(s.peak_rss_kb, int(e.get("peak_rss_kb", 0)))
+            s.notes.update(e.get("notes", {}))
+        else:
+            s.status, s.reason = e["status"], e.get("reason", "")
+    return states, done

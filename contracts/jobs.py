@@ -1,0 +1,125 @@
+"""What crosses the boundary between the harness and a host's worker process.
+
+The runner turns each (cell, round) into a `CellJob`, runs it in a worker
+subprocess (`python -m bench.measure.worker`), and gets back a `RoundResult`.
+Everything in a `CellJob` is JSON-serialisable so it can cross the process
+boundary; tensors travel as raw little-endian C-order files.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from contracts.cells import Cell
+from contracts.dtypes import DTYPES
+
+
+class CellUnsupported(Exception):
+    """The host/backend/device combination cannot run here; message = reason."""
+
+
+class CellSkipped(Exception):
+    """The cell was not attempted (e.g. device absent); message = reason."""
+
+
+class CellFailed(Exception):
+    """The cell was attempted and broke; message = reason (errno, trap, stderr tail)."""
+
+
+@dataclass
+class TensorSpec:
+    name: str
+    index: int
+    dtype: str  # a key of DTYPES
+    shape: list[int]
+    path: str | None = None  # raw bytes for inputs; None for outputs
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(DTYPES[self.dtype]).itemsize
+
+    def read_dtype(self) -> np.dtype:
+        return np.dtype(DTYPES[self.dtype])
+
+    def read(self) -> np.ndarray:
+        assert self.path is not None
+        return np.fromfile(self.path, dtype=DTYPES[self.dtype]).reshape(self.shape)
+
+
+@dataclass
+class ModelFiles:
+    """A built model: the ONNX file and its OpenVINO IR (xml+bin) twin."""
+
+    onnx: str
+    ir_xml: str | None
+    ir_bin: str | None
+    sha256: str
+    opset: int | None = None
+
+
+
+@dataclass
+class CellJob:
+    cell: Cell
+    model: ModelFiles
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    warmup: int
+    iterations: int
+    threads: int
+    workdir: str  # scratch folder for this round (guest preopen, output files)
+    round: int = 0
+    load_mode: str = "bytes"  # "bytes" | "name"
+    options: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> CellJob:
+        d = json.loads(text)
+        d["cell"] = Cell(**d["cell"])
+        d["model"] = ModelFiles(**d["model"])
+        d["inputs"] = [TensorSpec(**t) for t in d["inputs"]]
+        d["outputs"] = [TensorSpec(**t) for t in d["outputs"]]
+        return cls(**d)
+
+
+@dataclass
+class RoundResult:
+    # phase -> ns for each measured iteration (warm-up excluded), same length per phase
+    iterations: dict[str, list[int]]
+    # once-per-round phases -> ns (compile, instantiate, load, init)
+    host_phases: dict[str, int] = field(default_factory=dict)
+    # the last iteration's outputs, by output name
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)
+    peak_rss_kb: int = 0
+    # facts worth recording per cell, e.g. {"load_mode": "name"}
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+def reset_peak_rss() -> None:
+    """Start a new peak-memory window for this process (Linux: clear VmHWM), so that a
+    round's peak is not the import-time peak of the libraries the worker loaded."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass  # not Linux, or not allowed: the peak then includes start-up
+
+
+def peak_rss_kb() -> int:
+    """This process's peak resident memory since reset_peak_rss(), in KiB."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

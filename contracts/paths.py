@@ -1,0 +1,46 @@
+"""Every folder the project reads or writes, each with its environment override.
+
+Paths are functions, not constants, so that an override set after import (tests,
+a worker's environment) is honoured.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# The checkout (or the installed tree): the folder that holds bench/, hosts/, ...
+REPO_ROOT = Path(__file__).resolve().parent.parent
+WORKLOADS = REPO_ROOT / "workloads"
+GUESTS = WORKLOADS / "guests"
+GUEST_SOURCES = GUESTS / "src"
+PREBUILT = GUESTS / "prebuilt"
+WIT_DIR = GUESTS / "wit"
+ADAPTER_DIR = GUESTS / "adapter"
+# jco (npm) lives beside its package.json/package-lock.json.
+NODE_DIR = GUESTS / "component"
+
+CACHE_ROOT_ENV = "WASINN_BENCH_CACHE_ROOT"
+MODEL_CACHE_ENV = "WASINN_BENCH_CACHE"  # the model cache (its historical name)
+CLI_CACHE_ENV = "WASINN_BENCH_CLI_CACHE"
+
+
+def cache_root() -> Path:
+    """$WASINN_BENCH_CACHE_ROOT, else `.cache/` in a checkout (where the project's
+    pyproject.toml is), else the user's cache folder (an installed copy)."""
+    if env := os.environ.get(CACHE_ROOT_ENV):
+        return Path(env)
+    if (REPO_ROOT / "pyproject.toml").exists() and os.access(REPO_ROOT, os.W_OK):
+        return REPO_ROOT / ".cache"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "wasinn-bench"
+
+
+def model_cache() -> Path:
+    """Built models and their IR twins, by content hash."""
+    return Path(os.environ.get(MODEL_CACHE_ENV) or cache_root() / "models")
+
+
+def cli_cache() -> Path:
+    """The wasmtime CLI's OpenVINO library folder and precompiled guests."""
+    return Path(os.environ.get(CLI_CACHE_ENV) or cache_root() / "wasmtime-cli")
