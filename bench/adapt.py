@@ -11,11 +11,9 @@ speaks it (`wasmtime run -S nn my-component.wasm`).
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,8 +41,10 @@ WASM_MAGIC = b"\0asm"
 CORE_VERSION = b"\x01\x00\x00\x00"
 COMPONENT_VERSION = b"\x0d\x00\x01\x00"
 
+from contracts.errors import UserError
 
-class AdaptError(Exception):
+
+class AdaptError(UserError):
     """Why a file cannot be adapted (one line, names the file)."""
 
 
@@ -233,29 +233,3 @@ def adapt(module: Path, out: Path, adapter: Path = ADAPTER) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(
-        "adapt",
-        help="turn a preview1 wasi-nn module (wasi_ephemeral_nn) into a wasi:nn component",
-        description=(
-            "Wrap an unchanged preview1 core module that imports wasi_ephemeral_nn into a "
-            "component that imports wasi:nn@0.2.0-rc-2024-10-28 (see docs/adapter.md). "
-            "Needs jco (npm ci --prefix workloads/guests/component)."
-        ),
-    )
-    p.add_argument("module", type=Path, help="preview1 core module (.wasm)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="component to write")
-    p.set_defaults(func=run)
-    return p
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        adapt(args.module, args.output)
-    except AdaptError as e:
-        print(f"wasinn-bench adapt: error: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.output}")
-    return 0

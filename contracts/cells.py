@@ -7,7 +7,7 @@ names use `Cell.slug`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -40,8 +40,8 @@ class Cell:
 
     @property
     def key(self) -> str:
-        """"workload/variant/host/backend/device": the text form (plan.json, progress)."""
-        return "/".join(self.to_dict().values())
+        """ "workload/variant/host/backend/device": the text form (plan.json, progress)."""
+        return "/".join(self)
 
     @property
     def slug(self) -> str:
@@ -66,6 +66,10 @@ class Cell:
         if self.variant == "native":
             return Cell(self.workload, "native", "native", REFERENCE_BACKEND, self.device)
         return self.baseline
+
+    def __iter__(self) -> Iterator[str]:
+        """The five axes in KEY_COLUMNS order (`tuple(cell)`, `f(*cell)`)."""
+        return iter((self.workload, self.variant, self.host, self.backend, self.device))
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)

@@ -60,7 +60,6 @@ class ModelFiles:
     opset: int | None = None
 
 
-
 @dataclass
 class CellJob:
     cell: Cell

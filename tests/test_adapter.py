@@ -27,13 +27,14 @@ from onnx import TensorProto, helper
 
 from bench import adapt as adapt_mod
 from bench.adapt import AdaptError, adapt, embedded_core_modules, read_core_module, sections
-from hosts import get_host, guest_io
+from contracts import paths
+from hosts import get_host
 from hosts.wasmtime_py.component import NnConfig, run_component
 from tests import test_preview1
 from tests.conformance import abi_cases
 from tests.helpers import run_cli
 
-PREBUILT = guest_io.PREBUILT
+PREBUILT = paths.PREBUILT
 ADAPTER = PREBUILT / "wasi_ephemeral_nn_adapter.wasm"
 PREVIEW1 = PREBUILT / "driver-preview1.wasm"
 ADAPTED = PREBUILT / "driver-adapted.wasm"

@@ -12,16 +12,29 @@ import pandas as pd
 import pytest
 from synthetic_run import make_run
 
-from bench.analyze.compare import compare_runs, to_markdown
-from bench.analyze.compare import run as compare_cmd
-from bench.analyze.history import detect_steps, write_history
-from bench.analyze.history import run as history_cmd
+from bench.analyze.compare import compare_runs
+from bench.analyze.history import load_history
 from bench.analyze.runs import load_run
+from bench.analyze.steps import detect_steps
 from bench.analyze.summarize import summarize
+from bench.cli import main
+from bench.present.comparison import to_markdown
+from contracts.cells import Cell
 
 FIXTURES = Path(__file__).resolve().parent.parent / "results" / "fixtures"
 RUN_A, RUN_B = FIXTURES / "mlp-tiny-a", FIXTURES / "mlp-tiny-b"
-SLOW = ("mlp-tiny", "preview1", "wasmtime-py", "onnx", "cpu")
+SLOW = Cell("mlp-tiny", "preview1", "wasmtime-py", "onnx", "cpu")
+
+
+def compare_cmd(ns: argparse.Namespace) -> int:
+    """`wasinn-bench compare` as the user runs it (exit code included)."""
+    argv = ["compare", ns.base, ns.head, "--metric", ns.metric, "--factor", str(ns.factor)]
+    return main(argv + (["--markdown", str(ns.markdown)] if ns.markdown else []))
+
+
+def history_cmd(ns: argparse.Namespace) -> int:
+    return main(["history", *ns.run_dirs, "--out", ns.out, "--metric", ns.metric,
+                 "--factor", str(ns.factor)])  # fmt: skip
 
 
 def _args(base: Path, head: Path, **kw) -> argparse.Namespace:
@@ -102,7 +115,7 @@ def test_two_real_runs_of_the_same_code_overhead_no_regression(tmp_path):
     assert len(cmp.rows) >= 5 and cmp.count("regressed") == 0
     assert compare_cmd(_args(RUN_A, RUN_B, metric="overhead")) == 0
     # native cells are the reference of this metric, never compared with themselves
-    assert all(r.key[1] != "native" for r in cmp.rows)
+    assert all(r.key.variant != "native" for r in cmp.rows)
 
 
 def test_overhead_metric_cancels_machine_drift(tmp_path):
@@ -118,7 +131,7 @@ def test_overhead_metric_cancels_machine_drift(tmp_path):
 
 
 def test_cells_on_one_side_and_newly_failed_are_listed(tmp_path):
-    gone = ("mlp-tiny", "component", "wasmtime-cli", "openvino", "cpu")
+    gone = Cell("mlp-tiny", "component", "wasmtime-cli", "openvino", "cpu")
 
     def drop_and_fail(samples, cells):
         samples = samples[~_is(samples, gone) & ~_is(samples, SLOW)]
@@ -217,7 +230,7 @@ def test_history_per_machine_with_step_and_chart(tmp_path, capsys):
         assert (out / f"{name}.png").stat().st_size > 5000 and (out / f"{name}.svg").is_file()
     assert "step: w/preview1/wasmtime-py/onnx/cpu" in capsys.readouterr().out
     # on the overhead metric the step shows as well (native did not move)
-    ov = write_history(dirs[:6], tmp_path / "hist-ov", metric="overhead")
+    ov = load_history(dirs[:6], metric="overhead")
     assert list(ov[ov["step"]]["run_id"]) == ["r3"]
 
 

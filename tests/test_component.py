@@ -20,13 +20,13 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from wasmtime import _ffi as ffi
 
+from contracts import paths
 from contracts.cells import Cell
 from contracts.jobs import CellJob, CellUnsupported, ModelFiles, TensorSpec
-from hosts import guest_io
 from hosts.wasmtime_py import component, fastlist
 from hosts.wasmtime_py.component import HOSTCALL_CAP, NnConfig, run_component
 
-WASM = guest_io.PREBUILT / "driver-component.wasm"
+WASM = paths.PREBUILT / "driver-component.wasm"
 # driver arguments (the guest folder holds graph/model.onnx, x.bin, y.bin)
 ONNX = "--encoding onnx --model graph/model.onnx"
 X, Y = "--input 0 x f32 1x4 x.bin", "--input 1 y f32 1x4 y.bin"

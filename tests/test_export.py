@@ -13,12 +13,18 @@ import pandas as pd
 import pytest
 
 from bench.analyze.runs import load_run
+from bench.cli import main
 from bench.present.export import SIGHTGLASS_COLUMNS, to_pytest_benchmark, to_sightglass
-from bench.present.export import run as export_cmd
 
 FIXTURES = Path(__file__).resolve().parent.parent / "results" / "fixtures"
 RUN_A, RUN_B = FIXTURES / "mlp-tiny-a", FIXTURES / "mlp-tiny-b"
 PYTEST_BENCHMARK = Path(sys.executable).parent / "pytest-benchmark"
+
+
+def export_cmd(ns: argparse.Namespace) -> int:
+    """`wasinn-bench export` as the user runs it (exit code included)."""
+    out = ["-o", str(ns.output)] if ns.output else []
+    return main(["export", ns.run_dir, "--format", ns.format, *out])
 
 
 def test_sightglass_csv_maps_every_sample(tmp_path):

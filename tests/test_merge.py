@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from bench.analyze.compare import compare_runs
-from bench.analyze.merge import run as merge_cmd
 from bench.analyze.runs import load_run
+from bench.cli import main
 
 FIXTURES = Path(__file__).resolve().parent.parent / "results" / "fixtures"
 RUN_A = FIXTURES / "mlp-tiny-a"
@@ -33,6 +33,12 @@ def _shard(src: Path, dst: Path, backend: str, shard: str, machine: str | None =
     cells.to_csv(dst / "cells.csv", index=False)
     (dst / "meta.json").write_text(json.dumps(meta))
     return dst
+
+
+def merge_cmd(ns: argparse.Namespace) -> int:
+    """`wasinn-bench merge` as the user runs it (exit code included)."""
+    mixed = ["--allow-mixed-sha"] if ns.allow_mixed_sha else []
+    return main(["merge", *ns.run_dirs, "--out", ns.out, *mixed])
 
 
 def _args(dirs, out) -> argparse.Namespace:

@@ -22,8 +22,8 @@ import pandas as pd
 import pytest
 
 from bench.analyze.runs import load_run
+from bench.results import store
 from bench.results.progress import read_progress
-from bench.results.store import store
 from tests.helpers import REPO, run_cli
 from tests.hostile.guests import write_guest
 
@@ -213,7 +213,9 @@ def _child_worker(pid: int) -> int | None:
         for task in os.listdir(f"/proc/{pid}/task"):
             for child in Path(f"/proc/{pid}/task/{task}/children").read_text().split():
                 cmdline = Path(f"/proc/{child}/cmdline").read_text()
-                if "bench.measure.worker" in cmdline and "loop_preview1" in cmdline:  # not the baseline
+                if (
+                    "bench.measure.worker" in cmdline and "loop_preview1" in cmdline
+                ):  # not the baseline
                     return int(child)
     return None
 

@@ -12,8 +12,8 @@ import matplotlib.image as mpimg
 import pytest
 from synthetic_run import basic_cells, make_run
 
+from bench.cli import main
 from bench.present import charts
-from bench.present.report import run as report_cmd
 from bench.present.report import write_report
 
 FIXTURES = Path(__file__).resolve().parent.parent / "results" / "fixtures"
@@ -99,6 +99,11 @@ def test_noise_warning_for_high_cv_cell(tmp_path):
 def test_palette_is_one_colour_per_variant():
     assert set(charts.VARIANT_COLORS) == {"native", "preview1", "adapted", "component"}
     assert len(set(charts.VARIANT_COLORS.values())) == 4
+
+
+def report_cmd(ns: argparse.Namespace) -> int:
+    """`wasinn-bench report` as the user runs it (exit code included)."""
+    return main(["report", ns.run_dir, *(["--slides"] if ns.slides else [])])
 
 
 def test_report_command_bad_input(tmp_path, capsys):

@@ -98,7 +98,8 @@ def test_agreement_reports_a_nan_difference(tmp_path: Path) -> None:
     """max_abs_diff must not read 0 when an output differs by NaN."""
     from types import SimpleNamespace
 
-    from bench.analyze.agreement import agreement, npz_safe
+    from bench.measure.agreement import agreement
+    from bench.results.outputs import npz_safe
     from bench.results.progress import CellState
     from contracts.cells import Cell
 
@@ -112,7 +113,7 @@ def test_agreement_reports_a_nan_difference(tmp_path: Path) -> None:
     native = Cell("w", "native", "native", "onnx", "cpu")
     wasm = Cell("w", "preview1", "wasmtime-py", "onnx", "cpu")
     for cell, y in ((native, [1.0, 2.0]), (wasm, [1.0, np.nan])):
-        path = tmp_path / f"{cell.key.replace('/', '_')}.npz"
+        path = tmp_path / f"{cell.slug}.npz"
         np.savez(path, **npz_safe({"y": np.array(y, dtype=np.float32)}))
     states = [CellState(native, status="ok"), CellState(wasm, status="ok")]
     agrees, diff = agreement(states, prepared, tmp_path)[wasm.key]  # type: ignore[arg-type]

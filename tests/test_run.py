@@ -139,7 +139,7 @@ def test_bring_your_own_model_runs_on_both_backends(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     s = load_run(out).summary
     assert list(s["status"]) == ["ok", "ok"] and s["agrees"].astype(bool).all()
-    from bench.analyze.agreement import load_outputs
+    from bench.results.outputs import load_outputs
 
     outs = load_outputs(out / "outputs" / "mine_native_native_openvino_cpu.npz")
     assert outs["embedded"].shape == (2, 5, 8) and outs["pooled"].shape == (2, 8)

@@ -10,19 +10,20 @@ must come from the same code (git sha) and schema version.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 from bench.analyze.runs import Run, load_run
-from bench.analyze.summarize import cell_key, summarize
+from bench.analyze.summarize import summarize
 from bench.results.schema import CELL_COLUMNS, SAMPLE_COLUMNS
-from bench.results.store import RunFolderError, write_frame_csv, write_frame_parquet, write_json
+from bench.results.store import write_frame_csv, write_frame_parquet, write_json
+from contracts.cells import Cell
+from contracts.errors import UserError
 
 
-class MergeError(ValueError):
+class MergeError(UserError):
     """Shards that cannot be joined; the message names the folders and the cell."""
 
 
@@ -42,10 +43,10 @@ def check_shards(runs: list[Run], allow_mixed_sha: bool = False) -> list[str]:
     seen: dict[tuple[str, ...], Path] = {}
     for run in runs:
         for _, row in run.cells.iterrows():
-            key = cell_key(row)
+            key = Cell.from_row(row)
             if key in seen:
                 raise MergeError(
-                    f"cell {'/'.join(key)} is in both {seen[key]} and {run.path}: "
+                    f"cell {key.key} is in both {seen[key]} and {run.path}: "
                     "merge joins disjoint shards (made with `run --shard i/n`)"
                 )
             seen[key] = run.path
@@ -134,24 +135,3 @@ def merge_runs(run_dirs: list[str | Path], out: str | Path, allow_mixed_sha: boo
     write_frame_csv(out / "summary.csv", summary)
     write_json(out / "meta.json", merged_meta(runs, out.name))
     return out
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("merge", help="join shard runs (run --shard i/n) into one run")
-    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
-    p.add_argument("--out", required=True, metavar="DIR")
-    p.add_argument(
-        "--allow-mixed-sha", action="store_true", help="merge shards of different git commits"
-    )
-    p.set_defaults(func=run)
-    return p
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        out = merge_runs(args.run_dirs, args.out, getattr(args, "allow_mixed_sha", False))
-    except (RunFolderError, MergeError) as e:
-        print(f"wasinn-bench merge: error: {e}", file=sys.stderr)
-        return 2
-    print(f"merged {len(args.run_dirs)} runs into {out}")
-    return 0

@@ -8,6 +8,7 @@ killed before it wrote cells.csv reads back from plan.json and progress.jsonl.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,3 +94,18 @@ def _cells_from_plan(run_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows).reindex(columns=CELL_COLUMNS)
 
 
+def run_folders(paths: list[str | Path], command: str) -> list[Path]:
+    """The run folders among `paths`, so that `history results/*` works: a path that
+    exists but is no run folder (a README, a folder of fixtures) is skipped with a note;
+    a path that does not exist is an error."""
+    folders = []
+    for p in map(Path, paths):
+        if not p.exists():
+            raise RunFolderError(f"{p}: no such run folder")
+        if p.is_dir() and (p / "meta.json").exists():
+            folders.append(p)
+        else:
+            print(f"wasinn-bench {command}: skipping {p}: not a run folder", file=sys.stderr)
+    if not folders:
+        raise RunFolderError(f"no run folder among {', '.join(map(str, paths))}")
+    return folders

@@ -2,52 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
 from bench.analyze import stats
 from bench.results.schema import CELL_COLUMNS, PHASE_MEDIAN_COLUMNS, SUMMARY_COLUMNS
-from contracts.cells import BACKENDS, DEVICES, HOSTS, KEY_COLUMNS, VARIANTS
+from contracts.cells import BACKENDS, DEVICES, HOSTS, KEY_COLUMNS, VARIANTS, Cell
+from contracts.phases import ITERATION_PHASES, MEASURED_PHASES, ROUND_PHASES, TOTAL
 
 NS_PER_MS = 1e6
-ITERATION_PHASES = ("set_input", "compute", "get_output")
-HOST_PHASES = ("compile", "instantiate", "load", "init")
 
 
-def cell_key(row: pd.Series | dict) -> tuple[str, ...]:
-    return tuple(str(row[c]) for c in KEY_COLUMNS)
-
-
-def native_key(key: tuple[str, ...]) -> tuple[str, ...]:
-    """The native baseline of a cell: same workload, backend and device."""
-    workload, _variant, _host, backend, device = key
-    return (workload, "native", "native", backend, device)
-
-
-def phase_ms(samples: pd.DataFrame, phase: str = "total") -> dict[tuple[str, ...], np.ndarray]:
-    """Per cell key, the samples of one phase in milliseconds (iteration phases use
+def phase_ms(samples: pd.DataFrame, phase: str = TOTAL) -> dict[Cell, np.ndarray]:
+    """Per cell, the samples of one phase in milliseconds (iteration phases use
     iteration >= 0, host phases the once-per-round rows)."""
     if samples.empty:
         return {}
     sel = samples[samples["phase"] == phase]
-    sel = sel[sel["iteration"] == -1] if phase in HOST_PHASES else sel[sel["iteration"] >= 0]
+    sel = sel[sel["iteration"] == -1] if phase in ROUND_PHASES else sel[sel["iteration"] >= 0]
     return {
-        tuple(map(str, k)): g["ns"].to_numpy(dtype=np.float64) / NS_PER_MS
+        Cell(*map(str, k)): g["ns"].to_numpy(dtype=np.float64) / NS_PER_MS
         for k, g in sel.groupby(KEY_COLUMNS, sort=False)
     }
 
 
-def phase_rounds(
-    samples: pd.DataFrame, phase: str = "total"
-) -> dict[tuple[str, ...], stats.Rounds]:
-    """Per cell key, {round: that round's samples of one phase in ms} (iteration phases):
+def phase_rounds(samples: pd.DataFrame, phase: str = TOTAL) -> dict[Cell, stats.Rounds]:
+    """Per cell, {round: that round's samples of one phase in ms} (iteration phases):
     the input of the round-aware statistics in bench.analyze.stats."""
     if samples.empty:
         return {}
     sel = samples[(samples["phase"] == phase) & (samples["iteration"] >= 0)]
-    out: dict[tuple[str, ...], stats.Rounds] = {}
+    out: dict[Cell, stats.Rounds] = {}
     for (*k, r), g in sel.groupby([*KEY_COLUMNS, "round"], sort=False):
-        out.setdefault(tuple(map(str, k)), {})[int(r)] = (
+        out.setdefault(Cell(*map(str, k)), {})[int(r)] = (
             g["ns"].to_numpy(dtype=np.float64) / NS_PER_MS
         )
     return out
@@ -93,20 +82,20 @@ def summarize(
     for col in CELL_COLUMNS:
         if col not in cells.columns:
             cells[col] = pd.NA
-    total = phase_ms(samples, "total")
-    known = {cell_key(r) for _, r in cells.iterrows()}
+    total = phase_ms(samples, TOTAL)
+    known = {Cell.from_row(r) for _, r in cells.iterrows()}
     extra = [k for k in total if k not in known]
     if extra:
-        add = pd.DataFrame([dict(zip(KEY_COLUMNS, k, strict=True)) for k in extra])
+        add = pd.DataFrame([k.to_dict() for k in extra])
         add["status"] = "ok"
         add["reason"] = ""
         cells = pd.concat([cells, add.reindex(columns=CELL_COLUMNS)], ignore_index=True)
 
-    phases = {p: phase_ms(samples, p) for p in ITERATION_PHASES + HOST_PHASES}
-    by_round = phase_rounds(samples, "total")
+    phases = {p: phase_ms(samples, p) for p in ITERATION_PHASES + ROUND_PHASES}
+    by_round = phase_rounds(samples, TOTAL)
     rows = []
     for _, cell in cells.iterrows():
-        key = cell_key(cell)
+        key = Cell.from_row(cell)
         row = {c: cell[c] for c in cells.columns}
         x = total.get(key, np.empty(0))
         d = stats.describe(x)
@@ -127,12 +116,11 @@ def summarize(
             p50_ci_high_ms=hi,
             throughput_ips=1000.0 / d.p50 if d.n and d.p50 > 0 else np.nan,
         )
-        nkey = native_key(key)
-        if key == nkey:
+        if key.is_baseline:
             ov = stats.Ratio(1.0, 1.0, 1.0) if d.n else stats.Ratio(np.nan, np.nan, np.nan)
         else:
             ov = stats.round_ratio(
-                by_round.get(key, {}), by_round.get(nkey, {}), paired=True, n_boot=n_boot,
+                by_round.get(key, {}), by_round.get(key.baseline, {}), paired=True, n_boot=n_boot,
                 seed=stats.seed_for(*key, "ov"),
             )  # fmt: skip
         row.update(overhead_vs_native=ov.value, overhead_ci_low=ov.low, overhead_ci_high=ov.high)
@@ -151,16 +139,16 @@ def variant_ratios(samples: pd.DataFrame, n_boot: int = stats.N_BOOT) -> pd.Data
     component against preview1 measured interleaved in the same run — the median ratio
     of `total` with a bootstrap CI — and where the difference goes, as the change of each
     phase's median in microseconds."""
-    phases = {p: phase_ms(samples, p) for p in ("total", "set_input", "compute", "get_output")}
-    by_round = phase_rounds(samples, "total")
+    phases = {p: phase_ms(samples, p) for p in MEASURED_PHASES}
+    by_round = phase_rounds(samples, TOTAL)
     rows = []
-    for key in phases["total"]:
+    for key in phases[TOTAL]:
         workload, variant, host, backend, device = key
         if variant != "preview1":
             continue
         for other in ("adapted", "component"):
-            okey = (workload, other, host, backend, device)
-            if okey not in phases["total"]:
+            okey = replace(key, variant=other)
+            if okey not in phases[TOTAL]:
                 continue
             r = stats.round_ratio(
                 by_round[okey],
@@ -171,7 +159,7 @@ def variant_ratios(samples: pd.DataFrame, n_boot: int = stats.N_BOOT) -> pd.Data
             )
             row = {"workload": workload, "host": host, "backend": backend, "device": device,
                    "variant": other, "vs": "preview1", "ratio": r.value, "ci_low": r.low, "ci_high": r.high}  # fmt: skip
-            for p in ("total", "set_input", "compute", "get_output"):
+            for p in MEASURED_PHASES:
                 a, b = phases[p].get(okey), phases[p].get(key)
                 row[f"delta_{p}_us"] = (
                     float(np.median(a) - np.median(b)) * 1000

@@ -9,14 +9,14 @@ from typing import Any
 
 import pandas as pd
 
-from bench.analyze.agreement import agreement
+from bench.analyze.summarize import summarize
+from bench.measure.agreement import agreement
 from bench.measure.meta import build_meta
 from bench.measure.plan import RunSetup
 from bench.measure.prepare import PreparedWorkload
-from bench.measure.runner import Runner
 from bench.results.progress import CellState
 from bench.results.schema import CELL_COLUMNS
-from bench.results.store import write_frame_csv, write_json
+from bench.results.store import RunWriter, write_frame_csv, write_json
 
 
 def cells_frame(
@@ -72,16 +72,13 @@ def backend_properties(
     return props
 
 
-def finish(setup: RunSetup, runner: Runner, interrupted: bool) -> pd.DataFrame:
+def finish(setup: RunSetup, writer: RunWriter, fingerprint: str, interrupted: bool) -> pd.DataFrame:
     """Write samples, cells, summary and meta for whatever has finished."""
-    from bench.analyze.summarize import summarize
-
-    samples = runner.writer.consolidate_samples()
-    agree = agreement(setup.states, setup.prepared, runner.writer.outputs)
+    samples = writer.consolidate_samples()
+    agree = agreement(setup.states, setup.prepared, writer.outputs)
     props = backend_properties(setup.states, setup.prepared)
-    cells = cells_frame(
-        setup.states, setup.prepared, agree, props, runner.machine["fingerprint"], runner.offline_k
-    )
+    offline_k = int(setup.plan.get("offline_k") or 0)
+    cells = cells_frame(setup.states, setup.prepared, agree, props, fingerprint, offline_k)
     write_frame_csv(setup.run_dir / "cells.csv", cells)
     summary = summarize(samples, cells)
     write_frame_csv(setup.run_dir / "summary.csv", summary)

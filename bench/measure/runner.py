@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.analyze.agreement import npz_safe
 from bench.measure.prepare import PreparedWorkload
 from bench.measure.processes import check_disk, exit_reason, tail, watch
+from bench.results.outputs import npz_safe
 from bench.results.progress import OFFLINE_ROUND, CellState
 from bench.results.schema import SAMPLE_COLUMNS
 from bench.results.store import RunWriter
@@ -162,7 +162,7 @@ class Runner:
 
     def run_one(self, state: CellState, r: int) -> None:
         w = self.prepared[state.cell.workload].workload
-        safe = state.cell.key.replace("/", "_")
+        safe = state.cell.slug
         workdir = self.dir / "work" / f"{safe}.r{r}"
         self._job(state, r, workdir)
         outcome = self._spawn([workdir], w.timeout_s, w.memory_limit_mb)[0]
@@ -188,7 +188,7 @@ class Runner:
         process, like K concurrent clients); samples/s = sum over instances of
         iterations / their summed per-iteration time. Not part of the latency samples."""
         w = self.prepared[state.cell.workload].workload
-        safe = state.cell.key.replace("/", "_")
+        safe = state.cell.slug
         workdirs = [self.dir / "work" / f"{safe}.offline{k}" for k in range(self.offline_k)]
         for wd in workdirs:
             self._job(state, OFFLINE_ROUND, wd)
@@ -226,7 +226,12 @@ class Runner:
             # Own session: Ctrl-C reaches the harness only, which then stops the worker.
             self._current.append(
                 subprocess.Popen(
-                    cmd, stdout=out, stderr=err, cwd=paths.REPO_ROOT, env=env, start_new_session=True
+                    cmd,
+                    stdout=out,
+                    stderr=err,
+                    cwd=paths.REPO_ROOT,
+                    env=env,
+                    start_new_session=True,
                 )
             )
         try:
@@ -271,14 +276,14 @@ class Runner:
         frame = frame.astype({"iteration": "int64", "ns": "int64", "round": "int64"})
         # Named by (cell, round): a round re-run after a kill -9 (its part written,
         # its progress line not) replaces its part instead of doubling its samples.
-        self.writer.append_samples(frame[SAMPLE_COLUMNS], name=f"{c.key.replace('/', '_')}.r{r}")
+        self.writer.append_samples(frame[SAMPLE_COLUMNS], name=f"{c.slug}.r{r}")
         outputs = workdir / "outputs.npz"
         if outputs.exists():
             with np.load(outputs) as npz:
                 arrays = {
                     name: npz[f"arr_{i}"] for i, name in enumerate(outcome.get("output_names", []))
                 }
-            final = self.writer.outputs / f"{c.key.replace('/', '_')}.npz"
+            final = self.writer.outputs / f"{c.slug}.npz"
             tmp = final.with_name(f".{final.name}.tmp")
             with open(tmp, "wb") as f:  # a file object: savez would add ".npz" to a path
                 np.savez(f, **npz_safe(arrays))

@@ -15,13 +15,14 @@ from typing import Any
 from contracts import paths
 from contracts.cells import BACKENDS, DEVICES, HOSTS, VARIANTS
 from contracts.dtypes import DTYPES
+from contracts.errors import UserError
 
 SUITES = ("quick", "full")
 GENERATORS = ("uniform", "normal", "zeros", "constant", "file")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
-class WorkloadError(ValueError):
+class WorkloadError(UserError):
     """Bad workload input; the message names the file and the field."""
 
 

@@ -19,6 +19,7 @@ from matplotlib.patches import Patch  # noqa: E402
 
 from bench.analyze import stats
 from bench.results.schema import NOISE_CV  # noqa: E402
+from contracts.cells import Cell
 
 VARIANT_COLORS = {
     "native": "#555555",
@@ -33,8 +34,6 @@ DPI = 100
 SLIDE_SIZE = (19.2, 10.8)  # inches at DPI 100 -> 1920x1080 px, 16:9
 SLIDE_FONT = 18
 
-Key = tuple[str, ...]
-
 
 def color(variant: str) -> str:
     return VARIANT_COLORS.get(variant, OTHER_COLOR)
@@ -48,10 +47,6 @@ def cell_label(row: pd.Series) -> str:
 
 def group_label(row: pd.Series) -> str:
     return f"{row['workload']} · {row['backend']} · {row['device']}"
-
-
-def key_of(row: pd.Series) -> Key:
-    return tuple(str(row[c]) for c in ("workload", "variant", "host", "backend", "device"))
 
 
 def measured(summary: pd.DataFrame) -> pd.DataFrame:
@@ -188,7 +183,7 @@ def _trim(x: np.ndarray, lo: float = 1, hi: float = 99) -> np.ndarray:
 def _distribution_panels(
     fig: Figure | SubFigure,
     df: pd.DataFrame,
-    totals: dict[Key, np.ndarray],
+    totals: dict[Cell, np.ndarray],
     by,
     kind: str,
     font: float,
@@ -200,7 +195,7 @@ def _distribution_panels(
     for ax in axes[len(groups) :]:
         ax.set_visible(False)
     for ax, g in zip(axes, groups, strict=False):
-        data = [totals.get(key_of(r), np.empty(0)) for _, r in g.iterrows()]
+        data = [totals.get(Cell.from_row(r), np.empty(0)) for _, r in g.iterrows()]
         pos = np.arange(len(g))[::-1] + 1
         labels = [
             cell_label(r) + ("" if by is group_label else f" · {r['backend']}")
@@ -237,7 +232,7 @@ def _distribution_panels(
 
 
 def distribution_chart(
-    summary: pd.DataFrame, totals: dict[Key, np.ndarray], out: Path
+    summary: pd.DataFrame, totals: dict[Cell, np.ndarray], out: Path
 ) -> list[Path]:
     df = measured(summary)
     if df.empty:
@@ -246,7 +241,7 @@ def distribution_chart(
         return save(_distributions(df, totals), out, "distributions")
 
 
-def _distributions(df: pd.DataFrame, totals: dict[Key, np.ndarray]) -> Figure:
+def _distributions(df: pd.DataFrame, totals: dict[Cell, np.ndarray]) -> Figure:
     groups = df.apply(group_label, axis=1).nunique()
     fig = _figure(11, 1.2 + 0.38 * len(df) + 0.6 * groups)
     fig.suptitle(
@@ -385,7 +380,7 @@ def slide_overhead_heatmap(df: pd.DataFrame) -> SubFigure:
     return fig
 
 
-def slide_distributions(df: pd.DataFrame, totals: dict[Key, np.ndarray]) -> SubFigure:
+def slide_distributions(df: pd.DataFrame, totals: dict[Cell, np.ndarray]) -> SubFigure:
     noisy = df[df["cv"] > NOISE_CV]
     if noisy.empty:
         title = f"All {len(df)} cells are steady: CV ≤ {NOISE_CV:.0%}"
@@ -477,7 +472,7 @@ def slide_throughput(df: pd.DataFrame) -> SubFigure:
 
 
 def write_slides(
-    summary: pd.DataFrame, totals: dict[Key, np.ndarray], ratios: pd.DataFrame, out: Path
+    summary: pd.DataFrame, totals: dict[Cell, np.ndarray], ratios: pd.DataFrame, out: Path
 ) -> list[Path]:
     """The 16:9 meeting set, numbered in presentation order; `ratios` is
     bench.analyze.summarize.variant_ratios of the same run (the slide titles quote it)."""

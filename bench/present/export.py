@@ -22,20 +22,15 @@ raw samples in stats.data, our extra statistics in extra_info.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
-import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bench.analyze.runs import Run, load_run
-from bench.analyze.summarize import cell_key, phase_ms
-from bench.results.store import RunFolderError
-from contracts.cells import KEY_COLUMNS
+from bench.analyze.runs import Run
+from bench.analyze.summarize import phase_ms
+from contracts.cells import KEY_COLUMNS, Cell
 
 SIGHTGLASS_COLUMNS = [
     "arch", "engine", "engine_flags", "wasm", "process", "iteration", "phase", "event", "count",
@@ -111,13 +106,13 @@ def _finite(v: object) -> object:
 
 def to_pytest_benchmark(run: Run) -> dict:
     totals = phase_ms(run.samples, "total")
-    summary = {cell_key(r): r for _, r in run.summary.iterrows()}
+    summary = {Cell.from_row(r): r for _, r in run.summary.iterrows()}
     machine = run.meta.get("machine") or {}
     benchmarks = []
     for key, x_ms in totals.items():
         params = dict(zip(KEY_COLUMNS, key, strict=True))
-        param = "-".join(key[1:])
-        name = f"{key[0]}[{param}]"
+        param = "-".join(tuple(key)[1:])
+        name = f"{key.workload}[{param}]"
         row = summary.get(key)
         extra = {"run_id": run.run_id, "unit_source": "ns", **params}
         if row is not None:
@@ -127,7 +122,7 @@ def to_pytest_benchmark(run: Run) -> dict:
                     extra[col] = _finite(row[col])
         benchmarks.append(
             {
-                "group": key[0],
+                "group": key.workload,
                 "name": name,
                 "fullname": f"wasinn-bench::{name}",
                 "params": {k: params[k] for k in ("variant", "host", "backend", "device")},
@@ -166,32 +161,3 @@ def to_pytest_benchmark(run: Run) -> dict:
         "datetime": str(run.meta.get("created", "")),
         "version": PYTEST_BENCHMARK_FORMAT,
     }
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(
-        "export", help="write a run as sightglass CSV or pytest-benchmark JSON"
-    )
-    p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--format", required=True, choices=["sightglass", "pytest-benchmark"])
-    p.add_argument("-o", "--output", metavar="FILE", type=Path, help="default: stdout")
-    p.set_defaults(func=run)
-    return p
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        data = load_run(args.run_dir)
-    except RunFolderError as e:
-        print(f"wasinn-bench export: error: {e}", file=sys.stderr)
-        return 2
-    if args.format == "sightglass":
-        text = to_sightglass(data)
-    else:
-        text = json.dumps(to_pytest_benchmark(data), indent=2) + "\n"
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text)
-    else:
-        sys.stdout.write(text)
-    return 0

@@ -7,12 +7,10 @@ HTML, so the two never disagree.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import html
 import math
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +21,6 @@ from bench.analyze.runs import Run, load_run
 from bench.analyze.summarize import phase_ms, variant_ratios
 from bench.present import charts
 from bench.results.schema import NOISE_CV
-from bench.results.store import RunFolderError
 
 
 @dataclass
@@ -328,22 +325,3 @@ def write_report(run_dir: str | Path, out: str | Path | None = None, slides: boo
     (out / "report.md").write_text(to_markdown(blocks))
     (out / "report.html").write_text(to_html(blocks))
     return out / "report.md"
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("report", help="write report.md/html and charts for a run")
-    p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--out", metavar="DIR", help="output folder (default reports/<run-id>/)")
-    p.add_argument("--slides", action="store_true", help="also write the 16:9 meeting charts")
-    p.set_defaults(func=run)
-    return p
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        path = write_report(args.run_dir, args.out, args.slides)
-    except RunFolderError as e:
-        print(f"wasinn-bench report: error: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {path} and {path.with_suffix('.html')}")
-    return 0

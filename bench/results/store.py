@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from contracts.errors import UserError
 from bench.results.schema import CELL_COLUMNS, SAMPLE_COLUMNS
 
 
-class RunFolderError(ValueError):
+class RunFolderError(UserError):
     """A path that is not a readable run folder; the message names it."""
 
 

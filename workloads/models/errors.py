@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from contracts.errors import UserError
 
-class ModelError(ValueError):
+
+class ModelError(UserError):
     """A model cannot be built or prepared; the message is one line naming the culprit."""
 
 

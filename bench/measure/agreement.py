@@ -1,4 +1,4 @@
-"""Do a cell's outputs agree with its native baseline? (and the outputs' file format)"""
+"""Do a cell's outputs agree with its reference cell (`Cell.reference`)?"""
 
 from __future__ import annotations
 
@@ -8,32 +8,20 @@ from typing import Any
 import numpy as np
 
 from bench.measure.prepare import PreparedWorkload
+from bench.results.outputs import load_outputs
 from bench.results.progress import CellState
 from contracts.cells import Cell
-
-
-def npz_safe(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    # Output names can hold characters npz keys dislike; keep order with an index prefix.
-    return {f"{i:03d}|{name}": a for i, (name, a) in enumerate(arrays.items())}
-
-
-def load_outputs(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path) as npz:
-        return {key.split("|", 1)[1]: npz[key] for key in sorted(npz.files)}
 
 
 def agreement(
     states: list[CellState], prepared: dict[str, PreparedWorkload], outputs_dir: Path
 ) -> dict[str, tuple[Any, Any]]:
-    """cell key -> (agrees, max_abs_diff) against the native baseline.
-
-    Wasm cells are compared with the native cell of the same backend and
-    device; native cells with the native onnx cell of their device (a
-    cross-backend check).
-    """
+    """cell key -> (agrees, max_abs_diff) against the cell's reference (`Cell.reference`):
+    wasm cells against the native cell of the same backend and device, native cells
+    against the native onnxruntime cell of their device (a cross-backend check)."""
 
     def outputs_of(cell: Cell) -> dict[str, np.ndarray] | None:
-        path = outputs_dir / f"{cell.key.replace('/', '_')}.npz"
+        path = outputs_dir / f"{cell.slug}.npz"
         return load_outputs(path) if path.exists() else None
 
     result: dict[str, tuple[Any, Any]] = {}
@@ -41,12 +29,7 @@ def agreement(
         if s.status != "ok":
             continue
         c = s.cell
-        base = (
-            Cell(c.workload, "native", "native", "onnx", c.device)
-            if c.variant == "native"
-            else c.baseline
-        )
-        mine, theirs = outputs_of(c), outputs_of(base)
+        mine, theirs = outputs_of(c), outputs_of(c.reference)
         if mine is None or theirs is None:
             result[c.key] = (None, None)
             continue

@@ -1,0 +1,72 @@
+"""Console tables (rich): the run summary, variants side by side, compare verdicts."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from bench.analyze import stats
+from bench.results.schema import NOISE_CV
+
+
+def stdout_console() -> Console:
+    # Logs (CI, nox) are not terminals: rich would wrap the table at 80 columns.
+    return Console() if sys.stdout.isatty() else Console(width=int(os.environ.get("COLUMNS", 200)))
+
+
+def fmt(value: object, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def print_summary(summary: pd.DataFrame) -> None:
+    table = Table(title="wasi-nn bench summary (p50 of set_input+compute+get_output per iteration)")
+    for col in ("workload", "variant", "host", "backend", "device", "status", "p50 ms", "95% CI", "cv (robust)",
+                "vs native", "agrees", "reason"):  # fmt: skip
+        table.add_column(col, overflow="fold")
+    for _, row in summary.iterrows():
+        status = row["status"]
+        colour = {"ok": "green", "failed": "red", "unsupported": "yellow", "skipped": "dim"}.get(
+            status, ""
+        )
+        cv = row.get("cv")
+        noisy = isinstance(cv, float) and not math.isnan(cv) and cv > NOISE_CV
+        ci = (
+            f"[{fmt(row.get('p50_ci_low_ms'))}, {fmt(row.get('p50_ci_high_ms'))}]"
+            if status == "ok"
+            else ""
+        )
+        table.add_row(
+            row["workload"], row["variant"], row["host"], row["backend"], row["device"],
+            f"[{colour}]{status}[/]", fmt(row.get("p50_ms")), ci,
+            ("[yellow]" if noisy else "") + fmt(cv, 2) + f" ({fmt(row.get('cv_robust'), 2)})", fmt(row.get("overhead_vs_native")),
+            fmt(row.get("agrees")), str(row.get("reason") or "")[:160],
+        )  # fmt: skip
+    stdout_console().print(table)
+
+
+def print_variant_ratios(ratios: pd.DataFrame) -> None:
+    """adapted and component vs preview1 (bench.analyze.summarize.variant_ratios)."""
+    if ratios.empty:
+        return
+    table = Table(
+        title="adapted and component vs preview1 (same run; median ratio [95% CI], Δ µs per iteration)"
+    )
+    for col in ("workload", "host", "backend", "device", "variant", "vs preview1", "Δ total", "Δ set_input",
+                "Δ compute", "Δ get_output"):  # fmt: skip
+        table.add_column(col)
+    for _, r in ratios.iterrows():
+        deltas = [fmt(r[f"delta_{p}_us"]) for p in ("total", "set_input", "compute", "get_output")]
+        ratio = stats.Ratio(r["ratio"], r["ci_low"], r["ci_high"]).pct()
+        table.add_row(
+            r["workload"], r["host"], r["backend"], r["device"], r["variant"], ratio, *deltas
+        )
+    stdout_console().print(table)

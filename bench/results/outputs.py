@@ -1,0 +1,21 @@
+"""outputs/<cell slug>.npz: the last iteration's outputs of each cell, in order.
+
+Output names can hold characters npz keys dislike, so each key is "<index>|<name>"
+(the index keeps the order).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def npz_safe(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    # Output names can hold characters npz keys dislike; keep order with an index prefix.
+    return {f"{i:03d}|{name}": a for i, (name, a) in enumerate(arrays.items())}
+
+
+def load_outputs(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as npz:
+        return {key.split("|", 1)[1]: npz[key] for key in sorted(npz.files)}
