@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contracts.errors import UserError
+
 GUESTS = Path(__file__).resolve().parent.parent / "workloads" / "guests"
 ADAPTER = GUESTS / "prebuilt" / "wasi_ephemeral_nn_adapter.wasm"
 NODE_DIR = GUESTS / "component"
@@ -40,8 +42,6 @@ ADAPTER_PAGES = 5
 WASM_MAGIC = b"\0asm"
 CORE_VERSION = b"\x01\x00\x00\x00"
 COMPONENT_VERSION = b"\x0d\x00\x01\x00"
-
-from contracts.errors import UserError
 
 
 class AdaptError(UserError):

@@ -144,7 +144,7 @@ def test_compare_head_failed_after_some_rounds_is_newly_failed(tmp_path: Path) -
     summarize(samples, cells, n_boot=200).to_csv(head / "summary.csv", index=False)
     cmp = compare_runs(load_run(run_a), load_run(head))
     failed = [r for r in cmp.rows if r.verdict == "failed"]
-    assert [r.key for r in failed] == [slow]
+    assert [tuple(r.key) for r in failed] == [slow]
     assert cmp.exit_code == 1
 
 

@@ -195,7 +195,7 @@ def test_peak_rss_window_starts_at_reset() -> None:
     (In a fresh process, like a worker: pytest's own heap would blur the numbers.)"""
     code = (
         "import numpy as np\n"
-        "from hosts.base import peak_rss_kb, reset_peak_rss\n"
+        "from contracts.jobs import peak_rss_kb, reset_peak_rss\n"
         "big = np.ones(200 * 1024 * 1024 // 8)\n"
         "before = peak_rss_kb()\n"
         "del big\n"

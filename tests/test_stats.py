@@ -36,39 +36,52 @@ def test_describe_empty_and_nan_is_nan():
     assert stats.describe([1.0, np.nan, 3.0]).n == 2
 
 
-def test_median_ci_contains_true_median_and_is_seeded():
+def _in_rounds(x: np.ndarray, rounds: int = 10) -> stats.Rounds:
+    return dict(enumerate(np.array_split(x, rounds)))
+
+
+def _naive_median_ci(x: np.ndarray, n_boot: int, seed: int) -> tuple[float, float]:
+    """The iteration-level bootstrap (every sample independent): the contrast that
+    shows why the harness resamples rounds."""
+    rng = np.random.default_rng(seed)
+    medians = np.median(x[rng.integers(0, x.size, size=(n_boot, x.size))], axis=1)
+    lo, hi = np.percentile(medians, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def test_round_median_ci_contains_true_median_and_is_seeded():
     rng = np.random.default_rng(2)
     x = rng.exponential(1.0, 500)
-    lo, hi = stats.median_ci(x, seed=7)
+    lo, hi = stats.round_median_ci(_in_rounds(x), seed=7)
     assert lo < np.median(x) < hi
-    assert (lo, hi) == stats.median_ci(x, seed=7)
+    assert (lo, hi) == stats.round_median_ci(_in_rounds(x), seed=7)
     # wider for fewer samples
-    lo2, hi2 = stats.median_ci(x[:50], seed=7)
+    lo2, hi2 = stats.round_median_ci(_in_rounds(x[:50]), seed=7)
     assert hi2 - lo2 > hi - lo
 
 
-def test_median_ci_coverage_is_about_95_percent():
+def test_round_median_ci_coverage_is_about_95_percent():
     rng = np.random.default_rng(3)
     true_median = math.log(2)
     hits = 0
     trials = 300
     for t in range(trials):
-        lo, hi = stats.median_ci(rng.exponential(1.0, 100), n_boot=500, seed=t)
+        lo, hi = stats.round_median_ci(_in_rounds(rng.exponential(1.0, 100)), n_boot=500, seed=t)
         hits += lo <= true_median <= hi
     # a binomial(300, 0.95) is within [0.90, 0.99] with overwhelming probability;
     # a broken interval (too narrow / always containing) falls outside.
     assert 0.90 <= hits / trials <= 0.99
 
 
-def test_median_ratio_of_scaled_sample_is_the_scale():
+def test_round_ratio_of_scaled_sample_is_the_scale():
     rng = np.random.default_rng(4)
     a = rng.lognormal(0, 0.05, 300)
-    r = stats.median_ratio(a * 1.3, a, seed=1)
+    r = stats.round_ratio(_in_rounds(a * 1.3), _in_rounds(a), paired=False, seed=1)
     assert r.value == pytest.approx(1.3)
     assert r.low < 1.3 < r.high and r.excludes_one()
-    same = stats.median_ratio(a, rng.permutation(a), seed=1)
+    same = stats.round_ratio(_in_rounds(a), _in_rounds(rng.permutation(a)), paired=False, seed=1)
     assert same.value == pytest.approx(1.0) and not same.excludes_one()
-    assert math.isnan(stats.median_ratio([], a).value)
+    assert math.isnan(stats.round_ratio({}, _in_rounds(a), paired=False).value)
 
 
 def test_ratio_of_ratios_cancels_common_drift():
@@ -186,8 +199,13 @@ def test_rounds_not_iterations_are_the_independent_unit() -> None:
         rng = np.random.default_rng(t)
         a, b = _drifting_run(rng), _drifting_run(rng)
         flat_a, flat_b = np.concatenate(list(a.values())), np.concatenate(list(b.values()))
-        naive = stats.median_ratio(flat_b, flat_a, n_boot=300, seed=t)
-        false_alarms_naive += naive.excludes_one()
+        # the iteration-level ratio CI: every sample counted as independent
+        rng_t = np.random.default_rng(t)
+        boot = np.median(flat_b[rng_t.integers(0, flat_b.size, (300, flat_b.size))], axis=1) / (
+            np.median(flat_a[rng_t.integers(0, flat_a.size, (300, flat_a.size))], axis=1)
+        )
+        lo, hi = np.percentile(boot, [2.5, 97.5])
+        false_alarms_naive += lo > 1.0 or hi < 1.0
         false_alarms_rounds += stats.round_ratio(
             b, a, paired=False, n_boot=300, seed=t
         ).excludes_one()
@@ -213,7 +231,7 @@ def test_round_median_ci_sees_between_round_spread() -> None:
     rng = np.random.default_rng(5)
     run = _drifting_run(rng)
     lo, hi = stats.round_median_ci(run, n_boot=500, seed=1)
-    nlo, nhi = stats.median_ci(np.concatenate(list(run.values())), n_boot=500, seed=1)
+    nlo, nhi = _naive_median_ci(np.concatenate(list(run.values())), n_boot=500, seed=1)
     assert (hi - lo) > 5 * (nhi - nlo)
     assert lo <= np.median(np.concatenate(list(run.values()))) <= hi
     assert (

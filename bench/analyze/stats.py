@@ -63,23 +63,6 @@ def describe(x: Sequence[float] | np.ndarray) -> Describe:
     return Describe(int(a.size), float(p50), float(p90), float(p99), mean, std, cv, cv_robust)
 
 
-def bootstrap_medians(
-    x: Sequence[float] | np.ndarray, n_boot: int = N_BOOT, rng: np.random.Generator | None = None
-) -> np.ndarray:
-    """`n_boot` medians of resamples (with replacement) of `x`; empty -> all NaN."""
-    a = _as_array(x)
-    rng = rng if rng is not None else np.random.default_rng(0)
-    if a.size == 0:
-        return np.full(n_boot, np.nan)
-    rows = max(1, _CHUNK_ELEMENTS // a.size)
-    out = np.empty(n_boot)
-    for start in range(0, n_boot, rows):
-        stop = min(n_boot, start + rows)
-        idx = rng.integers(0, a.size, size=(stop - start, a.size))
-        out[start:stop] = np.median(a[idx], axis=1)
-    return out
-
-
 def _interval(boot: np.ndarray, confidence: float) -> tuple[float, float]:
     boot = boot[np.isfinite(boot)]
     if boot.size == 0:
@@ -87,17 +70,6 @@ def _interval(boot: np.ndarray, confidence: float) -> tuple[float, float]:
     tail = (1 - confidence) / 2 * 100
     lo, hi = np.percentile(boot, [tail, 100 - tail])
     return float(lo), float(hi)
-
-
-def median_ci(
-    x: Sequence[float] | np.ndarray,
-    n_boot: int = N_BOOT,
-    confidence: float = CONFIDENCE,
-    seed: int = 0,
-) -> tuple[float, float]:
-    """Percentile-bootstrap confidence interval of the median of `x`."""
-    boot = bootstrap_medians(x, n_boot, np.random.default_rng(seed))
-    return _interval(boot, confidence)
 
 
 @dataclass(frozen=True)
@@ -117,25 +89,6 @@ class Ratio:
             f"{(self.value - 1) * 100:+.1f}% "
             f"[{(self.low - 1) * 100:+.1f}, {(self.high - 1) * 100:+.1f}]"
         )
-
-
-def median_ratio(
-    num: Sequence[float] | np.ndarray,
-    den: Sequence[float] | np.ndarray,
-    n_boot: int = N_BOOT,
-    confidence: float = CONFIDENCE,
-    seed: int = 0,
-) -> Ratio:
-    """median(num) / median(den) with a bootstrap CI; the two samples are resampled
-    independently (they come from different cells or runs)."""
-    a, b = _as_array(num), _as_array(den)
-    if a.size == 0 or b.size == 0:
-        nan = float("nan")
-        return Ratio(nan, nan, nan)
-    rng = np.random.default_rng(seed)
-    boot = bootstrap_medians(a, n_boot, rng) / bootstrap_medians(b, n_boot, rng)
-    lo, hi = _interval(boot, confidence)
-    return Ratio(float(np.median(a) / np.median(b)), lo, hi)
 
 
 def mann_whitney_p(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:

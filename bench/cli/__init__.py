@@ -16,7 +16,7 @@ import sys
 from contracts.errors import UserError
 
 # In the order `--help` lists them.
-COMMANDS = ("run", "list", "report", "compare", "history", "merge", "export", "adapt", "wasmtime")
+COMMANDS = ("run", "list", "report", "compare", "history", "merge", "export", "adapt")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="wasinn-bench",
         description="Benchmark wasi-nn: preview1 module, adapted component and native "
         "component vs the backend called directly.",
+        epilog="wasinn-bench wasmtime [--threads N] ARGS...: the pinned wasmtime CLI, set up "
+        "as the benchmark runs it (OpenVINO found, f32), e.g. "
+        "`wasinn-bench wasmtime run -S nn --dir models::. my-component.wasm`.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:

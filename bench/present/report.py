@@ -20,6 +20,7 @@ from bench.analyze import stats
 from bench.analyze.runs import Run, load_run
 from bench.analyze.summarize import phase_ms, variant_ratios
 from bench.present import charts
+from bench.present.slides import write_slides
 from bench.results.schema import NOISE_CV
 
 
@@ -315,9 +316,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None, slides: boo
     ratios = variant_ratios(run.samples)  # one computation for the table and the slide titles
     blocks = build(run, out, ratios)
     if slides:
-        paths = charts.write_slides(
-            run.summary, phase_ms(run.samples, "total"), ratios, out / "slides"
-        )
+        paths = write_slides(run.summary, phase_ms(run.samples, "total"), ratios, out / "slides")
         if paths:
             blocks.insert(-2, Block("h2", "Slides"))
             listing = ", ".join(f"[{p.name}](slides/{p.name})" for p in paths)

@@ -29,11 +29,7 @@ class WasmtimePyHost:
 
             return preview1.run_round(job)
         if variant in ("component", "adapted"):
-            try:
-                from hosts.wasmtime_py import component
-            except ModuleNotFoundError as e:
-                if e.name != "hosts.wasmtime_py.component":
-                    raise
-                raise CellUnsupported("component host not built yet") from None
+            from hosts.wasmtime_py import component
+
             return component.run_round(job)
         raise CellUnsupported(f"wasmtime-py runs {', '.join(self.variants)}, not {variant}")

@@ -17,7 +17,7 @@ import secrets
 import shutil
 import time
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -419,11 +419,3 @@ def alias_names(prepared: PreparedModel) -> dict[str, str]:
         if str(i) in _port(model.inputs, desc.name, "input").get_names():
             result[str(i)] = desc.name
     return result
-
-
-def as_dict(prepared: PreparedModel) -> dict[str, Any]:
-    """JSON-ready summary (for meta.json of a run)."""
-    d = asdict(prepared)
-    d["inputs"] = [list(t) for t in prepared.inputs]
-    d["outputs"] = [list(t) for t in prepared.outputs]
-    return d
