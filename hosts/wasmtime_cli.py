@@ -38,6 +38,7 @@ from hosts.base import (
     CellUnsupported,
     RoundResult,
 )
+from workloads.guests.wasm_binary import is_core_module
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_ENV = "WASINN_BENCH_CLI_CACHE"
@@ -213,12 +214,6 @@ def _guest_error(text: str) -> str:
         if line.startswith("driver:"):
             return line.removeprefix("driver: ")
     return ""
-
-
-def is_core_module(wasm: Path) -> bool:
-    """A core module (not a component): version 1 in the preamble after "\\0asm"."""
-    with open(wasm, "rb") as f:
-        return f.read(8)[4:] == b"\x01\x00\x00\x00"
 
 
 def openvino_plugins(threads: int) -> str:
