@@ -38,6 +38,7 @@ from hosts.base import (
     CellUnsupported,
     RoundResult,
 )
+from hosts.programs import ProgramJob, ProgramResult
 from workloads.guests.wasm_binary import is_core_module
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -322,3 +323,9 @@ class WasmtimeCliHost:
             "process_wall_ms": f"{wall_ns / 1e6:.1f}",
         }
         return result
+
+    def run_program(self, job: ProgramJob) -> ProgramResult:
+        """A whole wasi-nn program, once (hosts/programs.py, docs/programs.md)."""
+        from hosts.cli_program import run_program
+
+        return run_program(job)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from hosts.backends import get_backend
 from hosts.base import CellJob, CellSkipped, CellUnsupported, RoundResult
+from hosts.programs import ProgramJob, ProgramResult
 
 
 class WasmtimePyHost:
@@ -37,3 +38,9 @@ class WasmtimePyHost:
                 raise CellUnsupported("component host not built yet") from None
             return component.run_round(job)
         raise CellUnsupported(f"wasmtime-py runs {', '.join(self.variants)}, not {variant}")
+
+    def run_program(self, job: ProgramJob) -> ProgramResult:
+        """A whole wasi-nn program, once (hosts/programs.py, docs/programs.md)."""
+        from hosts.wasmtime_py.program import run_program
+
+        return run_program(job)
