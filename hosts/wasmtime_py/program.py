@@ -36,7 +36,7 @@ class _Marks:
         now = time.monotonic_ns()
         if self.open is None:
             self.error = "bench.end without a bench.start"
-            raise RuntimeError(self.error)  # a trap in the guest
+            raise wasmtime.Trap(self.error)  # ends the guest with a trap
         self.regions.append((self.open, now))
         self.open = None
 
