@@ -72,6 +72,20 @@ def test_adapts_a_program_with_bench_imports(wasi_adapters: Path, tmp_path: Path
     assert regions[0][1] <= regions[1][0]
 
 
+def test_a_module_without_start_gets_the_reactor_adapter(
+    wasi_adapters: Path, tmp_path: Path
+) -> None:
+    core = _module(
+        tmp_path / "lib.wasm",
+        f'{NN_COMPUTE} (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))',
+        '(func (export "classify") (result i32) (i32.const 0))',
+    )
+    out = tmp_path / "lib.component.wasm"
+    adapt_mod.adapt(core, out)
+    wit = toolchain.wasm_tools("component", "wit", str(out))
+    assert "export wasi:cli/run" not in wit  # a command would export it
+
+
 def test_unknown_import_module_is_one_line_exit_2(wasi_adapters: Path, tmp_path: Path) -> None:
     core = _module(
         tmp_path / "odd.wasm",

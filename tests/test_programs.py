@@ -16,6 +16,7 @@ import pytest
 import wasmtime
 
 from bench.adapt import adapt
+from hosts.base import CellFailed
 from hosts.programs import ProgramJob, split_marks
 from hosts.wasmtime_cli import WasmtimeCliHost
 from hosts.wasmtime_py import WasmtimePyHost
@@ -98,10 +99,17 @@ def test_failures_have_a_reason(programs: dict, tmp_path: Path) -> None:
     ))  # fmt: skip
     trapped = host.run_program(ProgramJob(trap, tmp_path / "b"))
     assert trapped.exit_code == -1 and "bench.end without a bench.start" in trapped.failure
+    # an import no host defines: a setup failure, raised with the import named
+    odd = tmp_path / "odd.wasm"
+    odd.write_bytes(
+        wasmtime.wat2wasm('(module (import "env" "oops" (func)) (func (export "_start")))')
+    )
+    with pytest.raises(CellFailed, match="instantiate odd.wasm: .*oops"):
+        host.run_program(ProgramJob(odd, tmp_path / "b"))
 
 
 @pytest.mark.cli
-def test_cli_trap_and_missing_end(tmp_path: Path) -> None:
+def test_cli_trap(tmp_path: Path) -> None:
     """The preload module traps on end-before-start; the CLI's exit is the failure."""
     trap = tmp_path / "trap.wasm"
     trap.write_bytes(wasmtime.wat2wasm(

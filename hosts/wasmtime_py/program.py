@@ -77,9 +77,12 @@ def run_preview1(job: ProgramJob) -> ProgramResult:
     wasi.stdout_file = str(run.stdout)
     wasi.stderr_file = str(run.stderr)
     store.set_wasi(wasi)
-    code, trap = 0, None
     try:
         instance = linker.instantiate(store, module)
+    except (wasmtime.Trap, wasmtime.WasmtimeError) as e:  # e.g. an import no one defines
+        raise CellFailed(f"instantiate {job.wasm.name}: {_summary(e)}") from e
+    code, trap = 0, None
+    try:
         exports = instance.exports(store)
         memory = exports.get("memory")
         nn.bind(store, memory if isinstance(memory, wasmtime.Memory) else None)
