@@ -183,10 +183,12 @@ def wasi_adapter(kind: str) -> Path:
     local = NODE_DIR / "node_modules" / JCO_PACKAGE / "lib" / f"wasi_snapshot_preview1.{kind}.wasm"
     if local.is_file():
         return local
-    if not folder.is_dir():
+    path = folder / f"wasi_snapshot_preview1.{kind}.wasm"
+    if not path.is_file():
+        shutil.rmtree(folder, ignore_errors=True)  # a partial cache: fetch it again
         folder.parent.mkdir(parents=True, exist_ok=True)
         _fetch_adapters(folder)
-    return folder / f"wasi_snapshot_preview1.{kind}.wasm"
+    return path
 
 
 # -- jco (the project's reproducible component builds) -------------------------------
