@@ -31,8 +31,10 @@ from xml.sax.saxutils import quoteattr
 
 from contracts import paths
 from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, RoundResult
+from contracts.wasm_binary import is_core_module
 from hosts import guest_io
 from hosts.backends import get_backend
+from hosts.programs import ProgramJob, ProgramResult
 
 # The CLI logs each wasi-nn host error at debug level ("host error: ..."): the
 # errno the guest sees is coarse (all usage errors are unsupported_operation).
@@ -204,12 +206,6 @@ def _guest_error(text: str) -> str:
     return ""
 
 
-def is_core_module(wasm: Path) -> bool:
-    """A core module (not a component): version 1 in the preamble after "\\0asm"."""
-    with open(wasm, "rb") as f:
-        return f.read(8)[4:] == b"\x01\x00\x00\x00"
-
-
 def openvino_plugins(threads: int) -> str:
     """The plugins.xml properties, one line: 'CPU: K=V, ...; GPU: ...'."""
     from hosts.backends.openvino_backend import OpenVinoBackend
@@ -316,3 +312,9 @@ class WasmtimeCliHost:
             "process_wall_ms": f"{wall_ns / 1e6:.1f}",
         }
         return result
+
+    def run_program(self, job: ProgramJob) -> ProgramResult:
+        """A whole wasi-nn program, once (hosts/programs.py, docs/programs.md)."""
+        from hosts.cli_program import run_program
+
+        return run_program(job)

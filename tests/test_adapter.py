@@ -27,12 +27,13 @@ from onnx import TensorProto, helper
 
 from bench import adapt as adapt_mod
 from bench.adapt import AdaptError, adapt, embedded_core_modules, read_core_module, sections
-from contracts import paths
+from contracts import paths, wasm_binary
 from hosts import get_host
 from hosts.wasmtime_py.component import NnConfig, run_component
 from tests import test_preview1
 from tests.conformance import abi_cases
 from tests.helpers import run_cli
+from workloads.guests import toolchain
 
 PREBUILT = paths.PREBUILT
 ADAPTER = PREBUILT / "wasi_ephemeral_nn_adapter.wasm"
@@ -66,7 +67,7 @@ ADAPTER_SECTIONS = {1, 2, 3, 4, 5, 6, 7, 10}
 
 
 def _leb(data: bytes, pos: int) -> tuple[int, int]:
-    return adapt_mod._leb(data, pos)
+    return wasm_binary._leb(data, pos)
 
 
 def _signatures(wasm: bytes) -> tuple[dict, dict]:
@@ -85,8 +86,8 @@ def _signatures(wasm: bytes) -> tuple[dict, dict]:
         elif sid == 2:
             count, pos = _leb(body, 0)
             for _ in range(count):
-                module, pos = adapt_mod._name(body, pos)
-                name, pos = adapt_mod._name(body, pos)
+                module, pos = wasm_binary._name(body, pos)
+                name, pos = wasm_binary._name(body, pos)
                 kind = body[pos]
                 if kind == 0:
                     t, pos = _leb(body, pos + 1)
@@ -94,7 +95,7 @@ def _signatures(wasm: bytes) -> tuple[dict, dict]:
                     func_types.append(t)
                 else:
                     assert (module, name, kind) == ("env", "memory", 2)
-                    pos = adapt_mod._limits(body, pos + 1)
+                    pos = wasm_binary._read_limits(body, pos + 1)[2]
         elif sid == 3:
             count, pos = _leb(body, 0)
             for _ in range(count):
@@ -103,7 +104,7 @@ def _signatures(wasm: bytes) -> tuple[dict, dict]:
         elif sid == 7:
             count, pos = _leb(body, 0)
             for _ in range(count):
-                name, pos = adapt_mod._name(body, pos)
+                name, pos = wasm_binary._name(body, pos)
                 kind = body[pos]
                 index, pos = _leb(body, pos + 1)
                 if kind == 0:
@@ -137,7 +138,7 @@ def test_adapter_carries_the_wit_world() -> None:
     customs = {}
     for sid, body in sections(ADAPTER.read_bytes()):
         if sid == 0:
-            name, pos = adapt_mod._name(body, 0)
+            name, pos = wasm_binary._name(body, 0)
             customs[name] = body[pos:]
     world = [v for k, v in customs.items() if k.startswith("component-type")]
     assert world, f"no component-type section (custom sections: {list(customs)})"
@@ -160,13 +161,20 @@ def test_adapted_driver_holds_the_byte_identical_preview1_module() -> None:
 
 @pytest.fixture(scope="session")
 def jco() -> Path:
-    from workloads.guests import build_component
-
+    """The pinned jco, for the reproducible builds and adapt_many.mjs."""
     try:
-        build_component.ensure_jco()
-        return adapt_mod.find_jco()
-    except (RuntimeError, AdaptError) as e:
+        return toolchain.ensure_jco()
+    except toolchain.ToolError as e:
         pytest.skip(f"jco unavailable: {e}")
+
+
+@pytest.fixture(scope="session")
+def wasi_adapters() -> Path:
+    """The WASI preview1 adapters `adapt` plugs in (npm-fetched once, or node_modules)."""
+    try:
+        return toolchain.wasi_adapter("command")
+    except toolchain.ToolError as e:
+        pytest.skip(f"WASI adapters unavailable: {e}")
 
 
 def test_build_is_reproducible(jco: Path, tmp_path: Path) -> None:
@@ -186,7 +194,7 @@ def _wat_module(
     return path
 
 
-def test_adapt_refuses_with_a_reason(jco: Path, tmp_path: Path, monkeypatch) -> None:
+def test_adapt_refuses_with_a_reason(wasi_adapters: Path, tmp_path: Path, monkeypatch) -> None:
     out = tmp_path / "out.wasm"
     text = tmp_path / "notes.txt"
     text.write_text("hello")
@@ -221,14 +229,15 @@ def test_adapt_refuses_with_a_reason(jco: Path, tmp_path: Path, monkeypatch) -> 
         with pytest.raises(AdaptError, match=re.escape(why)):
             adapt(module, out)
     assert not out.exists()
-    # jco missing: say how to install it
-    monkeypatch.setattr(adapt_mod, "LOCAL_JCO", tmp_path / "no-jco")
+    # WASI adapters not cached and npm missing: say exactly what is missing
+    monkeypatch.setattr(toolchain, "NODE_DIR", tmp_path / "no-node-modules")
+    monkeypatch.setenv(paths.CACHE_ROOT_ENV, str(tmp_path / "empty-cache"))
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(AdaptError, match="npm ci"):
+    with pytest.raises(AdaptError, match="node and npm is missing"):
         adapt(PREVIEW1, out)
 
 
-def test_adapt_command_line(jco: Path, tmp_path: Path) -> None:
+def test_adapt_command_line(wasi_adapters: Path, tmp_path: Path) -> None:
     out = tmp_path / "adapted.wasm"
     proc = run_cli("adapt", str(PREVIEW1), "-o", str(out))
     assert proc.returncode == 0, proc.stderr
@@ -267,7 +276,7 @@ def _expected(n: int) -> list[list[float]]:
 
 
 @pytest.fixture(scope="module")
-def user(tmp_path_factory, jco: Path) -> dict:
+def user(tmp_path_factory, wasi_adapters: Path) -> dict:
     """The user program as preview1 and adapted, and the 2- and 8-tensor models."""
     folder = tmp_path_factory.mktemp("user")
     p1 = folder / "user.wasm"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from contracts.jobs import CellJob, CellSkipped, CellUnsupported, RoundResult
 from hosts.backends import get_backend
+from hosts.programs import ProgramJob, ProgramResult
 
 
 class WasmtimePyHost:
@@ -33,3 +34,9 @@ class WasmtimePyHost:
 
             return component.run_round(job)
         raise CellUnsupported(f"wasmtime-py runs {', '.join(self.variants)}, not {variant}")
+
+    def run_program(self, job: ProgramJob) -> ProgramResult:
+        """A whole wasi-nn program, once (hosts/programs.py, docs/programs.md)."""
+        from hosts.wasmtime_py.program import run_program
+
+        return run_program(job)

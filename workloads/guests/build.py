@@ -21,11 +21,12 @@ import hashlib
 import importlib
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from workloads.guests import toolchain
 
 GUESTS = Path(__file__).resolve().parent
 SRC = GUESTS / "src"
@@ -71,17 +72,12 @@ def source_sha256(artifact: Artifact) -> str:
 
 
 def zig(*args: str, cwd: Path) -> str:
-    """Run the ziglang wheel's zig; raise with its stderr on failure."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "ziglang", *args], cwd=cwd, capture_output=True, text=True
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"zig {' '.join(args)} failed:\n{proc.stderr.strip()}")
-    return proc.stdout
+    """The ziglang wheel's zig (toolchain.zig: one-line ToolError on failure)."""
+    return toolchain.zig(*args, cwd=cwd)
 
 
 def zig_version() -> dict[str, str]:
-    return {"zig": zig("version", cwd=GUESTS).strip()}
+    return toolchain.zig_version()
 
 
 def zig_cc_build(sources: Sequence[str]) -> Callable[[Path], None]:

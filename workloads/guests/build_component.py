@@ -16,11 +16,11 @@ rebuilds it and records it in prebuilt/manifest.json.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from types import ModuleType
+
+from workloads.guests import toolchain
 
 GUESTS = Path(__file__).resolve().parent
 SRC = GUESTS / "src"
@@ -33,27 +33,16 @@ C_SOURCES = ("driver.c", "nn_component.c")
 
 
 def _run(cmd: list[str], cwd: Path) -> str:
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        out = (proc.stderr or proc.stdout).strip()
-        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{out}")
-    return proc.stdout
+    return toolchain.run_tool(Path(str(cmd[0])).name, cmd, cwd=cwd)
 
 
 def ensure_jco() -> None:
     """Install the pinned jco (npm ci) unless component/node_modules has it."""
-    if JCO.exists():
-        return
-    if shutil.which("npm") is None:
-        raise RuntimeError("building the component needs node and npm (for jco)")
-    _run(["npm", "ci", "--no-audit", "--no-fund"], NODE_DIR)
+    toolchain.ensure_jco()
 
 
 def node_versions() -> dict[str, str]:
-    ensure_jco()
-    jco = _run([str(JCO), "--version"], NODE_DIR).strip()
-    node = _run(["node", "--version"], NODE_DIR).strip()
-    return {"jco": jco, "node": node.removeprefix("v")}
+    return toolchain.node_versions()
 
 
 def build_component(out: Path, zig_flags: tuple[str, ...], zig) -> None:  # noqa: ANN001

@@ -1,0 +1,148 @@
+"""One reader of the wasm binary format for the whole project: is a file a core module
+or a component, and a core module's imports, exports and memory limits.
+
+Used by `wasinn-bench adapt` (what to plug in, what to refuse) and by the hosts (core
+module or component decides how to run a program). Top-level sections only: enough to
+answer those questions without a wasm toolchain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+WASM_MAGIC = b"\0asm"
+CORE_VERSION = b"\x01\x00\x00\x00"
+COMPONENT_VERSION = b"\x0d\x00\x01\x00"
+FUNC, TABLE, MEMORY, GLOBAL, TAG = 0, 1, 2, 3, 4  # import/export kinds
+
+
+class WasmFormatError(ValueError):
+    """The bytes are not (well-formed) wasm; the message says what is wrong."""
+
+
+def _leb(data: bytes, pos: int) -> tuple[int, int]:
+    """Unsigned LEB128 at pos -> (value, next position)."""
+    value = shift = 0
+    while True:
+        if pos >= len(data):
+            raise WasmFormatError("truncated LEB128")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+
+
+def _name(data: bytes, pos: int) -> tuple[str, int]:
+    n, pos = _leb(data, pos)
+    if pos + n > len(data):
+        raise WasmFormatError("name runs past its section")
+    return data[pos : pos + n].decode("utf-8", "replace"), pos + n
+
+
+def kind_of(data: bytes) -> str:
+    """ "core" or "component", from the 8-byte preamble; WasmFormatError otherwise."""
+    if data[:4] != WASM_MAGIC:
+        raise WasmFormatError("not a WebAssembly file (no \\0asm header)")
+    if data[4:8] == CORE_VERSION:
+        return "core"
+    if data[4:8] == COMPONENT_VERSION:
+        return "component"
+    raise WasmFormatError(f"unknown wasm version bytes {data[4:8].hex()}")
+
+
+def file_kind(path: Path) -> str:
+    """kind_of() for a file, reading only its preamble."""
+    with open(path, "rb") as f:
+        return kind_of(f.read(8))
+
+
+def is_core_module(path: Path) -> bool:
+    try:
+        return file_kind(path) == "core"
+    except WasmFormatError:
+        return False
+
+
+def sections(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """(section id, payload) of a core module or a component, top level only."""
+    pos = 8
+    while pos < len(data):
+        sid = data[pos]
+        size, pos = _leb(data, pos + 1)
+        if pos + size > len(data):
+            raise WasmFormatError(f"section {sid} runs past the end of the file")
+        yield sid, data[pos : pos + size]
+        pos += size
+
+
+def _read_limits(data: bytes, pos: int) -> tuple[int, int | None, int]:
+    """(min, max or None, next position) of a table/memory type's limits."""
+    flags = data[pos]
+    low, pos = _leb(data, pos + 1)
+    high = None
+    if flags & 0x01:
+        high, pos = _leb(data, pos)
+    if flags & 0x08:
+        _, pos = _leb(data, pos)  # custom page size
+    return low, high, pos
+
+
+@dataclass
+class CoreModule:
+    imports: list[tuple[str, str, int]] = field(default_factory=list)  # module, name, kind
+    exports: dict[str, int] = field(default_factory=dict)  # name -> kind (0 func, 2 memory)
+    memory: tuple[int, int | None] | None = None  # (min, max) pages of a defined memory 0
+
+    def import_modules(self) -> dict[str, list[str]]:
+        """module -> names imported from it, in import order."""
+        out: dict[str, list[str]] = {}
+        for module, name, _ in self.imports:
+            out.setdefault(module, []).append(name)
+        return out
+
+
+def read_core_module(data: bytes) -> CoreModule:
+    """Imports and exports of a core module (WasmFormatError on a malformed one)."""
+    mod = CoreModule()
+    try:
+        for sid, body in sections(data):
+            if sid == 2:
+                count, pos = _leb(body, 0)
+                for _ in range(count):
+                    module, pos = _name(body, pos)
+                    name, pos = _name(body, pos)
+                    kind = body[pos]
+                    pos += 1
+                    if kind in (FUNC, TAG):  # (tag attribute) type index
+                        pos = _leb(body, pos + (kind == TAG))[1]
+                    elif kind == TABLE:  # reftype, limits
+                        pos = _read_limits(body, pos + 1)[2]
+                    elif kind == MEMORY:
+                        pos = _read_limits(body, pos)[2]
+                    elif kind == GLOBAL:  # valtype, mutability
+                        pos += 2
+                    else:
+                        raise WasmFormatError(f"unknown import kind {kind}")
+                    mod.imports.append((module, name, kind))
+            elif sid == 5 and body[:1] != b"\0":  # memory section with at least one memory
+                low, high, _ = _read_limits(body, 1)
+                mod.memory = (low, high)
+            elif sid == 7:
+                count, pos = _leb(body, 0)
+                for _ in range(count):
+                    name, pos = _name(body, pos)
+                    kind = body[pos]
+                    _, pos = _leb(body, pos + 1)
+                    mod.exports[name] = kind
+    except IndexError:
+        raise WasmFormatError("a section ends early") from None
+    return mod
+
+
+def embedded_core_modules(component: bytes) -> list[bytes]:
+    """The core modules a component carries in its top-level core-module sections."""
+    return [body for sid, body in sections(component) if sid == 1]

