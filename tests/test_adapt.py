@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import wasmtime
 
-from bench import adapt as adapt_mod
 from bench.cli import main
 from contracts import paths, wasm_binary
 from hosts.programs import split_marks
 from tests.helpers import run_cli
+from workloads.guests import adapt as adapt_mod
 from workloads.guests import toolchain
 
 NN_COMPUTE = '(import "wasi_ephemeral_nn" "compute" (func $compute (param i32) (result i32)))'

@@ -25,15 +25,21 @@ import pytest
 import wasmtime
 from onnx import TensorProto, helper
 
-from bench import adapt as adapt_mod
-from bench.adapt import AdaptError, adapt, embedded_core_modules, read_core_module, sections
 from contracts import paths, wasm_binary
 from hosts import get_host
 from hosts.wasmtime_py.component import NnConfig, run_component
 from tests import test_preview1
 from tests.conformance import abi_cases
 from tests.helpers import run_cli
+from workloads.guests import adapt as adapt_mod
 from workloads.guests import toolchain
+from workloads.guests.adapt import (
+    AdaptError,
+    adapt,
+    embedded_core_modules,
+    read_core_module,
+    sections,
+)
 
 PREBUILT = paths.PREBUILT
 ADAPTER = PREBUILT / "wasi_ephemeral_nn_adapter.wasm"
@@ -63,7 +69,7 @@ WIT_IMPORTS = {
 ADAPTER_SECTIONS = {1, 2, 3, 4, 5, 6, 7, 10}
 
 
-# -- reading signatures (the part of the format bench.adapt does not need) --------
+# -- reading signatures (the part of the format workloads.guests.adapt does not need) --------
 
 
 def _leb(data: bytes, pos: int) -> tuple[int, int]:
@@ -531,7 +537,7 @@ def conformance(request, tmp_path_factory, jco: Path) -> tuple:
         core.write_bytes(wasmtime.wat2wasm(text))
         paths[name] = (core, comp)
         args += [str(core), str(comp)]
-    script = Path(adapt_mod.GUESTS) / "adapter" / "adapt_many.mjs"
+    script = paths.ADAPTER_DIR / "adapt_many.mjs"
     proc = subprocess.run(
         ["node", str(script), str(ADAPTER), *args], capture_output=True, text=True
     )

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import adapt
 from tests.fuzz import run
+from workloads.guests import adapt
 
 
 def test_fuzzed_abi_arguments_never_break_the_preview1_host(tmp_path: Path, monkeypatch) -> None:

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 import wasmtime
 
-from bench import adapt
 from hosts.wasmtime_py import component
 from hosts.wasmtime_py.component import NnConfig, run_component
 from hosts.wasmtime_py.preview1 import Preview1Nn
 from tests.conformance import abi_cases
 from tests.fuzz.component import ProbeState
 from tests.hostile import modules as hm
+from workloads.guests import adapt
 
 HOSTILE = hm.hostile_set()
 
@@ -29,11 +29,6 @@ def _rss_mb() -> float:
     return 0.0
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> abi_cases.Model:
-    return abi_cases.conformance_model(tmp_path_factory.mktemp("hostile"), "onnx")
-
-
 def test_the_set_covers_every_attack() -> None:
     names = " ".join(h.name for h in HOSTILE)
     for attack in ("0xffffffff", "0x40000001", "overlap", "_ctx_0x63", "as_context", "before",
@@ -42,11 +37,11 @@ def test_the_set_covers_every_attack() -> None:
     assert len(HOSTILE) > 100
 
 
-def test_hostile_guests_on_wasmtime_py_preview1(model: abi_cases.Model) -> None:
+def test_hostile_guests_on_wasmtime_py_preview1(onnx_model: abi_cases.Model) -> None:
     counts: collections.Counter[str] = collections.Counter()
     wrong = {}
     for h in (h for h in HOSTILE if not h.heavy):
-        out = hm.run_preview1(hm.build(h, model), model)
+        out = hm.run_preview1(hm.build(h, onnx_model), onnx_model)
         counts[out.kind] += 1
         if out.kind not in h.allowed or out.bugs:
             wrong[h.name] = (out.outcome, out.bugs, out.last_error)
@@ -55,11 +50,11 @@ def test_hostile_guests_on_wasmtime_py_preview1(model: abi_cases.Model) -> None:
 
 
 @pytest.mark.parametrize("h", [h for h in HOSTILE if h.heavy], ids=lambda h: h.name)
-def test_resource_exhaustion_is_bounded(h: hm.Hostile, model: abi_cases.Model) -> None:
+def test_resource_exhaustion_is_bounded(h: hm.Hostile, onnx_model: abi_cases.Model) -> None:
     """100,000 calls from one guest: past the host's limits the answer is `busy`,
     and the process does not grow with the number of calls."""
     before = _rss_mb()
-    out = hm.run_preview1(hm.build(h, model), model)
+    out = hm.run_preview1(hm.build(h, onnx_model), onnx_model)
     grown = _rss_mb() - before
     print(
         f"\n{h.name}: {out.outcome}, {out.graphs} graphs, {out.contexts} contexts, +{grown:.0f} MB"
@@ -69,18 +64,18 @@ def test_resource_exhaustion_is_bounded(h: hm.Hostile, model: abi_cases.Model) -
     assert grown < 300  # 256 tiny onnxruntime sessions are ~20 MB; 100,000 would be ~7 GB
 
 
-def test_memory_growth_keeps_inputs_and_outputs_right(model: abi_cases.Model) -> None:
+def test_memory_growth_keeps_inputs_and_outputs_right(onnx_model: abi_cases.Model) -> None:
     (h,) = [h for h in HOSTILE if h.grow]
-    out = hm.run_preview1(hm.build(h, model), model)
+    out = hm.run_preview1(hm.build(h, onnx_model), onnx_model)
     # invalid_argument comes from the last call only (a buffer past the grown end):
     # 51/52 would mean the output computed in grown memory differs.
     assert out.outcome == "errno:invalid_argument" and "output buffer" in out.last_error, out
 
 
-def test_a_guest_that_never_returns_is_stopped(model: abi_cases.Model, monkeypatch) -> None:
+def test_a_guest_that_never_returns_is_stopped(onnx_model: abi_cases.Model, monkeypatch) -> None:
     monkeypatch.setattr(hm, "DEADLINE_S", 0.5)
     h = hm.Hostile("spin", "(loop $l (br $l)) (i32.const 0)", hm.ANY)
-    out = hm.run_preview1(hm.build(h, model), model)
+    out = hm.run_preview1(hm.build(h, onnx_model), onnx_model)
     assert out.kind == "trap" and "interrupt" in out.outcome, out.outcome
 
 
@@ -88,7 +83,7 @@ def test_a_guest_that_never_returns_is_stopped(model: abi_cases.Model, monkeypat
 
 
 @pytest.fixture(scope="module")
-def adapted(model: abi_cases.Model, tmp_path_factory) -> dict[str, Path]:
+def adapted(onnx_model: abi_cases.Model, tmp_path_factory) -> dict[str, Path]:
     """Every hostile module wrapped by the wasi_ephemeral_nn adapter (one node process)."""
     if not (adapt.NODE_DIR / "node_modules").is_dir():
         pytest.skip("jco is not installed (workloads/guests/component: npm ci)")
@@ -98,10 +93,10 @@ def adapted(model: abi_cases.Model, tmp_path_factory) -> dict[str, Path]:
         core, comp = folder / f"{h.name}.wasm", folder / f"{h.name}.component.wasm"
         # the adapter keeps its state in pages it grows: the memory must be growable
         grow = hm.Hostile(h.name, h.body, h.allowed, grow=True, heavy=h.heavy)
-        core.write_bytes(hm.build(grow, model))
+        core.write_bytes(hm.build(grow, onnx_model))
         args += [str(core), str(comp)]
         paths[h.name] = comp
-    script = adapt.GUESTS / "adapter" / "adapt_many.mjs"
+    script = paths.ADAPTER_DIR / "adapt_many.mjs"
     proc = subprocess.run(["node", str(script), str(adapt.ADAPTER), *args], capture_output=True,
                           text=True, timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -109,18 +104,18 @@ def adapted(model: abi_cases.Model, tmp_path_factory) -> dict[str, Path]:
 
 
 def test_hostile_guests_adapted_on_wasmtime_py_component(
-    model: abi_cases.Model, adapted: dict[str, Path], monkeypatch
+    onnx_model: abi_cases.Model, adapted: dict[str, Path], monkeypatch
 ) -> None:
     """Through the adapter a hostile pointer may land in the adapter's own state
     (it shares the guest's memory): any errno or a trap is fine; a Python
     exception or a crash is not."""
-    graph = model.folder / abi_cases.GRAPH_NAME
+    graph = onnx_model.folder / abi_cases.GRAPH_NAME
     config = NnConfig(named={abi_cases.GRAPH_NAME: ([str(graph / "model.onnx")], "onnx")})
     counts: collections.Counter[str] = collections.Counter()
     monkeypatch.setattr(component, "NnState", ProbeState)  # records swallowed exceptions
     for h in HOSTILE:
         try:
-            run = run_component(adapted[h.name], ["hostile"], model.folder, config)
+            run = run_component(adapted[h.name], ["hostile"], onnx_model.folder, config)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
             outcome, run = f"trap:{e}", None
         else:

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 import wasmtime
 
-from bench.adapt import adapt
 from contracts.jobs import CellFailed
 from hosts.programs import ProgramJob, split_marks
 from hosts.wasmtime_cli import WasmtimeCliHost
 from hosts.wasmtime_py import WasmtimePyHost
 from workloads.guests import toolchain
+from workloads.guests.adapt import adapt
 
 CLASSIFY = Path(__file__).resolve().parent.parent / "workloads" / "programs" / "classify"
 EXPECTED = (CLASSIFY / "expected_stdout.txt").read_text()

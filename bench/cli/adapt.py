@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.adapt import adapt
+from workloads.guests.adapt import adapt
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -6,8 +6,8 @@ import os
 import sys
 import time
 
-from bench import adapt
 from tests.fuzz import run
+from workloads.guests import adapt
 
 
 def main() -> int:

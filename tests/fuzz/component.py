@@ -20,12 +20,13 @@ import wasmtime
 from wasmtime import Engine, ExitTrap, Store, WasiConfig, WasmtimeError
 from wasmtime.component import Component, Linker
 
-from bench import adapt
+from contracts import paths
 from hosts.abi import ENCODINGS, ERRNOS
 from hosts.backends.base import BackendError
 from hosts.wasmtime_py import component as comp
 from tests.conformance import abi_cases
 from tests.fuzz.preview1 import CALLS, MAX_PAGES, Case, Tally
+from workloads.guests import adapt
 
 ORDER = sorted(CALLS)  # call id -> name
 CASES_AT = 0x10000  # the case file is read here (page 1)
@@ -131,7 +132,7 @@ class ComponentTarget:
             "(global.get $enc)", f"(i32.const {ENCODINGS.index(model.encoding)})"
         )
         core.write_bytes(wasmtime.wat2wasm(wat))
-        script = adapt.GUESTS / "adapter" / "adapt_many.mjs"
+        script = paths.ADAPTER_DIR / "adapt_many.mjs"
         proc = subprocess.run(["node", str(script), str(adapt.ADAPTER), str(core), str(adapted)],
                               capture_output=True, text=True, timeout=300)  # fmt: skip
         if proc.returncode:

@@ -22,6 +22,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from contracts import paths
 from contracts.errors import UserError
 from contracts.wasm_binary import (  # noqa: F401 - re-exported for the tests
     FUNC,
@@ -36,8 +37,7 @@ from contracts.wasm_binary import (  # noqa: F401 - re-exported for the tests
 from workloads.guests import toolchain
 from workloads.guests.toolchain import ToolError
 
-GUESTS = Path(__file__).resolve().parent.parent / "workloads" / "guests"
-PREBUILT = GUESTS / "prebuilt"
+PREBUILT = paths.PREBUILT
 ADAPTER = PREBUILT / "wasi_ephemeral_nn_adapter.wasm"
 BENCH_ADAPTER = PREBUILT / "bench_adapter.wasm"
 NODE_DIR = toolchain.NODE_DIR
