@@ -50,7 +50,7 @@ def guests(session: nox.Session) -> None:
 def micro(session: nox.Session) -> None:
     """Micro-benchmarks (pytest-benchmark): per-call overhead and tensor transfer."""
     _install(session, "test")
-    session.run("pytest", "benchmarks", "-q", "--benchmark-only", "-s", *session.posargs)
+    session.run("pytest", "microbenchmarks", "-q", "--benchmark-only", "-s", *session.posargs)
 
 
 @nox.session

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks import registry
+from microbenchmarks import registry
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -26,9 +26,9 @@ import wasmtime
 from wasmtime import Engine, Store, wat2wasm
 from wasmtime.component import Component, Linker
 
-from benchmarks import registry
 from contracts.cells import Cell
 from hosts.wasmtime_py import fastlist
+from microbenchmarks import registry
 
 HERE = Path(__file__).resolve().parent
 SIZES = {"4KB": 4096, "602KB": 602_112, "2.5MB": 2_500_000}

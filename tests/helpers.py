@@ -8,6 +8,10 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# Recorded real runs (two runs of the same code on one machine): compare, export,
+# merge and report read them.
+FIXTURES = REPO / "results" / "fixtures"
+RUN_A, RUN_B = FIXTURES / "mlp-tiny-a", FIXTURES / "mlp-tiny-b"
 
 
 def run_cli(

@@ -13,16 +13,13 @@ import pytest
 from synthetic_run import make_run
 
 from bench.analyze.compare import compare_runs
-from bench.analyze.history import load_history
 from bench.analyze.runs import load_run
-from bench.analyze.steps import detect_steps
 from bench.analyze.summarize import summarize
 from bench.cli import main
 from bench.present.comparison import to_markdown
 from contracts.cells import Cell
+from tests.helpers import RUN_A, RUN_B
 
-FIXTURES = Path(__file__).resolve().parent.parent / "results" / "fixtures"
-RUN_A, RUN_B = FIXTURES / "mlp-tiny-a", FIXTURES / "mlp-tiny-b"
 SLOW = Cell("mlp-tiny", "preview1", "wasmtime-py", "onnx", "cpu")
 
 
@@ -30,11 +27,6 @@ def compare_cmd(ns: argparse.Namespace) -> int:
     """`wasinn-bench compare` as the user runs it (exit code included)."""
     argv = ["compare", ns.base, ns.head, "--metric", ns.metric, "--factor", str(ns.factor)]
     return main(argv + (["--markdown", str(ns.markdown)] if ns.markdown else []))
-
-
-def history_cmd(ns: argparse.Namespace) -> int:
-    return main(["history", *ns.run_dirs, "--out", ns.out, "--metric", ns.metric,
-                 "--factor", str(ns.factor)])  # fmt: skip
 
 
 def _args(base: Path, head: Path, **kw) -> argparse.Namespace:
@@ -174,66 +166,6 @@ def test_bad_input_exit_2_names_the_path(tmp_path, capsys):
     assert compare_cmd(_args(RUN_A, RUN_A, factor=0.9)) == 2
 
 
-# ---------------------------------------------------------------- history
-
-
-def _series(levels: list[float], n: int = 60, seed: int = 0) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return [lvl * rng.lognormal(0, 0.03, n) for lvl in levels]
-
-
-def test_detect_steps_names_the_first_run_of_each_shift():
-    assert detect_steps(_series([1.0] * 8)) == []
-    steps = detect_steps(_series([1.0] * 5 + [1.3] * 4))
-    assert [s.index for s in steps] == [5] and steps[0].ratio == pytest.approx(1.3, rel=0.03)
-    up_down = detect_steps(_series([1.0] * 4 + [1.5] * 3 + [1.0] * 4))
-    assert [s.index for s in up_down] == [4, 7]
-    assert up_down[1].ratio < 1
-    assert detect_steps(_series([1.0] * 4 + [1.04] * 4)) == []  # below the factor
-    assert [s.index for s in detect_steps(_series([1.0] * 6 + [1.25]))] == [6]  # the latest run
-
-
-def test_history_per_machine_with_step_and_chart(tmp_path, capsys):
-    cells = {
-        ("w", "native", "native", "onnx", "cpu"): 1.0,
-        ("w", "preview1", "wasmtime-py", "onnx", "cpu"): 2.0,
-    }
-    dirs = []
-    for i in range(6):
-        slow = {k: v * (1.4 if i >= 3 and k[1] == "preview1" else 1.0) for k, v in cells.items()}
-        dirs.append(
-            make_run(tmp_path / f"r{i}", slow, rounds=1, iterations=40, seed=i,
-                     created=f"2026-11-2{i}T10:00:00+00:00", git_sha=f"{i:x}" * 40)
-        )  # fmt: skip
-    # the same cells on another machine, twice as slow: a separate series, not a step
-    dirs.append(
-        make_run(tmp_path / "other", {k: v * 2 for k, v in cells.items()}, rounds=1,
-                 iterations=40, machine="bigiron0000", created="2026-11-30T10:00:00+00:00")
-    )  # fmt: skip
-    out = tmp_path / "hist"
-    assert history_cmd(argparse.Namespace(run_dirs=[str(d) for d in reversed(dirs)],
-                                           out=str(out), metric="p50", factor=1.10)) == 0  # fmt: skip
-    frame = pd.read_csv(out / "history.csv")
-    steps = frame[frame["step"]]
-    assert list(zip(steps["variant"], steps["run_id"], steps["machine"], strict=True)) == [
-        ("preview1", "r3", "synthetic000")
-    ]
-    assert set(frame["machine"]) == {"synthetic000", "bigiron0000"}
-    assert list(frame[frame.machine == "synthetic000"]["run_id"].unique()) == [
-        f"r{i}" for i in range(6)
-    ]  # ordered by created time, whatever the argument order
-    md = (out / "history.md").read_text()
-    assert (
-        "| w/preview1/wasmtime-py/onnx/cpu | r3 (2026-11-23T10:00:00+00:00) | 333333333333 |" in md
-    )
-    for name in ("trend-synthetic000", "trend-bigiron0000"):
-        assert (out / f"{name}.png").stat().st_size > 5000 and (out / f"{name}.svg").is_file()
-    assert "step: w/preview1/wasmtime-py/onnx/cpu" in capsys.readouterr().out
-    # on the overhead metric the step shows as well (native did not move)
-    ov = load_history(dirs[:6], metric="overhead")
-    assert list(ov[ov["step"]]["run_id"]) == ["r3"]
-
-
 def test_compare_refuses_mixed_schema_versions(tmp_path, capsys):
     head = tmp_path / "v2"
     shutil.copytree(RUN_A, head)
@@ -242,3 +174,18 @@ def test_compare_refuses_mixed_schema_versions(tmp_path, capsys):
     (head / "meta.json").write_text(json.dumps(meta))
     assert compare_cmd(_args(RUN_A, head)) == 2
     assert "schema_version" in capsys.readouterr().err
+
+
+def test_compare_head_failed_after_some_rounds_is_newly_failed(tmp_path):
+    """A cell ok on base that failed on head keeps its earlier rounds' samples: the
+    gate must still say 'failed' (exit 1), not compare the partial samples."""
+
+    def failed_in_round_2(samples, cells):
+        cells.loc[_is(cells, SLOW), ["status", "reason"]] = ["failed", "round 2: trap"]
+        return samples, cells  # the samples of the rounds before stay
+
+    head = _edit_run(RUN_A, tmp_path / "head", failed_in_round_2)
+    cmp = compare_runs(load_run(RUN_A), load_run(head))
+    failed = [r for r in cmp.rows if r.verdict == "failed"]
+    assert [r.key for r in failed] == [SLOW]
+    assert cmp.exit_code == 1

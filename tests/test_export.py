@@ -15,9 +15,8 @@ import pytest
 from bench.analyze.runs import load_run
 from bench.cli import main
 from bench.present.export import SIGHTGLASS_COLUMNS, to_pytest_benchmark, to_sightglass
+from tests.helpers import RUN_A, RUN_B
 
-FIXTURES = Path(__file__).resolve().parent.parent / "results" / "fixtures"
-RUN_A, RUN_B = FIXTURES / "mlp-tiny-a", FIXTURES / "mlp-tiny-b"
 PYTEST_BENCHMARK = Path(sys.executable).parent / "pytest-benchmark"
 
 

@@ -11,9 +11,7 @@ import pandas as pd
 from bench.analyze.compare import compare_runs
 from bench.analyze.runs import load_run
 from bench.cli import main
-
-FIXTURES = Path(__file__).resolve().parent.parent / "results" / "fixtures"
-RUN_A = FIXTURES / "mlp-tiny-a"
+from tests.helpers import RUN_A
 
 
 def _shard(src: Path, dst: Path, backend: str, shard: str, machine: str | None = None) -> Path:

@@ -15,8 +15,7 @@ from synthetic_run import basic_cells, make_run
 from bench.cli import main
 from bench.present import charts
 from bench.present.report import write_report
-
-FIXTURES = Path(__file__).resolve().parent.parent / "results" / "fixtures"
+from tests.helpers import FIXTURES
 
 
 def _png_shape(data: bytes) -> tuple[int, int]:

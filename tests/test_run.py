@@ -67,6 +67,18 @@ def test_native_run_writes_a_complete_run_folder(tmp_path: Path) -> None:
     assert (data.cells["offline_k"] == 2).all() and (data.cells["offline_ips"] > 0).all()
 
 
+def test_relative_out_from_another_directory(tmp_path: Path) -> None:
+    """`--out rel` from a folder other than the repository: the workers (which run
+    in the repository) must still find their job and input files."""
+    p = run_cli(
+        "run", "mlp-tiny", "--hosts", "native", "--backends", "onnx", "--iterations", "3",
+        "--rounds", "1", "--offline", "0", "--out", "rel", cwd=tmp_path,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    cells = load_run(tmp_path / "rel").cells
+    assert list(cells["status"]) == ["ok"], cells["reason"].tolist()
+
+
 def test_interleaving_is_seeded_and_shuffled(tmp_path: Path) -> None:
     from bench.measure.prepare import PreparedWorkload
     from bench.measure.workload import find_workload

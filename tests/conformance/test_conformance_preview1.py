@@ -6,6 +6,7 @@ from pathlib import Path
 
 import abi_cases
 import numpy as np
+import onnxruntime as ort
 import pytest
 import wasmtime
 
@@ -92,3 +93,20 @@ def test_memory_growth_is_seen(model: abi_cases.Model) -> None:
     record = np.array([base, 2, 1, base + 16, 16], dtype="<u4").tobytes()
     memory.write(store, record, base + 64)
     assert nn_imports["set_input"](0, 0, base + 64) == 0, nn.last_error
+
+
+def test_set_input_takes_the_data_at_set_input(onnx_model: abi_cases.Model) -> None:
+    """The witx set_input hands the host a tensor: a guest that reuses its buffer
+    after set_input (as wasmtime, which copies, allows) must not change the input."""
+    store, memory, nn, abi = abi_cases.host_with_context(onnx_model)
+    memory.write(store, np.array([1, 4], dtype="<u4").tobytes(), 64)
+    memory.write(store, abi_cases.INPUT.tobytes(), 128)
+    memory.write(store, np.array([64, 2, 1, 128, 16], dtype="<u4").tobytes(), 32)
+    assert abi["set_input"](0, 0, 32) == 0, nn.last_error
+    memory.write(store, np.full(4, 1000.0, dtype=np.float32).tobytes(), 128)  # buffer reused
+    assert abi["compute"](0) == 0, nn.last_error
+    assert abi["get_output"](0, 0, 256, 12, 24) == 0, nn.last_error
+    got = np.frombuffer(memory.read(store, 256, 268), dtype=np.float32)
+    session = ort.InferenceSession(str(onnx_model.folder / "graph" / "model.onnx"))
+    want = session.run(None, {"x": abi_cases.INPUT})[0].reshape(-1)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
