@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from workloads.guests import build
+from workloads.guests import build, recipe
 
-ARTIFACTS = build.load_recipes()
+ARTIFACTS = build.ARTIFACTS
 MANIFEST = build.read_manifest()["artifacts"]
 
 
@@ -17,7 +17,7 @@ MANIFEST = build.read_manifest()["artifacts"]
 def test_sources_match_manifest(name: str) -> None:
     assert name in MANIFEST, f"{name} is not in prebuilt/manifest.json: run nox -s guests"
     recorded = MANIFEST[name]["source_sha256"]
-    assert build.source_sha256(ARTIFACTS[name]) == recorded, (
+    assert recipe.source_sha256(ARTIFACTS[name]) == recorded, (
         f"the sources of {name} changed since it was built: run nox -s guests and commit"
     )
 
@@ -26,7 +26,7 @@ def test_sources_match_manifest(name: str) -> None:
 def test_prebuilt_matches_manifest(name: str) -> None:
     path = build.PREBUILT / name
     assert path.is_file(), f"{path} is missing"
-    assert build.sha256_file(path) == MANIFEST[name]["sha256"]
+    assert recipe.sha256_file(path) == MANIFEST[name]["sha256"]
     assert path.stat().st_size == MANIFEST[name]["size"]
 
 

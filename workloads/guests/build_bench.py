@@ -13,14 +13,14 @@ from __future__ import annotations
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
-from types import ModuleType
 
 import wasmtime
 
+from contracts import paths
 from workloads.guests import toolchain
+from workloads.guests.recipe import Artifact
 
-GUESTS = Path(__file__).resolve().parent
-BENCH = GUESTS / "bench"
+BENCH = paths.GUESTS / "bench"
 ADAPTER_SRC = BENCH / "bench_adapter.wat"
 PRELOAD_SRC = BENCH / "bench_preload.wat"
 WIT_DIR = BENCH / "wit"
@@ -44,36 +44,29 @@ def build_preload(out: Path) -> None:
     out.write_bytes(wasmtime.wat2wasm(PRELOAD_SRC.read_text()))
 
 
-def register_into(build: ModuleType) -> None:
-    wits = tuple(sorted(WIT_DIR.rglob("*.wit")))
-    build.register(
-        build.Artifact(
-            name=ADAPTER,
-            sources=(ADAPTER_SRC, *wits),
-            command=(
-                "wat2wasm",
-                ADAPTER_SRC.name,
-                "&&",
-                "wasm-tools",
-                "component",
-                "embed",
-                "bench/wit",
-                "--world",
-                WORLD,
-            ),  # fmt: skip
-            build=build_adapter,
-            toolchain=lambda: {
-                "wasmtime-py": version("wasmtime"),
-                **toolchain.wasm_tools_version(),
-            },
-        )
-    )
-    build.register(
-        build.Artifact(
-            name=PRELOAD,
-            sources=(PRELOAD_SRC,),
-            command=("wat2wasm", PRELOAD_SRC.name),
-            build=build_preload,
-            toolchain=lambda: {"wasmtime-py": version("wasmtime")},
-        )
-    )
+ARTIFACTS = (
+    Artifact(
+        name=ADAPTER,
+        sources=(ADAPTER_SRC, *sorted(WIT_DIR.rglob("*.wit"))),
+        command=(
+            "wat2wasm",
+            ADAPTER_SRC.name,
+            "&&",
+            "wasm-tools",
+            "component",
+            "embed",
+            "bench/wit",
+            "--world",
+            WORLD,
+        ),  # fmt: skip
+        build=build_adapter,
+        toolchain=lambda: {"wasmtime-py": version("wasmtime"), **toolchain.wasm_tools_version()},
+    ),
+    Artifact(
+        name=PRELOAD,
+        sources=(PRELOAD_SRC,),
+        command=("wat2wasm", PRELOAD_SRC.name),
+        build=build_preload,
+        toolchain=lambda: {"wasmtime-py": version("wasmtime")},
+    ),
+)

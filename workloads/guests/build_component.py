@@ -7,7 +7,7 @@
 `jco embed` on the command line panics in jco 1.35.0, so embed.mjs calls
 jco-transpile's `componentEmbed` instead. jco is pinned by component/package.json
 and package-lock.json; `npm ci` installs it into component/node_modules (done on
-demand here). build.py registers this recipe (`register_into`), so
+demand here). build.py lists this recipe, so
 
     python -m workloads.guests.build --only driver-component.wasm
 
@@ -18,66 +18,45 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from types import ModuleType
 
+from contracts import paths
 from workloads.guests import toolchain
+from workloads.guests.recipe import NODE_SOURCES, ZIG_FLAGS, Artifact, zig_cc
 
-GUESTS = Path(__file__).resolve().parent
-SRC = GUESTS / "src"
-WIT = GUESTS / "wit" / "wasi-nn.wit"
+WIT = paths.WIT_DIR / "wasi-nn.wit"
 WORLD = "ml"
-NODE_DIR = GUESTS / "component"
-JCO = NODE_DIR / "node_modules" / ".bin" / "jco"
 NAME = "driver-component.wasm"
 C_SOURCES = ("driver.c", "nn_component.c")
 
 
-def _run(cmd: list[str], cwd: Path) -> str:
-    return toolchain.run_tool(Path(str(cmd[0])).name, cmd, cwd=cwd)
-
-
-def ensure_jco() -> None:
-    """Install the pinned jco (npm ci) unless component/node_modules has it."""
-    toolchain.ensure_jco()
-
-
-def node_versions() -> dict[str, str]:
-    return toolchain.node_versions()
-
-
-def build_component(out: Path, zig_flags: tuple[str, ...], zig) -> None:  # noqa: ANN001
-    """zig -> embed WIT -> jco new, writing the component to `out`.
-
-    `zig(*args, cwd=...)` is build.py's runner (the ziglang wheel's zig).
-    """
-    ensure_jco()
+def build_component(out: Path) -> None:
+    """zig -> embed WIT -> jco new, writing the component to `out`."""
+    jco = toolchain.ensure_jco()
     with tempfile.TemporaryDirectory(prefix="component-") as tmp:
         core = Path(tmp) / "core.wasm"
         embedded = Path(tmp) / "embedded.wasm"
-        zig("cc", *zig_flags, "-o", str(core), *C_SOURCES, cwd=SRC)
-        _run(["node", "embed.mjs", str(core), str(WIT), WORLD, str(embedded)], NODE_DIR)
-        _run([str(JCO), "new", str(embedded), "--wasi-command", "-o", str(out.resolve())], NODE_DIR)
+        zig_cc(C_SOURCES, core)
+        toolchain.embed_wit(core, WIT, WORLD, embedded)
+        toolchain.run_tool(
+            "jco new", [str(jco), "new", str(embedded), "--wasi-command", "-o", str(out.resolve())],
+            cwd=paths.NODE_DIR,
+        )  # fmt: skip
 
 
-def register_into(build: ModuleType) -> None:
-    """Register the component artifact in build.py's registry (`build` is that module)."""
-    flags = tuple(build.ZIG_FLAGS)
-    build.register(
-        build.Artifact(
-            name=NAME,
-            sources=(
-                *(SRC / s for s in (*C_SOURCES, "nn.h")),
-                WIT,
-                NODE_DIR / "embed.mjs",
-                NODE_DIR / "package.json",
-                NODE_DIR / "package-lock.json",
-            ),
-            command=(
-                *("zig", "cc", *flags, *C_SOURCES),
-                *("&&", "node", "embed.mjs", "core.wasm", "wit/wasi-nn.wit", WORLD),
-                *("&&", "jco", "new", "--wasi-command"),
-            ),
-            build=lambda out: build_component(out, flags, build.zig),
-            toolchain=lambda: {**build.zig_version(), **node_versions()},
-        )
-    )
+ARTIFACTS = (
+    Artifact(
+        name=NAME,
+        sources=(
+            *(paths.GUEST_SOURCES / s for s in (*C_SOURCES, "nn.h")),
+            WIT,
+            *NODE_SOURCES,
+        ),
+        command=(
+            *("zig", "cc", *ZIG_FLAGS, *C_SOURCES),
+            *("&&", "node", "embed.mjs", "core.wasm", "wit/wasi-nn.wit", WORLD),
+            *("&&", "jco", "new", "--wasi-command"),
+        ),
+        build=build_component,
+        toolchain=lambda: {**toolchain.zig_version(), **toolchain.node_versions()},
+    ),
+)

@@ -202,3 +202,11 @@ def node_versions() -> dict[str, str]:
     jco = run_tool("jco --version", [ensure_jco(), "--version"], cwd=NODE_DIR).strip()
     node = run_tool("node --version", ["node", "--version"], cwd=NODE_DIR).strip()
     return {"jco": jco, "node": node.removeprefix("v")}
+
+
+def embed_wit(core: Path, wit: Path, world: str, out: Path) -> None:
+    """Add the component-type section of `world` to a core module (jco's componentEmbed
+    through component/embed.mjs: `jco embed` on the command line panics in 1.35.0)."""
+    ensure_jco()
+    cmd = ["node", "embed.mjs", str(core), str(wit), world, str(out.resolve())]
+    run_tool("node embed.mjs", cmd, cwd=NODE_DIR)
