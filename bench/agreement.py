@@ -27,9 +27,9 @@ def agreement(
 ) -> dict[str, tuple[Any, Any]]:
     """cell key -> (agrees, max_abs_diff) against the native baseline.
 
-    Wasm cells are compared with the native cell of the same backend and
-    device; native cells with the native onnx cell of their device (a
-    cross-backend check).
+    Wasm cells, and the C baseline (host native-c), are compared with the Python
+    native cell of the same backend and device; Python native cells with the
+    native onnx cell of their device (a cross-backend check).
     """
 
     def outputs_of(cell: Cell) -> dict[str, np.ndarray] | None:
@@ -43,7 +43,7 @@ def agreement(
         c = s.cell
         base = (
             Cell(c.workload, "native", "native", "onnx", c.device)
-            if c.variant == "native"
+            if c.variant == "native" and c.host == "native"
             else c.baseline
         )
         mine, theirs = outputs_of(c), outputs_of(base)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 VARIANTS = ("native", "preview1", "adapted", "component")
-HOSTS = ("native", "wasmtime-py", "wasmtime-cli")
+HOSTS = ("native", "native-c", "wasmtime-py", "wasmtime-cli")
 BACKENDS = ("onnx", "openvino")
 DEVICES = ("cpu", "gpu")
 STATUSES = ("ok", "failed", "unsupported", "skipped")
@@ -14,6 +14,7 @@ STATUSES = ("ok", "failed", "unsupported", "skipped")
 # whether a backend/device works on a host is found by probing or trying).
 HOST_VARIANTS = {
     "native": ("native",),
+    "native-c": ("native",),  # the guest driver compiled natively (hosts/native_c.py)
     "wasmtime-py": ("preview1", "adapted", "component"),
     "wasmtime-cli": ("preview1", "adapted", "component"),
 }
