@@ -2,7 +2,8 @@
 
 The same driver the wasm cells run, built with `python -m ziglang cc` for this
 machine over an `nn.h` implementation on a backend's C API
-(`nn_openvino_c.c` on libopenvino_c from the openvino wheel). It is the C
+(`nn_openvino_c.c` on libopenvino_c from the openvino wheel, `nn_onnxruntime_c.c`
+on libonnxruntime from the onnxruntime wheel). It is the C
 baseline: same argv, same clock (CLOCK_MONOTONIC), same samples and output
 files as a wasm guest (hosts/guest_io.py), and no wasm or ABI layer in between.
 
@@ -20,6 +21,7 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import threading
@@ -37,6 +39,7 @@ CACHE_ENV = "WASINN_BENCH_NATIVE_C_CACHE"
 # Overrides for where the OpenVINO C API lives (default: the openvino wheel).
 OV_INCLUDE_ENV = "WASINN_NATIVE_C_OPENVINO_INCLUDE"
 OV_LIB_ENV = "WASINN_NATIVE_C_OPENVINO_LIB"
+ORT_LIB_ENV = "WASINN_NATIVE_C_ONNXRUNTIME_LIB"
 CFLAGS = ("-O2", "-Wall", "-Wextra", "-Werror")
 # What the dynamic loader says when a library the binary needs is absent.
 LOADER_ERROR = "error while loading shared libraries"
@@ -61,6 +64,10 @@ class Binding:
     source: str  # file in workloads/guests/src
     include: Path | None  # the C API's headers (None: the source declares what it uses)
     library: Path  # the shared library to link and load
+    # the name the binary asks the loader for, when the file is not there under it
+    # (libonnxruntime.so.1.32.0 has the SONAME libonnxruntime.so.1): a link in the
+    # build's lib/ folder, found through an $ORIGIN rpath
+    soname: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,13 +102,27 @@ def openvino_binding() -> Binding:
     )
 
 
+def onnxruntime_binding() -> Binding:
+    library = os.environ.get(ORT_LIB_ENV)
+    if not library:
+        root = _package_dir("onnxruntime")
+        if root is None:
+            raise CellUnsupported("the onnxruntime package is absent (it ships libonnxruntime)")
+        found = sorted((root / "capi").glob("libonnxruntime.so.*"))
+        if not found:
+            raise CellUnsupported(f"no libonnxruntime.so.* in {root / 'capi'}")
+        library = str(found[0])
+    # the wheel has no header: nn_onnxruntime_c.c declares the entries it uses
+    soname = re.sub(r"(\.so\.\d+)\..*$", r"\1", Path(library).name)
+    return Binding("onnx", "nn_onnxruntime_c.c", None, Path(library), soname)
+
+
 def binding(backend: str) -> Binding:
     if backend == "openvino":
         return openvino_binding()
-    raise CellUnsupported(
-        f"native-c has no nn.h binding for {backend} (docs/hosts.md: native-c); "
-        "its baseline is the Python native host"
-    )
+    if backend == "onnx":
+        return onnxruntime_binding()
+    raise CellUnsupported(f"native-c has no nn.h binding for {backend}")
 
 
 def build_command(b: Binding, output: Path) -> list[str]:
@@ -111,6 +132,8 @@ def build_command(b: Binding, output: Path) -> list[str]:
     if b.include is not None:
         cmd.append(f"-I{b.include}")
     cmd += ["driver.c", b.source, str(b.library), f"-Wl,-rpath,{b.library.parent}"]
+    if b.soname:
+        cmd.append("-Wl,-rpath,$ORIGIN/lib")
     return [*cmd, "-o", str(output)]
 
 
@@ -144,6 +167,13 @@ def build(backend: str) -> Build:
         info = json.loads(meta.read_text())
         return Build(binary, True, int(info["build_ns"]), info["command"])
     folder.mkdir(parents=True, exist_ok=True)
+    if b.soname:
+        (folder / "lib").mkdir(exist_ok=True)
+        link = folder / "lib" / b.soname
+        try:
+            link.symlink_to(b.library)
+        except FileExistsError:  # an earlier or concurrent build made it
+            pass
     tmp = folder / f"driver.tmp-{os.getpid()}-{threading.get_ident()}"
     cmd = build_command(b, tmp)
     t0 = time.perf_counter_ns()
@@ -195,6 +225,12 @@ class NativeCHost:
                 "prop.wasi_nn": "none: driver.c over nn_openvino_c.c (OpenVINO C API), native",
                 "prop.openvino.library": str(binding("openvino").library),
                 "prop.openvino.plugins_xml": openvino_plugins(job.threads),
+            }
+        else:
+            env["NN_ORT_THREADS"] = str(job.threads)
+            notes |= {
+                "prop.wasi_nn": "none: driver.c over nn_onnxruntime_c.c (ONNX Runtime C API), native",
+                "prop.onnxruntime.library": str(binding("onnx").library),
             }
         env["NN_LOAD_BY_NAME_TARGET"] = job.cell.device
         return env, notes
