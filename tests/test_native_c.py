@@ -17,7 +17,7 @@ from onnx import TensorProto, helper
 
 from bench.cells import Cell
 from hosts import get_host, native_c
-from hosts.base import CellJob, CellUnsupported, RoundResult, TensorSpec
+from hosts.base import CellFailed, CellJob, CellUnsupported, RoundResult, TensorSpec
 from tests.helpers import run_cli
 from workloads.models import prepare_model
 
@@ -103,12 +103,13 @@ def run_both(model: tuple, tmp_path: Path, backend: str) -> tuple[RoundResult, R
     return python, c
 
 
+@pytest.mark.parametrize("backend", ["openvino", "onnx"])
 @pytest.mark.parametrize("which", ["mlp", "multi"])
-def test_openvino_outputs_agree_with_the_python_native_host(
-    which: str, request: pytest.FixtureRequest, tmp_path: Path
+def test_outputs_agree_with_the_python_native_host(
+    which: str, backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     model = request.getfixturevalue(which)
-    python, c = run_both(model, tmp_path, "openvino")
+    python, c = run_both(model, tmp_path, backend)
     assert list(c.outputs) == list(python.outputs)
     for name, want in python.outputs.items():
         assert c.outputs[name].dtype == want.dtype
@@ -117,31 +118,38 @@ def test_openvino_outputs_agree_with_the_python_native_host(
     assert all(len(v) == 5 for v in c.iterations.values())
     assert {"load", "init"} <= set(c.host_phases)
     assert c.peak_rss_kb > 0
-    # the driver asked OpenVINO itself: the CLI's settings reached the C API
     props = json.loads(c.notes["guest_properties"])
-    assert props["precision"] == "f32" and props["threads"] == "1"
+    assert props["threads"] == "1"
+    if backend == "openvino":  # asked of OpenVINO itself: the CLI's settings reached it
+        assert props["precision"] == "f32" and props["performance_hint"] == "LATENCY"
+    else:  # the version check of the declared OrtApi entries passed
+        import onnxruntime
+
+        assert props["version"] == onnxruntime.__version__
     assert c.notes["prop.host"] == "native-c"
 
 
-def test_multi_input_values(multi: tuple, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["openvino", "onnx"])
+def test_multi_input_values(multi: tuple, backend: str, tmp_path: Path) -> None:
     """Not only agreement: the right input reached the right port."""
     files, inputs, outputs = multi
-    c = get_host("native-c").run_round(job(multi, tmp_path, "native-c"))
+    c = get_host("native-c").run_round(job(multi, tmp_path, "native-c", backend))
     a, b, ids = (s.read() for s in inputs)
     np.testing.assert_allclose(c.outputs["sum"], a + b, rtol=1e-6)
     np.testing.assert_allclose(c.outputs["product"], a * b, rtol=1e-6)
     np.testing.assert_array_equal(c.outputs["ids_plus_one"], ids + 1)
 
 
-def test_build_is_cached(monkeypatch: pytest.MonkeyPatch) -> None:
-    first = native_c.build("openvino")  # compiled by an earlier test, or now
+@pytest.mark.parametrize("backend", ["openvino", "onnx"])
+def test_build_is_cached(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = native_c.build(backend)  # compiled by an earlier test, or now
     assert first.binary.is_file()
 
     def no_compiler(cmd: list[str]) -> None:
         raise AssertionError(f"the compiler ran again: {cmd}")
 
     monkeypatch.setattr(native_c, "_compile", no_compiler)
-    again = native_c.build("openvino")
+    again = native_c.build(backend)
     assert again.cached and again.binary == first.binary
 
 
@@ -164,21 +172,45 @@ def test_missing_library_is_unsupported(
 def test_probe() -> None:
     host = get_host("native-c")
     assert host.probe("native", "openvino", "cpu") is None
+    assert host.probe("native", "onnx", "cpu") is None
     assert host.probe("preview1", "openvino", "cpu").startswith("unsupported:")
 
 
 def test_bench_run_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "run"
     proc = run_cli(
-        "run", "mlp-tiny", "--hosts", "native,native-c", "--backends", "openvino",
-        "--rounds", "1", "--iterations", "3", "--offline", "0", "--out", str(out),
+        "run", "mlp-tiny", "--hosts", "native,native-c", "--rounds", "1", "--iterations", "3",
+        "--offline", "0", "--out", str(out),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     import pandas as pd
 
     cells = pd.read_csv(out / "cells.csv")
     mine = cells[cells["host"] == "native-c"]
-    assert len(mine) == 1
-    row = mine.iloc[0]
-    assert row["status"] == "ok", row["reason"]
-    assert bool(row["agrees"]) and float(row["max_abs_diff"]) <= 1e-5
+    assert sorted(mine["backend"]) == ["onnx", "openvino"]
+    for _, row in mine.iterrows():
+        assert row["status"] == "ok", row["reason"]
+        assert bool(row["agrees"]) and float(row["max_abs_diff"]) <= 1e-5
+
+
+@pytest.mark.parametrize("backend", ["openvino", "onnx"])
+def test_load_by_name(mlp: tuple, backend: str, tmp_path: Path) -> None:
+    j = job(mlp, tmp_path, "native-c", backend)
+    j.load_mode = "name"
+    by_name = get_host("native-c").run_round(j)
+    python = get_host("native").run_round(job(mlp, tmp_path, "native", backend))
+    for name, want in python.outputs.items():
+        np.testing.assert_allclose(by_name.outputs[name], want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["openvino", "onnx"])
+def test_backend_error_fails_the_cell_with_its_words(
+    mlp: tuple, backend: str, tmp_path: Path
+) -> None:
+    files, inputs, outputs = mlp
+    wrong = [TensorSpec(s.name, s.index, "i32", s.shape, s.path) for s in inputs]  # same size
+    with pytest.raises(
+        CellFailed,
+        match=r"exited 4: (set_input|compute) failed: errno \d \(\w+\): .*([Tt]ype|precision)",
+    ):
+        get_host("native-c").run_round(job((files, wrong, outputs), tmp_path, "native-c", backend))
