@@ -209,7 +209,11 @@ class NativeCHost:
         except CellUnsupported as e:
             return f"unsupported: {e}"
         reason = get_backend(backend).devices().get(device, f"unknown device {device}")
-        return f"skipped: {reason}" if reason else None
+        if reason:
+            return f"skipped: {reason}"
+        if backend == "onnx" and device != "cpu":  # nn_onnxruntime_c.c adds no provider
+            return "unsupported: native-c's onnxruntime binding has the CPU provider only"
+        return None
 
     def _env(self, job: CellJob) -> tuple[dict[str, str], dict[str, str]]:
         """(environment, prop.* notes) for the driver: the backend's settings."""
