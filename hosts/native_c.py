@@ -8,13 +8,14 @@ baseline: same argv, same clock (CLOCK_MONOTONIC), same samples and output
 files as a wasm guest (hosts/guest_io.py), and no wasm or ABI layer in between.
 
 The binary is built on first use and cached by the hash of its sources, the
-compile command, the compiler version and the C library's bytes. A build that
+compile command, the compiler version and the C library's path, size and mtime. A build that
 fails, or a C library that is missing, makes the cell `unsupported` with the
 compiler's or the loader's words.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -153,7 +154,10 @@ def _key(b: Binding) -> str:
         raise CellUnsupported("the ziglang package is absent (pip install ziglang)") from None
     if not b.library.is_file():
         raise CellUnsupported(f"the C library {b.library} is missing")
-    h.update(b.library.read_bytes())  # another build of the library: another binary
+    # another build of the library, another binary: its identity by stat (hashing the
+    # 35 MB libonnxruntime every round would cost ~0.1 s per round)
+    st = b.library.stat()
+    h.update(f"{b.library.resolve()}\0{st.st_size}\0{st.st_mtime_ns}".encode())
     return h.hexdigest()[:16]
 
 
@@ -170,10 +174,8 @@ def build(backend: str) -> Build:
     if b.soname:
         (folder / "lib").mkdir(exist_ok=True)
         link = folder / "lib" / b.soname
-        try:
+        with contextlib.suppress(FileExistsError):  # an earlier or concurrent build made it
             link.symlink_to(b.library)
-        except FileExistsError:  # an earlier or concurrent build made it
-            pass
     tmp = folder / f"driver.tmp-{os.getpid()}-{threading.get_ident()}"
     cmd = build_command(b, tmp)
     t0 = time.perf_counter_ns()
@@ -252,7 +254,13 @@ class NativeCHost:
             proc = subprocess.Popen(
                 run.argv, executable=made.binary, stdout=out, stderr=err, env=env, cwd=run.preopen
             )
-            timer = threading.Timer(timeout, proc.kill) if timeout else None
+            timed_out = threading.Event()
+
+            def kill() -> None:
+                timed_out.set()
+                proc.kill()
+
+            timer = threading.Timer(timeout, kill) if timeout else None
             if timer:
                 timer.start()
             try:
@@ -264,6 +272,8 @@ class NativeCHost:
         proc.returncode = code = os.waitstatus_to_exitcode(status)
         if code != 0:
             stderr = run.stderr.read_text(errors="replace")
+            if timed_out.is_set() and code < 0:
+                raise CellFailed(f"native-c: killed after the {timeout} s timeout")
             if LOADER_ERROR in stderr:
                 raise CellUnsupported(f"native-c: {guest_io.tail(run.stderr, 2)}")
             why = _driver_error(stderr) or guest_io.tail(run.stderr) or f"exit {code}"
