@@ -183,10 +183,14 @@ def build(backend: str) -> Build:
     ns = time.perf_counter_ns() - t0
     if proc.returncode != 0:
         tmp.unlink(missing_ok=True)
-        words = " | ".join(line for line in proc.stderr.strip().splitlines() if line)[-600:]
+        lines = [line for line in proc.stderr.strip().splitlines() if line]
+        # the compiler's first errors say what is wrong; the rest often follows from them
+        errors = [line for line in lines if "error" in line][:3] or lines[-3:]
+        words = " | ".join(errors)[:800]
         raise CellUnsupported(f"native-c build failed ({b.source}): {words or 'no output'}")
     os.replace(tmp, binary)
     meta_tmp = folder / f"build.json.tmp-{os.getpid()}-{threading.get_ident()}"
+    cmd = build_command(b, binary)  # as it would read without the temporary name
     meta_tmp.write_text(json.dumps({"build_ns": ns, "command": cmd}))
     os.replace(meta_tmp, meta)
     return Build(binary, False, ns, cmd)
