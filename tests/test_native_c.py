@@ -214,3 +214,17 @@ def test_backend_error_fails_the_cell_with_its_words(
         match=r"exited 4: (set_input|compute) failed: errno \d \(\w+\): .*([Tt]ype|precision)",
     ):
         get_host("native-c").run_round(job((files, wrong, outputs), tmp_path, "native-c", backend))
+
+
+def test_library_the_loader_cannot_complete_is_unsupported_with_its_words(
+    mlp: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libopenvino_c alone in a folder: it links, but the loader misses libopenvino."""
+    import shutil
+
+    lonely = tmp_path / "lonely" / native_c.openvino_binding().library.name
+    lonely.parent.mkdir()
+    shutil.copy(native_c.openvino_binding().library, lonely)
+    monkeypatch.setenv(native_c.OV_LIB_ENV, str(lonely))
+    with pytest.raises(CellUnsupported, match="error while loading shared libraries: libopenvino"):
+        get_host("native-c").run_round(job(mlp, tmp_path, "native-c"))
