@@ -69,6 +69,7 @@ class Binding:
     # (libonnxruntime.so.1.32.0 has the SONAME libonnxruntime.so.1): a link in the
     # build's lib/ folder, found through an $ORIGIN rpath
     soname: str | None = None
+    headers: tuple[str, ...] = ()  # our own headers the source includes (part of the key)
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def onnxruntime_binding() -> Binding:
         library = str(found[0])
     # the wheel has no header: nn_onnxruntime_c.c declares the entries it uses
     soname = re.sub(r"(\.so\.\d+)\..*$", r"\1", Path(library).name)
-    return Binding("onnx", "nn_onnxruntime_c.c", None, Path(library), soname)
+    return Binding("onnx", "nn_onnxruntime_c.c", None, Path(library), soname, ("ort_c_api.h",))
 
 
 def binding(backend: str) -> Binding:
@@ -145,7 +146,7 @@ def _compile(cmd: list[str]) -> subprocess.CompletedProcess[str]:
 
 def _key(b: Binding) -> str:
     h = hashlib.sha256()
-    for name in ("driver.c", "nn.h", b.source):
+    for name in ("driver.c", "nn.h", b.source, *b.headers):
         h.update(name.encode() + b"\0" + (SRC / name).read_bytes() + b"\0")
     h.update("\0".join(build_command(b, Path("OUT"))).encode())
     try:

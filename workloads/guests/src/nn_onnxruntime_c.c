@@ -1,13 +1,7 @@
 /* nn_onnxruntime_c.c: nn.h over the ONNX Runtime C API, for the native driver (host native-c).
  *
- * The onnxruntime wheel ships libonnxruntime.so but no header, so the few entries
- * used here are declared from the API's documented layout: OrtGetApiBase() returns
- * {GetApi, GetVersionString}; GetApi(version) returns the OrtApi table, a struct of
- * function pointers that ONNX Runtime only ever appends to (each entry is tagged
- * "\since Version N" in onnxruntime_c_api.h). The positions below were counted in
- * the OrtApi struct of onnxruntime_c_api.h for ORT_API_VERSION 30 (docs/hosts.md:
- * native-c says how they were checked). At start-up the library must report a
- * version >= 1.30 and serve API version 30, else every call fails with those words.
+ * The wheel has no header: ort_c_api.h declares the entries used, by their position
+ * in the OrtApi table, and ort_bind() checks the library's version first.
  *
  * Settings as the Python backend: NN_ORT_THREADS intra-op threads, 1 inter-op
  * thread, sequential execution, log severity error, CPU provider only.
@@ -19,98 +13,9 @@
 #include <string.h>
 
 #include "nn.h"
+#include "ort_c_api.h"
 
-/* -- the declared part of the C API -------------------------------------------------- */
-
-#define ORT_API_VERSION_USED 30 /* the header the positions were counted in */
-#define ORT_MIN_MINOR 30        /* onnxruntime 1.30 is the first with that table */
-
-typedef struct OrtStatus OrtStatus;
-typedef struct OrtEnv OrtEnv;
-typedef struct OrtSession OrtSession;
-typedef struct OrtSessionOptions OrtSessionOptions;
-typedef struct OrtValue OrtValue;
-typedef struct OrtMemoryInfo OrtMemoryInfo;
-typedef struct OrtAllocator OrtAllocator;
-typedef struct OrtTensorTypeAndShapeInfo OrtTensorTypeAndShapeInfo;
-
-typedef struct {
-    const void *(*GetApi)(uint32_t version);
-    const char *(*GetVersionString)(void);
-} OrtApiBase;
-extern const OrtApiBase *OrtGetApiBase(void);
-
-/* OrtApi positions (0-based, in declaration order). */
-enum {
-    ORT_GetErrorMessage = 2,
-    ORT_CreateEnv = 3,
-    ORT_CreateSession = 7,
-    ORT_CreateSessionFromArray = 8,
-    ORT_Run = 9,
-    ORT_CreateSessionOptions = 10,
-    ORT_SetSessionExecutionMode = 13,
-    ORT_SetSessionLogSeverityLevel = 22,
-    ORT_SetIntraOpNumThreads = 24,
-    ORT_SetInterOpNumThreads = 25,
-    ORT_SessionGetInputCount = 30,
-    ORT_SessionGetOutputCount = 31,
-    ORT_SessionGetInputName = 36,
-    ORT_SessionGetOutputName = 37,
-    ORT_CreateTensorWithDataAsOrtValue = 49,
-    ORT_GetTensorMutableData = 51,
-    ORT_GetTensorElementType = 60,
-    ORT_GetTensorShapeElementCount = 64,
-    ORT_GetTensorTypeAndShape = 65,
-    ORT_CreateCpuMemoryInfo = 69,
-    ORT_GetAllocatorWithDefaultOptions = 78,
-    ORT_ReleaseStatus = 93,
-    ORT_ReleaseValue = 96,
-    ORT_ReleaseTensorTypeAndShapeInfo = 99,
-    ORT_ReleaseSessionOptions = 100,
-};
-
-/* The entries used, with their documented signatures. */
-static struct {
-    const char *(*GetErrorMessage)(const OrtStatus *);
-    OrtStatus *(*CreateEnv)(int level, const char *logid, OrtEnv **);
-    OrtStatus *(*CreateSession)(const OrtEnv *, const char *path, const OrtSessionOptions *,
-                                OrtSession **);
-    OrtStatus *(*CreateSessionFromArray)(const OrtEnv *, const void *, size_t,
-                                         const OrtSessionOptions *, OrtSession **);
-    OrtStatus *(*Run)(OrtSession *, const void *run_options, const char *const *input_names,
-                      const OrtValue *const *inputs, size_t ninputs,
-                      const char *const *output_names, size_t noutputs, OrtValue **outputs);
-    OrtStatus *(*CreateSessionOptions)(OrtSessionOptions **);
-    OrtStatus *(*SetSessionExecutionMode)(OrtSessionOptions *, int mode);
-    OrtStatus *(*SetSessionLogSeverityLevel)(OrtSessionOptions *, int level);
-    OrtStatus *(*SetIntraOpNumThreads)(OrtSessionOptions *, int);
-    OrtStatus *(*SetInterOpNumThreads)(OrtSessionOptions *, int);
-    OrtStatus *(*SessionGetInputCount)(const OrtSession *, size_t *);
-    OrtStatus *(*SessionGetOutputCount)(const OrtSession *, size_t *);
-    OrtStatus *(*SessionGetInputName)(const OrtSession *, size_t, OrtAllocator *, char **);
-    OrtStatus *(*SessionGetOutputName)(const OrtSession *, size_t, OrtAllocator *, char **);
-    OrtStatus *(*CreateTensorWithDataAsOrtValue)(const OrtMemoryInfo *, void *data, size_t len,
-                                                 const int64_t *shape, size_t rank, int type,
-                                                 OrtValue **);
-    OrtStatus *(*GetTensorMutableData)(OrtValue *, void **);
-    OrtStatus *(*GetTensorElementType)(const OrtTensorTypeAndShapeInfo *, int *);
-    OrtStatus *(*GetTensorShapeElementCount)(const OrtTensorTypeAndShapeInfo *, size_t *);
-    OrtStatus *(*GetTensorTypeAndShape)(const OrtValue *, OrtTensorTypeAndShapeInfo **);
-    OrtStatus *(*CreateCpuMemoryInfo)(int allocator_type, int mem_type, OrtMemoryInfo **);
-    OrtStatus *(*GetAllocatorWithDefaultOptions)(OrtAllocator **);
-    void (*ReleaseStatus)(OrtStatus *);
-    void (*ReleaseValue)(OrtValue *);
-    void (*ReleaseTensorTypeAndShapeInfo)(OrtTensorTypeAndShapeInfo *);
-    void (*ReleaseSessionOptions)(OrtSessionOptions *);
-} ort;
-
-/* enum values from onnxruntime_c_api.h */
-enum { ORT_LOGGING_LEVEL_ERROR = 3, ORT_SEQUENTIAL = 0, ORT_ARENA_ALLOCATOR = 1, ORT_MEM_DEFAULT = 0 };
-enum {
-    ONNX_FLOAT = 1, ONNX_UINT8 = 2, ONNX_INT8 = 3, ONNX_UINT16 = 4, ONNX_INT16 = 5,
-    ONNX_INT32 = 6, ONNX_INT64 = 7, ONNX_BOOL = 9, ONNX_FLOAT16 = 10, ONNX_DOUBLE = 11,
-    ONNX_UINT32 = 12, ONNX_UINT64 = 13, ONNX_BFLOAT16 = 16,
-};
+static ort_api ort;
 
 /* -- state ---------------------------------------------------------------------------- */
 
@@ -159,55 +64,12 @@ static int check(OrtStatus *status, const char *call, int errno_value) {
     return errno_value;
 }
 
-/* entry N of the table: the N-th pointer-sized slot */
-#define BIND(table, name) \
-    memcpy(&ort.name, (const char *)(table) + ORT_##name * sizeof(void *), sizeof ort.name)
-
 /* Check the library's version, take the table, create the environment (once). */
 static int bind_api(void) {
     if (bind_errno >= 0) return bind_errno;
     bind_errno = NN_E_RUNTIME_ERROR;
-    const OrtApiBase *base = OrtGetApiBase();
-    if (!base) return fail(bind_errno, "OrtGetApiBase returned NULL");
-    const char *v = base->GetVersionString();
-    unsigned major = 0, minor = 0;
-    if (!v || sscanf(v, "%u.%u", &major, &minor) != 2 || major != 1 || minor < ORT_MIN_MINOR) {
-        snprintf(error_text, sizeof error_text,
-                 "onnxruntime %s: the OrtApi positions here are for 1.%d or newer", v ? v : "?",
-                 ORT_MIN_MINOR);
-        return bind_errno;
-    }
-    const void *table = base->GetApi(ORT_API_VERSION_USED);
-    if (!table) {
-        snprintf(error_text, sizeof error_text, "onnxruntime %s: GetApi(%d) returned NULL", v,
-                 ORT_API_VERSION_USED);
-        return bind_errno;
-    }
-    BIND(table, GetErrorMessage);
-    BIND(table, CreateEnv);
-    BIND(table, CreateSession);
-    BIND(table, CreateSessionFromArray);
-    BIND(table, Run);
-    BIND(table, CreateSessionOptions);
-    BIND(table, SetSessionExecutionMode);
-    BIND(table, SetSessionLogSeverityLevel);
-    BIND(table, SetIntraOpNumThreads);
-    BIND(table, SetInterOpNumThreads);
-    BIND(table, SessionGetInputCount);
-    BIND(table, SessionGetOutputCount);
-    BIND(table, SessionGetInputName);
-    BIND(table, SessionGetOutputName);
-    BIND(table, CreateTensorWithDataAsOrtValue);
-    BIND(table, GetTensorMutableData);
-    BIND(table, GetTensorElementType);
-    BIND(table, GetTensorShapeElementCount);
-    BIND(table, GetTensorTypeAndShape);
-    BIND(table, CreateCpuMemoryInfo);
-    BIND(table, GetAllocatorWithDefaultOptions);
-    BIND(table, ReleaseStatus);
-    BIND(table, ReleaseValue);
-    BIND(table, ReleaseTensorTypeAndShapeInfo);
-    BIND(table, ReleaseSessionOptions);
+    const char *v = ort_bind(&ort, error_text, sizeof error_text);
+    if (!v) return bind_errno;
     int rc;
     if ((rc = check(ort.CreateEnv(ORT_LOGGING_LEVEL_ERROR, "wasi-nn-driver", &env), "CreateEnv",
                     NN_E_RUNTIME_ERROR)) ||
