@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 VARIANTS = ("native", "preview1", "adapted", "component")
-HOSTS = ("native", "wasmtime-py", "wasmtime-cli")
+HOSTS = ("native", "native-c", "wasmtime-py", "wasmtime-cli")
 BACKENDS = ("onnx", "openvino")
 DEVICES = ("cpu", "gpu")
 
@@ -20,6 +20,7 @@ DEVICES = ("cpu", "gpu")
 # whether a backend/device works on a host is found by probing or trying).
 HOST_VARIANTS = {
     "native": ("native",),
+    "native-c": ("native",),  # the guest driver compiled natively (hosts/native_c.py)
     "wasmtime-py": ("preview1", "adapted", "component"),
     "wasmtime-cli": ("preview1", "adapted", "component"),
 }
@@ -60,10 +61,10 @@ class Cell:
 
     @property
     def reference(self) -> Cell:
-        """The cell this cell's outputs must agree with: its baseline for wasm cells;
-        for native cells the native onnxruntime cell of the device (a cross-backend
-        check)."""
-        if self.variant == "native":
+        """The cell this cell's outputs must agree with: its baseline for wasm cells and
+        the C baseline (host native-c); for Python native cells the native onnxruntime
+        cell of the device (a cross-backend check)."""
+        if self.is_baseline:
             return Cell(self.workload, "native", "native", REFERENCE_BACKEND, self.device)
         return self.baseline
 

@@ -23,6 +23,7 @@ NODE_DIR = GUESTS / "component"
 CACHE_ROOT_ENV = "WASINN_BENCH_CACHE_ROOT"
 MODEL_CACHE_ENV = "WASINN_BENCH_CACHE"  # the model cache (its historical name)
 CLI_CACHE_ENV = "WASINN_BENCH_CLI_CACHE"
+NATIVE_C_CACHE_ENV = "WASINN_BENCH_NATIVE_C_CACHE"
 
 
 def cache_root() -> Path:
@@ -44,3 +45,8 @@ def model_cache() -> Path:
 def cli_cache() -> Path:
     """The wasmtime CLI's OpenVINO library folder and precompiled guests."""
     return Path(os.environ.get(CLI_CACHE_ENV) or cache_root() / "wasmtime-cli")
+
+
+def native_c_cache() -> Path:
+    """The native-c driver builds, by content hash of sources, command and tools."""
+    return Path(os.environ.get(NATIVE_C_CACHE_ENV) or cache_root() / "native-c")

@@ -1,4 +1,5 @@
-"""Hosts that run one round of a cell: native baseline, wasmtime-py, wasmtime CLI.
+"""Hosts that run one round of a cell: native baseline (Python, and the C driver built
+natively: native-c), wasmtime-py, wasmtime CLI.
 
 Each host is thin: it speaks one ABI to a guest (or none, for native) and
 delegates inference to a backend from `hosts.backends`.
@@ -14,6 +15,10 @@ def get_host(name: str) -> Host:
         from hosts.native import NativeHost
 
         return NativeHost()
+    if name == "native-c":
+        from hosts.native_c import NativeCHost
+
+        return NativeCHost()
     if name == "wasmtime-py":
         from hosts.wasmtime_py import WasmtimePyHost
 

@@ -82,8 +82,13 @@ def _place(src: str, dst: Path, trusted: bool) -> None:
     shutil.copyfile(src, dst)
 
 
-def prepare(job: CellJob, variant: str | None = None, wasm: Path | None = None) -> GuestRun:
-    """Lay out job.workdir for the driver and return the argv (guest paths relative to ".")."""
+def prepare(
+    job: CellJob, variant: str | None = None, wasm: Path | None = None, ours: bool = False
+) -> GuestRun:
+    """Lay out job.workdir for the driver and return the argv (guest paths relative to ".").
+
+    `ours`: `wasm` is one of our drivers though not in prebuilt/ (the native-c build):
+    it gets hard links and --properties like the prebuilt ones."""
     variant = variant or job.cell.variant
     if wasm is None and job.options.get("guest_wasm"):
         wasm = Path(job.options["guest_wasm"])  # the workload's own guest ([guests] table)
@@ -91,7 +96,7 @@ def prepare(job: CellJob, variant: str | None = None, wasm: Path | None = None) 
             raise CellFailed(f"guest binary {wasm} is missing")
     wasm = wasm or guest_wasm(variant)
     # Only our own drivers know --properties: a workload's own guest keeps the old argv.
-    ours = wasm.resolve().parent == paths.PREBUILT
+    ours = ours or wasm.resolve().parent == paths.PREBUILT
     workdir = Path(job.workdir)
     preopen = workdir / "guest"
     graph_dir = preopen / GRAPH_NAME

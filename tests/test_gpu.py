@@ -61,7 +61,7 @@ def test_run_devices_gpu_exits_0_with_every_cell_skipped(tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stderr
     cells = pd.read_csv(out / "cells.csv")
     assert set(cells["device"]) == {"gpu"}
-    assert set(cells["host"]) == {"native", "wasmtime-py", "wasmtime-cli"}
+    assert set(cells["host"]) == {"native", "native-c", "wasmtime-py", "wasmtime-cli"}
     assert (cells["status"] == "skipped").all() and (cells["rounds"] == 0).all()
     assert cells["reason"].str.contains("CUDAExecutionProvider|GPU device").all()
 

@@ -17,8 +17,9 @@ def agreement(
     states: list[CellState], prepared: dict[str, PreparedWorkload], outputs_dir: Path
 ) -> dict[str, tuple[Any, Any]]:
     """cell key -> (agrees, max_abs_diff) against the cell's reference (`Cell.reference`):
-    wasm cells against the native cell of the same backend and device, native cells
-    against the native onnxruntime cell of their device (a cross-backend check)."""
+    wasm cells and the C baseline against the Python native cell of the same backend
+    and device, Python native cells against the native onnxruntime cell of their
+    device (a cross-backend check)."""
 
     def outputs_of(cell: Cell) -> dict[str, np.ndarray] | None:
         path = outputs_dir / f"{cell.slug}.npz"

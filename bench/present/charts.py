@@ -25,7 +25,7 @@ VARIANT_COLORS = {
     "component": "#009E73",
 }
 PHASE_COLORS = {"set_input": "#CC79A7", "compute": "#56B4E9", "get_output": "#D55E00"}
-HOST_HATCH = {"native": "", "wasmtime-py": "", "wasmtime-cli": "//"}
+HOST_HATCH = {"native": "", "native-c": "..", "wasmtime-py": "", "wasmtime-cli": "//"}
 OTHER_COLOR = "#999999"
 DPI = 100
 SLIDE_SIZE = (19.2, 10.8)  # inches at DPI 100 -> 1920x1080 px, 16:9
