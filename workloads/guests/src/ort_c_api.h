@@ -1,5 +1,5 @@
 /* ort_c_api.h: the part of the ONNX Runtime C API that nn_onnxruntime_c.c (and
- * benchmarks/native_c/ort_loop.c) use, declared from the API's documented layout.
+ * microbenchmarks/native_c/ort_loop.c) use, declared from the API's documented layout.
  *
  * The onnxruntime wheel ships libonnxruntime.so but no header. OrtGetApiBase()
  * returns {GetApi, GetVersionString}; GetApi(version) returns the OrtApi table, a

@@ -1,6 +1,6 @@
 /* ov_loop.c: the OpenVINO C API called directly in a tight loop (no nn.h, no driver).
  *
- * The reference for the native-c driver's own overhead (benchmarks/native_c/overhead.py):
+ * The reference for the native-c driver's own overhead (microbenchmarks/native_c/overhead.py):
  * per iteration it does the work the driver's iteration does through nn_openvino_c.c
  * (wrap the input bytes in a tensor and bind it, infer, copy the output out), with
  * one clock read before and one after. Same plugins.xml (NN_OPENVINO_CONFIG).
