@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import wasmtime
 
+from contracts import paths
 from hosts.wasmtime_py import component
 from hosts.wasmtime_py.component import NnConfig, run_component
 from hosts.wasmtime_py.preview1 import Preview1Nn
@@ -88,19 +89,19 @@ def adapted(onnx_model: abi_cases.Model, tmp_path_factory) -> dict[str, Path]:
     if not (adapt.NODE_DIR / "node_modules").is_dir():
         pytest.skip("jco is not installed (workloads/guests/component: npm ci)")
     folder = tmp_path_factory.mktemp("adapted")
-    args, paths = [], {}
+    args, components = [], {}
     for h in HOSTILE:
         core, comp = folder / f"{h.name}.wasm", folder / f"{h.name}.component.wasm"
         # the adapter keeps its state in pages it grows: the memory must be growable
         grow = hm.Hostile(h.name, h.body, h.allowed, grow=True, heavy=h.heavy)
         core.write_bytes(hm.build(grow, onnx_model))
         args += [str(core), str(comp)]
-        paths[h.name] = comp
+        components[h.name] = comp
     script = paths.ADAPTER_DIR / "adapt_many.mjs"
     proc = subprocess.run(["node", str(script), str(adapt.ADAPTER), *args], capture_output=True,
                           text=True, timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    return paths
+    return components
 
 
 def test_hostile_guests_adapted_on_wasmtime_py_component(
