@@ -19,7 +19,7 @@ def trend_chart(frame: pd.DataFrame, metric: str, out: Path, name: str) -> list[
         for sha, created in zip(runs["git_sha"], runs["created"], strict=True)
     ]
     with charts.style(11):
-        fig = charts._figure(12, 1.5 + 3.2 * len(workloads))
+        fig = charts.figure(12, 1.5 + 3.2 * len(workloads))
         fig.suptitle(
             f"Trend per cell ({'p50 ms' if metric == 'p50' else 'overhead × native'}); "
             "dashed red = step (first run of a shift)",
