@@ -11,7 +11,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from bench.cells import BACKENDS, DEVICES, HOSTS, VARIANTS
+from bench.cells import BACKENDS, DEVICES, HOSTS, VARIANTS, check_host
 
 # Subcommands that live in their own module: each exposes add_parser(subparsers) and run(args).
 COMMAND_MODULES = [
@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "bench.merge",
     "bench.export",
     "bench.adapt",
+    "bench.runtimes",
+    "bench.publish",
 ]
 
 
@@ -39,6 +41,19 @@ def _axis_list(allowed: tuple[str, ...]):
         return values
 
     return parse
+
+
+def _host_list(text: str) -> list[str]:
+    """Hosts, releases included (`wasmtime-cli@45.0.2`); whether a release exists is
+    checked before the run (hosts/runtimes.py), so its message can list the index."""
+    values = list(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
+    bad = [why for v in values if (why := check_host(v))]
+    if bad or not values:
+        raise argparse.ArgumentTypeError(
+            f"{'; '.join(bad) or 'no host given'}; choose from {','.join(HOSTS)} "
+            "or wasmtime-cli@VERSION (see `wasinn-bench runtimes`)"
+        )
+    return values
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -83,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--suite", default="quick", choices=["quick", "full"])
     run.add_argument("--variants", type=_axis_list(VARIANTS), help=",".join(VARIANTS))
-    run.add_argument("--hosts", type=_axis_list(HOSTS), help=",".join(HOSTS))
+    run.add_argument(
+        "--hosts", type=_host_list, help=",".join(HOSTS) + ", wasmtime-cli@VERSION (releases)"
+    )
     run.add_argument("--backends", type=_axis_list(BACKENDS), help=",".join(BACKENDS))
     run.add_argument("--devices", type=_axis_list(DEVICES), help=",".join(DEVICES))
     run.add_argument("--iterations", type=_positive, help="measured iterations per round")
