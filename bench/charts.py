@@ -494,6 +494,10 @@ def write_slides(
         ("phases", lambda: slide_phases(df)),
         ("throughput", lambda: slide_throughput(df)),
     ]
+    from bench import release_charts  # imports this module
+
+    if release_charts.release_groups(df):  # a host in several releases (wasmtime-cli@X)
+        figs.append(("releases", lambda: release_charts.slide_releases(df)))
     paths: list[Path] = []
     for i, (name, make) in enumerate(figs, 1):
         with style(SLIDE_FONT):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import charts, results, stats
+from bench import charts, release_charts, results, stats
 from bench.results import Run, RunFolderError
 from bench.schema import NOISE_CV
 from bench.summarize import phase_ms, variant_ratios
@@ -220,6 +220,8 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
         ("Latency per cell", charts.latency_chart(s, out)),
         ("Latency distributions", charts.distribution_chart(s, totals, out)),
         ("Overhead vs native", charts.overhead_chart(s, out)),
+        # only when a host ran in several releases (wasmtime-cli@X): bench/release_charts.py
+        ("Across releases", release_charts.releases_chart(s, out)),
     ]
     for title, paths in charts_made:
         if paths:
