@@ -154,3 +154,22 @@ def test_real_release_installs_once_and_runs(tmp_path: Path, cache: Path) -> Non
     assert release["agrees"].all()
     meta = json.loads((out / "meta.json").read_text())
     assert meta["runtimes"]["wasmtime-cli@45.0.2"].startswith("wasmtime 45.0.2")
+
+
+def test_report_and_slides_chart_across_releases(tmp_path: Path) -> None:
+    from bench.report import write_report
+    from tests.synthetic_run import make_run
+
+    cells = {("mlp-tiny", "native", "native", "openvino", "cpu"): 0.2}
+    for host, ms in (("wasmtime-cli@45.0.2", 0.30), ("wasmtime-cli@49.0.4", 0.25),
+                     ("wasmtime-cli", 0.26)):  # fmt: skip
+        for variant in ("preview1", "component"):
+            cells[("mlp-tiny", variant, host, "openvino", "cpu")] = ms
+    run = make_run(tmp_path / "run", cells)
+    md = write_report(run, tmp_path / "report", slides=True).read_text()
+    assert "## Across releases" in md and (tmp_path / "report" / "releases.png").is_file()
+    assert any("releases" in p.name for p in (tmp_path / "report" / "slides").iterdir())
+    # one version of each host: no such chart
+    single = make_run(tmp_path / "single", {k: v for k, v in cells.items() if "@" not in k[2]})
+    md = write_report(single, tmp_path / "single-report").read_text()
+    assert "Across releases" not in md
