@@ -180,11 +180,12 @@ def build_data(
     for run in runs:
         for _, r in run.summary.iterrows():
             key = tuple(str(r[c]) for c in KEY_COLUMNS)
+            # the step lookup spells the machine exactly as history_frame does
+            step = steps.get((str(r.get("machine") or "") or run.fingerprint, key, run.run_id))
             machine = str(r.get("machine") or "") or run.fingerprint
             if isinstance(r.get("machine"), float):  # NaN from an empty CSV field
                 machine = run.fingerprint
             value = _float(r.get(value_col))
-            step = steps.get((machine, key, run.run_id))
             series.setdefault((machine, key), []).append(
                 {
                     "run_id": run.run_id,
