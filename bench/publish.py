@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from bench import history, results
-from bench.cells import KEY_COLUMNS
+from bench.cells import KEY_COLUMNS, base_host
 from bench.compare import compare_runs
 from bench.results import Run, RunFolderError
 from bench.svg import Point, fmt, trend
@@ -169,54 +169,57 @@ def build_data(
     value_col, low_col, high_col, unit = METRICS[metric]
     runs = loaded.runs
     reports = reports or {}
-    frame = history.history_frame(runs, metric, factor) if runs else pd.DataFrame()
-    steps: dict[tuple[str, tuple[str, ...], str], dict[str, float]] = {}
-    if not frame.empty:
-        for _, r in frame[frame["step"]].iterrows():
-            k = (str(r["machine"]), tuple(str(r[c]) for c in KEY_COLUMNS), str(r["run_id"]))
-            steps[k] = {"ratio": float(r["step_ratio"]), "p": float(r["step_p"])}
-
+    # x = runtime: one series per cell across the releases of its host (wasmtime-cli,
+    # wasmtime-cli@45.0.2, ... on one line), ordered by version; else one per host, in time.
+    merge_releases = x_axis == "runtime"
     series: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
+    samples: dict[int, np.ndarray] = {}  # id(point) -> the samples step detection uses
     for run in runs:
+        per_cell = history._metric_samples(run, metric)
         for _, r in run.summary.iterrows():
             key = tuple(str(r[c]) for c in KEY_COLUMNS)
-            # the step lookup spells the machine exactly as history_frame does
-            step = steps.get((str(r.get("machine") or "") or run.fingerprint, key, run.run_id))
-            machine = str(r.get("machine") or "") or run.fingerprint
-            if isinstance(r.get("machine"), float):  # NaN from an empty CSV field
-                machine = run.fingerprint
-            value = _float(r.get(value_col))
-            series.setdefault((machine, key), []).append(
-                {
-                    "run_id": run.run_id,
-                    "created": str(run.meta.get("created", "")),
-                    "git_sha": str(run.meta.get("git_sha", "")),
-                    "runtime": runtime_of(run, key[2]),
-                    "status": str(r.get("status", "")),
-                    "reason": str(r.get("reason", "") if pd.notna(r.get("reason")) else ""),
-                    "value": _json_num(value),
-                    "ci_low": _json_num(_float(r.get(low_col))),
-                    "ci_high": _json_num(_float(r.get(high_col))),
-                    "n": int(_float(r.get("n")) or 0) if math.isfinite(_float(r.get("n"))) else 0,
-                    "step": step is not None,
-                    "step_ratio": step["ratio"] if step else None,
-                    "step_p": step["p"] if step else None,
-                }
-            )
+            # the machine as history spells it (an empty CSV field: the run's fingerprint)
+            machine = r.get("machine")
+            machine = str(machine) if isinstance(machine, str) and machine else run.fingerprint
+            series_key = (*key[:2], base_host(key[2]), *key[3:]) if merge_releases else key
+            point = {
+                "run_id": run.run_id,
+                "created": str(run.meta.get("created", "")),
+                "git_sha": str(run.meta.get("git_sha", "")),
+                "host": key[2],
+                "runtime": runtime_of(run, key[2]),
+                "status": str(r.get("status", "")),
+                "reason": str(r.get("reason", "") if pd.notna(r.get("reason")) else ""),
+                "value": _json_num(_float(r.get(value_col))),
+                "ci_low": _json_num(_float(r.get(low_col))),
+                "ci_high": _json_num(_float(r.get(high_col))),
+                "n": int(n) if math.isfinite(n := _float(r.get("n"))) else 0,
+                "step": False,
+                "step_ratio": None,
+                "step_p": None,
+            }
+            if key in per_cell and per_cell[key].size:
+                samples[id(point)] = per_cell[key]
+            series.setdefault((machine, series_key), []).append(point)
     machines = {m for m, _ in series}
     cells = []
     for (machine, key), points in series.items():
-        if x_axis == "runtime":  # ordered by version, then time
+        if merge_releases:  # ordered by version, then time
             points.sort(key=lambda p: (_version_key(p["runtime"]), p["created"]))
-        measured = [p for p in points if p["value"] is not None]
+        measured = [p for p in points if id(p) in samples]
         if not measured:
             continue  # never measured (unsupported everywhere): nothing to draw
-        latest = points[-1] if x_axis != "runtime" else max(points, key=lambda p: p["created"])
+        # history's step detection over the runs that measured the cell, in x order
+        for step in history.detect_steps([samples[id(p)] for p in measured], factor):
+            p = measured[step.index]
+            p["step"], p["step_ratio"], p["step_p"] = True, step.ratio, step.p
+        latest = max(points, key=lambda p: (p["created"], p["run_id"]))
         cells.append(
             {
                 "id": cell_id(key, machine, len(machines) > 1),
                 "key": "/".join(key),
                 **dict(zip(KEY_COLUMNS, key, strict=True)),
+                "hosts": list(dict.fromkeys(p["host"] for p in points)),
                 "machine": machine,
                 "points": points,
                 "latest": latest,

@@ -214,3 +214,22 @@ def test_site_renders_in_chromium(site: tuple[Path, dict], browser: str, tmp_pat
     assert _has_colour(image, (0xD6, 0x27, 0x28)) > 30  # the dashed step line
     dom = _chromium(browser, "--dump-dom", (out / "regressions.html").as_uri()).stdout
     assert "regressed" in dom and SHIFTED in dom
+
+
+def test_x_runtime_puts_the_releases_of_a_host_on_one_line(tmp_path: Path) -> None:
+    """--x runtime: wasmtime-cli@X cells of one (workload, variant, backend, device) form
+    one series in version order, and a slowdown between two releases is a step there."""
+    from tests.synthetic_run import make_run
+
+    cells: dict = {("mlp-tiny", "native", "native", "openvino", "cpu"): 0.2}
+    for version, ms in (("43.0.1", 0.2), ("45.0.2", 0.2), ("48.0.2", 0.3), ("49.0.4", 0.3)):
+        cells[("mlp-tiny", "preview1", f"wasmtime-cli@{version}", "openvino", "cpu")] = ms
+    run = make_run(tmp_path / "run", cells)
+    data = write_site([run], tmp_path / "site", x_axis="runtime", reports_dir=None)
+    line = next(c for c in data["cells"] if c["variant"] == "preview1")
+    assert line["key"] == "mlp-tiny/preview1/wasmtime-cli/openvino/cpu"
+    assert [p["runtime"] for p in line["points"]] == ["43.0.1", "45.0.2", "48.0.2", "49.0.4"]
+    assert line["hosts"] == [f"wasmtime-cli@{v}" for v in ("43.0.1", "45.0.2", "48.0.2", "49.0.4")]
+    assert line["steps"] == [run.name] and line["points"][2]["step"]
+    page = (tmp_path / "site" / "cells" / f"{line['id']}.html").read_text()
+    assert "48.0.2" in page and '<line class="step"' in page
