@@ -213,7 +213,10 @@ def build_data(
         for step in history.detect_steps([samples[id(p)] for p in measured], factor):
             p = measured[step.index]
             p["step"], p["step_ratio"], p["step_p"] = True, step.ratio, step.p
-        latest = max(points, key=lambda p: (p["created"], p["run_id"]))
+        # the newest run (and in it, the newest release when releases share a line)
+        latest = max(
+            points, key=lambda p: (p["created"], p["run_id"], _version_key(p["runtime"]))
+        )
         cells.append(
             {
                 "id": cell_id(key, machine, len(machines) > 1),
