@@ -214,9 +214,7 @@ def build_data(
             p = measured[step.index]
             p["step"], p["step_ratio"], p["step_p"] = True, step.ratio, step.p
         # the newest run (and in it, the newest release when releases share a line)
-        latest = max(
-            points, key=lambda p: (p["created"], p["run_id"], _version_key(p["runtime"]))
-        )
+        latest = max(points, key=lambda p: (p["created"], p["run_id"], _version_key(p["runtime"])))
         cells.append(
             {
                 "id": cell_id(key, machine, len(machines) > 1),
