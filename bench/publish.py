@@ -438,10 +438,29 @@ def regressions_html(data: dict[str, Any]) -> str:
     if not data["comparisons"]:
         parts.append("<p class='note'>Only one run: nothing to compare.</p>")
     ids = {c["key"]: c["id"] for c in data["cells"]}
+    # the headline: every regression or new failure, newest first
+    bad = [(c, r) for c in data["comparisons"] for r in c["cells"]
+           if r["verdict"] in ("regressed", "failed")]  # fmt: skip
+    parts.append(f"<h2 id='summary'>{len(bad)} regression(s)</h2>")
+    if bad:
+        parts.append("<table><tr><th>run</th><th>created</th><th>cell</th><th>verdict</th>"
+                     "<th>head / base</th></tr>")  # fmt: skip
+        for c, r in bad:
+            cell = html.escape(r["cell"])
+            if r["cell"] in ids:
+                cell = f'<a href="cells/{ids[r["cell"]]}.html">{cell}</a>'
+            parts.append(
+                f"<tr><td>{html.escape(c['head'])}</td><td>{html.escape(c['created'])}</td>"
+                f"<td>{cell}</td><td><span class='badge {r['verdict']}'>{r['verdict']}</span>"
+                f"</td><td class='num'>{fmt(r['ratio'] if r['ratio'] is not None else math.nan)}"
+                "</td></tr>"
+            )
+        parts.append("</table>")
+    parts.append("<h2>Run by run</h2>" if data["comparisons"] else "")
     for c in data["comparisons"]:
         counts = ", ".join(f"{n} {v}" for v, n in c.get("counts", {}).items() if n)
         parts.append(
-            f"<h2>{html.escape(c['head'])} vs {html.escape(c['base'])}</h2>"
+            f"<h3>{html.escape(c['head'])} vs {html.escape(c['base'])}</h3>"
             f"<p class='note'>{html.escape(c['created'])} · {html.escape(c['git_sha'][:12])}"
             f" · {html.escape(counts or 'no cells compared')}</p>"
         )
