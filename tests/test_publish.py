@@ -89,6 +89,7 @@ def test_site_has_every_cell_a_step_and_the_regression(site: tuple[Path, dict]) 
     assert data["comparisons"][0]["head"] == f"run-{RUNS - 1:02d}"  # newest first
     regressions = (out / "regressions.html").read_text()
     assert SHIFTED in regressions and "regressed" in regressions
+    assert "1 regression(s)" in regressions
     # the run that had a report links to its copy inside the site
     assert (out / "runs" / "run-05" / "report.html").is_file()
     cell_page = (out / "cells" / f"{shifted['id']}.html").read_text()
