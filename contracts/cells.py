@@ -27,6 +27,39 @@ HOST_VARIANTS = {
 
 KEY_COLUMNS = ["workload", "variant", "host", "backend", "device"]
 
+# Hosts that also come as releases, `name@version` (hosts/runtimes.py installs them).
+VERSIONED_HOSTS = ("wasmtime-cli",)
+
+
+def base_host(host: str) -> str:
+    """'wasmtime-cli@45.0.2' -> 'wasmtime-cli'; a plain host is its own base."""
+    return host.partition("@")[0]
+
+
+def host_version(host: str) -> str | None:
+    """'wasmtime-cli@45.0.2' -> '45.0.2'; None for a plain host."""
+    name, at, version = host.partition("@")
+    return version if at else None
+
+
+def host_variants(host: str) -> tuple[str, ...]:
+    """The variants a host (or a release of it) speaks."""
+    return HOST_VARIANTS[base_host(host)]
+
+
+def check_host(host: str) -> str | None:
+    """Why `host` is not a host name (syntax only: whether a release exists is
+    asked of the package index before a run), or None."""
+    name, at, version = host.partition("@")
+    if name not in HOSTS:
+        return f"unknown host {name!r}"
+    if at and name not in VERSIONED_HOSTS:
+        return f"host {name} has no releases (only {', '.join(VERSIONED_HOSTS)}@VERSION)"
+    if at and not version:
+        return f"host {host!r}: give a version after @, e.g. {name}@45.0.2"
+    return None
+
+
 # The backend whose native outputs every native cell is checked against.
 REFERENCE_BACKEND = "onnx"
 

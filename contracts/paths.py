@@ -24,6 +24,7 @@ CACHE_ROOT_ENV = "WASINN_BENCH_CACHE_ROOT"
 MODEL_CACHE_ENV = "WASINN_BENCH_CACHE"  # the model cache (its historical name)
 CLI_CACHE_ENV = "WASINN_BENCH_CLI_CACHE"
 NATIVE_C_CACHE_ENV = "WASINN_BENCH_NATIVE_C_CACHE"
+RUNTIMES_ENV = "WASINN_BENCH_RUNTIMES"
 
 
 def cache_root() -> Path:
@@ -50,3 +51,12 @@ def cli_cache() -> Path:
 def native_c_cache() -> Path:
     """The native-c driver builds, by content hash of sources, command and tools."""
     return Path(os.environ.get(NATIVE_C_CACHE_ENV) or cache_root() / "native-c")
+
+
+def runtimes_cache() -> Path:
+    """Installed wasmtime CLI releases (`wasmtime-cli@VERSION`), shared by every checkout:
+    the user's cache folder, not the project's."""
+    if env := os.environ.get(RUNTIMES_ENV):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "wasinn-bench" / "runtimes"

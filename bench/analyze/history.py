@@ -16,7 +16,7 @@ from bench.results.store import RunFolderError
 from contracts.cells import Cell
 
 
-def _metric_samples(run: Run, metric: str) -> dict[Cell, np.ndarray]:
+def metric_samples(run: Run, metric: str) -> dict[Cell, np.ndarray]:
     totals = phase_ms(run.samples, "total")
     if metric == "p50":
         return totals
@@ -38,7 +38,7 @@ def history_frame(runs: list[Run], metric: str = "p50", factor: float = 1.10) ->
             Cell.from_row(r): str(r.get("machine") or "") or run.fingerprint
             for _, r in run.summary.iterrows()
         }
-        for key, x in _metric_samples(run, metric).items():
+        for key, x in metric_samples(run, metric).items():
             series.setdefault((machines.get(key, run.fingerprint), key), []).append((i, x))
     for (machine, key), points in series.items():
         steps = {s.index: s for s in detect_steps([x for _, x in points], factor)}

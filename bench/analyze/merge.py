@@ -107,7 +107,7 @@ def merged_meta(runs: list[Run], run_id: str) -> dict:
     if len(machines) > 1:
         # per-cell fingerprints live in cells.csv / samples.parquet; here the set of them
         meta["machine"] = {"fingerprint": "mixed", "machines": machines}
-    for field in ("models", "backends", "workloads"):
+    for field in ("models", "backends", "workloads", "runtimes"):  # shards: each its own CLIs
         union: dict = {}
         for r in runs:
             union.update(r.meta.get(field) or {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -60,12 +61,19 @@ def order_cells(df: pd.DataFrame) -> pd.DataFrame:
             "_b": rank(df["backend"], BACKENDS),
             "_d": rank(df["device"], DEVICES),
             "_v": rank(df["variant"], VARIANTS),
-            "_h": rank(df["host"], HOSTS),
+            "_h": rank(df["host"].astype(str).str.partition("@")[0], HOSTS),
+            # releases of one host: oldest first (numeric, so 9.x sorts before 10.x)
+            "_r": df["host"].astype(str).map(_release_rank),
         },
         index=df.index,
     )
     order = keys.sort_values(list(keys.columns), kind="stable").index
     return df.loc[order].reset_index(drop=True)
+
+
+def _release_rank(host: str) -> str:
+    _, at, version = host.partition("@")  # zero-padded numbers sort as strings
+    return ".".join(f"{int(x):06d}" for x in re.findall(r"\d+", version)) if at else ""
 
 
 def summarize(

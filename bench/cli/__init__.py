@@ -16,7 +16,9 @@ import sys
 from contracts.errors import UserError
 
 # In the order `--help` lists them.
-COMMANDS = ("run", "list", "report", "compare", "history", "merge", "export", "adapt")
+COMMANDS = (
+    "run", "list", "report", "compare", "history", "merge", "export", "publish", "adapt", "runtimes",
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from contracts.cells import HOSTS, check_host
+
 
 def axis_list(allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
     def parse(text: str) -> list[str]:
@@ -17,6 +19,19 @@ def axis_list(allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
         return values
 
     return parse
+
+
+def host_list(text: str) -> list[str]:
+    """Hosts, releases included (`wasmtime-cli@45.0.2`); whether a release exists is
+    checked before the run (hosts/runtimes.py), so its message can list the index."""
+    values = list(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
+    bad = [why for v in values if (why := check_host(v))]
+    if bad or not values:
+        raise argparse.ArgumentTypeError(
+            f"{'; '.join(bad) or 'no host given'}; choose from {','.join(HOSTS)} "
+            "or wasmtime-cli@VERSION (see `wasinn-bench runtimes`)"
+        )
+    return values
 
 
 def shard(text: str) -> tuple[int, int]:

@@ -28,7 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     run.add_argument("--suite", default="quick", choices=["quick", "full"])
     run.add_argument("--variants", type=types.axis_list(VARIANTS), help=",".join(VARIANTS))
-    run.add_argument("--hosts", type=types.axis_list(HOSTS), help=",".join(HOSTS))
+    run.add_argument(
+        "--hosts", type=types.host_list, help=",".join(HOSTS) + ", wasmtime-cli@VERSION (releases)"
+    )
     run.add_argument("--backends", type=types.axis_list(BACKENDS), help=",".join(BACKENDS))
     run.add_argument("--devices", type=types.axis_list(DEVICES), help=",".join(DEVICES))
     run.add_argument("--iterations", type=types.positive, help="measured iterations per round")

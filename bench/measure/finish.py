@@ -30,7 +30,7 @@ def cells_frame(
         agrees, diff = agree.get(c.key, (None, None))
         # Our Python backends serve every host but the CLI, whose wasi-nn brings its own
         # (its OpenVINO is the same library, configured alike; it has no ONNX backend).
-        served_by_ours = c.host != "wasmtime-cli" or c.backend == "openvino"
+        served_by_ours = c.host.partition("@")[0] != "wasmtime-cli" or c.backend == "openvino"
         props = dict(properties.get((c.backend, c.device), {})) if served_by_ours else {}
         props.update({k[5:]: v for k, v in s.notes.items() if k.startswith("prop.")})
         status = "failed" if s.status == "pending" and s.rounds_done else s.status

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bench.measure.workload import Workload
-from contracts.cells import HOST_VARIANTS, HOSTS, Cell
+from contracts.cells import HOSTS, Cell, base_host, host_variants
 
 
 @dataclass
@@ -31,6 +31,9 @@ def expand(workloads: Iterable[Workload], filters: Filters) -> list[Cell]:
     any cell of that group does: overhead and agreement are measured against it.
     """
     cells: list[Cell] = []
+    # Releases (`wasmtime-cli@45.0.2`) come only from --hosts, each after its base host.
+    releases = [h for h in filters.hosts or [] if base_host(h) != h]
+    hosts = [x for h in HOSTS for x in (h, *(r for r in releases if base_host(r) == h))]
     for w in workloads:
         for backend in w.backends:
             if not filters.keep("backends", backend):
@@ -39,9 +42,9 @@ def expand(workloads: Iterable[Workload], filters: Filters) -> list[Cell]:
             for device in filters.devices or w.devices:
                 group = [
                     Cell(w.name, variant, host, backend, device)
-                    for host in HOSTS
-                    if host in w.hosts and filters.keep("hosts", host)
-                    for variant in HOST_VARIANTS[host]
+                    for host in hosts
+                    if base_host(host) in w.hosts and filters.keep("hosts", host)
+                    for variant in host_variants(host)
                     if variant in w.variants and filters.keep("variants", variant)
                 ]
                 baseline = Cell(w.name, "native", "native", backend, device)

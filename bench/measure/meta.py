@@ -82,4 +82,12 @@ def build_meta(
             k: plan.get(k) for k in ("seed", "offline_k", "overrides", "filters", "workloads")
         },
         "shard": plan.get("shard"),
+        # every wasmtime CLI used (the pinned one and releases): host -> `wasmtime --version`
+        "runtimes": _runtimes(plan),
     }
+
+
+def _runtimes(plan: dict[str, Any]) -> dict[str, str]:
+    from hosts.runtimes import versions_used
+
+    return versions_used([e["key"].split("/")[2] for e in plan.get("cells", [])])

@@ -19,7 +19,7 @@ from bench.measure.prepare import PreparedWorkload, prepare
 from bench.measure.workload import Workload, WorkloadError, find_workload, suite
 from bench.results.progress import CellState, read_progress, replay
 from bench.results.store import write_json
-from contracts.cells import Cell
+from contracts.cells import Cell, base_host
 
 
 @dataclass
@@ -99,7 +99,7 @@ def opset_outside_range(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | No
             "unsupported",
             f"OpenVINO cannot read this model: {p.model_info.get('ir_error') or 'no IR'}",
         )
-    if cell.host == "wasmtime-cli":
+    if base_host(cell.host) == "wasmtime-cli":
         return None  # its wasi-nn backends are its own: found by trying
     opset = p.model.opset
     known = get_backend(cell.backend).onnx_opset_range()
@@ -138,6 +138,14 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             )
             + ")"
         )
+    # Releases (`wasmtime-cli@X`): an unknown version is bad input (exit 2, before any
+    # folder exists); a missing one is installed now, or its cells say why it cannot be.
+    from hosts.runtimes import ReleaseError, resolve_hosts
+
+    try:
+        missing = resolve_hosts(sorted({c.host for c in cells}), say)
+    except ReleaseError as e:
+        raise WorkloadError(str(e)) from None
     run_id = new_run_id()
     # Absolute: the workers run in REPO_ROOT, so relative job/input paths would break.
     run_dir = (options.out if options.out else Path.cwd() / "results" / run_id).absolute()
@@ -151,7 +159,9 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
         raise
     states = [CellState(c) for c in cells]
     for s in states:
-        if found := probe(s.cell) or opset_outside_range(s.cell, prepared[s.cell.workload]):
+        if s.cell.host in missing:
+            s.status, s.reason = "unsupported", missing[s.cell.host]
+        elif found := probe(s.cell) or opset_outside_range(s.cell, prepared[s.cell.workload]):
             s.status, s.reason = found
     plan = {
         "run_id": run_dir.name,

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure, SubFigure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from bench.results.schema import NOISE_CV  # noqa: E402
-from contracts.cells import Cell
+from contracts.cells import Cell, base_host
 
 VARIANT_COLORS = {
     "native": "#555555",
@@ -25,7 +25,16 @@ VARIANT_COLORS = {
     "component": "#009E73",
 }
 PHASE_COLORS = {"set_input": "#CC79A7", "compute": "#56B4E9", "get_output": "#D55E00"}
-HOST_HATCH = {"native": "", "native-c": "..", "wasmtime-py": "", "wasmtime-cli": "//"}
+
+
+class _ByBaseHost(dict[str, str]):
+    """A release (`wasmtime-cli@45.0.2`) is drawn like its host."""
+
+    def get(self, host: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        return super().get(base_host(str(host)), default)
+
+
+HOST_HATCH = _ByBaseHost({"native": "", "native-c": "..", "wasmtime-py": "", "wasmtime-cli": "//"})
 OTHER_COLOR = "#999999"
 DPI = 100
 SLIDE_SIZE = (19.2, 10.8)  # inches at DPI 100 -> 1920x1080 px, 16:9

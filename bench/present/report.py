@@ -19,7 +19,7 @@ import pandas as pd
 from bench.analyze import stats
 from bench.analyze.runs import Run, load_run
 from bench.analyze.summarize import phase_ms, variant_ratios
-from bench.present import charts
+from bench.present import charts, release_charts
 from bench.present.slides import write_slides
 from bench.results.schema import NOISE_CV
 
@@ -220,6 +220,8 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
         ("Latency per cell", charts.latency_chart(s, out)),
         ("Latency distributions", charts.distribution_chart(s, totals, out)),
         ("Overhead vs native", charts.overhead_chart(s, out)),
+        # only when a host ran in several releases (wasmtime-cli@X): bench/release_charts.py
+        ("Across releases", release_charts.releases_chart(s, out)),
     ]
     for title, paths in charts_made:
         if paths:

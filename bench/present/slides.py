@@ -28,6 +28,7 @@ from bench.present.charts import (
     style,
     variant_legend,
 )
+from bench.present.release_charts import draw, release_groups
 from bench.results.schema import NOISE_CV
 from contracts.cells import Cell
 
@@ -265,8 +266,21 @@ def write_slides(
         ("phases", lambda: slide_phases(df)),
         ("throughput", lambda: slide_throughput(df)),
     ]
+    if release_groups(df):  # a host in several releases (wasmtime-cli@X)
+        figs.append(("releases", lambda: slide_releases(df)))
     paths: list[Path] = []
     for i, (name, make) in enumerate(figs, 1):
         with style(SLIDE_FONT):
             paths += save(make(), out, f"{i:02d}-{name}")
     return paths
+
+
+def slide_releases(summary: pd.DataFrame) -> SubFigure:
+    """Latency per release of each host that ran in several versions."""
+    groups = release_groups(summary)
+    body = _slide(
+        "Across releases: " + ", ".join(f"{b} {len(h)} versions" for b, h in groups.items()),
+        "latency p50 per release with 95% CI; dashed line: native baseline of the same run",
+    )
+    draw(body, measured(summary), groups)
+    return body

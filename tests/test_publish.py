@@ -1,0 +1,236 @@
+"""`wasinn-bench publish`: the static dashboard, built from the recorded real runs in
+results/fixtures/ (copied and altered: a shifted cell makes a step), and rendered in
+headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from bench.present.publish import SITE_FORMAT, SITE_VERSION, write_site
+
+from bench.cli import main
+
+FIXTURES = Path(__file__).resolve().parent.parent / "results" / "fixtures"
+SHIFTED = "mlp-tiny/preview1/wasmtime-py/onnx/cpu"  # made 1.6x slower from run 3 on
+RUNS = 6
+STEP_AT = 3
+
+
+def make_series(root: Path, runs: int = RUNS, step_at: int = STEP_AT) -> list[Path]:
+    """`runs` copies of the two fixture runs, an hour apart, each its own commit; the
+    SHIFTED cell's samples are scaled by 1.6 from run `step_at` on (a real regression's
+    shape on real noise). summary.csv is dropped so `load` recomputes it."""
+    out = []
+    for i in range(runs):
+        src = FIXTURES / ("mlp-tiny-a" if i % 2 == 0 else "mlp-tiny-b")
+        dst = root / f"run-{i:02d}"
+        shutil.copytree(src, dst)
+        (dst / "summary.csv").unlink()
+        meta = json.loads((dst / "meta.json").read_text())
+        meta |= {"run_id": dst.name, "created": f"2026-11-26T{10 + i:02d}:00:00+00:00",
+                 "git_sha": f"{i:x}" * 40}  # fmt: skip
+        (dst / "meta.json").write_text(json.dumps(meta))
+        samples = pd.read_parquet(dst / "samples.parquet")
+        samples["run_id"] = dst.name
+        if i >= step_at:
+            key = SHIFTED.split("/")
+            mask = np.logical_and.reduce(
+                [samples[c] == v for c, v in zip(
+                    ("workload", "variant", "host", "backend", "device"), key, strict=True)]
+            )  # fmt: skip
+            samples.loc[mask, "ns"] = (samples.loc[mask, "ns"] * 1.6).astype("int64")
+        samples.to_parquet(dst / "samples.parquet", index=False)
+        out.append(dst)
+    return out
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    root = tmp_path_factory.mktemp("publish")
+    runs = make_series(root / "runs")
+    # a report for one run, where `publish` looks for it (reports/<run-id>/report.html)
+    reports = root / "reports"
+    (reports / "run-05").mkdir(parents=True)
+    (reports / "run-05" / "report.html").write_text("<html><body>report of run-05</body></html>")
+    data = write_site(runs, root / "site", reports_dir=reports)
+    return root / "site", data
+
+
+def test_site_has_every_cell_a_step_and_the_regression(site: tuple[Path, dict]) -> None:
+    out, data = site
+    assert (out / "index.html").is_file() and (out / "regressions.html").is_file()
+    on_disk = json.loads((out / "data.json").read_text())
+    assert on_disk["format"] == SITE_FORMAT and on_disk["version"] == SITE_VERSION
+    keys = {c["key"] for c in data["cells"]}
+    assert SHIFTED in keys and "mlp-tiny/native/native/onnx/cpu" in keys
+    index = (out / "index.html").read_text()
+    for c in data["cells"]:
+        assert c["key"] in index
+        assert (out / "cells" / f"{c['id']}.html").is_file()
+        assert len(c["points"]) == RUNS
+        assert c["latest"]["run_id"] == f"run-{RUNS - 1:02d}"
+    shifted = next(c for c in data["cells"] if c["key"] == SHIFTED)
+    assert shifted["steps"] == [f"run-{STEP_AT:02d}"]
+    step = shifted["points"][STEP_AT]
+    assert step["step"] and 1.4 < step["step_ratio"] < 1.8
+    # the other cells ran the same code: no step there
+    assert all(not c["steps"] for c in data["cells"] if c["key"] != SHIFTED)
+    # compare between consecutive runs: the shift is a regression, found at its run
+    pair = next(c for c in data["comparisons"] if c["head"] == f"run-{STEP_AT:02d}")
+    assert any(r["cell"] == SHIFTED and r["verdict"] == "regressed" for r in pair["cells"])
+    assert data["comparisons"][0]["head"] == f"run-{RUNS - 1:02d}"  # newest first
+    regressions = (out / "regressions.html").read_text()
+    assert SHIFTED in regressions and "regressed" in regressions
+    assert "1 regression(s)" in regressions
+    # the run that had a report links to its copy inside the site
+    assert (out / "runs" / "run-05" / "report.html").is_file()
+    cell_page = (out / "cells" / f"{shifted['id']}.html").read_text()
+    assert 'href="../runs/run-05/report.html"' in cell_page
+    assert 'class="step"' in cell_page and 'class="ci"' in cell_page
+
+
+def test_x_axis_by_commit_and_by_runtime(tmp_path: Path) -> None:
+    runs = make_series(tmp_path / "runs", runs=2, step_at=9)
+    data = write_site(runs, tmp_path / "site", x_axis="commit", reports_dir=None)
+    page = next((tmp_path / "site" / "cells").iterdir()).read_text()
+    assert "0000000" in page and "1111111" in page  # short shas as x labels
+    data = write_site(runs, tmp_path / "site", x_axis="runtime", reports_dir=None)
+    assert data["x"] == "runtime"
+    cli = next(c for c in data["cells"] if c["host"] == "wasmtime-cli")
+    assert {p["runtime"] for p in cli["points"]} == {"49.0.4"}  # from meta packages
+
+
+def test_bad_input_is_skipped_or_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "notes.txt").write_text("not a run")
+    (tmp_path / "empty").mkdir()
+    site = tmp_path / "site"
+    rc = main(["publish", str(tmp_path / "notes.txt"), str(tmp_path / "empty"),
+               str(tmp_path / "missing"), "--out", str(site)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and "no usable run" in err
+    assert "notes.txt" in err and "not a run folder" in err and "does not exist" in err
+    assert not site.exists()  # nothing half-written
+    # one good run among bad ones: published, the others noted
+    good = make_series(tmp_path / "runs", runs=1)[0]
+    rc = main(["publish", str(good), str(tmp_path / "notes.txt"), "--out", str(site)])
+    assert rc == 0 and (site / "index.html").is_file()
+    data = json.loads((site / "data.json").read_text())
+    assert [s["path"] for s in data["skipped"]] == [str(tmp_path / "notes.txt")]
+    # a folder that is not a site is not replaced
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "keep.txt").write_text("x")
+    assert main(["publish", str(good), "--out", str(other)]) == 2
+    assert (other / "keep.txt").is_file()
+
+
+# -- in a real browser --------------------------------------------------------------
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+def find_browser() -> str | None:
+    """Chromium, installed from Debian when missing and apt is usable (as in .ci/run)."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        subprocess.run(
+            ["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
+            capture_output=True,
+            timeout=600,
+        )
+        return shutil.which("chromium")
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser() -> str:
+    path = find_browser()
+    if path is None:
+        pytest.skip("no Chromium here and none can be installed (no apt-get as root)")
+    return path
+
+
+def _chromium(browser: str, *args: str) -> subprocess.CompletedProcess:
+    with tempfile.TemporaryDirectory(prefix="wasinn-chromium-") as profile:
+        return subprocess.run(
+            [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+
+def _screenshot(browser: str, url: str, png: Path) -> np.ndarray:
+    from matplotlib.image import imread
+
+    p = _chromium(browser, f"--screenshot={png}", "--window-size=1200,900", url)
+    assert png.is_file(), p.stderr[-2000:]
+    return imread(png)[:, :, :3]
+
+
+def _has_colour(image: np.ndarray, rgb: tuple[int, int, int], tolerance: int = 40) -> int:
+    target = np.array(rgb) / 255
+    return int((np.abs(image - target).max(axis=2) < tolerance / 255).sum())
+
+
+@pytest.mark.browser
+def test_site_renders_in_chromium(site: tuple[Path, dict], browser: str, tmp_path: Path) -> None:
+    out, data = site
+    index_url = (out / "index.html").as_uri()
+    dom = _chromium(browser, "--dump-dom", index_url).stdout
+    # the index lists every cell, each with a drawn sparkline
+    assert dom.count(" data-cell=") == len(data["cells"])
+    for c in data["cells"]:
+        assert c["key"] in dom
+    assert dom.count('class="spark"') == len(data["cells"])
+    assert dom.count('<path class="trend"') == len(data["cells"])
+    assert dom.count('<path class="ci"') == len(data["cells"])
+    assert 'class="badge step"' in dom
+    image = _screenshot(browser, index_url, tmp_path / "index.png")
+    colours = np.unique((image * 255).astype(np.uint8).reshape(-1, 3), axis=0)
+    assert len(colours) > 50, "the index screenshot is (nearly) blank"
+    assert (image.min(axis=2) < 0.9).mean() > 0.02  # more than a few dark pixels
+    assert _has_colour(image, (0x00, 0x72, 0xB2)) > 100  # the trend lines' blue
+    assert _has_colour(image, (0xD6, 0x27, 0x28)) > 20  # the step badge's red
+
+    shifted = next(c for c in data["cells"] if c["key"] == SHIFTED)
+    cell_url = (out / "cells" / f"{shifted['id']}.html").as_uri()
+    dom = _chromium(browser, "--dump-dom", cell_url).stdout
+    assert 'class="trend-chart"' in dom and '<line class="step"' in dom
+    assert dom.count('<circle class="pt') == RUNS
+    image = _screenshot(browser, cell_url, tmp_path / "cell.png")
+    assert _has_colour(image, (0x00, 0x72, 0xB2)) > 300  # line, points and CI band
+    assert _has_colour(image, (0xD6, 0x27, 0x28)) > 30  # the dashed step line
+    dom = _chromium(browser, "--dump-dom", (out / "regressions.html").as_uri()).stdout
+    assert "regressed" in dom and SHIFTED in dom
+
+
+def test_x_runtime_puts_the_releases_of_a_host_on_one_line(tmp_path: Path) -> None:
+    """--x runtime: wasmtime-cli@X cells of one (workload, variant, backend, device) form
+    one series in version order, and a slowdown between two releases is a step there."""
+    from tests.synthetic_run import make_run
+
+    cells: dict = {("mlp-tiny", "native", "native", "openvino", "cpu"): 0.2}
+    for version, ms in (("43.0.1", 0.2), ("45.0.2", 0.2), ("48.0.2", 0.3), ("49.0.4", 0.3)):
+        cells[("mlp-tiny", "preview1", f"wasmtime-cli@{version}", "openvino", "cpu")] = ms
+    run = make_run(tmp_path / "run", cells)
+    data = write_site([run], tmp_path / "site", x_axis="runtime", reports_dir=None)
+    line = next(c for c in data["cells"] if c["variant"] == "preview1")
+    assert line["key"] == "mlp-tiny/preview1/wasmtime-cli/openvino/cpu"
+    assert [p["runtime"] for p in line["points"]] == ["43.0.1", "45.0.2", "48.0.2", "49.0.4"]
+    assert line["hosts"] == [f"wasmtime-cli@{v}" for v in ("43.0.1", "45.0.2", "48.0.2", "49.0.4")]
+    assert line["steps"] == [run.name] and line["points"][2]["step"]
+    page = (tmp_path / "site" / "cells" / f"{line['id']}.html").read_text()
+    assert "48.0.2" in page and '<line class="step"' in page
