@@ -27,7 +27,7 @@ HOST_VARIANTS = {
 
 KEY_COLUMNS = ["workload", "variant", "host", "backend", "device"]
 
-# Hosts that also come as releases, `name@version` (hosts/runtimes.py installs them).
+# Hosts that also come as releases, `name@version` (hosts/wasmtime_cli/releases.py installs them).
 VERSIONED_HOSTS = ("wasmtime-cli",)
 
 

@@ -7,6 +7,8 @@ a worker's environment) is honoured.
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 # The checkout (or the installed tree): the folder that holds bench/, hosts/, ...
@@ -60,3 +62,20 @@ def runtimes_cache() -> Path:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "wasinn-bench" / "runtimes"
+
+
+def atomic_dir(final: Path, fill: Callable[[Path], None]) -> Path:
+    """Create cache folder `final` by filling a temporary sibling and renaming it, so
+    concurrent workers never see it half made; an existing `final` is reused."""
+    if final.is_dir():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    fill(tmp)
+    try:
+        tmp.rename(final)
+    except OSError:  # another worker won the race
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final

@@ -11,7 +11,9 @@ from hosts.base import Host
 
 
 def get_host(name: str) -> Host:
-    base, _, release = name.partition("@")  # `wasmtime-cli@45.0.2`: a release (hosts/runtimes.py)
+    base, _, release = name.partition(
+        "@"
+    )  # `wasmtime-cli@45.0.2`: a release (hosts/wasmtime_cli/releases.py)
     if release:
         if base != "wasmtime-cli":
             raise ValueError(f"unknown host {name!r}: only wasmtime-cli has releases")

@@ -223,14 +223,14 @@ class NativeCHost:
         notes = {"prop.host": "native-c"}
         if job.cell.backend == "openvino":
             # The very plugins.xml the wasmtime CLI gets: same precision, threads, hint.
-            from hosts.wasmtime_cli import openvino_dir, openvino_plugins
+            from hosts.backends.openvino_c import library_dir, plugins_summary
 
-            xml = openvino_dir(job.threads) / "plugins.xml"
+            xml = library_dir(job.threads) / "plugins.xml"
             env["NN_OPENVINO_CONFIG"] = str(xml)
             notes |= {
                 "prop.wasi_nn": "none: driver.c over nn_openvino_c.c (OpenVINO C API), native",
                 "prop.openvino.library": str(binding("openvino").library),
-                "prop.openvino.plugins_xml": openvino_plugins(job.threads),
+                "prop.openvino.plugins_xml": plugins_summary(job.threads),
             }
         else:
             env["NN_ORT_THREADS"] = str(job.threads)

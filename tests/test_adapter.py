@@ -27,6 +27,8 @@ from onnx import TensorProto, helper
 
 from contracts import paths, wasm_binary
 from hosts import get_host
+from hosts.backends import openvino_c
+from hosts.wasmtime_cli import binary as wasmtime_binary
 from hosts.wasmtime_py.component import NnConfig, run_component
 from tests import test_preview1
 from tests.conformance import abi_cases
@@ -379,10 +381,9 @@ def test_user_program_no_leak_over_10000_iterations(user: dict) -> None:
 
 def _cli_run(wasm: Path, folder: Path, *nn: str, args: tuple[str, ...] = ()):  # noqa: ANN202
     """`wasmtime run -S nn [-S NN]... --dir FOLDER::. WASM ARGS` on the CLI."""
-    from hosts import wasmtime_cli
 
-    env = {"LD_LIBRARY_PATH": str(wasmtime_cli.openvino_dir(1)), "PATH": "/usr/bin:/bin"}
-    cmd = [wasmtime_cli.cli_binary(), "run", "-S", "nn", *(a for o in nn for a in ("-S", o))]
+    env = {"LD_LIBRARY_PATH": str(openvino_c.library_dir(1)), "PATH": "/usr/bin:/bin"}
+    cmd = [wasmtime_binary.cli_binary(), "run", "-S", "nn", *(a for o in nn for a in ("-S", o))]
     cmd += ["--dir", f"{folder}::.", wasm, *args]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
 
@@ -531,18 +532,18 @@ def conformance(request, tmp_path_factory, jco: Path) -> tuple:
         mp.setattr(abi_cases, "MEMORY_BYTES", FAR)
         cases = list(abi_cases.cases())
         texts = {c.name: _reporting(abi_cases.wat(c, model)) for c in cases}
-    paths, args = {}, []
+    made, args = {}, []
     for name, text in texts.items():
         core, comp = folder / f"{name}.wasm", folder / f"{name}.adapted.wasm"
         core.write_bytes(wasmtime.wat2wasm(text))
-        paths[name] = (core, comp)
+        made[name] = (core, comp)
         args += [str(core), str(comp)]
     script = paths.ADAPTER_DIR / "adapt_many.mjs"
     proc = subprocess.run(
         ["node", str(script), str(ADAPTER), *args], capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
-    return model, cases, paths
+    return model, cases, made
 
 
 def _errno_outcome(stdout: str) -> str:
@@ -605,7 +606,6 @@ def test_conformance_wasmtime_py(conformance: tuple) -> None:
 @pytest.mark.parametrize("conformance", ["openvino"], indirect=True)  # the CLI's only backend
 def test_conformance_cli(conformance: tuple) -> None:
     model, cases, paths = conformance
-    from hosts import wasmtime_cli
 
     graph = model.folder / abi_cases.GRAPH_NAME
     diffs = {}
@@ -619,4 +619,4 @@ def test_conformance_cli(conformance: tuple) -> None:
         want = CLI_DIFFERENCES.get(case.name, abi_cases.cli_expected(case))
         if got != want:
             diffs[case.name] = f"adapted {got}, want {want}"
-    assert not diffs, (diffs, wasmtime_cli.cli_version())
+    assert not diffs, (diffs, wasmtime_binary.cli_version())

@@ -27,7 +27,8 @@ from contracts.cells import Cell
 from contracts.jobs import CellJob, TensorSpec
 from hosts import abi, get_host, guest_io, properties
 from hosts.backends import get_backend
-from hosts.wasmtime_cli import CORE_MODULE_FLAGS, WasmtimeCliHost, cli_binary
+from hosts.wasmtime_cli import WasmtimeCliHost
+from hosts.wasmtime_cli.binary import CORE_MODULE_FLAGS, cli_binary
 from hosts.wasmtime_py import component
 from hosts.wasmtime_py.component import NnConfig, NnState
 from hosts.wasmtime_py.preview1 import Preview1Nn, wasi_config

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from bench.present.publish import SITE_FORMAT, SITE_VERSION, write_site
 
 from bench.cli import main
+from bench.present.publish import SITE_FORMAT, SITE_VERSION, write_site
 
 FIXTURES = Path(__file__).resolve().parent.parent / "results" / "fixtures"
 SHIFTED = "mlp-tiny/preview1/wasmtime-py/onnx/cpu"  # made 1.6x slower from run 3 on

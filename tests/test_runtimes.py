@@ -1,4 +1,4 @@
-"""wasmtime CLI releases as hosts (`--hosts wasmtime-cli@VERSION`, hosts/runtimes.py):
+"""wasmtime CLI releases as hosts (`--hosts wasmtime-cli@VERSION`, hosts/wasmtime_cli/releases.py):
 host names, bad input, the `runtimes` listing, a release missing with no network,
 and one real release installed from the package index."""
 
@@ -17,7 +17,7 @@ from bench.measure.matrix import Filters, expand
 from bench.measure.workload import find_workload
 from contracts import paths
 from contracts.cells import base_host, check_host, host_variants, host_version
-from hosts import runtimes
+from hosts.wasmtime_cli import releases as runtimes
 
 INDEX = ("36.0.9", "42.0.1", "45.0.1", "45.0.2", "48.0.2", "49.0.3", "49.0.4")
 

@@ -1,4 +1,4 @@
-"""hosts/wasmtime_cli.py: the wasmtime CLI host's compile cache and how it names a
+"""hosts/wasmtime_cli/: the wasmtime CLI host's compile cache and how it names a
 CLI that died (the CLI's answers to the ABI cases are in tests/conformance/)."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from contracts import paths
 from contracts.cells import Cell
 from contracts.jobs import CellFailed, CellJob, ModelFiles
 from hosts import wasmtime_cli
+from hosts.wasmtime_cli import binary as wasmtime_binary
 from tests.conformance import abi_cases
 
 
@@ -33,8 +34,8 @@ def test_cli_compile_cache_survives_a_kill_while_writing_its_meta(
     with monkeypatch.context() as m:
         m.setattr(Path, "write_text", killed_midway)
         with pytest.raises(KeyboardInterrupt):
-            wasmtime_cli.precompile(wasm)
-    cwasm, ns, cached = wasmtime_cli.precompile(wasm)
+            wasmtime_binary.precompile(wasm)
+    cwasm, ns, cached = wasmtime_binary.precompile(wasm)
     assert cwasm.is_file() and ns > 0 and not cached
 
 
@@ -49,9 +50,9 @@ def test_cli_crash_with_a_timeout_set_is_not_called_a_timeout(
         'compile) : > "$3";;\nrun) kill -ABRT $$;;\nesac\n'
     )
     fake.chmod(0o755)
-    monkeypatch.setattr(wasmtime_cli, "cli_binary", lambda: fake)
+    monkeypatch.setattr(wasmtime_binary, "cli_binary", lambda: fake)
     monkeypatch.setenv(paths.CLI_CACHE_ENV, str(tmp_path / "cache"))
-    wasmtime_cli.cli_version.cache_clear()
+    wasmtime_binary.cli_version.cache_clear()
     onnx = str(onnx_model.folder / "graph" / "model.onnx")
     job = CellJob(
         cell=Cell("w", "preview1", "wasmtime-cli", "onnx", "cpu"),
@@ -63,5 +64,5 @@ def test_cli_crash_with_a_timeout_set_is_not_called_a_timeout(
         with pytest.raises(CellFailed) as e:
             wasmtime_cli.WasmtimeCliHost().run_round(job)
     finally:
-        wasmtime_cli.cli_version.cache_clear()
+        wasmtime_binary.cli_version.cache_clear()
     assert "SIGABRT" in str(e.value) and "timeout" not in str(e.value)

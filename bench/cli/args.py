@@ -23,7 +23,7 @@ def axis_list(allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
 
 def host_list(text: str) -> list[str]:
     """Hosts, releases included (`wasmtime-cli@45.0.2`); whether a release exists is
-    checked before the run (hosts/runtimes.py), so its message can list the index."""
+    checked before the run (hosts/wasmtime_cli/releases.py), so its message can list the index."""
     values = list(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
     bad = [why for v in values if (why := check_host(v))]
     if bad or not values:

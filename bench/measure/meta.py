@@ -88,6 +88,6 @@ def build_meta(
 
 
 def _runtimes(plan: dict[str, Any]) -> dict[str, str]:
-    from hosts.runtimes import versions_used
+    from hosts.wasmtime_cli.binary import versions_used
 
     return versions_used([e["key"].split("/")[2] for e in plan.get("cells", [])])

@@ -140,7 +140,7 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
         )
     # Releases (`wasmtime-cli@X`): an unknown version is bad input (exit 2, before any
     # folder exists); a missing one is installed now, or its cells say why it cannot be.
-    from hosts.runtimes import ReleaseError, resolve_hosts
+    from hosts.wasmtime_cli.releases import ReleaseError, resolve_hosts
 
     try:
         missing = resolve_hosts(sorted({c.host for c in cells}), say)

@@ -114,7 +114,7 @@ class OpenVinoBackend:
             )
         return out
 
-    def _config(self, device: str, threads: int) -> dict[str, object]:
+    def config(self, device: str, threads: int) -> dict[str, object]:
         config: dict[str, object] = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1"}
         if device == "cpu":
             # f32 keeps outputs comparable with onnxruntime (CPU may default to bf16).
@@ -127,7 +127,7 @@ class OpenVinoBackend:
             raise BackendError("unsupported_operation", reason)
         try:
             compiled = core().compile_model(
-                model, DEVICE_NAMES[device], self._config(device, threads)
+                model, DEVICE_NAMES[device], self.config(device, threads)
             )
         except Exception as e:
             raise BackendError(

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from hosts import native_c
-from hosts.wasmtime_cli import openvino_dir
+from hosts.backends.openvino_c import library_dir
 from workloads.models import prepare_model
 
 HERE = Path(__file__).resolve().parent
@@ -59,7 +59,7 @@ def main() -> None:
     if args.backend == "openvino":
         assert pm.files.ir_xml and pm.files.ir_bin, pm.ir_error
         models = [pm.files.ir_xml, pm.files.ir_bin]
-        xml = openvino_dir(args.threads) / "plugins.xml"
+        xml = library_dir(args.threads) / "plugins.xml"
         env = dict(os.environ, NN_OPENVINO_CONFIG=str(xml))
     else:
         models = [pm.files.onnx]

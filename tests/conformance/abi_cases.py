@@ -23,6 +23,8 @@ import numpy as np
 import wasmtime
 
 from hosts.abi import ENCODINGS, ERRNO
+from hosts.backends import openvino_c
+from hosts.wasmtime_cli import binary as wasmtime_binary
 
 # Guest memory map (2 pages = 128 KiB).
 OUT_GRAPH, OUT_CTX, OUT_WRITTEN = 0, 4, 8
@@ -406,15 +408,13 @@ def run_wasmtime_cli(wasm: bytes, model: Model, workdir: Path) -> tuple[int, str
     import os
     import subprocess
 
-    from hosts import wasmtime_cli
-
     path = workdir / "case.wasm"
     path.write_bytes(wasm)
-    env = dict(os.environ, WASMTIME_LOG=wasmtime_cli.LOG_FILTER)
-    env["LD_LIBRARY_PATH"] = str(wasmtime_cli.openvino_dir(1))
+    env = dict(os.environ, WASMTIME_LOG=wasmtime_binary.LOG_FILTER)
+    env["LD_LIBRARY_PATH"] = str(openvino_c.library_dir(1))
     graph = model.folder / GRAPH_NAME
     cmd = [
-        wasmtime_cli.cli_binary(),
+        wasmtime_binary.cli_binary(),
         "run",
         "-S",
         "nn",

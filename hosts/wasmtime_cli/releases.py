@@ -196,21 +196,3 @@ def resolve_hosts(hosts: list[str], say: Callable[[str], None]) -> dict[str, str
         except ReleaseError as e:
             missing[host] = str(e)
     return missing
-
-
-def versions_used(hosts: list[str]) -> dict[str, str]:
-    """meta.json `runtimes`: each wasmtime CLI host of a run -> its `--version` line
-    (or why it has none here)."""
-    from contracts.jobs import CellFailed, CellUnsupported
-    from hosts.wasmtime_cli import cli_version
-
-    out = {}
-    for host in sorted(set(hosts), key=lambda h: (split_host(h)[0], version_key(h))):
-        name, version = split_host(host)
-        if name != HOST:
-            continue
-        try:
-            out[host] = cli_version(version)
-        except (CellFailed, CellUnsupported, OSError) as e:
-            out[host] = f"unavailable: {e}"
-    return out

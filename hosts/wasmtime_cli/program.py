@@ -6,7 +6,7 @@
 A preview1 module that imports `bench` gets the prebuilt preload module (bench.start/end
 over WASI preview1's monotonic clock_time_get, marks on stderr); a component brings its
 own bench adapter (`wasinn-bench adapt`). The OpenVINO library folder and plugins.xml
-are the ones the benchmark's CLI cells use (hosts/wasmtime_cli.py). `wall_ns` is the
+are the ones the benchmark's CLI cells use (hosts/backends/openvino_c.py). `wall_ns` is the
 child process's wall time, compilation excluded (`wasmtime compile` once per binary).
 """
 
@@ -18,7 +18,7 @@ import time
 
 from contracts import wasm_binary
 from contracts.jobs import CellFailed
-from hosts import wasmtime_cli as cli
+from hosts.backends.openvino_c import library_dir
 from hosts.programs import (
     BENCH_PRELOAD,
     ProgramJob,
@@ -28,29 +28,32 @@ from hosts.programs import (
     lay_out,
     split_marks,
 )
+from hosts.wasmtime_cli import binary
 
 
-def command(job: ProgramJob, guest: os.PathLike, cwasm: os.PathLike) -> list[str]:
-    cmd = [str(cli.cli_binary()), "run", "-S", "nn", "--dir", f"{guest}::."]
+def command(
+    job: ProgramJob, guest: os.PathLike, cwasm: os.PathLike, release: str | None = None
+) -> list[str]:
+    cmd = [str(binary.binary_for(release)), "run", "-S", "nn", "--dir", f"{guest}::."]
     if imports_bench(job.wasm):
         cmd += ["--preload", f"bench={BENCH_PRELOAD}"]
     return [*cmd, "--allow-precompiled", "--argv0", job.argv0, str(cwasm), *job.args]
 
 
-def run_program(job: ProgramJob) -> ProgramResult:
+def run_program(job: ProgramJob, release: str | None = None) -> ProgramResult:
     try:
         wasm_binary.file_kind(job.wasm)
     except (OSError, wasm_binary.WasmFormatError) as e:
         raise CellFailed(f"{job.wasm}: {e}") from None
     run = lay_out(job)
-    cwasm, compile_ns, cached = cli.precompile(job.wasm)
+    cwasm, compile_ns, cached = binary.precompile(job.wasm, release)
     env = dict(os.environ)
-    ov = cli.openvino_dir(job.threads)
+    ov = library_dir(job.threads)
     env["LD_LIBRARY_PATH"] = os.pathsep.join(
         p for p in (str(ov), env.get("LD_LIBRARY_PATH", "")) if p
     )
     env.pop("WASMTIME_BACKTRACE_DETAILS", None)
-    cmd = command(job, run.guest, cwasm)
+    cmd = command(job, run.guest, cwasm, release)
     trap = None
     with open(run.stdout, "wb") as out, open(run.stderr, "wb") as err:
         t0 = time.perf_counter_ns()
@@ -62,13 +65,13 @@ def run_program(job: ProgramJob) -> ProgramResult:
         wall = time.perf_counter_ns() - t0
     regions, stderr = split_marks(run.stderr.read_bytes())
     if trap is None and code != 0 and "wasm backtrace" in stderr:
-        trap = cli._first_error(stderr)  # the CLI's "Error: ... (cause)" line
+        trap = binary.first_error(stderr)  # the CLI's "Error: ... (cause)" line
     elif trap is None and code < 0:
-        trap = f"killed by {cli._signal_name(-code)}"
+        trap = f"killed by {binary.signal_name(-code)}"
     result = finish(job, code, run.stdout.read_text(errors="replace"), stderr, regions,
                     wall, trap)  # fmt: skip
     result.notes |= {
-        "cli": cli.cli_version(),
+        "cli": binary.cli_version(release),
         "compile_ns": str(compile_ns),
         "compile_cached": str(cached).lower(),
     }

