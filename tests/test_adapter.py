@@ -253,9 +253,8 @@ def _io_model(folder: Path, n: int) -> dict[str, Path]:
     onnx.save(model, onnx_path)
     import openvino as ov
 
+    # no "0", "1"... names: the adapter reads the IR's own names (docs/adapter.md)
     ir = ov.Core().read_model(str(onnx_path))  # not convert_model: it can hang numpy later
-    for i, port in enumerate(ir.inputs):  # the index -> name convention (docs/adapter.md)
-        port.get_tensor().add_names({str(i)})
     ov.save_model(ir, folder / f"io{n}.xml")
     return {"onnx": onnx_path, "xml": folder / f"io{n}.xml", "bin": folder / f"io{n}.bin"}
 
