@@ -23,9 +23,11 @@ import pytest
 import wasmtime
 from onnx import TensorProto, helper, numpy_helper
 
-from hosts.wasmtime_py.component import NnConfig, run_component
+from bench.workload import find_workload, workload_files
+from hosts.wasmtime_py.component import HOSTCALL_CAP, NnConfig, run_component
 from tests.fuzz import models as fuzz_models
 from tests.helpers import REPO, run_cli
+from workloads.models import prepare_model
 
 PROGRAM = Path(__file__).parent / "adapter_fixtures" / "named_inputs.c"
 F32, I64 = TensorProto.FLOAT, TensorProto.INT64
@@ -252,3 +254,47 @@ def test_hostile_model_bytes_never_break_the_adapter(tmp_path: Path) -> None:
     assert not tally.bugs, tally.bugs[:5]
     # the parsers found names (not only decimal fallbacks) on some of them
     assert tally.real_names > 0 and tally.decimal_names > 0, tally
+
+
+# -- what the adapter reads on every zoo model -------------------------------------
+
+
+def _recorded_names(user: dict, argv: list[str]) -> list[str]:
+    """The input names compute receives from the adapted program (a recording host)."""
+    from hosts.wasmtime_py import component as comp
+
+    fuzz_models.RecordingState.computes = []
+    original = comp.NnState
+    comp.NnState = fuzz_models.RecordingState  # type: ignore[misc]
+    try:
+        out = user["folder"] / "recorded.txt"
+        run = run_component(user["adapted"], argv, user["folder"], NnConfig(), stdout=out)
+    finally:
+        comp.NnState = original  # type: ignore[misc]
+    assert run.trap is None and run.exit_code == 0, run.trap
+    (names,) = fuzz_models.RecordingState.computes
+    return names
+
+
+@pytest.mark.parametrize("toml", [p.stem for p in workload_files()])
+def test_adapter_reads_openvinos_input_order_and_names_on_the_zoo(user: dict, toml: str) -> None:
+    """On every zoo IR (bert-encoder has two inputs) the adapter sends, for index i, a
+    tensor name of OpenVINO's input i; on the .onnx, onnxruntime's input i."""
+    import openvino as ov
+
+    w = find_workload(toml)
+    pm = prepare_model(w.builder, w.params, None, None)
+    n = len(pm.inputs)
+    specs = [x for _ in range(n) for x in ("f32", "1x4")]  # the recording host ignores data
+    # copies (WASI does not follow a link out of the preopen); no weights: not read
+    (user["folder"] / "zoo.xml").write_bytes(Path(pm.files.ir_xml).read_bytes())
+    got = _recorded_names(user, ["named", "0", "-", "0", str(n), *specs, "zoo.xml"])
+    ov_inputs = ov.Core().read_model(pm.files.ir_xml).inputs
+    assert len(got) == len(ov_inputs) == n
+    for name, port in zip(got, ov_inputs, strict=True):
+        assert name in port.get_names()
+    if Path(pm.files.onnx).stat().st_size < HOSTCALL_CAP:  # larger: wasmtime-py loads by name
+        (user["folder"] / "zoo.onnx").write_bytes(Path(pm.files.onnx).read_bytes())
+        got = _recorded_names(user, ["named", "1", "-", "0", str(n), *specs, "zoo.onnx"])
+        session = ort.InferenceSession(pm.files.onnx, providers=["CPUExecutionProvider"])
+        assert got == [i.name for i in session.get_inputs()] == [t.name for t in pm.inputs]
