@@ -47,6 +47,9 @@ LOG_FILTER = "wasmtime_wasi_nn=debug"
 # The CLI's own words for "this build cannot run that" (found by trying).
 UNSUPPORTED_PATTERNS = ("InvalidEncoding", "unsupported backend", "invalid-encoding")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# How the CLI's OpenVINO backend fails on a rank-0 tensor (docs/hosts.md): set_input and
+# get_output "BackendAccess(invalid C parameter", compute "Failed while accessing backend".
+RANK0_PATTERNS = ("invalid C parameter", "Failed while accessing backend")
 # Our core-module driver: imports the CLI does not define (the experimental
 # wasi_ephemeral_nn.properties) become stubs returning 0 (docs/properties.md).
 CORE_MODULE_FLAGS = ("-W", "unknown-imports-default=y")
@@ -171,6 +174,16 @@ def precompile(wasm: Path) -> tuple[Path, int, bool]:
     meta_tmp.write_text(json.dumps({"compile_ns": ns, "wasm": wasm.name, "cli": cli_version()}))
     os.replace(meta_tmp, meta)
     return cwasm, ns, False
+
+
+def _rank0(job: CellJob) -> str:
+    """The job's rank-0 inputs and outputs, as "input 'sr', output 'total'" ('' if none)."""
+    return ", ".join(
+        f"{kind} {spec.name!r}"
+        for kind, specs in (("input", job.inputs), ("output", job.outputs))
+        for spec in specs
+        if not spec.shape
+    )
 
 
 def _first_error(text: str) -> str:
@@ -308,6 +321,11 @@ class WasmtimeCliHost:
             version = cli_version().split(" (")[0]
             if any(p in stderr for p in UNSUPPORTED_PATTERNS):
                 raise CellUnsupported(f"{version}: {host_error}" + (f" ({guest})" if guest else ""))
+            if (scalars := _rank0(job)) and any(p in stderr for p in RANK0_PATTERNS):
+                raise CellUnsupported(
+                    f"{version}: {host_error}" + (f" ({guest})" if guest else "")
+                    + f"; its OpenVINO backend takes no rank-0 tensor ({scalars})"
+                )  # fmt: skip
             if timed_out.is_set() and code < 0:
                 raise CellFailed(f"{version}: killed after the {timeout} s timeout")
             why = "; ".join(x for x in (guest, host_error) if x) or f"exit {code}"
