@@ -298,3 +298,18 @@ def test_adapter_reads_openvinos_input_order_and_names_on_the_zoo(user: dict, to
         got = _recorded_names(user, ["named", "1", "-", "0", str(n), *specs, "zoo.onnx"])
         session = ort.InferenceSession(pm.files.onnx, providers=["CPUExecutionProvider"])
         assert got == [i.name for i in session.get_inputs()] == [t.name for t in pm.inputs]
+
+
+def test_thousands_of_initializers_listed_as_inputs(user: dict) -> None:
+    """Old exporters list every weight as a graph input: 3,000 of them before the real
+    inputs stay within the parser's budget (each input is checked against an array of the
+    initializer names, not by walking the graph again)."""
+    field = fuzz_models._field
+    weights = [b"w%d" % i for i in range(3000)]
+    graph = b"".join(field(11, field(1, w)) for w in weights)
+    graph += b"".join(field(11, field(1, b"in%d" % i)) for i in range(4))
+    graph += b"".join(field(5, field(8, w) + field(9, b"\0" * 4)) for w in weights)
+    (user["folder"] / "old.onnx").write_bytes(field(7, graph))
+    specs = [x for _ in range(4) for x in ("f32", "1x4")]
+    got = _recorded_names(user, ["named", "1", "-", "0", "4", *specs, "old.onnx"])
+    assert got == ["in0", "in1", "in2", "in3"]

@@ -82,7 +82,7 @@
   (global $tag_names_p (mut i32) (i32.const 0))
   (global $tag_names_l (mut i32) (i32.const 0))
   (global $tag_self (mut i32) (i32.const 0))
-  (global $BUDGET i32 (i32.const 0x1000000))
+  (global $BUDGET i32 (i32.const 0x800000))
   ;; longest input name kept (longer: decimal name for that input)
   (global $MAX_NAME i32 (i32.const 1024))
   (global $STATE_PAGES i32 (i32.const 3))
@@ -467,6 +467,13 @@
   ;; (at least twice the current one) is grown and kept; the old one is abandoned,
   ;; so memory only grows until the largest request has been seen.
   (func $alloc (param $size i32) (param $align i32) (result i32)
+    (local $p i32)
+    (local.set $p (call $try_alloc (local.get $size) (local.get $align)))
+    (if (i32.eqz (local.get $p)) (then (unreachable)))
+    (local.get $p))
+
+  ;; $alloc, or 0 when memory cannot grow (the name parser then gives up instead).
+  (func $try_alloc (param $size i32) (param $align i32) (result i32)
     (local $p i32) (local $pages i32) (local $twice i32) (local $got i32)
     (local.set $p (i32.and (i32.add (global.get $arena_top) (i32.sub (local.get $align) (i32.const 1)))
                            (i32.sub (i32.const 0) (local.get $align))))
@@ -483,7 +490,7 @@
         (if (i32.lt_u (local.get $pages) (local.get $twice))
           (then (local.set $pages (local.get $twice))))
         (local.set $got (memory.grow (local.get $pages)))
-        (if (i32.eq (local.get $got) (i32.const -1)) (then (unreachable)))
+        (if (i32.eq (local.get $got) (i32.const -1)) (then (return (i32.const 0))))
         (global.set $arena_lo (i32.shl (local.get $got) (i32.const 16)))
         (global.set $arena_end
           (i32.add (global.get $arena_lo) (i32.shl (local.get $pages) (i32.const 16))))
@@ -713,38 +720,33 @@
     (global.set $cur (local.get $saved))
     (select (i32.const -1) (local.get $p) (i32.lt_s (local.get $k) (i32.const 0))))
 
-  ;; 1 when the graph [g, end) has an initializer named [np, np + nl), -1 on bad bytes.
-  (func $is_initializer (param $g i32) (param $end i32) (param $np i32) (param $nl i32)
-    (result i32)
-    (local $saved i32) (local $k i32) (local $p i32)
-    (local.set $saved (global.get $cur))
-    (global.set $cur (local.get $g))
+  ;; 1 when one of the n names {ptr, len} at $arr is [np, np + nl), -1 when the budget
+  ;; is spent (a check costs n / 16: lengths are compared first, bytes only when equal).
+  (func $in_names (param $arr i32) (param $n i32) (param $np i32) (param $nl i32) (result i32)
+    (local $cost i32)
+    (local.set $cost (i32.add (i32.const 1) (i32.shr_u (local.get $n) (i32.const 4))))
+    (if (i32.lt_u (global.get $budget) (local.get $cost)) (then (return (i32.const -1))))
+    (global.set $budget (i32.sub (global.get $budget) (local.get $cost)))
     (block $done
       (loop $each
-        (local.set $k (call $field (local.get $end)))
-        (br_if $done (i32.le_s (local.get $k) (i32.const 0)))
-        ;; initializer = field 5, length-delimited: key 42; its name = field 8: key 66
-        (if (i32.eq (local.get $k) (i32.const 42))
+        (br_if $done (i32.eqz (local.get $n)))
+        (if (i32.eq (i32.load offset=4 (local.get $arr)) (local.get $nl))
           (then
-            (local.set $p (call $msg_string (global.get $vp) (global.get $vl) (i32.const 66)))
-            (if (i32.eq (local.get $p) (i32.const -1))
-              (then (local.set $k (i32.const -1)) (br $done)))
-            (if (i32.eq (global.get $nl) (local.get $nl))
-              (then
-                ;; comparing costs budget too, so that long equal-length names stay bounded
-                (if (i32.lt_u (global.get $budget) (i32.shr_u (local.get $nl) (i32.const 4)))
-                  (then (local.set $k (i32.const -1)) (br $done)))
-                (global.set $budget (i32.sub (global.get $budget)
-                                             (i32.shr_u (local.get $nl) (i32.const 4))))
-                (if (call $same (local.get $p) (local.get $np) (local.get $nl))
-                  (then (global.set $cur (local.get $saved)) (return (i32.const 1))))))))
+            ;; comparing bytes costs budget too (nl / 16), so long equal-length names stay bounded
+            (if (i32.lt_u (global.get $budget) (i32.shr_u (local.get $nl) (i32.const 4)))
+              (then (return (i32.const -1))))
+            (global.set $budget (i32.sub (global.get $budget) (i32.shr_u (local.get $nl) (i32.const 4))))
+            (if (call $same (i32.load (local.get $arr)) (local.get $np) (local.get $nl))
+              (then (return (i32.const 1))))))
+        (local.set $arr (i32.add (local.get $arr) (i32.const 8)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
         (br $each)))
-    (global.set $cur (local.get $saved))
-    (select (i32.const -1) (i32.const 0) (i32.lt_s (local.get $k) (i32.const 0))))
+    (i32.const 0))
 
   (func $onnx_inputs (param $buf i32) (param $len i32) (result i32)
     (local $end i32) (local $k i32) (local $g i32) (local $gl i32) (local $gend i32)
     (local $n i32) (local $np i32) (local $nl i32) (local $r i32) (local $e i32)
+    (local $ni i32) (local $arr i32)
     (local.set $end (i32.add (local.get $buf) (local.get $len)))
     (global.set $bad (i32.const 0))
     (global.set $cur (local.get $buf))
@@ -760,6 +762,35 @@
         (br $each)))
     (if (i32.eq (local.get $gl) (i32.const -1)) (then (return (i32.const -1))))
     (local.set $gend (i32.add (local.get $g) (local.get $gl)))
+    ;; the initializers' names (GraphProto.initializer = field 5: key 42; TensorProto.name
+    ;; = field 8: key 66) into an arena array: count, then fill
+    (global.set $cur (local.get $g))
+    (block $counted
+      (loop $each
+        (local.set $k (call $field (local.get $gend)))
+        (if (i32.lt_s (local.get $k) (i32.const 0)) (then (return (i32.const -1))))
+        (br_if $counted (i32.eqz (local.get $k)))
+        (if (i32.eq (local.get $k) (i32.const 42))
+          (then (local.set $ni (i32.add (local.get $ni) (i32.const 1)))))
+        (br $each)))
+    (global.set $arena_top (global.get $arena_lo))
+    (local.set $arr (call $try_alloc (i32.shl (local.get $ni) (i32.const 3)) (i32.const 4)))
+    (if (i32.eqz (local.get $arr)) (then (return (i32.const -1))))
+    (local.set $e (local.get $arr))
+    (global.set $cur (local.get $g))
+    (block $filled
+      (loop $each
+        (local.set $k (call $field (local.get $gend)))
+        (if (i32.lt_s (local.get $k) (i32.const 0)) (then (return (i32.const -1))))
+        (br_if $filled (i32.eqz (local.get $k)))
+        (if (i32.eq (local.get $k) (i32.const 42))
+          (then
+            (local.set $np (call $msg_string (global.get $vp) (global.get $vl) (i32.const 66)))
+            (if (i32.eq (local.get $np) (i32.const -1)) (then (return (i32.const -1))))
+            (i32.store (local.get $e) (local.get $np))
+            (i32.store offset=4 (local.get $e) (global.get $nl))
+            (local.set $e (i32.add (local.get $e) (i32.const 8)))))
+        (br $each)))
     (global.set $cur (local.get $g))
     (block $done
       (loop $each
@@ -773,8 +804,8 @@
             (local.set $np (call $msg_string (global.get $vp) (global.get $vl) (i32.const 10)))
             (if (i32.eq (local.get $np) (i32.const -1)) (then (return (i32.const -1))))
             (local.set $nl (global.get $nl))
-            (local.set $r (call $is_initializer (local.get $g) (local.get $gend)
-                                                (local.get $np) (local.get $nl)))
+            (local.set $r (call $in_names (local.get $arr) (local.get $ni)
+                                          (local.get $np) (local.get $nl)))
             (if (i32.lt_s (local.get $r) (i32.const 0)) (then (return (i32.const -1))))
             (if (i32.eqz (local.get $r))
               (then
