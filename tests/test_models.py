@@ -270,7 +270,7 @@ def test_byo_model_with_dynamic_dims_runs_and_agrees(embedding_model, tmp_path):
         "features": rng.standard_normal((2, 8)).astype(np.float32),
     }
     ref = run_onnxruntime(pm, feeds)
-    assert_agree(ref, run_openvino(pm, {"0": feeds["ids"], "1": feeds["features"]}))
+    assert_agree(ref, run_openvino(pm, feeds))  # by the real names: the IR has no aliases
     assert prepare_model(None, None, embedding_model, shapes, tmp_path / "cache").cache_hit
     # Other shapes are another recipe: a second cache entry, not a stale hit.
     other = prepare_model(
