@@ -720,33 +720,60 @@
     (global.set $cur (local.get $saved))
     (select (i32.const -1) (local.get $p) (i32.lt_s (local.get $k) (i32.const 0))))
 
-  ;; 1 when one of the n names {ptr, len} at $arr is [np, np + nl), -1 when the budget
-  ;; is spent (a check costs n / 16: lengths are compared first, bytes only when equal).
-  (func $in_names (param $arr i32) (param $n i32) (param $np i32) (param $nl i32) (result i32)
-    (local $cost i32)
-    (local.set $cost (i32.add (i32.const 1) (i32.shr_u (local.get $n) (i32.const 4))))
-    (if (i32.lt_u (global.get $budget) (local.get $cost)) (then (return (i32.const -1))))
+  ;; Charges the parse budget; 0 when it is spent.
+  (func $spend (param $cost i32) (result i32)
+    (if (i32.lt_u (global.get $budget) (local.get $cost)) (then (return (i32.const 0))))
     (global.set $budget (i32.sub (global.get $budget) (local.get $cost)))
+    (i32.const 1))
+
+  ;; FNV-1a of [p, p + l).
+  (func $hash (param $p i32) (param $l i32) (result i32)
+    (local $h i32)
+    (local.set $h (i32.const 0x811c9dc5))
     (block $done
       (loop $each
-        (br_if $done (i32.eqz (local.get $n)))
-        (if (i32.eq (i32.load offset=4 (local.get $arr)) (local.get $nl))
-          (then
-            ;; comparing bytes costs budget too (nl / 16), so long equal-length names stay bounded
-            (if (i32.lt_u (global.get $budget) (i32.shr_u (local.get $nl) (i32.const 4)))
-              (then (return (i32.const -1))))
-            (global.set $budget (i32.sub (global.get $budget) (i32.shr_u (local.get $nl) (i32.const 4))))
-            (if (call $same (i32.load (local.get $arr)) (local.get $np) (local.get $nl))
-              (then (return (i32.const 1))))))
-        (local.set $arr (i32.add (local.get $arr) (i32.const 8)))
-        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br_if $done (i32.eqz (local.get $l)))
+        (local.set $h (i32.mul (i32.xor (local.get $h) (i32.load8_u (local.get $p)))
+                               (i32.const 0x01000193)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (local.set $l (i32.sub (local.get $l) (i32.const 1)))
         (br $each)))
+    (local.get $h))
+
+  ;; The set of initializer names: an open-addressing table of {ptr, len} slots at $tab
+  ;; ($mask + 1 slots, at most half full; len -1 = empty). With $add, puts [np, np + nl)
+  ;; in and returns 0; else returns 1 when it is there, 0 when not. -1 when the budget is
+  ;; spent (hashing and comparing cost len / 16, every probe 1: colliding names stay bounded).
+  (func $name_set (param $tab i32) (param $mask i32) (param $np i32) (param $nl i32)
+    (param $add i32) (result i32)
+    (local $i i32) (local $slot i32) (local $len i32)
+    (if (i32.eqz (call $spend (i32.add (i32.const 1) (i32.shr_u (local.get $nl) (i32.const 4)))))
+      (then (return (i32.const -1))))
+    (local.set $i (i32.and (call $hash (local.get $np) (local.get $nl)) (local.get $mask)))
+    (loop $probe
+      (local.set $slot (i32.add (local.get $tab) (i32.shl (local.get $i) (i32.const 3))))
+      (local.set $len (i32.load offset=4 (local.get $slot)))
+      (if (i32.eq (local.get $len) (i32.const -1))
+        (then
+          (if (local.get $add)
+            (then (i32.store (local.get $slot) (local.get $np))
+                  (i32.store offset=4 (local.get $slot) (local.get $nl))))
+          (return (i32.const 0))))
+      (if (i32.eqz (call $spend (i32.const 1))) (then (return (i32.const -1))))
+      (if (i32.and (i32.eqz (local.get $add)) (i32.eq (local.get $len) (local.get $nl)))
+        (then
+          (if (i32.eqz (call $spend (i32.shr_u (local.get $nl) (i32.const 4))))
+            (then (return (i32.const -1))))
+          (if (call $same (i32.load (local.get $slot)) (local.get $np) (local.get $nl))
+            (then (return (i32.const 1))))))
+      (local.set $i (i32.and (i32.add (local.get $i) (i32.const 1)) (local.get $mask)))
+      (br $probe))
     (i32.const 0))
 
   (func $onnx_inputs (param $buf i32) (param $len i32) (result i32)
     (local $end i32) (local $k i32) (local $g i32) (local $gl i32) (local $gend i32)
     (local $n i32) (local $np i32) (local $nl i32) (local $r i32) (local $e i32)
-    (local $ni i32) (local $arr i32)
+    (local $ni i32) (local $arr i32) (local $mask i32)
     (local.set $end (i32.add (local.get $buf) (local.get $len)))
     (global.set $bad (i32.const 0))
     (global.set $cur (local.get $buf))
@@ -763,7 +790,7 @@
     (if (i32.eq (local.get $gl) (i32.const -1)) (then (return (i32.const -1))))
     (local.set $gend (i32.add (local.get $g) (local.get $gl)))
     ;; the initializers' names (GraphProto.initializer = field 5: key 42; TensorProto.name
-    ;; = field 8: key 66) into an arena array: count, then fill
+    ;; = field 8: key 66) into a hash set in the arena: count, then fill
     (global.set $cur (local.get $g))
     (block $counted
       (loop $each
@@ -773,10 +800,17 @@
         (if (i32.eq (local.get $k) (i32.const 42))
           (then (local.set $ni (i32.add (local.get $ni) (i32.const 1)))))
         (br $each)))
+    ;; at most 65536 initializers: a table of at most 131072 slots (1 MiB)
+    (if (i32.gt_u (local.get $ni) (i32.const 65536)) (then (return (i32.const -1))))
+    (local.set $mask (i32.const 16))
+    (loop $grow
+      (if (i32.lt_u (local.get $mask) (i32.shl (local.get $ni) (i32.const 1)))
+        (then (local.set $mask (i32.shl (local.get $mask) (i32.const 1))) (br $grow))))
     (global.set $arena_top (global.get $arena_lo))
-    (local.set $arr (call $try_alloc (i32.shl (local.get $ni) (i32.const 3)) (i32.const 4)))
+    (local.set $arr (call $try_alloc (i32.shl (local.get $mask) (i32.const 3)) (i32.const 4)))
     (if (i32.eqz (local.get $arr)) (then (return (i32.const -1))))
-    (local.set $e (local.get $arr))
+    (memory.fill (local.get $arr) (i32.const 0xff) (i32.shl (local.get $mask) (i32.const 3)))
+    (local.set $mask (i32.sub (local.get $mask) (i32.const 1)))
     (global.set $cur (local.get $g))
     (block $filled
       (loop $each
@@ -787,9 +821,10 @@
           (then
             (local.set $np (call $msg_string (global.get $vp) (global.get $vl) (i32.const 66)))
             (if (i32.eq (local.get $np) (i32.const -1)) (then (return (i32.const -1))))
-            (i32.store (local.get $e) (local.get $np))
-            (i32.store offset=4 (local.get $e) (global.get $nl))
-            (local.set $e (i32.add (local.get $e) (i32.const 8)))))
+            (if (i32.lt_s (call $name_set (local.get $arr) (local.get $mask) (local.get $np)
+                                          (global.get $nl) (i32.const 1))
+                          (i32.const 0))
+              (then (return (i32.const -1))))))
         (br $each)))
     (global.set $cur (local.get $g))
     (block $done
@@ -804,8 +839,8 @@
             (local.set $np (call $msg_string (global.get $vp) (global.get $vl) (i32.const 10)))
             (if (i32.eq (local.get $np) (i32.const -1)) (then (return (i32.const -1))))
             (local.set $nl (global.get $nl))
-            (local.set $r (call $in_names (local.get $arr) (local.get $ni)
-                                          (local.get $np) (local.get $nl)))
+            (local.set $r (call $name_set (local.get $arr) (local.get $mask)
+                                          (local.get $np) (local.get $nl) (i32.const 0)))
             (if (i32.lt_s (local.get $r) (i32.const 0)) (then (return (i32.const -1))))
             (if (i32.eqz (local.get $r))
               (then
