@@ -23,6 +23,7 @@ import pytest
 import wasmtime
 from onnx import TensorProto, helper, numpy_helper
 
+from bench.adapt import NODE_DIR
 from bench.workload import find_workload, workload_files
 from hosts.wasmtime_py.component import HOSTCALL_CAP, NnConfig, run_component
 from tests.fuzz import models as fuzz_models
@@ -128,6 +129,14 @@ def user(tmp_path_factory) -> dict:
     """The program (preview1 and adapted) and every model as .onnx and as IR, no aliases."""
     import openvino as ov
 
+    from bench.adapt import AdaptError, find_jco
+    from workloads.guests import build_component
+
+    try:
+        build_component.ensure_jco()
+        find_jco()
+    except (RuntimeError, AdaptError) as e:
+        pytest.skip(f"jco unavailable: {e}")
     folder = tmp_path_factory.mktemp("named")
     p1 = folder / "named.wasm"
     cmd = [sys.executable, "-m", "ziglang", "cc", "--target=wasm32-wasi", "-O2", "-s"]
@@ -249,6 +258,8 @@ def test_wasmtime_py_adapted_prints_what_preview1_prints(
 
 def test_hostile_model_bytes_never_break_the_adapter(tmp_path: Path) -> None:
     """~200 derandomized hostile models (tests/fuzz/models.py; `nox -s fuzz` runs more)."""
+    if not (NODE_DIR / "node_modules").is_dir():
+        pytest.skip("jco is not installed (workloads/guests/component: npm ci)")
     tally = fuzz_models.fuzz_model_bytes(tmp_path, examples=12)
     assert tally.models >= 200, tally
     assert not tally.bugs, tally.bugs[:5]
