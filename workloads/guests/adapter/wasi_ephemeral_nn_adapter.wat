@@ -19,7 +19,8 @@
 ;;   GNAMES  140288 4096 bytes legacy graph id -> name block (0 = none: decimal names)
 ;;   FOUND   144384 512 bytes  names found by the model parsers: 64 x {ptr, len} into
 ;;                              the builder (len 0 = no usable name for that input)
-;;   144896 .. 196608 unused; the arena (see cabi_import_realloc) starts at 196608.
+;;   144896 .. 196608 unused; the arena (see cabi_import_realloc; also the ONNX
+;;   parser's hash set during load) starts at 196608.
 ;;
 ;; Input names: at load the adapter reads the model's input names from the builder
 ;; bytes (ONNX protobuf or OpenVINO IR xml) and keeps them in a name block
@@ -555,10 +556,11 @@
 
   ;; ---- input names from the model (docs/adapter.md, "Input names") -------------
   ;;
-  ;; Both parsers only read [buf, buf + len) (checked by load), advance on every
-  ;; step and spend $budget, so any bytes end in bounded time; what they cannot
-  ;; parse yields no names (decimal names, as before). They write up to 64
-  ;; {ptr, len} into FOUND and return how many inputs they found, or -1.
+  ;; Both parsers only read [buf, buf + len) (checked by load) and advance on every
+  ;; step: the xml scan is one linear pass, the protobuf walker spends $budget (its
+  ;; initializer-name hash set lives in the arena), so any bytes end in bounded time;
+  ;; what they cannot parse yields no names (decimal names, as before). They write up
+  ;; to 64 {ptr, len} into FOUND and return how many inputs they found, or -1.
 
   ;; Name block for builder 0 of a loaded graph, or 0 (decimal names).
   (func $learn_names (param $buf i32) (param $len i32) (param $encoding i32) (result i32)
