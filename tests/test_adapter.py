@@ -271,9 +271,8 @@ def _io_model(folder: Path, n: int) -> dict[str, Path]:
     onnx.save(model, onnx_path)
     import openvino as ov
 
+    # no "0", "1"... names: the adapter reads the IR's own names (docs/adapter.md)
     ir = ov.Core().read_model(str(onnx_path))  # not convert_model: it can hang numpy later
-    for i, port in enumerate(ir.inputs):  # the index -> name convention (docs/adapter.md)
-        port.get_tensor().add_names({str(i)})
     ov.save_model(ir, folder / f"io{n}.xml")
     return {"onnx": onnx_path, "xml": folder / f"io{n}.xml", "bin": folder / f"io{n}.bin"}
 
@@ -502,30 +501,12 @@ def _reporting(text: str) -> str:
     return text.replace(FIXED_MEMORY, '(memory (export "memory") 2)')
 
 
-def _alias_ir(model: abi_cases.Model) -> abi_cases.Model:
-    """Give the IR input the name "0", as the harness does (docs/adapter.md)."""
-    import openvino as ov
-
-    xml = model.folder / abi_cases.GRAPH_NAME / "model.xml"
-    ir = ov.Core().read_model(xml)
-    ir.inputs[0].get_tensor().add_names({"0"})
-    # write beside and rename: read_model maps model.bin, overwriting it in place faults
-    tmp = xml.with_name("aliased.xml")
-    ov.save_model(ir, tmp, compress_to_fp16=False)
-    tmp.with_suffix(".bin").replace(xml.with_suffix(".bin"))
-    tmp.replace(xml)
-    builders = (xml.read_bytes(), xml.with_suffix(".bin").read_bytes())
-    return dataclasses.replace(model, builders=builders)
-
-
 @pytest.fixture(scope="module", params=["onnx", "openvino"])
 def conformance(request, tmp_path_factory, jco: Path) -> tuple:
     """(model, cases, {case: (preview1 wasm, adapted wasm)}) for one encoding."""
     encoding = request.param
     folder = tmp_path_factory.mktemp(f"conformance-{encoding}")
     model = abi_cases.conformance_model(folder, encoding)
-    if encoding == "openvino":
-        model = _alias_ir(model)
     assert abi_cases.MODEL + sum(len(b) + 8 for b in model.builders) < SCRATCH
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(abi_cases, "OOB", FAR)

@@ -128,3 +128,19 @@ def test_openvino_ir_from_builders(tmp_path) -> None:
     ctx.compute()
     assert np.array_equal(ctx.get_output(0), np.full((2, 3), 2, np.float32))
     assert onnx.load(onnx_path).opset_import[0].version == 17
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_rank0_input_and_output_keep_rank_0(name: str) -> None:
+    """A scalar in, a scalar out (np.ascontiguousarray would have made them shape (1,))."""
+    sr = helper.make_tensor_value_info("sr", TensorProto.INT64, [])
+    out = helper.make_tensor_value_info("twice", TensorProto.INT64, [])
+    graph = helper.make_graph([helper.make_node("Add", ["sr", "sr"], ["twice"])], "g", [sr], [out])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    g = get_backend(name).load([model.SerializeToString()], "onnx", "cpu", 1)
+    assert g.inputs[0].shape == () and g.outputs[0].shape == ()
+    ctx = g.new_context()
+    ctx.set_input("sr", np.array(8000, np.int64))
+    ctx.compute()
+    got = ctx.get_output(0)
+    assert got.shape == () and got.tolist() == 16000

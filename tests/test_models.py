@@ -16,7 +16,6 @@ from onnx import TensorProto, helper, numpy_helper
 from contracts.paths import REPO_ROOT
 from workloads.models import BUILDERS, OPSET, ModelError, PreparedModel, cnn, prepare_model, zoo
 from workloads.models.graph import Builder
-from workloads.models.prepare import alias_names
 
 SMALL_BERT = {"layers": 2, "hidden": 64, "heads": 4, "ffn": 128, "seq": 16, "vocab": 500}
 
@@ -70,7 +69,7 @@ def run_onnxruntime(pm: PreparedModel, feeds: dict[str, np.ndarray]) -> list[np.
 
 
 def run_openvino(pm: PreparedModel, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-    """Run the IR; feeds may be keyed by tensor name or by the "N" alias."""
+    """Run the IR; feeds keyed by tensor name."""
     # f32: this CPU defaults to bf16 inference, which would not agree with onnxruntime.
     compiled = ov.Core().compile_model(pm.files.ir_xml, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     request = compiled.create_infer_request()
@@ -108,8 +107,7 @@ def test_zoo_model_agrees_on_onnxruntime_and_openvino(prepared, case):
     pm = prepared[case]
     feeds = random_feeds(pm, seed=7)
     ref = run_onnxruntime(pm, feeds)
-    # OpenVINO inputs addressed by index alias: the convention wasm hosts rely on.
-    got = run_openvino(pm, {str(i): feeds[t.name] for i, t in enumerate(pm.inputs)})
+    got = run_openvino(pm, feeds)
     assert_agree(ref, got)
     for out, desc in zip(ref, pm.outputs, strict=True):
         assert list(out.shape) == desc.shape and np.isfinite(out).all()
@@ -171,11 +169,13 @@ def test_builders_are_deterministic_and_seeded():
     )
 
 
-def test_ir_inputs_carry_index_aliases(prepared):
+def test_ir_inputs_keep_the_model_names_in_onnx_order(prepared):
+    """No "0", "1"... aliases: the IR's inputs are the ONNX graph's, same names, same order
+    (the adapter reads them from the xml; docs/adapter.md)."""
     pm = prepared["bert_encoder_small"]
-    assert alias_names(pm) == {"0": "input_ids", "1": "attention_mask"}
     model = ov.Core().read_model(pm.files.ir_xml)
-    assert model.input("1").get_names() == {"1", "attention_mask"}
+    assert [p.get_names() for p in model.inputs] == [{"input_ids"}, {"attention_mask"}]
+    assert [t.name for t in pm.inputs] == ["input_ids", "attention_mask"]
 
 
 # -- the cache ------------------------------------------------------------------------
@@ -270,7 +270,7 @@ def test_byo_model_with_dynamic_dims_runs_and_agrees(embedding_model, tmp_path):
         "features": rng.standard_normal((2, 8)).astype(np.float32),
     }
     ref = run_onnxruntime(pm, feeds)
-    assert_agree(ref, run_openvino(pm, {"0": feeds["ids"], "1": feeds["features"]}))
+    assert_agree(ref, run_openvino(pm, feeds))  # by the real names: the IR has no aliases
     assert prepare_model(None, None, embedding_model, shapes, tmp_path / "cache").cache_hit
     # Other shapes are another recipe: a second cache entry, not a stale hit.
     other = prepare_model(
@@ -311,15 +311,15 @@ def test_byo_model_with_small_dtypes_agrees(tmp_path):
     assert_agree(run_onnxruntime(pm, feeds), run_openvino(pm, feeds))
 
 
-def test_alias_skipped_when_a_tensor_already_has_that_name(tmp_path):
+def test_ir_keeps_a_decimal_input_name_as_it_is(tmp_path):
     nodes = [helper.make_node("Add", ["1", "y"], ["out"])]
     inputs = [_value("1", TensorProto.FLOAT, [2]), _value("y", TensorProto.FLOAT, [2])]
     path = save_model(
         tmp_path / "named.onnx", nodes, inputs, [_value("out", TensorProto.FLOAT, [2])]
     )
     pm = prepare_model(None, None, path, None, tmp_path)
-    # Input 0 is literally named "1", so input 1 cannot take the alias "1".
-    assert alias_names(pm) == {"0": "1"}
+    model = ov.Core().read_model(pm.files.ir_xml)
+    assert [p.get_names() for p in model.inputs] == [{"1"}, {"y"}]
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,11 @@ from contracts.dtypes import DTYPES
 
 def generate(spec: InputSpec, where: str) -> np.ndarray:
     """The input array for `spec`; `where` names the workload file for errors."""
+    # numpy draws for size=() (a rank-0 input) can come back as scalars, not arrays
+    return np.asarray(_generate(spec, where))
+
+
+def _generate(spec: InputSpec, where: str) -> np.ndarray:
     dtype = np.dtype(DTYPES[spec.dtype])
     shape = tuple(spec.shape)
     rng = np.random.default_rng(spec.seed)
@@ -51,7 +56,7 @@ def _from_file(spec: InputSpec, dtype: np.dtype, where: str) -> np.ndarray:
             raise WorkloadError(
                 f"{field}: {spec.file.name} has shape {list(array.shape)}, shape says {spec.shape}"
             )
-        return np.ascontiguousarray(array)
+        return np.require(array, requirements="C")  # keeps rank 0 (a .npy scalar)
     raw = spec.file.read_bytes()
     want = int(np.prod(spec.shape)) * dtype.itemsize
     if len(raw) != want:

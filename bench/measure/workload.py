@@ -223,10 +223,11 @@ def load_workload(path: Path) -> Workload:
 
 def _input_spec(path: Path, name: str, f: _Fields) -> InputSpec:
     shape = f.get("shape", list, required=True)
-    if not shape or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape
-    ):
-        raise f.error("shape", f"must be a non-empty list of positive integers, got {shape!r}")
+    # [] is a rank-0 tensor (a scalar, e.g. a sample rate)
+    if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
+        raise f.error(
+            "shape", f"must be a list of positive integers ([] for a scalar), got {shape!r}"
+        )
     dtype = f.get("dtype", str, "f32")
     if dtype not in DTYPES:
         raise f.error("dtype", f"unsupported dtype {dtype!r}; supported: {', '.join(DTYPES)}")

@@ -61,7 +61,7 @@ class OrtContext:
         if self._outputs is None:
             raise BackendError("runtime_error", "get_output before compute")
         idx = resolve_index(self.output_names, key, "output")
-        return np.ascontiguousarray(self._outputs[idx])
+        return np.require(self._outputs[idx], requirements="C")  # keeps rank 0
 
 
 class OrtGraph:

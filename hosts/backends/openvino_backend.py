@@ -51,7 +51,7 @@ class OvContext:
         # shared_memory: the request reads the caller's buffer directly, no copy. The
         # context holds the array until that index is set again, so a temporary buffer
         # (e.g. a host's converted list) cannot be freed before compute reads it.
-        array = np.ascontiguousarray(array)
+        array = np.require(array, requirements="C")  # ascontiguousarray makes rank 0 rank 1
         self._request.set_input_tensor(idx, ov.Tensor(array, shared_memory=True))
         self._held[idx] = array
 

@@ -24,6 +24,17 @@ def main() -> int:
         print(run.report(name, tally), flush=True)
     total = sum(t.cases for t in tallies.values())
     bugs = sum(len(t.bugs) for t in tallies.values())
+    if (adapt.NODE_DIR / "node_modules").is_dir():
+        from tests.fuzz import models
+
+        named = models.fuzz_model_bytes()  # hostile model bytes through the name parsers
+        print(
+            f"adapter input-name parsers: {named.models} models, {len(named.bugs)} bugs, "
+            f"{named.real_names} real / {named.decimal_names} decimal names",
+            flush=True,
+        )
+        print("".join(f"  BUG {b}\n" for b in named.bugs[:20]), end="")
+        total, bugs = total + named.models, bugs + len(named.bugs)
     print(f"total: {total} cases, {bugs} host bugs, no harness crash "
           f"(profile {run.profile()}, {time.monotonic() - t0:.0f} s)")  # fmt: skip
     return 1 if bugs else 0

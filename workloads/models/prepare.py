@@ -1,7 +1,7 @@
 """prepare_model: the one entry the harness calls to get a runnable model.
 
 It builds a zoo model or takes the user's .onnx (fixing its dynamic dimensions),
-converts it to OpenVINO IR with index aliases on the inputs, and caches the
+converts it to OpenVINO IR (tensor names as the model has them), and caches the
 result in a folder named by the content hash of the recipe. Folders appear
 atomically (built under a temporary name, then renamed), so a killed build
 never leaves a half-written model behind.
@@ -29,8 +29,9 @@ from contracts.jobs import ModelFiles
 from workloads.models.errors import ModelError, with_defaults
 from workloads.models.zoo import BUILDER_VERSION, BUILDERS, DEFAULTS
 
-# Bump when what prepare_model writes changes (shape fixing, IR conversion, aliases).
-PREPARE_VERSION = 1
+# Bump when what prepare_model writes changes (shape fixing, IR conversion).
+# 2: IR inputs no longer get "0", "1", ... alias names (the adapter reads real names).
+PREPARE_VERSION = 2
 # protobuf cannot serialise a message of 2 GiB or more; we keep models in one file.
 MAX_ONNX_BYTES = 2**31 - 1
 
@@ -374,9 +375,8 @@ def convert_ir(
 ) -> tuple[int, list[TensorDesc]]:
     """Write model.xml/.bin; returns the IR version and outputs with OpenVINO's static dims.
 
-    Input i also gets the tensor name "i" (the legacy ABI's index convention), unless some
-    tensor in the model already carries that name. Outputs get no aliases: OpenVINO keeps
-    tensor names unique and would rename an output "0" next to input "0" to "0_1".
+    The IR keeps the model's tensor names and nothing else (no "0", "1", ... aliases): the
+    adapter sends real names (docs/adapter.md), so runs use the model as the user has it.
     """
     import openvino as ov  # slow import: only when converting
 
@@ -384,11 +384,10 @@ def convert_ir(
     # leaves worker threads behind after which numpy's OpenBLAS matmul hung (seen with
     # openvino 2026.4.1: any later zoo build in the same process stalled forever).
     model = ov.Core().read_model(str(onnx_file))
-    taken = {n for op in model.get_ops() for out in op.outputs() for n in out.get_names()}
     for i, desc in enumerate(inputs):
-        port = _port(model.inputs, desc.name, "input")
-        if str(i) not in taken:
-            port.get_tensor().add_names({str(i)})
+        # the legacy ABI's index i must be OpenVINO's input i
+        if desc.name not in model.inputs[i].get_names():
+            raise RuntimeError(f"OpenVINO numbers input {desc.name!r} differently from ONNX")
     fixed = []
     for desc in outputs:
         port = _port(model.outputs, desc.name, "output")
@@ -406,16 +405,3 @@ def _port(ports, name: str, what: str):
         if name in port.get_names():
             return port
     raise RuntimeError(f"the converted model has no {what} named {name!r}")
-
-
-def alias_names(prepared: PreparedModel) -> dict[str, str]:
-    """Which "N" alias each IR input got (read back from the saved IR)."""
-    import openvino as ov
-
-    assert prepared.files.ir_xml is not None
-    model = ov.Core().read_model(prepared.files.ir_xml)
-    result = {}
-    for i, desc in enumerate(prepared.inputs):
-        if str(i) in _port(model.inputs, desc.name, "input").get_names():
-            result[str(i)] = desc.name
-    return result

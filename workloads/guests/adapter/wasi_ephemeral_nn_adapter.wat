@@ -12,11 +12,20 @@
 ;;   NAMES   16     128 bytes  input names "0".."63": name i at NAMES+2i, 1 or 2 bytes
 ;;   LIST    144    768 bytes  compute's list<tuple<string, own<tensor>>>: 64 x 12 bytes
 ;;   GRAPHS  912    4096 bytes legacy graph id -> WIT graph handle (1024 x i32)
-;;   CTXS    5008   256 records of 524 bytes, legacy context id -> record:
+;;   CTXS    5008   256 records of 528 bytes, legacy context id -> record:
 ;;                    +0 WIT context handle, +4 number of outputs of the last compute,
 ;;                    +8 input tensor handles [64] (0 = not set), +264 output handles [64],
-;;                    +520 1 when the last compute succeeded
-;;   139152 .. 196608 unused; the arena (see cabi_import_realloc) starts at 196608.
+;;                    +520 1 when the last compute succeeded, +524 the graph's name block
+;;   GNAMES  140288 4096 bytes legacy graph id -> name block (0 = none: decimal names)
+;;   FOUND   144384 512 bytes  names found by the model parsers: 64 x {ptr, len} into
+;;                              the builder (len 0 = no usable name for that input)
+;;   144896 .. 196608 unused; the arena (see cabi_import_realloc; also the ONNX
+;;   parser's hash set during load) starts at 196608.
+;;
+;; Input names: at load the adapter reads the model's input names from the builder
+;; bytes (ONNX protobuf or OpenVINO IR xml) and keeps them in a name block
+;; ({n, n x {ptr, len}, bytes}, from $keep pages that are never freed); compute sends
+;; input i under its real name, or as the decimal "i" where none was found.
 (module
   (import "env" "memory" (memory 0))
 
@@ -57,7 +66,26 @@
   (global $MAX_IO i32 (i32.const 64))
   (global $MAX_GRAPHS i32 (i32.const 1024))
   (global $MAX_CTXS i32 (i32.const 256))
-  (global $CTX_SIZE i32 (i32.const 524))
+  (global $CTX_SIZE i32 (i32.const 528))
+  ;; Permanent store for name blocks (graphs live as long as the instance).
+  (global $keep_top (mut i32) (i32.const 0))
+  (global $keep_end (mut i32) (i32.const 0))
+  ;; Model parsers: cursor, end of the current message, and a work budget that
+  ;; bounds the time spent on any bytes (exhausted = no names, decimal fallback).
+  (global $cur (mut i32) (i32.const 0))
+  (global $bad (mut i32) (i32.const 0))
+  (global $budget (mut i32) (i32.const 0))
+  (global $vp (mut i32) (i32.const 0))
+  (global $vl (mut i32) (i32.const 0))
+  (global $nl (mut i32) (i32.const 0))
+  (global $tag_type_p (mut i32) (i32.const 0))
+  (global $tag_type_l (mut i32) (i32.const 0))
+  (global $tag_names_p (mut i32) (i32.const 0))
+  (global $tag_names_l (mut i32) (i32.const 0))
+  (global $tag_self (mut i32) (i32.const 0))
+  (global $BUDGET i32 (i32.const 0x800000))
+  ;; longest input name kept (longer: decimal name for that input)
+  (global $MAX_NAME i32 (i32.const 1024))
   (global $STATE_PAGES i32 (i32.const 3))
 
   ;; witx errno
@@ -189,7 +217,17 @@
     (global.set $arena_top (global.get $arena_lo))
     (call $wit_load (call $aligned (local.get $builders) (i32.shl (local.get $n) (i32.const 3)))
                     (local.get $n) (local.get $encoding) (local.get $target) (global.get $base))
-    (call $new_graph (local.get $out)))
+    (local.set $rc (call $new_graph (local.get $out)))
+    (if (local.get $rc) (then (return (local.get $rc))))
+    ;; the model's input names, from builder 0 (the .onnx or the IR xml)
+    (if (i32.and (i32.ne (local.get $n) (i32.const 0))
+                 (i32.le_u (local.get $encoding) (i32.const 1)))
+      (then
+        (i32.store offset=140288
+          (i32.add (global.get $base) (i32.shl (i32.load (local.get $out)) (i32.const 2)))
+          (call $learn_names (i32.load (local.get $builders))
+                             (i32.load offset=4 (local.get $builders)) (local.get $encoding)))))
+    (i32.const 0))
 
   (func (export "load_by_name")
     (param $name i32) (param $len i32) (param $out i32) (result i32)
@@ -225,6 +263,9 @@
                              (i32.mul (global.get $n_ctxs) (global.get $CTX_SIZE))))
     (local.set $rc (call $take_result (local.get $rec)))
     (if (local.get $rc) (then (return (local.get $rc))))
+    (i32.store offset=524 (local.get $rec)
+      (i32.load offset=140288
+        (i32.add (global.get $base) (i32.shl (local.get $graph) (i32.const 2)))))
     (i32.store (local.get $out) (global.get $n_ctxs))
     (global.set $n_ctxs (i32.add (global.get $n_ctxs) (i32.const 1)))
     (i32.const 0))
@@ -292,15 +333,16 @@
     (i32.store (local.get $slot) (local.get $h))
     (i32.const 0))
 
-  ;; Sends every input set since the last compute as ("<index>", tensor), in
-  ;; index order (the tensors move to the host), then keeps the returned output
-  ;; handles by position.
+  ;; Sends every input set since the last compute as (name, tensor), in index
+  ;; order (the tensors move to the host): the model's name of input i when load
+  ;; found one, else the decimal "i". Keeps the returned output handles by position.
   (func (export "compute") (param $id i32) (result i32)
     (local $rec i32) (local $i i32) (local $n i32) (local $h i32) (local $e i32)
-    (local $list i32) (local $len i32)
+    (local $list i32) (local $len i32) (local $names i32) (local $ent i32)
     (local.set $rec (call $ctx (local.get $id)))
     (if (i32.eqz (local.get $rec)) (then (return (global.get $E_BAD_HANDLE))))
     (call $drop_outputs (local.get $rec))
+    (local.set $names (i32.load offset=524 (local.get $rec)))
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $i) (global.get $MAX_IO)))
@@ -315,6 +357,17 @@
                        (i32.shl (local.get $i) (i32.const 1))))
             (i32.store offset=4 (local.get $e)
               (i32.add (i32.const 1) (i32.ge_u (local.get $i) (i32.const 10))))
+            (if (local.get $names)
+              (then
+                (if (i32.lt_u (local.get $i) (i32.load (local.get $names)))
+                  (then
+                    (local.set $ent (i32.add (i32.add (local.get $names) (i32.const 4))
+                                             (i32.shl (local.get $i) (i32.const 3))))
+                    (if (i32.load offset=4 (local.get $ent))
+                      (then
+                        (i32.store (local.get $e) (i32.load (local.get $ent)))
+                        (i32.store offset=4 (local.get $e)
+                          (i32.load offset=4 (local.get $ent)))))))))
             (i32.store offset=8 (local.get $e) (local.get $h))
             (i32.store offset=8 (i32.add (local.get $rec) (i32.shl (local.get $i) (i32.const 2)))
                        (i32.const 0))
@@ -415,6 +468,13 @@
   ;; (at least twice the current one) is grown and kept; the old one is abandoned,
   ;; so memory only grows until the largest request has been seen.
   (func $alloc (param $size i32) (param $align i32) (result i32)
+    (local $p i32)
+    (local.set $p (call $try_alloc (local.get $size) (local.get $align)))
+    (if (i32.eqz (local.get $p)) (then (unreachable)))
+    (local.get $p))
+
+  ;; $alloc, or 0 when memory cannot grow (the name parser then gives up instead).
+  (func $try_alloc (param $size i32) (param $align i32) (result i32)
     (local $p i32) (local $pages i32) (local $twice i32) (local $got i32)
     (local.set $p (i32.and (i32.add (global.get $arena_top) (i32.sub (local.get $align) (i32.const 1)))
                            (i32.sub (i32.const 0) (local.get $align))))
@@ -431,7 +491,7 @@
         (if (i32.lt_u (local.get $pages) (local.get $twice))
           (then (local.set $pages (local.get $twice))))
         (local.set $got (memory.grow (local.get $pages)))
-        (if (i32.eq (local.get $got) (i32.const -1)) (then (unreachable)))
+        (if (i32.eq (local.get $got) (i32.const -1)) (then (return (i32.const 0))))
         (global.set $arena_lo (i32.shl (local.get $got) (i32.const 16)))
         (global.set $arena_end
           (i32.add (global.get $arena_lo) (i32.shl (local.get $pages) (i32.const 16))))
@@ -493,4 +553,476 @@
           (then (return (i32.const 0))))
         (br $each)))
     (i32.const 1))
+
+  ;; ---- input names from the model (docs/adapter.md, "Input names") -------------
+  ;;
+  ;; Both parsers only read [buf, buf + len) (checked by load) and advance on every
+  ;; step: the xml scan is one linear pass, the protobuf walker spends $budget (its
+  ;; initializer-name hash set lives in the arena), so any bytes end in bounded time;
+  ;; what they cannot parse yields no names (decimal names, as before). They write up
+  ;; to 64 {ptr, len} into FOUND and return how many inputs they found, or -1.
+
+  ;; Name block for builder 0 of a loaded graph, or 0 (decimal names).
+  (func $learn_names (param $buf i32) (param $len i32) (param $encoding i32) (result i32)
+    (local $n i32) (local $i i32) (local $e i32) (local $total i32) (local $blk i32)
+    (local $dst i32) (local $p i32) (local $l i32)
+    (global.set $budget (global.get $BUDGET))
+    ;; openvino: an IR xml starts with '<' (after blanks); otherwise OpenVINO reads
+    ;; the bytes as ONNX, so they are parsed as ONNX
+    (local.set $p (local.get $buf))
+    (block $blank
+      (loop $skip
+        (br_if $blank (i32.ge_u (local.get $p) (i32.add (local.get $buf) (local.get $len))))
+        (br_if $blank (i32.eqz (call $is_space (i32.load8_u (local.get $p)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $skip)))
+    (if (i32.and (i32.eqz (local.get $encoding))
+                 (i32.and (i32.lt_u (local.get $p) (i32.add (local.get $buf) (local.get $len)))
+                          (i32.eq (i32.load8_u (local.get $p)) (i32.const 60))))
+      (then (local.set $n (call $xml_inputs (local.get $buf) (local.get $len))))
+      (else (local.set $n (call $onnx_inputs (local.get $buf) (local.get $len)))))
+    (if (i32.le_s (local.get $n) (i32.const 0)) (then (return (i32.const 0))))
+    ;; drop names the canonical ABI cannot carry (bad UTF-8) or that are too long
+    (local.set $total (i32.add (i32.const 4) (i32.shl (local.get $n) (i32.const 3))))
+    (loop $each
+      (local.set $e (i32.add (i32.add (global.get $base) (i32.const 144384))
+                             (i32.shl (local.get $i) (i32.const 3))))
+      (local.set $l (i32.load offset=4 (local.get $e)))
+      (if (i32.or (i32.gt_u (local.get $l) (global.get $MAX_NAME))
+                  (i32.eqz (call $utf8_ok (i32.load (local.get $e)) (local.get $l))))
+        (then (i32.store offset=4 (local.get $e) (i32.const 0)) (local.set $l (i32.const 0))))
+      (local.set $total (i32.add (local.get $total) (local.get $l)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $each (i32.lt_u (local.get $i) (local.get $n))))
+    (local.set $blk (call $keep (local.get $total)))
+    (if (i32.eqz (local.get $blk)) (then (return (i32.const 0))))
+    (i32.store (local.get $blk) (local.get $n))
+    (local.set $dst (i32.add (i32.add (local.get $blk) (i32.const 4))
+                             (i32.shl (local.get $n) (i32.const 3))))
+    (local.set $i (i32.const 0))
+    (loop $copy
+      (local.set $e (i32.add (i32.add (global.get $base) (i32.const 144384))
+                             (i32.shl (local.get $i) (i32.const 3))))
+      (local.set $l (i32.load offset=4 (local.get $e)))
+      (memory.copy (local.get $dst) (i32.load (local.get $e)) (local.get $l))
+      (local.set $p (i32.add (i32.add (local.get $blk) (i32.const 4))
+                             (i32.shl (local.get $i) (i32.const 3))))
+      (i32.store (local.get $p) (local.get $dst))
+      (i32.store offset=4 (local.get $p) (local.get $l))
+      (local.set $dst (i32.add (local.get $dst) (local.get $l)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $copy (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $blk))
+
+  ;; $size bytes (4-aligned) that are never freed, or 0 when memory cannot grow.
+  (func $keep (param $size i32) (result i32)
+    (local $p i32) (local $pages i32) (local $got i32)
+    (local.set $size (i32.and (i32.add (local.get $size) (i32.const 3)) (i32.const -4)))
+    (if (i32.gt_u (i32.add (global.get $keep_top) (local.get $size)) (global.get $keep_end))
+      (then
+        (local.set $pages (i32.shr_u (i32.add (local.get $size) (i32.const 65535)) (i32.const 16)))
+        (local.set $got (memory.grow (local.get $pages)))
+        (if (i32.eq (local.get $got) (i32.const -1)) (then (return (i32.const 0))))
+        (global.set $keep_top (i32.shl (local.get $got) (i32.const 16)))
+        (global.set $keep_end
+          (i32.add (global.get $keep_top) (i32.shl (local.get $pages) (i32.const 16))))))
+    (local.set $p (global.get $keep_top))
+    (global.set $keep_top (i32.add (local.get $p) (local.get $size)))
+    (local.get $p))
+
+  (func $is_space (param $c i32) (result i32)
+    (i32.or (i32.or (i32.eq (local.get $c) (i32.const 32)) (i32.eq (local.get $c) (i32.const 9)))
+            (i32.or (i32.eq (local.get $c) (i32.const 10)) (i32.eq (local.get $c) (i32.const 13)))))
+
+  ;; 1 when [a, a + n) and [b, b + n) hold the same bytes.
+  (func $same (param $a i32) (param $b i32) (param $n i32) (result i32)
+    (block $diff
+      (loop $each
+        (if (i32.eqz (local.get $n)) (then (return (i32.const 1))))
+        (br_if $diff (i32.ne (i32.load8_u (local.get $a)) (i32.load8_u (local.get $b))))
+        (local.set $a (i32.add (local.get $a) (i32.const 1)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $each)))
+    (i32.const 0))
+
+  ;; -- ONNX protobuf: ModelProto.graph (7) -> GraphProto.input (11, ValueInfoProto,
+  ;; name 1) minus GraphProto.initializer (5, TensorProto, name 8), in order.
+
+  ;; A base-128 varint at $cur (< $end); sets $bad when it runs out or is too long.
+  (func $varint (param $end i32) (result i64)
+    (local $v i64) (local $shift i64) (local $c i32)
+    (loop $each
+      (if (i32.or (i32.ge_u (global.get $cur) (local.get $end))
+                  (i64.ge_u (local.get $shift) (i64.const 64)))
+        (then (global.set $bad (i32.const 1)) (return (i64.const 0))))
+      (local.set $c (i32.load8_u (global.get $cur)))
+      (global.set $cur (i32.add (global.get $cur) (i32.const 1)))
+      (local.set $v (i64.or (local.get $v)
+        (i64.shl (i64.extend_i32_u (i32.and (local.get $c) (i32.const 127))) (local.get $shift))))
+      (local.set $shift (i64.add (local.get $shift) (i64.const 7)))
+      (br_if $each (i32.and (local.get $c) (i32.const 128))))
+    (local.get $v))
+
+  ;; The next field of the message that ends at $end: returns its key
+  ;; (field << 3 | wire type), 0 at the end, -1 on bad bytes or an empty budget.
+  ;; A length-delimited value is left in [$vp, $vp + $vl); others are skipped.
+  (func $field (param $end i32) (result i32)
+    (local $key i64) (local $len i64) (local $wt i32)
+    (if (i32.ge_u (global.get $cur) (local.get $end)) (then (return (i32.const 0))))
+    (if (i32.eqz (global.get $budget)) (then (return (i32.const -1))))
+    (global.set $budget (i32.sub (global.get $budget) (i32.const 1)))
+    (local.set $key (call $varint (local.get $end)))
+    (if (i32.or (global.get $bad)
+                (i32.or (i64.lt_u (local.get $key) (i64.const 8))
+                        (i64.gt_u (local.get $key) (i64.const 0xfffffff))))
+      (then (return (i32.const -1))))
+    (local.set $wt (i32.and (i32.wrap_i64 (local.get $key)) (i32.const 7)))
+    (if (i32.eqz (local.get $wt))
+      (then (drop (call $varint (local.get $end)))
+            (return (select (i32.const -1) (i32.wrap_i64 (local.get $key)) (global.get $bad)))))
+    (if (i32.eq (local.get $wt) (i32.const 2))
+      (then
+        (local.set $len (call $varint (local.get $end)))
+        (if (i32.or (global.get $bad)
+                    (i64.gt_u (local.get $len)
+                              (i64.extend_i32_u (i32.sub (local.get $end) (global.get $cur)))))
+          (then (return (i32.const -1))))
+        (global.set $vp (global.get $cur))
+        (global.set $vl (i32.wrap_i64 (local.get $len)))
+        (global.set $cur (i32.add (global.get $cur) (global.get $vl)))
+        (return (i32.wrap_i64 (local.get $key)))))
+    ;; fixed64 (1) and fixed32 (5); groups (3, 4) and 6, 7 are not parsed
+    (if (i32.eq (local.get $wt) (i32.const 1)) (then (local.set $len (i64.const 8)))
+      (else (if (i32.eq (local.get $wt) (i32.const 5)) (then (local.set $len (i64.const 4)))
+              (else (return (i32.const -1))))))
+    (if (i64.gt_u (local.get $len)
+                  (i64.extend_i32_u (i32.sub (local.get $end) (global.get $cur))))
+      (then (return (i32.const -1))))
+    (global.set $cur (i32.add (global.get $cur) (i32.wrap_i64 (local.get $len))))
+    (i32.wrap_i64 (local.get $key)))
+
+  ;; The first string field `key` of the message [p, p + l): its pointer, length
+  ;; in $nl (an absent name is empty); -1 on bad bytes. Keeps $cur.
+  (func $msg_string (param $p i32) (param $l i32) (param $key i32) (result i32)
+    (local $saved i32) (local $k i32) (local $end i32)
+    (local.set $saved (global.get $cur))
+    (local.set $end (i32.add (local.get $p) (local.get $l)))
+    (global.set $cur (local.get $p))
+    (global.set $nl (i32.const 0))
+    (block $done
+      (loop $each
+        (local.set $k (call $field (local.get $end)))
+        (br_if $done (i32.le_s (local.get $k) (i32.const 0)))
+        (if (i32.eq (local.get $k) (local.get $key))
+          (then (global.set $cur (local.get $saved))
+                (global.set $nl (global.get $vl))
+                (return (global.get $vp))))
+        (br $each)))
+    (global.set $cur (local.get $saved))
+    (select (i32.const -1) (local.get $p) (i32.lt_s (local.get $k) (i32.const 0))))
+
+  ;; Charges the parse budget; 0 when it is spent.
+  (func $spend (param $cost i32) (result i32)
+    (if (i32.lt_u (global.get $budget) (local.get $cost)) (then (return (i32.const 0))))
+    (global.set $budget (i32.sub (global.get $budget) (local.get $cost)))
+    (i32.const 1))
+
+  ;; FNV-1a of [p, p + l).
+  (func $hash (param $p i32) (param $l i32) (result i32)
+    (local $h i32)
+    (local.set $h (i32.const 0x811c9dc5))
+    (block $done
+      (loop $each
+        (br_if $done (i32.eqz (local.get $l)))
+        (local.set $h (i32.mul (i32.xor (local.get $h) (i32.load8_u (local.get $p)))
+                               (i32.const 0x01000193)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (local.set $l (i32.sub (local.get $l) (i32.const 1)))
+        (br $each)))
+    (local.get $h))
+
+  ;; The set of initializer names: an open-addressing table of {ptr, len} slots at $tab
+  ;; ($mask + 1 slots, at most half full; len -1 = empty). With $add, puts [np, np + nl)
+  ;; in and returns 0; else returns 1 when it is there, 0 when not. -1 when the budget is
+  ;; spent (hashing and comparing cost len / 16, every probe 1: colliding names stay bounded).
+  (func $name_set (param $tab i32) (param $mask i32) (param $np i32) (param $nl i32)
+    (param $add i32) (result i32)
+    (local $i i32) (local $slot i32) (local $len i32)
+    (if (i32.eqz (call $spend (i32.add (i32.const 1) (i32.shr_u (local.get $nl) (i32.const 4)))))
+      (then (return (i32.const -1))))
+    (local.set $i (i32.and (call $hash (local.get $np) (local.get $nl)) (local.get $mask)))
+    (loop $probe
+      (local.set $slot (i32.add (local.get $tab) (i32.shl (local.get $i) (i32.const 3))))
+      (local.set $len (i32.load offset=4 (local.get $slot)))
+      (if (i32.eq (local.get $len) (i32.const -1))
+        (then
+          (if (local.get $add)
+            (then (i32.store (local.get $slot) (local.get $np))
+                  (i32.store offset=4 (local.get $slot) (local.get $nl))))
+          (return (i32.const 0))))
+      (if (i32.eqz (call $spend (i32.const 1))) (then (return (i32.const -1))))
+      (if (i32.and (i32.eqz (local.get $add)) (i32.eq (local.get $len) (local.get $nl)))
+        (then
+          (if (i32.eqz (call $spend (i32.shr_u (local.get $nl) (i32.const 4))))
+            (then (return (i32.const -1))))
+          (if (call $same (i32.load (local.get $slot)) (local.get $np) (local.get $nl))
+            (then (return (i32.const 1))))))
+      (local.set $i (i32.and (i32.add (local.get $i) (i32.const 1)) (local.get $mask)))
+      (br $probe))
+    (i32.const 0))
+
+  (func $onnx_inputs (param $buf i32) (param $len i32) (result i32)
+    (local $end i32) (local $k i32) (local $g i32) (local $gl i32) (local $gend i32)
+    (local $n i32) (local $np i32) (local $nl i32) (local $r i32) (local $e i32)
+    (local $ni i32) (local $arr i32) (local $mask i32)
+    (local.set $end (i32.add (local.get $buf) (local.get $len)))
+    (global.set $bad (i32.const 0))
+    (global.set $cur (local.get $buf))
+    (local.set $gl (i32.const -1))
+    ;; ModelProto.graph = field 7, length-delimited: key 58 (the last one counts)
+    (block $done
+      (loop $each
+        (local.set $k (call $field (local.get $end)))
+        (if (i32.lt_s (local.get $k) (i32.const 0)) (then (return (i32.const -1))))
+        (br_if $done (i32.eqz (local.get $k)))
+        (if (i32.eq (local.get $k) (i32.const 58))
+          (then (local.set $g (global.get $vp)) (local.set $gl (global.get $vl))))
+        (br $each)))
+    (if (i32.eq (local.get $gl) (i32.const -1)) (then (return (i32.const -1))))
+    (local.set $gend (i32.add (local.get $g) (local.get $gl)))
+    ;; the initializers' names (GraphProto.initializer = field 5: key 42; TensorProto.name
+    ;; = field 8: key 66) into a hash set in the arena: count, then fill
+    (global.set $cur (local.get $g))
+    (block $counted
+      (loop $each
+        (local.set $k (call $field (local.get $gend)))
+        (if (i32.lt_s (local.get $k) (i32.const 0)) (then (return (i32.const -1))))
+        (br_if $counted (i32.eqz (local.get $k)))
+        (if (i32.eq (local.get $k) (i32.const 42))
+          (then (local.set $ni (i32.add (local.get $ni) (i32.const 1)))))
+        (br $each)))
+    ;; at most 65536 initializers: a table of at most 131072 slots (1 MiB)
+    (if (i32.gt_u (local.get $ni) (i32.const 65536)) (then (return (i32.const -1))))
+    (local.set $mask (i32.const 16))
+    (loop $grow
+      (if (i32.lt_u (local.get $mask) (i32.shl (local.get $ni) (i32.const 1)))
+        (then (local.set $mask (i32.shl (local.get $mask) (i32.const 1))) (br $grow))))
+    (global.set $arena_top (global.get $arena_lo))
+    (local.set $arr (call $try_alloc (i32.shl (local.get $mask) (i32.const 3)) (i32.const 4)))
+    (if (i32.eqz (local.get $arr)) (then (return (i32.const -1))))
+    (memory.fill (local.get $arr) (i32.const 0xff) (i32.shl (local.get $mask) (i32.const 3)))
+    (local.set $mask (i32.sub (local.get $mask) (i32.const 1)))
+    (global.set $cur (local.get $g))
+    (block $filled
+      (loop $each
+        (local.set $k (call $field (local.get $gend)))
+        (if (i32.lt_s (local.get $k) (i32.const 0)) (then (return (i32.const -1))))
+        (br_if $filled (i32.eqz (local.get $k)))
+        (if (i32.eq (local.get $k) (i32.const 42))
+          (then
+            (local.set $np (call $msg_string (global.get $vp) (global.get $vl) (i32.const 66)))
+            (if (i32.eq (local.get $np) (i32.const -1)) (then (return (i32.const -1))))
+            (if (i32.lt_s (call $name_set (local.get $arr) (local.get $mask) (local.get $np)
+                                          (global.get $nl) (i32.const 1))
+                          (i32.const 0))
+              (then (return (i32.const -1))))))
+        (br $each)))
+    (global.set $cur (local.get $g))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $n) (global.get $MAX_IO)))
+        (local.set $k (call $field (local.get $gend)))
+        (if (i32.lt_s (local.get $k) (i32.const 0)) (then (return (i32.const -1))))
+        (br_if $done (i32.eqz (local.get $k)))
+        ;; GraphProto.input = field 11: key 90; ValueInfoProto.name = field 1: key 10
+        (if (i32.eq (local.get $k) (i32.const 90))
+          (then
+            (local.set $np (call $msg_string (global.get $vp) (global.get $vl) (i32.const 10)))
+            (if (i32.eq (local.get $np) (i32.const -1)) (then (return (i32.const -1))))
+            (local.set $nl (global.get $nl))
+            (local.set $r (call $name_set (local.get $arr) (local.get $mask)
+                                          (local.get $np) (local.get $nl) (i32.const 0)))
+            (if (i32.lt_s (local.get $r) (i32.const 0)) (then (return (i32.const -1))))
+            (if (i32.eqz (local.get $r))
+              (then
+                (local.set $e (i32.add (i32.add (global.get $base) (i32.const 144384))
+                                       (i32.shl (local.get $n) (i32.const 3))))
+                (i32.store (local.get $e) (local.get $np))
+                (i32.store offset=4 (local.get $e) (local.get $nl))
+                (local.set $n (i32.add (local.get $n) (i32.const 1)))))))
+        (br $each)))
+    (local.get $n))
+
+  ;; -- OpenVINO IR xml: the Parameter layers at the top level of <layers>, in
+  ;; document order (the order OpenVINO numbers model inputs); each one's name is
+  ;; the first tensor name in its output port's `names` attribute that needs no
+  ;; unescaping (no '\' or '&'). Layers nested in a layer (loop bodies) are skipped.
+
+  ;; Parses the attributes of a tag from p (just after its name) to its '>':
+  ;; records `type` and `names` values and whether the tag closes itself ("/>").
+  ;; Returns the position after '>', or 0 when the tag does not end properly.
+  (func $xml_tag (param $p i32) (param $end i32) (result i32)
+    (local $c i32) (local $a i32) (local $al i32) (local $q i32) (local $v i32)
+    (global.set $tag_type_l (i32.const 0))
+    (global.set $tag_names_l (i32.const 0))
+    (global.set $tag_self (i32.const 0))
+    (loop $attr
+      (loop $blank
+        (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (i32.const 0))))
+        (if (call $is_space (i32.load8_u (local.get $p)))
+          (then (local.set $p (i32.add (local.get $p) (i32.const 1))) (br $blank))))
+      (local.set $c (i32.load8_u (local.get $p)))
+      (if (i32.eq (local.get $c) (i32.const 62)) (then (return (i32.add (local.get $p) (i32.const 1)))))
+      (if (i32.eq (local.get $c) (i32.const 47))
+        (then
+          (if (i32.ge_u (i32.add (local.get $p) (i32.const 1)) (local.get $end))
+            (then (return (i32.const 0))))
+          (if (i32.ne (i32.load8_u offset=1 (local.get $p)) (i32.const 62))
+            (then (return (i32.const 0))))
+          (global.set $tag_self (i32.const 1))
+          (return (i32.add (local.get $p) (i32.const 2)))))
+      ;; attribute name up to '=' or a blank
+      (local.set $a (local.get $p))
+      (block $name_end
+        (loop $name
+          (br_if $name_end (i32.ge_u (local.get $p) (local.get $end)))
+          (local.set $c (i32.load8_u (local.get $p)))
+          (br_if $name_end (i32.or (i32.eq (local.get $c) (i32.const 61)) (call $is_space (local.get $c))))
+          (if (i32.or (i32.eq (local.get $c) (i32.const 62)) (i32.eq (local.get $c) (i32.const 47)))
+            (then (return (i32.const 0))))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (br $name)))
+      (local.set $al (i32.sub (local.get $p) (local.get $a)))
+      (loop $blank
+        (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (i32.const 0))))
+        (if (call $is_space (i32.load8_u (local.get $p)))
+          (then (local.set $p (i32.add (local.get $p) (i32.const 1))) (br $blank))))
+      (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 61)) (then (return (i32.const 0))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (loop $blank
+        (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (i32.const 0))))
+        (if (call $is_space (i32.load8_u (local.get $p)))
+          (then (local.set $p (i32.add (local.get $p) (i32.const 1))) (br $blank))))
+      ;; quoted value, ' or "
+      (local.set $q (i32.load8_u (local.get $p)))
+      (if (i32.and (i32.ne (local.get $q) (i32.const 34)) (i32.ne (local.get $q) (i32.const 39)))
+        (then (return (i32.const 0))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (local.set $v (local.get $p))
+      (loop $value
+        (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (i32.const 0))))
+        (if (i32.ne (i32.load8_u (local.get $p)) (local.get $q))
+          (then (local.set $p (i32.add (local.get $p) (i32.const 1))) (br $value))))
+      ;; "type" and "names" (read with wide loads: no data section for constants)
+      (if (i32.and (i32.eq (local.get $al) (i32.const 4))
+                   (i32.eq (i32.load (local.get $a)) (i32.const 0x65707974)))
+        (then (global.set $tag_type_p (local.get $v))
+              (global.set $tag_type_l (i32.sub (local.get $p) (local.get $v)))))
+      (if (i32.eq (local.get $al) (i32.const 5))
+        (then
+          (if (i32.and (i32.eq (i32.load (local.get $a)) (i32.const 0x656d616e))
+                       (i32.eq (i32.load8_u offset=4 (local.get $a)) (i32.const 115)))
+            (then (global.set $tag_names_p (local.get $v))
+                  (global.set $tag_names_l (i32.sub (local.get $p) (local.get $v)))))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $attr))
+    (i32.const 0))
+
+  ;; The first usable name in a `names` attribute value into FOUND entry $e.
+  (func $first_name (param $p i32) (param $l i32) (param $e i32)
+    (local $end i32) (local $start i32) (local $clean i32) (local $c i32)
+    (local.set $end (i32.add (local.get $p) (local.get $l)))
+    (block $none
+      (loop $each
+        (br_if $none (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $start (local.get $p))
+        (local.set $clean (i32.const 1))
+        (block $sep
+          (loop $char
+            (br_if $sep (i32.ge_u (local.get $p) (local.get $end)))
+            (local.set $c (i32.load8_u (local.get $p)))
+            (br_if $sep (i32.eq (local.get $c) (i32.const 44)))
+            (if (i32.or (i32.eq (local.get $c) (i32.const 92)) (i32.eq (local.get $c) (i32.const 38)))
+              (then
+                (local.set $clean (i32.const 0))
+                ;; '\' escapes the next byte (a ',' inside a name)
+                (if (i32.eq (local.get $c) (i32.const 92))
+                  (then (local.set $p (i32.add (local.get $p) (i32.const 1)))))))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $char)))
+        (if (i32.and (local.get $clean) (i32.gt_u (local.get $p) (local.get $start)))
+          (then
+            (i32.store (local.get $e) (local.get $start))
+            (i32.store offset=4 (local.get $e)
+              (i32.sub (select (local.get $end) (local.get $p)
+                               (i32.gt_u (local.get $p) (local.get $end)))
+                       (local.get $start)))
+            (return)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $each)))
+    (i32.store offset=4 (local.get $e) (i32.const 0)))
+
+  (func $xml_inputs (param $buf i32) (param $len i32) (result i32)
+    (local $p i32) (local $end i32) (local $depth i32) (local $n i32) (local $slot i32)
+    (local $next i32) (local $param i32)
+    (local.set $p (local.get $buf))
+    (local.set $end (i32.add (local.get $buf) (local.get $len)))
+    (local.set $slot (i32.const -1))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 60))
+          (then (local.set $p (i32.add (local.get $p) (i32.const 1))) (br $each)))
+        (local.set $next (i32.add (local.get $p) (i32.const 1)))
+        (if (i32.ge_u (i32.add (local.get $p) (i32.const 8)) (local.get $end))
+          (then (br $done)))
+        ;; "</layer>"
+        (if (i64.eq (i64.load (local.get $p)) (i64.const 0x3e726579616c2f3c))
+          (then
+            (if (local.get $depth)
+              (then (local.set $depth (i32.sub (local.get $depth) (i32.const 1)))))
+            (if (i32.eqz (local.get $depth)) (then (local.set $slot (i32.const -1))))
+            (local.set $next (i32.add (local.get $p) (i32.const 8)))))
+        ;; "<layer" + blank
+        (if (i32.and (i32.and (i32.eq (i32.load (local.get $p)) (i32.const 0x79616c3c))
+                              (i32.eq (i32.load16_u offset=4 (local.get $p)) (i32.const 0x7265)))
+                     (call $is_space (i32.load8_u offset=6 (local.get $p))))
+          (then
+            (local.set $next (call $xml_tag (i32.add (local.get $p) (i32.const 6)) (local.get $end)))
+            (if (i32.eqz (local.get $next)) (then (return (i32.const -1))))
+            ;; type == "Parameter"
+            (local.set $param
+              (i32.and (i32.eq (global.get $tag_type_l) (i32.const 9))
+                       (i32.and (i64.eq (i64.load (global.get $tag_type_p))
+                                        (i64.const 0x6574656d61726150))
+                                (i32.eq (i32.load8_u offset=8 (global.get $tag_type_p))
+                                        (i32.const 114)))))
+            (if (i32.and (local.get $param) (i32.eqz (local.get $depth)))
+              (then
+                (if (i32.ge_u (local.get $n) (global.get $MAX_IO)) (then (br $done)))
+                (local.set $slot (i32.add (i32.add (global.get $base) (i32.const 144384))
+                                          (i32.shl (local.get $n) (i32.const 3))))
+                (i32.store offset=4 (local.get $slot) (i32.const 0))
+                (local.set $n (i32.add (local.get $n) (i32.const 1)))
+                ;; "<layer .../>" has no port to wait for
+                (if (global.get $tag_self) (then (local.set $slot (i32.const -1))))))
+            (if (i32.eqz (global.get $tag_self))
+              (then (local.set $depth (i32.add (local.get $depth) (i32.const 1)))))))
+        ;; "<port" + blank: the first port of a top-level Parameter is its output
+        (if (i32.and (i32.and (i32.eq (i32.load (local.get $p)) (i32.const 0x726f703c))
+                              (i32.eq (i32.load8_u offset=4 (local.get $p)) (i32.const 116)))
+                     (call $is_space (i32.load8_u offset=5 (local.get $p))))
+          (then
+            (local.set $next (call $xml_tag (i32.add (local.get $p) (i32.const 5)) (local.get $end)))
+            (if (i32.eqz (local.get $next)) (then (return (i32.const -1))))
+            (if (i32.and (i32.ne (local.get $slot) (i32.const -1))
+                         (i32.eq (local.get $depth) (i32.const 1)))
+              (then
+                (call $first_name (global.get $tag_names_p) (global.get $tag_names_l)
+                                  (local.get $slot))
+                (local.set $slot (i32.const -1))))))
+        (local.set $p (local.get $next))
+        (br $each)))
+    (local.get $n))
 )
