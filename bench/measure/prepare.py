@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +16,9 @@ from bench.measure.inputs import generate
 from bench.measure.workload import Workload, WorkloadError
 from contracts.dtypes import DTYPES
 from contracts.jobs import ModelFiles, TensorSpec
+
+if TYPE_CHECKING:
+    from bench.measure.program import PreparedProgram
 
 
 @dataclass
@@ -25,6 +28,7 @@ class PreparedWorkload:
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
     model_info: dict[str, Any] = field(default_factory=dict)
+    program: PreparedProgram | None = None  # a program workload (bench/measure/program.py)
 
 
 def prepare(w: Workload, data_dir: Path) -> PreparedWorkload:

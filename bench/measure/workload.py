@@ -10,12 +10,15 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contracts import paths
 from contracts.cells import BACKENDS, DEVICES, HOSTS, VARIANTS
 from contracts.dtypes import DTYPES
 from contracts.errors import UserError
+
+if TYPE_CHECKING:
+    from bench.measure.program import ProgramSpec
 
 SUITES = ("quick", "full")
 GENERATORS = ("uniform", "normal", "zeros", "constant", "file")
@@ -70,9 +73,12 @@ class Workload:
     timeout_s: float = 300.0
     memory_limit_mb: int = 8192
     guests: dict[str, Path] = field(default_factory=dict)  # variant -> own guest .wasm
+    program: ProgramSpec | None = None  # a whole program instead of a model (program.py)
 
     @property
     def model_label(self) -> str:
+        if self.program is not None:
+            return f"program {self.program.preview1.name}"
         return self.builder if self.builder else self.model_path.name if self.model_path else "?"
 
     def tolerance_for(self, output: str) -> Tolerance:
@@ -166,6 +172,10 @@ def load_workload(path: Path) -> Workload:
     if w.timeout_s <= 0:
         raise top.error("timeout_s", f"must be > 0, got {w.timeout_s:g}")
     w.memory_limit_mb = top.positive_int("memory_limit_mb", 8192, minimum=64)
+    if "program" in data:  # a whole program, no model (bench/measure/program.py)
+        from bench.measure.program import load_program
+
+        return load_program(w, top, data)
 
     model = top.table_of("model")
     if "model" not in data:
