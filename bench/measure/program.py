@@ -119,8 +119,7 @@ def _program_axis(
     """variants/hosts of a program: the given ones (checked), else all it can run."""
     if key not in data:
         return list(allowed)
-    values = top.choices(key, allowed, list(allowed))
-    return values
+    return top.choices(key, allowed, list(allowed))
 
 
 def _kind(path: Path) -> str | None:
@@ -310,9 +309,12 @@ def run_round(raw: dict[str, Any], out_dir: Path) -> dict[str, Any]:
 
     job = ProgramRoundJob.from_dict(raw)
     host = get_host(job.cell.host)
+    # stream -> (file name, text): checked after every run
     expected = {
-        s: Path(p).read_text() for s, p in zip(OUTPUT_NAMES, (job.expect_stdout, job.expect_stderr), strict=True) if p
-    }  # fmt: skip
+        stream: (Path(p).name, Path(p).read_text())
+        for stream, p in zip(OUTPUT_NAMES, (job.expect_stdout, job.expect_stderr), strict=True)
+        if p
+    }
     regions: list[int] = []
     process: list[int] = []
     first: dict[str, str] = {}
@@ -331,8 +333,8 @@ def run_round(raw: dict[str, Any], out_dir: Path) -> dict[str, Any]:
         problem = None if result.ok else f"run {i + 1} of {job.runs}: {result.failure}"
         for stream in OUTPUT_NAMES:
             if problem is None and stream in expected:
-                name = Path(job.expect_stdout if stream == "stdout" else job.expect_stderr).name  # type: ignore[arg-type]
-                problem = _describe(stream, out[stream], expected[stream], name)
+                name, text = expected[stream]
+                problem = _describe(stream, out[stream], text, name)
             if problem is None and first:
                 problem = _describe(stream, out[stream], first[stream], "run 1's")
                 problem = problem and f"run {i + 1}: {problem}"
@@ -395,7 +397,8 @@ def program_agreement(
     for (workload, _, _), members in groups.items():
         members.sort(key=lambda s: (order.get(s.cell.variant, 9), hosts.get(s.cell.host, 9)))
         spec = prepared[workload].program.spec  # type: ignore[union-attr]
-        ref, ref_out = None, None
+        ref: CellState | None = None
+        ref_out: dict[str, str] = {}
         for s in members:
             mine = text(s.cell)
             if mine is None:
@@ -405,10 +408,10 @@ def program_agreement(
                 ref, ref_out = s, mine
                 continue
             against = f"{ref.cell.variant} on {ref.cell.host}"
-            problem = next(
-                (d for st in OUTPUT_NAMES if (d := _describe(st, mine.get(st, ""), ref_out.get(st, ""), against))),  # type: ignore[union-attr]
-                None,
-            )  # fmt: skip
+            diffs = (
+                _describe(st, mine.get(st, ""), ref_out.get(st, ""), against) for st in OUTPUT_NAMES
+            )
+            problem = next((d for d in diffs if d), None)
             result[s.cell.key] = (problem is None, None)
             if problem:
                 s.status, s.reason = "failed", problem
