@@ -82,6 +82,25 @@ def test_classify_program_end_to_end(tmp_path: Path) -> None:
     assert report.exists()
 
 
+def test_own_component_variant(tmp_path: Path) -> None:
+    """`component` runs the given component (here classify adapted, standing in for a
+    program's own): ok, and the same stdout as preview1."""
+    from bench.measure.program import adapted_module
+
+    try:
+        component = adapted_module(WASM)
+    except Exception as e:  # no WASI adapter here (npm): nothing to stand in with
+        pytest.skip(f"cannot adapt: {e}")
+    only = {"variants": ["preview1", "component"], "hosts": ["wasmtime-py"]}
+    path = workload(tmp_path, "own", only, component=component)
+    out = tmp_path / "run"
+    assert main(["run", str(path), "--rounds", "1", "--offline", "0", "--out", str(out)]) == 0
+    cells = pd.read_csv(out / "cells.csv")
+    assert list(cells["variant"]) == ["preview1", "component"]
+    assert (cells["status"] == "ok").all(), list(cells["reason"])
+    assert cells["agrees"].all()
+
+
 def test_wrong_expected_file_fails_with_the_first_differing_line(tmp_path: Path) -> None:
     expected = (CLASSIFY / "expected_stdout.txt").read_text().splitlines(keepends=True)
     wrong = tmp_path / "wrong.txt"
