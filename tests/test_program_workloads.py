@@ -134,6 +134,21 @@ def test_program_failures_reach_cells_csv(tmp_path: Path) -> None:
     assert "never called bench.end" in cells.loc["quiet", "reason"]
 
 
+def test_process_timing_samples_each_run(tmp_path: Path) -> None:
+    """timing "process": one `total` per run, equal to its `process` wall time."""
+    only = {"variants": ["preview1"], "hosts": ["wasmtime-py"]}
+    path = workload(tmp_path, "proc", only, preview1=wat(tmp_path, "q.wasm", QUIET), files=[],
+                    timing="process", runs=2)  # fmt: skip
+    out = tmp_path / "run"
+    assert main(["run", str(path), "--rounds", "1", "--offline", "0", "--out", str(out)]) == 0
+    assert pd.read_csv(out / "cells.csv")["status"].tolist() == ["ok"]
+    samples = pd.read_parquet(out / "samples.parquet").sort_values(["phase", "iteration"])
+    total = samples[samples["phase"] == "total"]
+    process = samples[samples["phase"] == "process"]
+    assert list(total["iteration"]) == list(process["iteration"]) == [0, 1]
+    assert list(total["ns"]) == list(process["ns"]) and (total["ns"] > 0).all()
+
+
 def test_cells_that_print_differently_disagree(tmp_path: Path) -> None:
     """Across cells: the first ok cell (preview1 on wasmtime-py) is the reference; a cell
     that differs fails with its first differing line."""
