@@ -10,3 +10,6 @@ TOTAL = "total"
 MEASURED_PHASES = (*ITERATION_PHASES, TOTAL)
 # Once per round, timed by the host (absent ones are simply missing).
 ROUND_PHASES = ("compile", "instantiate", "load", "init")
+# Program workloads (docs/programs.md): the whole run's wall time, one sample per program
+# run (iteration = the run's index in its round); `total` is then one bench region each.
+PROCESS = "process"

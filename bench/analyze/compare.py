@@ -27,7 +27,7 @@ import numpy as np
 
 from bench.analyze import stats
 from bench.analyze.runs import Run
-from bench.analyze.summarize import phase_ms, phase_rounds
+from bench.analyze.summarize import baseline_of, phase_ms, phase_rounds
 from contracts.cells import Cell
 
 VERDICT_ORDER = ("failed", "regressed", "improved", "unchanged")
@@ -139,7 +139,7 @@ def compare_runs(
             hu, bu = stats.round_medians(hr[key]), stats.round_medians(br[key])
             bv, hv = float(np.median(b)), float(np.median(h))
         else:
-            nk = key.baseline
+            nk = baseline_of(key, set(ht))  # a program's cells: its preview1 cell
             if key == nk:
                 continue  # the reference itself: overhead 1 by definition
             bn, hn = bt.get(nk), ht.get(nk)

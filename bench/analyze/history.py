@@ -11,7 +11,7 @@ import pandas as pd
 
 from bench.analyze.runs import Run, load_run, run_folders
 from bench.analyze.steps import detect_steps
-from bench.analyze.summarize import phase_ms
+from bench.analyze.summarize import baseline_of, phase_ms
 from bench.results.store import RunFolderError
 from contracts.cells import Cell
 
@@ -22,8 +22,9 @@ def metric_samples(run: Run, metric: str) -> dict[Cell, np.ndarray]:
         return totals
     out = {}
     for key, x in totals.items():
-        native = totals.get(key.baseline)
-        if not key.is_baseline and native is not None and native.size:
+        base = baseline_of(key, set(totals))  # a program's cells: its preview1 cell
+        native = totals.get(base)
+        if key != base and native is not None and native.size:
             out[key] = x / np.median(native)
     return out
 

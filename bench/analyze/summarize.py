@@ -76,6 +76,15 @@ def _release_rank(host: str) -> str:
     return ".".join(f"{int(x):06d}" for x in re.findall(r"\d+", version)) if at else ""
 
 
+def baseline_of(key: Cell, known: set[Cell]) -> Cell:
+    """The cell key's overhead is measured against: its native baseline, or, where the
+    run has no native cell for it (a program workload: no native twin), the preview1
+    cell of the same host, backend and device (docs/programs.md)."""
+    if key.variant == "native" or key.baseline in known:
+        return key.baseline
+    return replace(key, variant="preview1")
+
+
 def summarize(
     samples: pd.DataFrame, cells: pd.DataFrame, n_boot: int = stats.N_BOOT
 ) -> pd.DataFrame:
@@ -124,11 +133,12 @@ def summarize(
             p50_ci_high_ms=hi,
             throughput_ips=1000.0 / d.p50 if d.n and d.p50 > 0 else np.nan,
         )
-        if key.is_baseline:
+        base = baseline_of(key, known)
+        if key == base:
             ov = stats.Ratio(1.0, 1.0, 1.0) if d.n else stats.Ratio(np.nan, np.nan, np.nan)
         else:
             ov = stats.round_ratio(
-                by_round.get(key, {}), by_round.get(key.baseline, {}), paired=True, n_boot=n_boot,
+                by_round.get(key, {}), by_round.get(base, {}), paired=True, n_boot=n_boot,
                 seed=stats.seed_for(*key, "ov"),
             )  # fmt: skip
         row.update(overhead_vs_native=ov.value, overhead_ci_low=ov.low, overhead_ci_high=ov.high)

@@ -25,9 +25,12 @@ def agreement(
         path = outputs_dir / f"{cell.slug}.npz"
         return load_outputs(path) if path.exists() else None
 
-    result: dict[str, tuple[Any, Any]] = {}
+    from bench.measure.program import program_agreement
+
+    # Programs: the same stdout/stderr everywhere (it may fail a cell; see there).
+    result = program_agreement(states, prepared, outputs_dir)
     for s in states:
-        if s.status != "ok":
+        if s.status != "ok" or prepared[s.cell.workload].program is not None:
             continue
         c = s.cell
         mine, theirs = outputs_of(c), outputs_of(c.reference)

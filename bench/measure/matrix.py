@@ -48,7 +48,8 @@ def expand(workloads: Iterable[Workload], filters: Filters) -> list[Cell]:
                     if variant in w.variants and filters.keep("variants", variant)
                 ]
                 baseline = Cell(w.name, "native", "native", backend, device)
-                if group and baseline not in group:
+                # A program has no native twin: its cells compare with preview1 instead.
+                if group and baseline not in group and w.program is None:
                     group.insert(0, baseline)
                 cells += group
     return cells

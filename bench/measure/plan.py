@@ -84,7 +84,12 @@ def _prepare_all(
 ) -> dict[str, PreparedWorkload]:
     prepared = {}
     for w in workloads:
-        say(f"preparing {w.name} (model {w.model_label}; cached after the first build)")
+        say(f"preparing {w.name} ({w.model_label}; cached after the first build)")
+        if w.program is not None:  # its files and its adapted module (bench/measure/program.py)
+            from bench.measure.program import prepare_program
+
+            prepared[w.name] = prepare_program(w, run_dir)
+            continue
         prepared[w.name] = prepare(w, run_dir / "inputs")
     return prepared
 
@@ -94,6 +99,10 @@ def opset_outside_range(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | No
     its range, or (OpenVINO) a model its reader rejected when the IR was made."""
     from hosts.backends import get_backend
 
+    if p.program is not None:  # a program loads its own model: only its adapter can be missing
+        from bench.measure.program import cell_problem
+
+        return cell_problem(cell, p)
     if cell.backend == "openvino" and not p.model.ir_xml:
         return (
             "unsupported",

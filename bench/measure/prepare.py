@@ -13,9 +13,18 @@ from typing import Any
 import numpy as np
 
 from bench.measure.inputs import generate
+from bench.measure.program_file import ProgramSpec
 from bench.measure.workload import Workload, WorkloadError
 from contracts.dtypes import DTYPES
 from contracts.jobs import ModelFiles, TensorSpec
+
+
+@dataclass
+class PreparedProgram:
+    spec: ProgramSpec
+    files_dir: Path  # the folder laid into the guest's '.' (links to the workload's files)
+    wasm: dict[str, Path]  # variant -> the binary that runs
+    adapt_error: str | None = None  # why `adapted` cannot run here (e.g. no WASI adapter)
 
 
 @dataclass
@@ -25,6 +34,7 @@ class PreparedWorkload:
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
     model_info: dict[str, Any] = field(default_factory=dict)
+    program: PreparedProgram | None = None  # a program workload (bench/measure/program.py)
 
 
 def prepare(w: Workload, data_dir: Path) -> PreparedWorkload:

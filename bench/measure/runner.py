@@ -142,6 +142,11 @@ class Runner:
         if workdir.exists():
             shutil.rmtree(workdir)
         workdir.mkdir(parents=True)
+        if p.program is not None:  # a whole program, `runs` times (bench/measure/program.py)
+            from bench.measure.program import write_job
+
+            write_job(state.cell, r, workdir, p)
+            return
         options = {"timeout_s": str(w.timeout_s)}
         if state.cell.variant in w.guests:
             options["guest_wasm"] = str(w.guests[state.cell.variant])

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.measure.program import is_program_job
+from bench.measure.program import run_round as run_program_round
 from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, reset_peak_rss
 from hosts import get_host
 from hosts.backends import get_backend
@@ -49,26 +51,33 @@ def _test_fault(job: CellJob) -> None:
         ctypes.string_at(0)  # a real segmentation fault (NULL read)
 
 
+def _run_cell(job: CellJob, out_dir: Path) -> dict[str, object]:
+    _test_fault(job)
+    host = get_host(job.cell.host)
+    # Import the backend's libraries first, then start the peak-memory window: the
+    # round's peak should be its own work (model, tensors, guest), not import spikes.
+    get_backend(job.cell.backend)
+    reset_peak_rss()
+    r = host.run_round(job)
+    np.savez(out_dir / "outputs.npz", *r.outputs.values())  # arr_0.. in output_names order
+    return {
+        "status": "ok",
+        "iterations": r.iterations,
+        "host_phases": r.host_phases,
+        "peak_rss_kb": r.peak_rss_kb,
+        "notes": r.notes,
+        "output_names": list(r.outputs),
+    }
+
+
 def run(job_path: Path, out_dir: Path) -> int:
-    job = CellJob.from_json(job_path.read_text())
+    raw = json.loads(job_path.read_text())
     result: dict[str, object]
     try:
-        _test_fault(job)
-        host = get_host(job.cell.host)
-        # Import the backend's libraries first, then start the peak-memory window: the
-        # round's peak should be its own work (model, tensors, guest), not import spikes.
-        get_backend(job.cell.backend)
-        reset_peak_rss()
-        r = host.run_round(job)
-        np.savez(out_dir / "outputs.npz", *r.outputs.values())  # arr_0.. in output_names order
-        result = {
-            "status": "ok",
-            "iterations": r.iterations,
-            "host_phases": r.host_phases,
-            "peak_rss_kb": r.peak_rss_kb,
-            "notes": r.notes,
-            "output_names": list(r.outputs),
-        }
+        if is_program_job(raw):  # a whole program, `runs` times (bench/measure/program.py)
+            result = run_program_round(raw, out_dir)
+        else:
+            result = _run_cell(CellJob.from_json(json.dumps(raw)), out_dir)
     except CellUnsupported as e:
         result = {"status": "unsupported", "reason": str(e)}
     except CellSkipped as e:

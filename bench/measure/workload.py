@@ -12,18 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.measure.fields import Fields, WorkloadError
+from bench.measure.program_file import ProgramSpec, read_program
 from contracts import paths
 from contracts.cells import BACKENDS, DEVICES, HOSTS, VARIANTS
 from contracts.dtypes import DTYPES
-from contracts.errors import UserError
 
 SUITES = ("quick", "full")
 GENERATORS = ("uniform", "normal", "zeros", "constant", "file")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-
-
-class WorkloadError(UserError):
-    """Bad workload input; the message names the file and the field."""
 
 
 @dataclass
@@ -70,73 +67,16 @@ class Workload:
     timeout_s: float = 300.0
     memory_limit_mb: int = 8192
     guests: dict[str, Path] = field(default_factory=dict)  # variant -> own guest .wasm
+    program: ProgramSpec | None = None  # a whole program instead of a model (program.py)
 
     @property
     def model_label(self) -> str:
+        if self.program is not None:
+            return f"program {self.program.preview1.name}"
         return self.builder if self.builder else self.model_path.name if self.model_path else "?"
 
     def tolerance_for(self, output: str) -> Tolerance:
         return self.output_tolerances.get(output, self.tolerance)
-
-
-class _Fields:
-    """Typed reads from a TOML table that report `file: field 'a.b': problem`."""
-
-    def __init__(self, path: Path, table: dict[str, Any], prefix: str = ""):
-        self.path, self.table, self.prefix = path, table, prefix
-        self.used: set[str] = set()
-
-    def error(self, key: str, problem: str) -> WorkloadError:
-        return WorkloadError(f"{self.path}: field '{self.prefix}{key}': {problem}")
-
-    def get(
-        self, key: str, kind: type | tuple[type, ...], default: Any = None, required: bool = False
-    ) -> Any:
-        self.used.add(key)
-        if key not in self.table:
-            if required:
-                raise self.error(key, "is required")
-            return default
-        value = self.table[key]
-        # TOML ints are acceptable where floats are asked for; bools are not ints here.
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if isinstance(value, bool) and kind is not bool:
-            raise self.error(key, f"expected {_kind_name(kind)}, got a boolean")
-        if not isinstance(value, kind):
-            raise self.error(
-                key, f"expected {_kind_name(kind)}, got {type(value).__name__} {value!r}"
-            )
-        return value
-
-    def positive_int(self, key: str, default: int, minimum: int = 1) -> int:
-        value = self.get(key, int, default)
-        if value < minimum:
-            raise self.error(key, f"must be >= {minimum}, got {value}")
-        return value
-
-    def choices(self, key: str, allowed: tuple[str, ...], default: list[str]) -> list[str]:
-        values = self.get(key, list, default)
-        for v in values:
-            if v not in allowed:
-                raise self.error(key, f"unknown value {v!r}; allowed: {', '.join(allowed)}")
-        if not values:
-            raise self.error(key, "must not be empty")
-        return list(values)
-
-    def table_of(self, key: str) -> _Fields:
-        return _Fields(self.path, self.get(key, dict, {}), f"{self.prefix}{key}.")
-
-    def reject_unknown(self) -> None:
-        unknown = sorted(set(self.table) - self.used)
-        if unknown:
-            raise self.error(unknown[0], "unknown field")
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "an integer", float: "a number", list: "a list", dict: "a table"}
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
 def load_workload(path: Path) -> Workload:
@@ -147,7 +87,7 @@ def load_workload(path: Path) -> Workload:
         raise WorkloadError(f"{path}: no such workload file") from None
     except tomllib.TOMLDecodeError as e:
         raise WorkloadError(f"{path}: invalid TOML: {e}") from None
-    top = _Fields(path, data)
+    top = Fields(path, data)
     name = top.get("name", str, required=True)
     if not NAME_RE.match(name):
         raise top.error("name", f"{name!r} must be lowercase letters, digits, '.', '_' or '-'")
@@ -166,6 +106,10 @@ def load_workload(path: Path) -> Workload:
     if w.timeout_s <= 0:
         raise top.error("timeout_s", f"must be > 0, got {w.timeout_s:g}")
     w.memory_limit_mb = top.positive_int("memory_limit_mb", 8192, minimum=64)
+    if "program" in data:  # a whole program, no model (bench/measure/program_file.py)
+        w.program, axes = read_program(path.parent, top, data)
+        w.variants, w.hosts, w.backends = axes.variants, axes.hosts, axes.backends
+        return w
 
     model = top.table_of("model")
     if "model" not in data:
@@ -221,7 +165,7 @@ def load_workload(path: Path) -> Workload:
     return w
 
 
-def _input_spec(path: Path, name: str, f: _Fields) -> InputSpec:
+def _input_spec(path: Path, name: str, f: Fields) -> InputSpec:
     shape = f.get("shape", list, required=True)
     # [] is a rank-0 tensor (a scalar, e.g. a sample rate)
     if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):

@@ -131,7 +131,8 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
             f"{int((s['status'] == 'skipped').sum())} skipped. Latency = per-iteration "
             "`total` phase; CIs are 95% bootstrap intervals of the median; "
             "× native = p50 ratio to the native cell of the same workload, backend and "
-            "device in this run.",
+            "device in this run (program workloads, which have none: to the preview1 cell "
+            "of the same host).",
         )
     )
     if run.meta.get("interrupted"):
