@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from contracts.jobs import CellFailed, CellJob, CellSkipped, RoundResult, peak_rss_kb
-from hosts.backends import BackendError, get_backend
+from hosts.backends import BackendError, device_problem, get_backend
 
 
 def model_paths(job: CellJob) -> tuple[list[str], str]:
@@ -31,13 +31,13 @@ class NativeHost:
     def probe(self, variant: str, backend: str, device: str) -> str | None:
         if variant != "native":
             return f"unsupported: the native host runs only the native variant, not {variant}"
-        reason = get_backend(backend).devices().get(device, f"unknown device {device}")
+        reason = device_problem(backend, device)
         return f"skipped: {reason}" if reason else None
 
     def run_round(self, job: CellJob) -> RoundResult:
         backend = get_backend(job.cell.backend)
         paths, encoding = model_paths(job)
-        if reason := backend.devices().get(job.cell.device):
+        if reason := device_problem(job.cell.backend, job.cell.device):
             raise CellSkipped(reason)
         try:
             t0 = time.perf_counter_ns()

@@ -33,7 +33,7 @@ from pathlib import Path
 from contracts import paths
 from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, RoundResult
 from hosts import guest_io
-from hosts.backends import get_backend
+from hosts.backends import device_problem
 
 SRC = paths.GUEST_SOURCES
 # Overrides for where the OpenVINO C API lives (default: the openvino wheel).
@@ -210,7 +210,7 @@ class NativeCHost:
             binding(backend)
         except CellUnsupported as e:
             return f"unsupported: {e}"
-        reason = get_backend(backend).devices().get(device, f"unknown device {device}")
+        reason = device_problem(backend, device)
         if reason:
             return f"skipped: {reason}"
         if backend == "onnx" and device != "cpu":  # nn_onnxruntime_c.c adds no provider
@@ -242,7 +242,7 @@ class NativeCHost:
         return env, notes
 
     def run_round(self, job: CellJob) -> RoundResult:
-        if reason := get_backend(job.cell.backend).devices().get(job.cell.device):
+        if reason := device_problem(job.cell.backend, job.cell.device):
             raise CellSkipped(reason)
         made = build(job.cell.backend)
         run = guest_io.prepare(job, wasm=made.binary, ours=True)

@@ -28,6 +28,7 @@ from onnx import TensorProto, helper
 from contracts import paths, wasm_binary
 from hosts import get_host
 from hosts.backends import openvino_c
+from hosts.registry import GraphRegistry, NamedGraph
 from hosts.wasmtime_cli import binary as wasmtime_binary
 from hosts.wasmtime_py.component import NnConfig, run_component
 from tests import test_preview1
@@ -528,7 +529,7 @@ def conformance(request, tmp_path_factory, jco: Path) -> tuple:
 
 
 def _errno_outcome(stdout: str) -> str:
-    from hosts.abi import ERRNOS
+    from hosts.abi.witx import ERRNOS
 
     return f"errno:{ERRNOS[int(stdout)]}"
 
@@ -562,7 +563,11 @@ def _py_adapted_case(wasm: Path, model: abi_cases.Model) -> str:
         if model.encoding == "onnx"
         else [graph / "model.xml", graph / "model.bin"]
     )
-    config = NnConfig(named={abi_cases.GRAPH_NAME: ([str(f) for f in files], model.encoding)})
+    config = NnConfig(
+        graphs=GraphRegistry(
+            {abi_cases.GRAPH_NAME: NamedGraph(model.encoding, tuple(str(f) for f in files))}
+        )
+    )
     out = wasm.with_suffix(".txt")
     run = run_component(wasm, ["case"], model.folder, config, stdout=out)
     if run.trap is not None:

@@ -23,6 +23,7 @@ from wasmtime import _ffi as ffi
 from contracts import paths
 from contracts.cells import Cell
 from contracts.jobs import CellJob, CellUnsupported, ModelFiles, TensorSpec
+from hosts.registry import GraphRegistry, NamedGraph
 from hosts.wasmtime_py import component, fastlist
 from hosts.wasmtime_py.component import HOSTCALL_CAP, NnConfig, run_component
 
@@ -234,7 +235,11 @@ ERROR_CASES = {
 def test_errors_reach_the_guest(tiny: Path, tmp_path: Path, case: str) -> None:
     args, expected = ERROR_CASES[case]
     guest = _guest_dir(tiny, tmp_path)
-    out, err = _drive(guest, *args.split(), config=NnConfig(named={"graph": ([], "onnx")}))
+    out, err = _drive(
+        guest,
+        *args.split(),
+        config=NnConfig(graphs=GraphRegistry({"graph": NamedGraph("onnx", ())})),
+    )
     assert out.trap is None
     assert out.exit_code != 0
     assert expected in err, err

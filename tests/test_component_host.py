@@ -10,8 +10,10 @@ import pytest
 import wasmtime
 
 from contracts.jobs import CellFailed
+from hosts.abi import NnError
+from hosts.abi.wit import BACKEND_TO_WIT
 from hosts.wasmtime_py import component
-from hosts.wasmtime_py.component import NnError, Table
+from hosts.wasmtime_py.component import Table
 
 
 def test_component_compile_phase_excludes_reading_the_file(tmp_path: Path, monkeypatch) -> None:
@@ -47,6 +49,7 @@ def test_component_host_tables_are_capped() -> None:
     reps = [table.add(object()) for _ in range(3)]
     with pytest.raises(NnError) as e:
         table.add(object())
-    assert e.value.code == "runtime-error" and "too many live graphs" in e.value.message
+    assert e.value.code == "runtime_error" and "too many live graphs" in e.value.message
+    assert BACKEND_TO_WIT[e.value.code] == "runtime-error"  # what the guest's error says
     del table.items[reps[0]]  # a drop makes room again; reps are never reused
     assert table.add(object()) not in reps

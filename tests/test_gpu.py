@@ -85,17 +85,11 @@ def test_component_host_passes_gpu_to_onnxruntime(mlp, tmp_path: Path, variant: 
         assert "CUDAExecutionProvider" in guest_io.tail(tmp_path / "stderr.txt")
 
 
-class _DeviceEverywhere:
-    """Lets the CLI host's probe pass so the real CLI is asked for the GPU."""
-
-    def devices(self) -> dict[str, None]:
-        return {"cpu": None, "gpu": None}
-
-
 def test_cli_maps_gpu_to_openvino_gpu_plugin(mlp, tmp_path: Path, monkeypatch) -> None:
     from hosts import wasmtime_cli
 
-    monkeypatch.setattr(wasmtime_cli, "get_backend", lambda _name: _DeviceEverywhere())
+    # the CLI host's probe passes, so the real CLI is asked for the GPU
+    monkeypatch.setattr(wasmtime_cli, "device_problem", lambda _backend, _device: None)
     with pytest.raises(CellFailed, match="load failed"):
         get_host("wasmtime-cli").run_round(
             gpu_job(mlp, tmp_path, "preview1", "wasmtime-cli", "openvino")

@@ -11,6 +11,7 @@ import pytest
 import wasmtime
 
 from contracts import paths
+from hosts.registry import GraphRegistry, NamedGraph
 from hosts.wasmtime_py import component
 from hosts.wasmtime_py.component import NnConfig, run_component
 from hosts.wasmtime_py.preview1 import Preview1Nn
@@ -111,7 +112,11 @@ def test_hostile_guests_adapted_on_wasmtime_py_component(
     (it shares the guest's memory): any errno or a trap is fine; a Python
     exception or a crash is not."""
     graph = onnx_model.folder / abi_cases.GRAPH_NAME
-    config = NnConfig(named={abi_cases.GRAPH_NAME: ([str(graph / "model.onnx")], "onnx")})
+    config = NnConfig(
+        graphs=GraphRegistry(
+            {abi_cases.GRAPH_NAME: NamedGraph("onnx", (str(graph / "model.onnx"),))}
+        )
+    )
     counts: collections.Counter[str] = collections.Counter()
     monkeypatch.setattr(component, "NnState", ProbeState)  # records swallowed exceptions
     for h in HOSTILE:

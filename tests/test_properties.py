@@ -25,7 +25,8 @@ from bench.measure.prepare import prepare
 from bench.measure.workload import find_workload
 from contracts.cells import Cell
 from contracts.jobs import CellJob, TensorSpec
-from hosts import abi, get_host, guest_io, properties
+from hosts import get_host, guest_io, properties
+from hosts.abi import witx
 from hosts.backends import get_backend
 from hosts.wasmtime_cli import WasmtimeCliHost
 from hosts.wasmtime_cli.binary import CORE_MODULE_FLAGS, cli_binary
@@ -37,8 +38,8 @@ from workloads.guests import build_adapter
 from workloads.models import prepare_model
 
 QUERY = "wasi-nn-bench:properties/query@0.1.0"
-ONNX, OPENVINO = abi.ENCODINGS.index("onnx"), abi.ENCODINGS.index("openvino")
-CPU, GPU = abi.TARGETS.index("cpu"), abi.TARGETS.index("gpu")
+ONNX, OPENVINO = witx.ENCODINGS.index("onnx"), witx.ENCODINGS.index("openvino")
+CPU, GPU = witx.TARGETS.index("cpu"), witx.TARGETS.index("gpu")
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +115,7 @@ def legacy() -> tuple:
 def test_legacy_too_large_then_exact_buffer(legacy) -> None:
     store, memory, call = legacy
     want = properties.pack(properties.describe("onnx", "cpu", 1))
-    assert call(ONNX, CPU, 64, 16, 0) == abi.ERRNO["too_large"]
+    assert call(ONNX, CPU, 64, 16, 0) == witx.ERRNO["too_large"]
     needed = struct.unpack("<I", memory.read(store, 0, 4))[0]
     assert needed == len(want)
     assert call(ONNX, CPU, 64, needed, 0) == 0
@@ -127,7 +128,7 @@ def test_legacy_too_large_then_exact_buffer(legacy) -> None:
     ("args", "errno"),
     [
         ((42, CPU, 64, 4096, 0), "invalid_encoding"),  # no such encoding
-        ((abi.ENCODINGS.index("tensorflow"), CPU, 64, 4096, 0), "invalid_encoding"),  # no backend
+        ((witx.ENCODINGS.index("tensorflow"), CPU, 64, 4096, 0), "invalid_encoding"),  # no backend
         ((ONNX, GPU, 64, 4096, 0), "unsupported_operation"),  # no GPU on this machine
         ((ONNX, 7, 64, 4096, 0), "invalid_argument"),  # no such target
         ((ONNX, CPU, 65536 - 8, 4096, 0), "invalid_argument"),  # buffer leaves memory
@@ -137,7 +138,7 @@ def test_legacy_too_large_then_exact_buffer(legacy) -> None:
 def test_legacy_errnos(legacy, args: tuple, errno: str) -> None:
     if errno == "unsupported_operation" and get_backend("onnx").devices()["gpu"] is None:
         pytest.skip("this machine has a GPU")
-    assert legacy[2](*args) == abi.ERRNO[errno]
+    assert legacy[2](*args) == witx.ERRNO[errno]
 
 
 def test_driver_retries_with_the_size_the_host_needs(mlp, tmp_path: Path, monkeypatch) -> None:
@@ -243,7 +244,7 @@ def test_adapter_properties_returns_unsupported_operation() -> None:
     )
     linker.define_unknown_imports_as_traps(module)
     props = linker.instantiate(store, module).exports(store)["properties"]
-    assert props(store, ONNX, CPU, 0, 1024, 0) == abi.ERRNO["unsupported_operation"]
+    assert props(store, ONNX, CPU, 0, 1024, 0) == witx.ERRNO["unsupported_operation"]
 
 
 # -- WIT: wasi-nn-bench:properties/query on the component host -----------------------

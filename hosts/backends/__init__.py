@@ -18,6 +18,12 @@ def get_backend(name: str) -> Backend:
     raise ValueError(f"unknown backend {name!r}")
 
 
+def device_problem(backend: str, device: str) -> str | None:
+    """Why `backend` cannot run on `device` here (e.g. no GPU), or None: the one device
+    probe every host uses."""
+    return get_backend(backend).devices().get(device, f"unknown device {device}")
+
+
 def backend_for_encoding(encoding: str) -> Backend:
     """Which backend serves a wasi-nn graph encoding in our Python hosts."""
     if encoding == "onnx":
@@ -34,5 +40,6 @@ __all__ = [
     "Graph",
     "TensorInfo",
     "backend_for_encoding",
+    "device_problem",
     "get_backend",
 ]

@@ -1,7 +1,7 @@
 """The one interface every host uses to run inference.
 
 Error codes are a neutral vocabulary that both wasi-nn ABIs map from:
-the witx errno (`hosts.abi` tables) and the WIT `error-code` enum.
+the witx errno (`hosts.abi.witx`) and the WIT `error-code` enum.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from pathlib import Path
 from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, RoundResult
 from contracts.wasm_binary import is_core_module
 from hosts import guest_io
-from hosts.backends import get_backend
+from hosts.backends import device_problem
 from hosts.backends.openvino_c import library_dir
 from hosts.programs import ProgramJob, ProgramResult
 from hosts.wasmtime_cli import binary, releases
@@ -62,7 +62,7 @@ class WasmtimeCliHost:
         if variant not in self.variants:
             return f"unsupported: wasmtime-cli runs {', '.join(self.variants)}, not {variant}"
         # Only the device is probed: whether the CLI has the backend is found by trying.
-        reason = get_backend("openvino").devices().get(device, f"unknown device {device}")
+        reason = device_problem("openvino", device)
         if reason:
             return f"skipped: {reason}"
         if self.release is not None and not os.access(releases.binary_path(self.release), os.X_OK):
@@ -87,7 +87,7 @@ class WasmtimeCliHost:
         return [*cmd, "--allow-precompiled", "--argv0", run.argv[0], str(cwasm), *run.argv[1:]]
 
     def run_round(self, job: CellJob) -> RoundResult:
-        if reason := get_backend("openvino").devices().get(job.cell.device):
+        if reason := device_problem("openvino", job.cell.device):
             raise CellSkipped(reason)
         run = guest_io.prepare(job)
         cwasm, compile_ns, cached = binary.precompile(run.wasm, self.release)

@@ -7,7 +7,7 @@ component and adapted -> `hosts.wasmtime_py.component` (the WIT ABI).
 from __future__ import annotations
 
 from contracts.jobs import CellJob, CellSkipped, CellUnsupported, RoundResult
-from hosts.backends import get_backend
+from hosts.backends import device_problem
 from hosts.programs import ProgramJob, ProgramResult
 
 
@@ -18,12 +18,12 @@ class WasmtimePyHost:
     def probe(self, variant: str, backend: str, device: str) -> str | None:
         if variant not in self.variants:
             return f"unsupported: wasmtime-py runs {', '.join(self.variants)}, not {variant}"
-        reason = get_backend(backend).devices().get(device, f"unknown device {device}")
+        reason = device_problem(backend, device)
         return f"skipped: {reason}" if reason else None
 
     def run_round(self, job: CellJob) -> RoundResult:
         variant = job.cell.variant
-        if reason := get_backend(job.cell.backend).devices().get(job.cell.device):
+        if reason := device_problem(job.cell.backend, job.cell.device):
             raise CellSkipped(reason)
         if variant == "preview1":
             from hosts.wasmtime_py import preview1

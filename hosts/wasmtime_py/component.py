@@ -43,12 +43,14 @@ from wasmtime.component import (
 from contracts.jobs import CellFailed, CellJob, CellUnsupported, RoundResult, peak_rss_kb
 from hosts import guest_io
 from hosts import properties as nn_properties
+from hosts.abi import MAX_DIMS, NnError
+from hosts.abi.wit import BACKEND_TO_WIT, DTYPE_WIT, NN_VERSION, TARGETS, WIT_DTYPES
 from hosts.backends import backend_for_encoding
 from hosts.backends.base import BackendError, Context, Graph
 from hosts.native import model_paths
+from hosts.registry import GraphRegistry, NamedGraph
 from hosts.wasmtime_py import fastlist
 
-NN_VERSION = "0.2.0-rc-2024-10-28"
 WASI_RUN = "wasi:cli/run@0.2.12"  # jco's command adapter targets wasi 0.2.12
 # Experimental, ours (workloads/guests/wit/properties.wit, docs/properties.md).
 PROPERTIES_QUERY = "wasi-nn-bench:properties/query@0.1.0"
@@ -56,44 +58,6 @@ PROPERTIES_QUERY = "wasi-nn-bench:properties/query@0.1.0"
 # Values a host call may lift guest -> host in wasmtime 50 ("fuel allocated for
 # hostcalls has been exhausted" beyond it): the bytes of one list<u8>.
 HOSTCALL_CAP = 2_796_202
-
-# WIT enums, in WIT order (DESIGN.md §5; the witx numbering differs).
-TENSOR_TYPES = ("FP16", "FP32", "FP64", "BF16", "U8", "I32", "I64")
-ERROR_CODES = (
-    "invalid-argument",
-    "invalid-encoding",
-    "timeout",
-    "runtime-error",
-    "unsupported-operation",
-    "too-large",
-    "not-found",
-    "security",
-    "unknown",
-)
-# WIT tensor-type <-> numpy (BF16 has no numpy type: unsupported).
-WIT_DTYPES = {
-    "FP16": np.dtype(np.float16),
-    "FP32": np.dtype(np.float32),
-    "FP64": np.dtype(np.float64),
-    "U8": np.dtype(np.uint8),
-    "I32": np.dtype(np.int32),
-    "I64": np.dtype(np.int64),
-}
-DTYPE_WIT = {dtype: name for name, dtype in WIT_DTYPES.items()}
-# Neutral backend codes -> WIT error-code (the WIT has no missing-memory/busy).
-BACKEND_TO_WIT = {
-    "invalid_argument": "invalid-argument",
-    "invalid_encoding": "invalid-encoding",
-    "missing_memory": "runtime-error",
-    "busy": "runtime-error",
-    "runtime_error": "runtime-error",
-    "unsupported_operation": "unsupported-operation",
-    "too_large": "too-large",
-    "not_found": "not-found",
-}
-TARGETS = {"cpu": "cpu", "gpu": "gpu"}  # WIT execution-target -> matrix device
-
-MAX_DIMS = 64  # numpy's limit on array dimensions
 
 # Host resource type ids (ResourceType.host); any distinct integers.
 GRAPH, CONTEXT, TENSOR, ERROR = 1, 2, 3, 4
@@ -104,17 +68,6 @@ class Tensor:
     dims: list[int]
     ty: str  # WIT tensor-type name
     data: bytes
-
-
-class NnError(Exception):
-    """A WIT error-code (hyphenated names, ERROR_CODES above) and message; becomes an
-    `error` resource for the guest (never a trap)."""
-
-    def __init__(self, code: str, message: str):
-        assert code in ERROR_CODES, code
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 class Table:
@@ -130,7 +83,7 @@ class Table:
     def add(self, obj: Any) -> int:
         if len(self.items) >= self.limit:
             raise NnError(
-                "runtime-error", f"too many live {self.name}s ({self.limit}); drop some first"
+                "runtime_error", f"too many live {self.name}s ({self.limit}); drop some first"
             )
         rep = self.next
         self.next += 1
@@ -142,7 +95,7 @@ class Table:
         try:
             return self.items[rep]
         except KeyError:
-            raise NnError("invalid-argument", f"no {self.name} with handle rep {rep}") from None
+            raise NnError("invalid_argument", f"no {self.name} with handle rep {rep}") from None
 
     def __len__(self) -> int:
         return len(self.items)
@@ -152,8 +105,8 @@ class Table:
 class NnConfig:
     threads: int = 1
     device: str = "cpu"  # for load-by-name, which carries no execution target
-    # load-by-name: name -> (files in builder order, wasi-nn encoding)
-    named: dict[str, tuple[list[str], str]] = dataclasses.field(default_factory=dict)
+    # load-by-name: the graphs the host registered (hosts/registry.py)
+    graphs: GraphRegistry = dataclasses.field(default_factory=GraphRegistry)
     fast: bool = True  # bulk list<u8> conversion (fastlist)
 
 
@@ -181,20 +134,19 @@ class NnState:
 
     # -- helpers --------------------------------------------------------------
 
-    def _error(self, e: NnError) -> ResourceHost:
-        return ResourceHost.own(self.errors.add((e.code, e.message)), ERROR)
+    def _error(self, e: BackendError) -> ResourceHost:
+        """An `error` resource with the WIT spelling of the neutral code."""
+        return ResourceHost.own(self.errors.add((BACKEND_TO_WIT[e.code], e.message)), ERROR)
 
     def _guarded(self, fn: Callable[[], ResourceHost], tagged: bool) -> Any:
         """Run fn; turn any failure into an error resource (a guest gets no trap)."""
         try:
             ok = fn()
             return Variant("ok", ok) if tagged else ok
-        except NnError as e:
+        except BackendError as e:  # NnError included: the host's own refusals
             err = e
-        except BackendError as e:
-            err = NnError(BACKEND_TO_WIT[e.code], e.message)
         except Exception as e:  # a backend bug must still reach the guest as an error
-            err = NnError("runtime-error", f"{type(e).__name__}: {e}")
+            err = NnError("runtime_error", f"{type(e).__name__}: {e}")
         return Variant("err", self._error(err)) if tagged else self._error(err)
 
     @staticmethod
@@ -222,7 +174,7 @@ class NnState:
         def run() -> ResourceHost:
             device = TARGETS.get(target)
             if device is None:
-                raise NnError("unsupported-operation", f"execution target {target!r} not served")
+                raise NnError("unsupported_operation", f"execution target {target!r} not served")
             backend = backend_for_encoding(encoding)
             graph = backend.load(builders, encoding, device, self.config.threads)
             return ResourceHost.own(self.graphs.add(graph), GRAPH)
@@ -231,13 +183,8 @@ class NnState:
 
     def load_by_name(self, store: Any, name: str) -> Variant:
         def run() -> ResourceHost:
-            if name not in self.config.named:
-                have = sorted(self.config.named)
-                raise NnError("not-found", f"no graph named {name!r} (have {have})")
-            paths, encoding = self.config.named[name]
-            backend = backend_for_encoding(encoding)
             # load-by-name has no target: the round's device
-            graph = backend.load_files(paths, encoding, self.config.device, self.config.threads)
+            graph = self.config.graphs.load(name, self.config.device, self.config.threads)
             return ResourceHost.own(self.graphs.add(graph), GRAPH)
 
         return self._guarded(run, tagged=True)
@@ -263,7 +210,7 @@ class NnState:
             ctx: Context = self.contexts.get(self._rep(store, this))
             for name, tensor in taken:
                 if tensor is None:
-                    raise NnError("invalid-argument", f"input {name!r}: unknown tensor handle")
+                    raise NnError("invalid_argument", f"input {name!r}: unknown tensor handle")
                 ctx.set_input(name, _to_array(name, tensor))
             ctx.compute()
             outputs = []
@@ -337,13 +284,13 @@ def _stock_add_func(inst: LinkerInstance, name: str, func: Callable[..., Any]) -
 def _to_array(name: str, t: Tensor) -> np.ndarray:
     dtype = WIT_DTYPES.get(t.ty)
     if dtype is None:
-        raise NnError("unsupported-operation", f"input {name!r}: tensor type {t.ty} not served")
+        raise NnError("unsupported_operation", f"input {name!r}: tensor type {t.ty} not served")
     if len(t.dims) > MAX_DIMS:  # numpy cannot shape more: an error, not a ValueError
-        raise NnError("invalid-argument", f"input {name!r}: {len(t.dims)} dims, at most {MAX_DIMS}")
+        raise NnError("invalid_argument", f"input {name!r}: {len(t.dims)} dims, at most {MAX_DIMS}")
     want = math.prod(t.dims) * dtype.itemsize  # Python ints: u32 dims cannot wrap to a match
     if want != len(t.data):
         raise NnError(
-            "invalid-argument",
+            "invalid_argument",
             f"input {name!r}: {len(t.data)} bytes for {t.ty} dims {t.dims} ({want} expected)",
         )
     # bytearray: a writeable array (OpenVINO refuses read-only input buffers)
@@ -353,7 +300,7 @@ def _to_array(name: str, t: Tensor) -> np.ndarray:
 def _from_array(name: str, a: np.ndarray) -> Tensor:
     ty = DTYPE_WIT.get(a.dtype)
     if ty is None:
-        raise NnError("unsupported-operation", f"output {name!r}: dtype {a.dtype} has no WIT type")
+        raise NnError("unsupported_operation", f"output {name!r}: dtype {a.dtype} has no WIT type")
     return Tensor(list(a.shape), ty, np.ascontiguousarray(a).tobytes())
 
 
@@ -472,8 +419,9 @@ def run_round(job: CellJob) -> RoundResult:
     problem = fast_path_problem()
     notes["list_u8"] = "fast" if problem is None else f"stock ({problem})"
     names = guest_io.GRAPH_FILES[run.encoding]
-    named = {guest_io.GRAPH_NAME: ([str(run.graph_dir / n) for n in names], run.encoding)}
-    config = NnConfig(job.threads, job.cell.device, named, fast=problem is None)
+    named = NamedGraph(run.encoding, tuple(str(run.graph_dir / n) for n in names))
+    graphs = GraphRegistry({guest_io.GRAPH_NAME: named})
+    config = NnConfig(job.threads, job.cell.device, graphs, fast=problem is None)
     out = run_component(run.wasm, run.argv, run.preopen, config, run.stdout, run.stderr)
     if out.trap is not None:
         if "hostcalls has been exhausted" in out.trap:

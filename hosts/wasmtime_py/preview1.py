@@ -4,7 +4,7 @@
 experimental `properties`, docs/properties.md); each one reads its
 arguments straight from guest memory (numpy views; set_input copies the
 tensor data, as wasmtime does), calls a backend
-from `hosts.backends`, and answers with a witx errno (`hosts.abi`). A guest's
+from `hosts.backends`, and answers with a witx errno (`hosts.abi.witx`). A guest's
 bad argument never raises: every pointer/length is bounds-checked in Python
 ints (no overflow), handles are checked, and anything unexpected becomes
 runtime_error with the message kept in `last_error`.
@@ -26,36 +26,16 @@ import wasmtime
 
 from contracts.dtypes import DTYPES
 from contracts.jobs import CellFailed, CellJob, RoundResult, peak_rss_kb
-from hosts import abi, guest_io, properties
+from hosts import guest_io, properties
+from hosts.abi import MAX_DIMS, NnError, witx
 from hosts.backends import Backend, BackendError, Context, Graph, backend_for_encoding
+from hosts.registry import GraphRegistry
 
-MODULE = "wasi_ephemeral_nn"
 I32 = wasmtime.ValType.i32()
-SIGNATURES = {
-    "load": 5,
-    "load_by_name": 3,
-    "init_execution_context": 2,
-    "set_input": 3,
-    "compute": 1,
-    "get_output": 5,
-    # experimental, our host only (docs/properties.md): backend key-value pairs
-    "properties": 5,
-}
-MAX_DIMS = 64  # numpy's limit on array dimensions
-# load_by_name: files that make a graph folder, in builder order (wasmtime CLI layout).
-GRAPH_DIR_FILES = {"openvino": ("model.xml", "model.bin"), "onnx": ("model.onnx",)}
-
-
-class NnError(Exception):
-    """Ends an ABI call with an errno (internal: never leaves this module)."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
 
 
 def _u32(value: int) -> int:
-    return value & abi.U32_MAX  # i32 params arrive signed
+    return value & witx.U32_MAX  # i32 params arrive signed
 
 
 class Preview1Nn:
@@ -73,13 +53,11 @@ class Preview1Nn:
         device: str = "cpu",
         threads: int = 1,
         preopen: Path | None = None,
-        names: dict[str, tuple[str, list[str]]] | None = None,
         backend_for: Callable[[str], Backend] = backend_for_encoding,
     ):
         self.device = device  # for load_by_name, which carries no target
         self.threads = threads
-        self.preopen = preopen  # load_by_name resolves names relative to it
-        self.names = dict(names or {})  # registered graphs: name -> (encoding, files)
+        self.graphs_by_name = GraphRegistry(folder=preopen)  # names are paths in the preopen
         self._backend_for = backend_for
         self._backends: dict[str, Backend] = {}
         self.graphs: list[Graph] = []
@@ -93,9 +71,9 @@ class Preview1Nn:
     # -- wiring ------------------------------------------------------------
 
     def define(self, linker: wasmtime.Linker) -> None:
-        for name, nparams in SIGNATURES.items():
+        for name, nparams in witx.SIGNATURES.items():
             ty = wasmtime.FuncType([I32] * nparams, [I32])
-            linker.define_func(MODULE, name, ty, self._entry(name, getattr(self, "_" + name)))
+            linker.define_func(witx.MODULE, name, ty, self._entry(name, getattr(self, "_" + name)))
 
     def bind(self, store: wasmtime.Store, memory: wasmtime.Memory | None) -> None:
         self._store, self._memory, self._view = store, memory, None
@@ -118,7 +96,7 @@ class Preview1Nn:
 
     def _fail(self, call: str, code: str, message: str) -> int:
         self.last_error = f"{call}: {code}: {message}"
-        return abi.ERRNO[code]
+        return witx.ERRNO[code]
 
     # -- guest memory --------------------------------------------------------
 
@@ -184,22 +162,22 @@ class Preview1Nn:
     def _load(self, builders: int, n: int, encoding: int, target: int, out_graph: int) -> None:
         self._check_out(out_graph, "out graph pointer")
         self._room(self.graphs, self.MAX_GRAPHS, "graphs")
-        table = self._region(builders, _u32(n) * abi.BUILDER_SIZE, "builder array")
+        table = self._region(builders, _u32(n) * witx.BUILDER_SIZE, "builder array")
         pairs = np.frombuffer(table, dtype="<u4").reshape(-1, 2) if len(table) else []
         views = [
             self._region(int(p), int(size), f"builder {i}") for i, (p, size) in enumerate(pairs)
         ]
         enc = _u32(encoding)
-        if enc >= len(abi.ENCODINGS):
+        if enc >= len(witx.ENCODINGS):
             raise NnError("invalid_encoding", f"unknown graph_encoding {enc}")
         tgt = _u32(target)
-        if tgt >= len(abi.TARGETS):
+        if tgt >= len(witx.TARGETS):
             raise NnError("invalid_argument", f"unknown execution_target {tgt}")
-        device = abi.TARGETS[tgt]
+        device = witx.TARGETS[tgt]
         if device == "tpu":
             raise NnError("unsupported_operation", "no backend runs on a TPU")
-        backend = self._backend(abi.ENCODINGS[enc])
-        graph = backend.load(views, abi.ENCODINGS[enc], device, self.threads)
+        backend = self._backend(witx.ENCODINGS[enc])
+        graph = backend.load(views, witx.ENCODINGS[enc], device, self.threads)
         self.graphs.append(graph)
         self._write_u32(out_graph, len(self.graphs) - 1, "out graph pointer")
 
@@ -211,41 +189,9 @@ class Preview1Nn:
             name = raw.decode()
         except UnicodeDecodeError:
             raise NnError("invalid_argument", f"graph name {raw[:40]!r} is not UTF-8") from None
-        encoding, files = self._resolve_name(name)
-        graph = self._backend(encoding).load_files(files, encoding, self.device, self.threads)
+        graph = self.graphs_by_name.load(name, self.device, self.threads, self._backend)
         self.graphs.append(graph)
         self._write_u32(out_graph, len(self.graphs) - 1, "out graph pointer")
-
-    def _resolve_name(self, name: str) -> tuple[str, list[str]]:
-        """A registered name, else a folder or model file relative to the preopen."""
-        if name in self.names:
-            encoding, files = self.names[name]
-            return encoding, list(files)
-        if self.preopen is None:
-            raise NnError("not_found", f"no graph named {name!r}")
-        if "\0" in name:  # no file has one; pathlib would raise ValueError
-            raise NnError("not_found", f"no graph named {name[:40]!r} (it holds a NUL byte)")
-        try:
-            return self._resolve_path(name)
-        except OSError as e:  # e.g. a name too long for the file system
-            raise NnError("not_found", f"no graph named {name[:40]!r}: {e.strerror}") from None
-
-    def _resolve_path(self, name: str) -> tuple[str, list[str]]:
-        assert self.preopen is not None
-        root = self.preopen.resolve()
-        path = (root / name).resolve()
-        if not name or path != root and root not in path.parents:
-            raise NnError("not_found", f"graph name {name!r} leaves the preopened folder")
-        if path.is_dir():
-            for encoding, names in GRAPH_DIR_FILES.items():
-                files = [path / n for n in names]
-                if all(f.is_file() for f in files):
-                    return encoding, [str(f) for f in files]
-        elif path.suffix == ".onnx" and path.is_file():
-            return "onnx", [str(path)]
-        elif path.suffix == ".xml" and path.with_suffix(".bin").is_file():
-            return "openvino", [str(path), str(path.with_suffix(".bin"))]
-        raise NnError("not_found", f"no graph named {name!r}")
 
     def _init_execution_context(self, graph: int, out_ctx: int) -> None:
         self._check_out(out_ctx, "out context pointer")
@@ -256,15 +202,15 @@ class Preview1Nn:
 
     def _set_input(self, ctx: int, index: int, tensor_ptr: int) -> None:
         context = self._context(ctx)
-        record = self._region(tensor_ptr, abi.TENSOR_SIZE, "tensor")
+        record = self._region(tensor_ptr, witx.TENSOR_SIZE, "tensor")
         dims_ptr, ndims, ttype, data_ptr, data_len = struct.unpack_from("<IIB3xII", record)
         if ndims > MAX_DIMS:  # numpy cannot shape more (a ValueError, not an errno)
             raise NnError("invalid_argument", f"tensor has {ndims} dims, at most {MAX_DIMS}")
         dims_bytes = self._region(dims_ptr, ndims * 4, "tensor dims")
         data = self._region(data_ptr, data_len, "tensor data")
-        if ttype >= len(abi.TENSOR_TYPES):
+        if ttype >= len(witx.TENSOR_TYPES):
             raise NnError("invalid_argument", f"unknown tensor_type {ttype}")
-        dtype = np.dtype(DTYPES[abi.TENSOR_TYPES[ttype]])
+        dtype = np.dtype(DTYPES[witx.TENSOR_TYPES[ttype]])
         shape = struct.unpack_from(f"<{ndims}I", dims_bytes)
         want = math.prod(shape) * dtype.itemsize
         if want != data_len:
@@ -299,12 +245,12 @@ class Preview1Nn:
         self._check_out(written, "out written pointer")
         out = self._region(buf, buf_max, "properties buffer")
         enc, tgt = _u32(encoding), _u32(target)
-        if enc >= len(abi.ENCODINGS):
+        if enc >= len(witx.ENCODINGS):
             raise NnError("invalid_encoding", f"unknown graph_encoding {enc}")
-        if tgt >= len(abi.TARGETS):
+        if tgt >= len(witx.TARGETS):
             raise NnError("invalid_argument", f"unknown execution_target {tgt}")
         data = properties.pack(
-            properties.describe(abi.ENCODINGS[enc], abi.TARGETS[tgt], self.threads)
+            properties.describe(witx.ENCODINGS[enc], witx.TARGETS[tgt], self.threads)
         )
         self._write_u32(written, len(data), "out written pointer")
         if len(data) > out.size:

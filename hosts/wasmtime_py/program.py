@@ -107,7 +107,7 @@ def run_component_program(job: ProgramJob) -> ProgramResult:
     from hosts.wasmtime_py.component import NnConfig, fast_path_problem, run_component
 
     run = lay_out(job)
-    config = NnConfig(job.threads, job.device, {}, fast=fast_path_problem() is None)
+    config = NnConfig(job.threads, job.device, fast=fast_path_problem() is None)
     t0 = time.perf_counter_ns()
     out = run_component(job.wasm, job.argv, run.guest, config, run.stdout, run.stderr)
     wall = time.perf_counter_ns() - t0

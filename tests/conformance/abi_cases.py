@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import wasmtime
 
-from hosts.abi import ENCODINGS, ERRNO
+from hosts.abi.witx import ENCODINGS, ERRNO
 from hosts.backends import openvino_c
 from hosts.wasmtime_cli import binary as wasmtime_binary
 
@@ -46,7 +46,7 @@ GRAPH_NAME = "graph"  # load_by_name: a folder in the preopen (docs/hosts.md)
 class Case:
     name: str
     body: str  # WAT instructions leaving an i32 errno
-    expected: str  # errno name (hosts.abi.ERRNOS)
+    expected: str  # errno name (hosts.abi.witx.ERRNOS)
 
     @property
     def errno(self) -> int:
@@ -337,7 +337,7 @@ def cli_expected(case: Case) -> str:
 
 def cli_outcome(code: int, stderr: str) -> str:
     """Classify a CLI run: errno:<name> | trap | panic | other:<code>."""
-    from hosts.abi import ERRNOS
+    from hosts.abi.witx import ERRNOS
 
     if code < 0 or "panicked at" in stderr:
         return "panic"

@@ -10,7 +10,7 @@ import onnxruntime as ort
 import pytest
 import wasmtime
 
-from hosts.abi import ERRNO
+from hosts.abi.witx import ERRNO
 from hosts.wasmtime_py.preview1 import Preview1Nn
 
 CASES = list(abi_cases.cases())

@@ -21,8 +21,9 @@ from wasmtime import Engine, ExitTrap, Store, WasiConfig, WasmtimeError
 from wasmtime.component import Component, Linker
 
 from contracts import paths
-from hosts.abi import ENCODINGS, ERRNOS
+from hosts.abi.witx import ENCODINGS, ERRNOS
 from hosts.backends.base import BackendError
+from hosts.registry import GraphRegistry, NamedGraph
 from hosts.wasmtime_py import component as comp
 from tests.conformance import abi_cases
 from tests.fuzz.preview1 import CALLS, MAX_PAGES, Case, Tally
@@ -113,7 +114,7 @@ class ProbeState(comp.NnState):
         def checked():  # noqa: ANN202
             try:
                 return fn()
-            except (comp.NnError, BackendError):
+            except BackendError:  # NnError included
                 raise
             except Exception as e:
                 self.bugs.append(f"{type(e).__name__}: {e}")
@@ -142,7 +143,9 @@ class ComponentTarget:
         graph = model.folder / abi_cases.GRAPH_NAME
         files = [str(graph / "model.onnx")] if model.encoding == "onnx" else [
             str(graph / "model.xml"), str(graph / "model.bin")]  # fmt: skip
-        self.config = comp.NnConfig(named={abi_cases.GRAPH_NAME: (files, model.encoding)})
+        self.config = comp.NnConfig(
+            graphs=GraphRegistry({abi_cases.GRAPH_NAME: NamedGraph(model.encoding, tuple(files))})
+        )
         self.tally = Tally()
         self.runs = 0
 

@@ -23,8 +23,7 @@ import numpy as np
 import wasmtime
 from hypothesis import strategies as st
 
-from hosts.abi import ERRNOS
-from hosts.wasmtime_py.preview1 import SIGNATURES
+from hosts.abi.witx import ERRNOS, SIGNATURES
 from tests.conformance import abi_cases
 from tests.conformance.abi_cases import (
     BUILDERS,
@@ -158,7 +157,7 @@ class Preview1Target:
         assert call("init_execution_context", 0, OUT_CTX) == 0
 
     def _enc(self) -> int:
-        from hosts.abi import ENCODINGS
+        from hosts.abi.witx import ENCODINGS
 
         return ENCODINGS.index(self.model.encoding)
 

@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 
 import wasmtime
 
-from hosts.abi import ERRNOS
+from hosts.abi import NnError
+from hosts.abi.witx import ERRNOS
 from hosts.backends.base import BackendError
-from hosts.wasmtime_py.preview1 import NnError, Preview1Nn
+from hosts.wasmtime_py.preview1 import Preview1Nn
 from tests.conformance import abi_cases
 from tests.conformance.abi_cases import (
     BUILDERS,
