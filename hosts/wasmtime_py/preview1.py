@@ -306,10 +306,13 @@ class Preview1Nn:
         data = properties.pack(
             properties.describe(abi.ENCODINGS[enc], abi.TARGETS[tgt], self.threads)
         )
-        self._write_u32(written, len(data), "out written pointer")
         if len(data) > out.size:
+            self._write_u32(written, len(data), "out written pointer")
             raise NnError("too_large", f"properties need {len(data)} bytes, buffer {out.size}")
+        # Data first, then the count (as get_output): a buffer that overlaps
+        # `written` must not clobber the count the guest reads.
         out[: len(data)] = np.frombuffer(data, np.uint8)
+        self._write_u32(written, len(data), "out written pointer")
 
 
 # -- one round of the preview1 driver ---------------------------------------------
@@ -361,8 +364,9 @@ def run_round(job: CellJob) -> RoundResult:
     memory = exports.get("memory")
     nn.bind(store, memory if isinstance(memory, wasmtime.Memory) else None)
 
-    start = exports["_start"]
-    assert isinstance(start, wasmtime.Func)
+    start = exports.get("_start")
+    if not isinstance(start, wasmtime.Func):  # a reactor or a library, not a WASI command
+        raise CellFailed(f"{run.wasm.name} exports no _start function (not a WASI command)")
     code = 0
     try:
         start(store)

@@ -1,0 +1,62 @@
+"""Issue 15: what a hostile user broke. Two runs on one folder, a resume over an
+edited workload, adapt over its own input, a run folder without samples, inputs
+too large for the memory limit, misleading messages, and the properties call's
+write order. Each test fails on the code before the fix."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import wasmtime
+
+from contracts.cells import Cell
+from contracts.jobs import CellFailed, CellJob
+from hosts import abi, properties
+from hosts.wasmtime_py.preview1 import Preview1Nn, run_round
+from workloads.models import prepare_model
+
+ONNX, CPU = abi.ENCODINGS.index("onnx"), abi.TARGETS.index("cpu")
+PROBE_WAT = """
+(module
+  (import "wasi_ephemeral_nn" "properties" (func $p (param i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "call") (param i32 i32 i32 i32 i32) (result i32)
+    (call $p (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4))))
+"""
+
+
+# -- 7. properties writes its data before its count -----------------------------------
+
+
+def test_properties_count_survives_a_buffer_over_written() -> None:
+    engine = wasmtime.Engine()
+    linker = wasmtime.Linker(engine)
+    nn = Preview1Nn()
+    nn.define(linker)
+    store = wasmtime.Store(engine)
+    instance = linker.instantiate(store, wasmtime.Module(engine, wasmtime.wat2wasm(PROBE_WAT)))
+    memory = instance.exports(store)["memory"]
+    nn.bind(store, memory)
+    want = properties.pack(properties.describe("onnx", "cpu", 1))
+    # `written` (at 8) lies inside the buffer (0..4096): the count must win
+    assert instance.exports(store)["call"](store, ONNX, CPU, 0, 4096, 8) == 0
+    assert struct.unpack("<I", memory.read(store, 8, 12))[0] == len(want)
+
+
+# -- 6. messages ------------------------------------------------------------------------
+
+
+def test_a_guest_without_start_fails_its_cell_with_a_reason(tmp_path: Path) -> None:
+    guest = tmp_path / "reactor.wasm"
+    guest.write_bytes(wasmtime.wat2wasm('(module (memory (export "memory") 1))'))
+    cell = Cell("w", "preview1", "wasmtime-py", "onnx", "cpu")
+    model = prepare_model("mlp_tiny", {}, None, None).files
+    job = CellJob(cell, model, [], [], 0, 1, 1, str(tmp_path / "work"),
+                  options={"guest_wasm": str(guest)})  # fmt: skip
+    try:
+        run_round(job)
+    except CellFailed as e:
+        assert "reactor.wasm" in str(e) and "_start" in str(e)
+    else:
+        raise AssertionError("a guest without _start ran")
