@@ -10,6 +10,7 @@ from pathlib import Path
 
 import wasmtime
 
+from bench.cli import main
 from contracts.cells import Cell
 from contracts.jobs import CellFailed, CellJob
 from hosts import abi, properties
@@ -60,3 +61,23 @@ def test_a_guest_without_start_fails_its_cell_with_a_reason(tmp_path: Path) -> N
         assert "reactor.wasm" in str(e) and "_start" in str(e)
     else:
         raise AssertionError("a guest without _start ran")
+
+
+# -- 3. adapt never overwrites its input; a folder is no output -------------------------
+
+
+def test_adapt_refuses_its_input_through_a_new_folder_and_a_folder(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    wat = '(module (import "wasi_ephemeral_nn" "compute" (func (param i32) (result i32)))'
+    module = tmp_path / "self2.wasm"
+    module.write_bytes(wasmtime.wat2wasm(wat + ' (memory (export "memory") 1))'))
+    before = module.read_bytes()
+    assert main(["adapt", "self2.wasm", "-o", "sub2/../self2.wasm"]) == 2
+    assert "overwrite the input" in capsys.readouterr().err
+    assert module.read_bytes() == before
+    (tmp_path / "outdir").mkdir()
+    assert main(["adapt", "self2.wasm", "-o", "outdir"]) == 2
+    err = capsys.readouterr().err
+    assert "outdir: is a folder" in err and ".tmp" not in err
