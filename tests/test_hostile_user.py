@@ -5,16 +5,21 @@ write order. Each test fails on the code before the fix."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import struct
 from pathlib import Path
 
 import wasmtime
 
 from bench.cli import main
+from bench.results.lock import lock_run_folder
 from contracts.cells import Cell
 from contracts.jobs import CellFailed, CellJob
 from hosts import abi, properties
 from hosts.wasmtime_py.preview1 import Preview1Nn, run_round
+from tests.helpers import run_cli
+from tests.test_reliability import FAST, _start, _wait_rounds, workload
 from workloads.models import prepare_model
 
 ONNX, CPU = abi.ENCODINGS.index("onnx"), abi.TARGETS.index("cpu")
@@ -81,3 +86,63 @@ def test_adapt_refuses_its_input_through_a_new_folder_and_a_folder(
     assert main(["adapt", "self2.wasm", "-o", "outdir"]) == 2
     err = capsys.readouterr().err
     assert "outdir: is a folder" in err and ".tmp" not in err
+
+
+# -- 1. one run per run folder -----------------------------------------------------------
+
+
+def test_a_second_run_or_resume_on_a_busy_folder_exits_2_naming_the_holder(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "run"
+    out.mkdir()  # created empty beforehand: the old "not empty" check let both in
+    held = lock_run_folder(out)  # what a run holds while it converts its model
+    try:
+        p = run_cli("run", "mlp-tiny", "--hosts", "native", *FAST, "--out", str(out))
+        assert p.returncode == 2, p.stderr
+        line = p.stderr.strip().splitlines()[-1]
+        assert str(out) in line and f"pid {os.getpid()}" in line, p.stderr
+        assert [f.name for f in out.iterdir()] == [".lock"]  # the loser wrote nothing
+    finally:
+        held.release()
+    proc = _start(out)  # a real run holds it too, and --resume takes the same lock
+    try:
+        _wait_rounds(out, 1, proc)
+        p = run_cli("run", "--resume", str(out))
+        assert p.returncode == 2 and f"pid {proc.pid}" in p.stderr, p.stderr
+    finally:
+        proc.kill()  # kill -9: its lock dies with it
+        proc.communicate(timeout=60)
+    p = run_cli("run", "--resume", str(out))
+    assert p.returncode == 0, p.stderr
+
+
+def test_bad_input_leaves_a_given_empty_folder_empty(tmp_path: Path) -> None:
+    out = tmp_path / "given"
+    out.mkdir()
+    bad = workload(tmp_path, "dims", shape="[1, 65]")
+    p = run_cli("run", str(bad), *FAST, "--out", str(out))
+    assert p.returncode == 2, p.stderr
+    assert list(out.iterdir()) == []
+
+
+# -- 2. --resume refuses an edited workload or model ------------------------------------
+
+
+def test_resume_refuses_a_changed_model_and_workload(tmp_path: Path) -> None:
+    model = tmp_path / "new.onnx"
+    cache = tmp_path / "cache"
+    shutil.copyfile(prepare_model("mlp_tiny", {"seed": 11}, None, None, cache).files.onnx, model)
+    toml = workload(
+        tmp_path, "edited", variants="native", hosts="native", model='path = "new.onnx"'
+    )
+    out = tmp_path / "run"
+    p = run_cli("run", str(toml), *FAST, "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    inputs = {f.name: f.read_bytes() for f in (out / "inputs").iterdir()}
+    shutil.copyfile(prepare_model("mlp_tiny", {"seed": 12}, None, None, cache).files.onnx, model)
+    toml.write_text(toml.read_text() + "seed = 5\n")
+    p = run_cli("run", "--resume", str(out))
+    assert p.returncode == 2, p.stderr
+    assert f"model file {model}" in p.stderr and f"workload file {toml}" in p.stderr, p.stderr
+    assert {f.name: f.read_bytes() for f in (out / "inputs").iterdir()} == inputs
