@@ -19,6 +19,7 @@ from contracts.jobs import CellFailed, CellJob
 from hosts import abi, properties
 from hosts.wasmtime_py.preview1 import Preview1Nn, run_round
 from tests.helpers import run_cli
+from tests.synthetic_run import basic_cells, make_run
 from tests.test_reliability import FAST, _start, _wait_rounds, workload
 from workloads.models import prepare_model
 
@@ -146,3 +147,20 @@ def test_resume_refuses_a_changed_model_and_workload(tmp_path: Path) -> None:
     assert p.returncode == 2, p.stderr
     assert f"model file {model}" in p.stderr and f"workload file {toml}" in p.stderr, p.stderr
     assert {f.name: f.read_bytes() for f in (out / "inputs").iterdir()} == inputs
+
+
+# -- 4. a run without its samples is broken for every reader ----------------------------
+
+
+def test_every_reader_refuses_a_run_whose_samples_are_missing(tmp_path: Path) -> None:
+    base = make_run(tmp_path / "base", basic_cells())
+    broken = make_run(tmp_path / "broken", basic_cells())
+    (broken / "samples.parquet").unlink()
+    for args in (("report", str(broken), "--out", str(tmp_path / "rep")),
+                 ("compare", str(base), str(broken)), ("history", str(base), str(broken)),
+                 ("export", str(broken), "--format", "sightglass", "-o", str(tmp_path / "x.csv")),
+                 ("merge", str(base), str(broken), "--out", str(tmp_path / "m"))):  # fmt: skip
+        p = run_cli(*args)
+        assert p.returncode == 2, (args, p.stdout, p.stderr)
+        assert "broken" in p.stderr and "samples" in p.stderr, (args, p.stderr)
+    assert not (tmp_path / "x.csv").exists()
