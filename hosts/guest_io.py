@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from contracts import paths
+from contracts import logtail, paths
 from contracts.dtypes import DTYPES
 from contracts.jobs import CellFailed, CellJob, RoundResult
 from hosts.native import model_paths
@@ -223,8 +223,8 @@ def collect(job: CellJob, run: GuestRun) -> RoundResult:
 
 
 def tail(path: Path, lines: int = 5) -> str:
-    """The last lines of a guest output file, joined with ' | ' (for reasons)."""
+    """The lines of a guest output file that explain a failure, joined with ' | '
+    (the driver's own `driver: ...` line before its usage text; contracts.logtail)."""
     if not path.is_file():
         return ""
-    text = path.read_text(errors="replace").strip().splitlines()
-    return " | ".join(text[-lines:])
+    return logtail.telling(path.read_text(errors="replace"), "driver", lines)

@@ -10,13 +10,16 @@ import shutil
 import struct
 from pathlib import Path
 
+import onnx
 import wasmtime
+from onnx import TensorProto, helper
 
 from bench.cli import main
+from bench.measure import processes
 from bench.results.lock import lock_run_folder
 from contracts.cells import Cell
 from contracts.jobs import CellFailed, CellJob
-from hosts import abi, properties
+from hosts import abi, guest_io, properties
 from hosts.wasmtime_py.preview1 import Preview1Nn, run_round
 from tests.helpers import run_cli
 from tests.synthetic_run import basic_cells, make_run
@@ -164,3 +167,60 @@ def test_every_reader_refuses_a_run_whose_samples_are_missing(tmp_path: Path) ->
         assert p.returncode == 2, (args, p.stdout, p.stderr)
         assert "broken" in p.stderr and "samples" in p.stderr, (args, p.stderr)
     assert not (tmp_path / "x.csv").exists()
+
+
+# -- 5. huge tensors are refused up front; the telling stderr line is kept ---------------
+
+
+def _onnx(path: Path, nodes: list, inputs: list, outputs: list, inits: list = ()) -> None:
+    graph = helper.make_graph(nodes, "g", inputs, outputs, list(inits))
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def test_a_huge_input_is_refused_before_anything_is_generated(tmp_path: Path) -> None:
+    f32 = TensorProto.FLOAT
+    _onnx(tmp_path / "relu.onnx", [helper.make_node("Relu", ["input"], ["y"])],
+          [helper.make_tensor_value_info("input", f32, [1, 3, "h", "w"])],
+          [helper.make_tensor_value_info("y", f32, [1, 3, "h", "w"])])  # fmt: skip
+    # 46 MiB of f32 against a 64 MiB limit (cap: a quarter of it)
+    huge = workload(tmp_path, "huge", variants="native", hosts="native", extra="memory_limit_mb = 64",
+                    model='path = "relu.onnx"', shape="[1, 3, 2000, 2000]")  # fmt: skip
+    p = run_cli("run", str(huge), *FAST, "--out", str(tmp_path / "run"))
+    assert p.returncode == 2, p.stderr
+    assert "field 'inputs.input'" in p.stderr and "cap of 16 MiB" in p.stderr, p.stderr
+    assert not (tmp_path / "run").exists()
+    # the cap is the workload's to raise
+    huge.write_text(huge.read_text().replace("memory_limit_mb = 64", "max_tensor_mb = 1"))
+    p = run_cli("run", str(huge), *FAST, "--out", str(tmp_path / "run"))
+    assert p.returncode == 2 and "max_tensor_mb = 1" in p.stderr, p.stderr
+
+
+def test_dynamic_output_shapes_are_inferred_under_the_memory_limit(tmp_path: Path) -> None:
+    i64, f32 = TensorProto.INT64, TensorProto.FLOAT
+    # repeats is an input: only running the model tells the output's size (1 GiB)
+    _onnx(tmp_path / "tile.onnx", [helper.make_node("Tile", ["input", "repeats"], ["y"])],
+          [helper.make_tensor_value_info("input", f32, [1, 1024]),
+           helper.make_tensor_value_info("repeats", i64, [2])],
+          [helper.make_tensor_value_info("y", f32, ["m", "n"])])  # fmt: skip
+    w = workload(tmp_path, "tile", variants="native", hosts="native", extra="memory_limit_mb = 400",
+                 model='path = "tile.onnx"', shape="[1, 1024]")  # fmt: skip
+    w.write_text(w.read_text() + '[inputs.repeats]\nshape = [2]\ndtype = "i64"\n'
+                 'generator = "constant"\nvalue = 512\n')  # fmt: skip
+    p = run_cli("run", str(w), *FAST, "--out", str(tmp_path / "run"))
+    assert p.returncode == 2, p.stderr
+    assert "field 'model'" in p.stderr and "memory limit" in p.stderr, p.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_reason_keeps_the_line_that_explains_the_failure(tmp_path: Path) -> None:
+    usage = (
+        "driver: bad output MAXBYTES: 4800000000\n"
+        "usage: driver --encoding ENC --target TGT [--load bytes|name] [--name NAME]\n"
+        + "  more usage\n"
+        * 6
+    )
+    (tmp_path / "stderr").write_text(usage)
+    assert "driver: bad output MAXBYTES: 4800000000" in guest_io.tail(tmp_path / "stderr", 3)
+    traceback = "Traceback (most recent call last):\n" + '  File "x.py"\n' * 20
+    (tmp_path / "worker.stderr").write_text(traceback + "ValueError: the cause\n  a note\n")
+    assert "ValueError: the cause" in processes.tail(tmp_path / "worker.stderr")

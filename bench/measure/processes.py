@@ -13,6 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from contracts import logtail
+
 POLL_S = 0.05
 
 
@@ -90,9 +92,10 @@ def exit_reason(code: int | None) -> str:
     return f"worker exited with status {code} and no result"
 
 
-def tail(path: Path, lines: int = 5) -> str:
+def tail(path: Path, lines: int = 5, program: str | None = None) -> str:
+    """The lines of a stderr file that explain a failure (contracts.logtail)."""
     try:
-        text = path.read_text(errors="replace").strip().splitlines()
+        text = path.read_text(errors="replace")
     except OSError:
         return ""
-    return " | ".join(line.strip() for line in text[-lines:])
+    return logtail.telling(text, program, lines)

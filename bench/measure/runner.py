@@ -247,7 +247,7 @@ class Runner:
                 outcomes.append(json.loads(result_path.read_text()))
                 continue
             reason = reason or exit_reason(proc.returncode)
-            last = tail(wd / "worker.stderr")
+            last = tail(wd / "worker.stderr", lines=8)  # more: a usage text can follow the error
             outcomes.append(
                 {"status": "failed", "reason": f"{reason}{': ' + last if last else ''}"}
             )

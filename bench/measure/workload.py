@@ -70,6 +70,9 @@ class Workload:
     timeout_s: float = 300.0
     memory_limit_mb: int = 8192
     guests: dict[str, Path] = field(default_factory=dict)  # variant -> own guest .wasm
+    max_tensor_mb: int | None = (
+        None  # None: memory_limit_mb // TENSOR_SHARE (bench.measure.prepare)
+    )
 
     @property
     def model_label(self) -> str:
@@ -166,6 +169,8 @@ def load_workload(path: Path) -> Workload:
     if w.timeout_s <= 0:
         raise top.error("timeout_s", f"must be > 0, got {w.timeout_s:g}")
     w.memory_limit_mb = top.positive_int("memory_limit_mb", 8192, minimum=64)
+    if "max_tensor_mb" in data:
+        w.max_tensor_mb = top.positive_int("max_tensor_mb", 1)
 
     model = top.table_of("model")
     if "model" not in data:
