@@ -224,3 +224,15 @@ def test_a_reason_keeps_the_line_that_explains_the_failure(tmp_path: Path) -> No
     traceback = "Traceback (most recent call last):\n" + '  File "x.py"\n' * 20
     (tmp_path / "worker.stderr").write_text(traceback + "ValueError: the cause\n  a note\n")
     assert "ValueError: the cause" in processes.tail(tmp_path / "worker.stderr")
+
+
+def test_an_input_the_model_lacks_is_reported_under_its_own_field(tmp_path: Path) -> None:
+    f32 = TensorProto.FLOAT
+    _onnx(tmp_path / "relu.onnx", [helper.make_node("Relu", ["input"], ["y"])],
+          [helper.make_tensor_value_info("input", f32, [1, 4])],
+          [helper.make_tensor_value_info("y", f32, [1, 4])])  # fmt: skip
+    w = workload(tmp_path, "mask", variants="native", hosts="native",
+                 model='path = "relu.onnx"', shape="[1, 4]")  # fmt: skip
+    w.write_text(w.read_text() + '[inputs.mask]\nshape = [1, 4]\ndtype = "f32"\n')
+    p = run_cli("run", str(w), *FAST, "--out", str(tmp_path / "run"))
+    assert p.returncode == 2 and "field 'inputs.mask'" in p.stderr, p.stderr

@@ -45,7 +45,7 @@ def prepare(w: Workload, data_dir: Path) -> PreparedWorkload:
             builder=w.builder, params=w.params, onnx_path=w.model_path, input_shapes=shapes
         )
     except ModelError as e:
-        raise WorkloadError(f"{where}: field 'model': {e}") from None
+        raise WorkloadError(f"{where}: field '{e.field or 'model'}': {e}") from None
 
     by_name = {spec.name: spec for spec in w.inputs}
     model_inputs = list(prepared.inputs)
