@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from bench.measure.inputs import generate
-from bench.measure.processes import exit_reason, tail, watch
+from bench.measure.processes import exit_reason, kill_tree, tail, watch
 from bench.measure.workload import Workload, WorkloadError
+from contracts import paths
 from contracts.dtypes import DTYPES
 from contracts.jobs import ModelFiles, TensorSpec
 
@@ -149,8 +150,13 @@ def _outputs_by_running(
         job.write_text(json.dumps({"onnx": onnx_path, "inputs": [asdict(t) for t in inputs]}))
         with open(err, "wb") as stderr:
             proc = subprocess.Popen([sys.executable, "-m", "bench.measure.prepare", str(job),
-                                     str(result)], stderr=stderr, start_new_session=True)  # fmt: skip
-            reason = watch([proc], w.timeout_s, w.memory_limit_mb)[0]
+                                     str(result)], stderr=stderr, start_new_session=True,
+                                    cwd=paths.REPO_ROOT)  # fmt: skip
+            try:
+                reason = watch([proc], w.timeout_s, w.memory_limit_mb)[0]
+            except BaseException:  # Ctrl-C: its own session would let it run on
+                kill_tree(proc)
+                raise
         if reason or proc.returncode or not result.exists():
             why = reason or exit_reason(proc.returncode)
             raise WorkloadError(
