@@ -14,6 +14,8 @@ import onnx
 import wasmtime
 from onnx import TensorProto, helper
 
+from bench.analyze.compare import compare_runs
+from bench.analyze.runs import load_run
 from bench.cli import main
 from bench.measure import processes
 from bench.results.lock import lock_run_folder
@@ -236,3 +238,12 @@ def test_an_input_the_model_lacks_is_reported_under_its_own_field(tmp_path: Path
     w.write_text(w.read_text() + '[inputs.mask]\nshape = [1, 4]\ndtype = "f32"\n')
     p = run_cli("run", str(w), *FAST, "--out", str(tmp_path / "run"))
     assert p.returncode == 2 and "field 'inputs.mask'" in p.stderr, p.stderr
+
+
+def test_compare_never_passes_on_cells_left_out_for_missing_samples(tmp_path: Path) -> None:
+    base = load_run(make_run(tmp_path / "base", basic_cells()))
+    head = load_run(make_run(tmp_path / "head", basic_cells()))
+    head.samples = head.samples[head.samples["variant"] != "preview1"]  # lost after loading
+    cmp = compare_runs(base, head)
+    assert cmp.not_compared and all(why.split(": ", 1)[1] for _, why in cmp.not_compared)
+    assert cmp.exit_code == 1
