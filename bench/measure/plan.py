@@ -130,19 +130,29 @@ def claim_folder(run_dir: Path) -> tuple[RunLock, bool]:
     """Make and lock the run folder before anything is written in it. Returns the lock
     and whether this run created the folder (mkdir's own answer: no exists-then-create
     gap between two runs)."""
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        run_dir.mkdir()
-        created = True
-    except FileExistsError:
-        created = False
-    lock = lock_run_folder(run_dir)
+    lock, created = _make_and_lock(run_dir)
     try:
         check_writable(run_dir)
     except BaseException:
         _leave_nothing(run_dir, lock, created, emptied=False)
         raise
     return lock, created
+
+
+def _make_and_lock(run_dir: Path, tries: int = 3) -> tuple[RunLock, bool]:
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(tries):
+        try:
+            run_dir.mkdir()
+            created = True
+        except FileExistsError:
+            created = False
+        try:
+            return lock_run_folder(run_dir), created
+        except FileNotFoundError:  # a run with bad input removed its folder meanwhile
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _leave_nothing(run_dir: Path, lock: RunLock, created: bool, emptied: bool) -> None:
