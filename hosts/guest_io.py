@@ -225,11 +225,3 @@ def collect(job: CellJob, run: GuestRun) -> RoundResult:
         outputs=read_outputs(job, run),
         notes=notes,
     )
-
-
-def tail(path: Path, lines: int = 5) -> str:
-    """The last lines of a guest output file, joined with ' | ' (for reasons)."""
-    if not path.is_file():
-        return ""
-    text = path.read_text(errors="replace").strip().splitlines()
-    return " | ".join(text[-lines:])

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from contracts import paths
 from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, RoundResult
+from contracts.logtail import telling_file
 from hosts import guest_io
 from hosts.backends import device_problem
 
@@ -275,8 +276,8 @@ class NativeCHost:
             if timed_out.is_set() and code < 0:
                 raise CellFailed(f"native-c: killed after the {timeout} s timeout")
             if LOADER_ERROR in stderr:
-                raise CellUnsupported(f"native-c: {guest_io.tail(run.stderr, 2)}")
-            why = _driver_error(stderr) or guest_io.tail(run.stderr) or f"exit {code}"
+                raise CellUnsupported(f"native-c: {telling_file(run.stderr, 'driver', 2)}")
+            why = _driver_error(stderr) or telling_file(run.stderr, "driver") or f"exit {code}"
             raise CellFailed(f"native-c driver exited {code}: {why}")
         result = guest_io.collect(job, run)
         result.peak_rss_kb = usage.ru_maxrss

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts import wasm_binary
+from contracts.logtail import telling
 
 TIMINGS = ("bench", "process")
 MARK = re.compile(rb"wasinn-bench region (\d+) (\d+)\n")
@@ -114,11 +115,6 @@ def split_marks(stderr: bytes) -> tuple[list[tuple[int, int]], str]:
     return regions, MARK.sub(b"", stderr).decode("utf-8", "replace")
 
 
-def tail(text: str, n: int = 3) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return " | ".join(lines[-n:])
-
-
 def finish(
     job: ProgramJob,
     exit_code: int,
@@ -133,7 +129,7 @@ def finish(
     if trap is not None:
         failure = f"trapped: {trap}"
     elif exit_code != 0:
-        failure = f"exited {exit_code}" + (f": {tail(stderr)}" if stderr.strip() else "")
+        failure = f"exited {exit_code}" + (f": {telling(stderr, keep=3)}" if stderr.strip() else "")
     elif job.timing == "bench" and not regions:
         failure = "never called bench.end (timing 'bench' needs at least one region)"
     elif any(end < start for start, end in regions):

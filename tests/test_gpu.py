@@ -12,7 +12,8 @@ import pytest
 
 from contracts.cells import BACKENDS, HOST_VARIANTS, Cell
 from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, TensorSpec
-from hosts import get_host, guest_io
+from contracts.logtail import telling_file
+from hosts import get_host
 from hosts.backends import get_backend
 from hosts.wasmtime_py import component, preview1
 from tests.helpers import run_cli
@@ -82,7 +83,7 @@ def test_component_host_passes_gpu_to_onnxruntime(mlp, tmp_path: Path, variant: 
     with pytest.raises(CellUnsupported, match="unsupported_operation"):
         component.run_round(gpu_job(mlp, tmp_path, variant, "wasmtime-py", "onnx"))
     if variant == "component":  # the WIT carries the backend's message to the guest
-        assert "CUDAExecutionProvider" in guest_io.tail(tmp_path / "stderr.txt")
+        assert "CUDAExecutionProvider" in telling_file(tmp_path / "stderr.txt", "driver")
 
 
 def test_cli_maps_gpu_to_openvino_gpu_plugin(mlp, tmp_path: Path, monkeypatch) -> None:

@@ -67,7 +67,9 @@ class Comparison:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.count("regressed") or self.count("failed") else 0
+        # a cell left out for missing samples is a broken run, never a pass
+        lost = any(why.endswith(NO_SAMPLES) for _, why in self.not_compared)
+        return 1 if self.count("regressed") or self.count("failed") or lost else 0
 
     def warnings(self) -> list[str]:
         out = []
@@ -128,9 +130,8 @@ def compare_runs(
                     )  # fmt: skip
                 )
             else:
-                cmp.not_compared.append(
-                    (key, f"base {bs[key][0]}, head {hs[key][0]}: {hs[key][1] or bs[key][1]}")
-                )
+                why = hs[key][1] or bs[key][1] or _no_samples(b, h)
+                cmp.not_compared.append((key, f"base {bs[key][0]}, head {hs[key][0]}: {why}"))
             continue
         if metric == "p50":
             ratio = stats.round_ratio(
@@ -157,6 +158,14 @@ def compare_runs(
         cmp.rows.append(CellComparison(key, bv, hv, ratio, p, bu.size, hu.size, verdict))
     cmp.rows.sort(key=lambda r: VERDICT_ORDER.index(r.verdict))  # stable: run order kept
     return cmp
+
+
+NO_SAMPLES = "has no total samples"
+
+
+def _no_samples(b: np.ndarray | None, h: np.ndarray | None) -> str:
+    """The reason when neither run gave one: which side's samples are missing."""
+    return f"{'base' if b is None else 'head'} {NO_SAMPLES}"
 
 
 def _value(metric: str, x: np.ndarray, native: np.ndarray | None) -> float:

@@ -19,7 +19,7 @@ from bench.analyze.summarize import summarize
 from bench.results.progress import read_progress, replay
 from bench.results.schema import CELL_COLUMNS, PHASE_MEDIAN_COLUMNS, STAT_COLUMNS
 from bench.results.store import RunFolderError, read_csv, read_samples
-from contracts.cells import KEY_COLUMNS
+from contracts.cells import KEY_COLUMNS, Cell
 
 
 @dataclass
@@ -69,11 +69,34 @@ def load_run(run_dir: str | Path) -> Run:
     cells = read_csv(run_dir / "cells.csv", CELL_COLUMNS)
     if cells.empty and (run_dir / "plan.json").exists():
         cells = _cells_from_plan(run_dir)  # killed before cells.csv: what the plan and progress say
+    _check_samples_cover_cells(run_dir, samples, cells)
     summary = read_csv(run_dir / "summary.csv", [])
     stale = any(c not in summary for c in STAT_COLUMNS + PHASE_MEDIAN_COLUMNS)
     if stale or (summary.empty and not cells.empty):
         summary = summarize(samples, cells)
     return Run(run_dir, meta, samples, cells, summary)
+
+
+def _check_samples_cover_cells(run_dir: Path, samples: pd.DataFrame, cells: pd.DataFrame) -> None:
+    """A cell that finished rounds must have samples: without them summary.csv would
+    show old numbers and compare/export would pass on nothing (a broken run)."""
+    if cells.empty or "rounds" not in cells:
+        return
+    rounds = pd.to_numeric(cells["rounds"], errors="coerce").fillna(0)
+    ran = {Cell.from_row(r) for _, r in cells[(cells["status"] == "ok") & (rounds > 0)].iterrows()}
+    have = {Cell.from_row(r) for _, r in samples[KEY_COLUMNS].drop_duplicates().iterrows()}
+    missing = sorted(c.key for c in ran - have)
+    if not missing:
+        return
+    if samples.empty:
+        raise RunFolderError(
+            f"{run_dir}: broken run: samples.parquet (and parts/) missing or empty, but "
+            f"{len(missing)} cell(s) finished rounds (e.g. {missing[0]})"
+        )
+    raise RunFolderError(
+        f"{run_dir / 'samples.parquet'}: broken run: no samples for {len(missing)} cell(s) "
+        f"that finished rounds: {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}"
+    )
 
 
 def _cells_from_plan(run_dir: Path) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -92,6 +93,14 @@ def run(args: argparse.Namespace) -> int:
         setup = plan.setup_resume(args.resume, say)
     else:
         setup = plan.setup_new(_options(args), say)
+    try:
+        return _run(args, setup, say)
+    finally:
+        if setup.lock:
+            setup.lock.release()  # exit releases it too; in-process callers need it now
+
+
+def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], None]) -> int:
     say(f"run folder: {setup.run_dir}")
     with Progress(
         TextColumn("[bold]{task.description}"),

@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.measure import identity
 from bench.measure.matrix import Filters, expand, probe, shard_of
 from bench.measure.meta import build_meta
 from bench.measure.prepare import PreparedWorkload, prepare
 from bench.measure.workload import Workload, WorkloadError, find_workload, suite
+from bench.results.lock import LOCK_NAME, RunLock, lock_run_folder
 from bench.results.progress import CellState, read_progress, replay
 from bench.results.store import write_json
 from contracts.cells import Cell, base_host
@@ -77,11 +79,13 @@ class RunSetup:
     states: list[CellState]
     done: set[tuple[str, int]]
     plan: dict[str, Any]
+    lock: RunLock | None = None  # held until the run ends (bench/results/lock.py)
 
 
 def _prepare_all(
-    workloads: list[Workload], run_dir: Path, say: Callable[[str], None]
-) -> dict[str, PreparedWorkload]:
+    workloads: list[Workload], run_dir: Path, say: Callable[[str], None],
+    data_dir: Path | None = None,
+) -> dict[str, PreparedWorkload]:  # fmt: skip
     prepared = {}
     for w in workloads:
         say(f"preparing {w.name} ({w.model_label}; cached after the first build)")
@@ -90,7 +94,7 @@ def _prepare_all(
 
             prepared[w.name] = prepare_program(w, run_dir)
             continue
-        prepared[w.name] = prepare(w, run_dir / "inputs")
+        prepared[w.name] = prepare(w, data_dir or run_dir / "inputs")
     return prepared
 
 
@@ -122,14 +126,54 @@ def opset_outside_range(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | No
 
 def check_writable(run_dir: Path) -> None:
     """Fail before measuring anything if the results cannot be written."""
-    if run_dir.exists() and any(run_dir.iterdir()):
+    if any(p.name != LOCK_NAME for p in run_dir.iterdir()):
         raise OSError(
             f"{run_dir}: results folder exists and is not empty (use --resume to continue it)"
         )
-    run_dir.mkdir(parents=True, exist_ok=True)
     probe_file = run_dir / ".write-test"
     probe_file.write_text("ok")
     probe_file.unlink()
+
+
+def claim_folder(run_dir: Path) -> tuple[RunLock, bool]:
+    """Make and lock the run folder before anything is written in it. Returns the lock
+    and whether this run created the folder (mkdir's own answer: no exists-then-create
+    gap between two runs)."""
+    lock, created = _make_and_lock(run_dir)
+    try:
+        check_writable(run_dir)
+    except BaseException:
+        _leave_nothing(run_dir, lock, created, emptied=False)
+        raise
+    return lock, created
+
+
+def _make_and_lock(run_dir: Path, tries: int = 3) -> tuple[RunLock, bool]:
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(tries):
+        try:
+            run_dir.mkdir()
+            created = True
+        except FileExistsError:
+            created = False
+        try:
+            return lock_run_folder(run_dir), created
+        except FileNotFoundError:  # a run with bad input removed its folder meanwhile
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _leave_nothing(run_dir: Path, lock: RunLock, created: bool, emptied: bool) -> None:
+    """Undo a claim (bad input found): remove the folder we made, or what we wrote
+    into the empty one we were given; the lock goes last, so no run slips in."""
+    if created:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    elif emptied:  # it was empty (check_writable): everything in it is ours
+        for child in run_dir.iterdir():
+            if child.name != LOCK_NAME:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+    lock.release(remove=not created)
 
 
 def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
@@ -158,13 +202,12 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
     run_id = new_run_id()
     # Absolute: the workers run in REPO_ROOT, so relative job/input paths would break.
     run_dir = (options.out if options.out else Path.cwd() / "results" / run_id).absolute()
-    created = not run_dir.exists()
-    check_writable(run_dir)
+    lock, created = claim_folder(run_dir)
     try:
+        recorded = identity.sources(workloads)
         prepared = _prepare_all(workloads, run_dir, say)
-    except BaseException:
-        if created:  # bad input found while preparing: leave nothing behind
-            shutil.rmtree(run_dir, ignore_errors=True)
+    except BaseException:  # bad input found while preparing: leave nothing behind
+        _leave_nothing(run_dir, lock, created, emptied=True)
         raise
     states = [CellState(c) for c in cells]
     for s in states:
@@ -187,10 +230,12 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
         "filters": asdict(options.filters),
         "shard": f"{options.shard[0]}/{options.shard[1]}" if options.shard else None,
         "cells": [{"key": s.cell.key, "status": s.status, "reason": s.reason} for s in states],
+        # what --resume checks before it continues (bench/measure/identity.py)
+        "identity": {"sources": recorded, "products": identity.products(prepared)},
     }
     write_json(run_dir / "plan.json", plan)
     write_json(run_dir / "meta.json", build_meta(run_dir, prepared, plan, interrupted=True))
-    return RunSetup(run_dir, prepared, states, set(), plan)
+    return RunSetup(run_dir, prepared, states, set(), plan, lock)
 
 
 def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
@@ -200,10 +245,52 @@ def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
         raise WorkloadError(
             f"{run_dir}: cannot resume, no plan.json (not a run folder made by `run`)"
         )
-    plan = json.loads(plan_path.read_text())
-    o = plan["overrides"]
-    options = RunOptions(targets=plan["workloads"], iterations=o["iterations"], warmup=o["warmup"],
-                         rounds=o["rounds"], timeout_s=o["timeout_s"], memory_limit_mb=o["memory_limit_mb"])  # fmt: skip
-    prepared = _prepare_all(select_workloads(options), run_dir, say)
-    states, done = replay(plan, read_progress(run_dir))
-    return RunSetup(run_dir, prepared, states, done, plan)
+    lock = lock_run_folder(run_dir)
+    try:
+        plan = json.loads(plan_path.read_text())
+        o = plan["overrides"]
+        options = RunOptions(targets=plan["workloads"], iterations=o["iterations"], warmup=o["warmup"],
+                             rounds=o["rounds"], timeout_s=o["timeout_s"], memory_limit_mb=o["memory_limit_mb"])  # fmt: skip
+        workloads = select_workloads(options)
+        recorded = plan.get("identity")  # None: a run from before it was recorded
+        if recorded:
+            _refuse_changes(
+                run_dir, identity.changes(recorded["sources"], identity.sources(workloads))
+            )
+        prepared = _prepare_resumed(workloads, run_dir, recorded, say)
+        states, done = replay(plan, read_progress(run_dir))
+    except BaseException:
+        lock.release()
+        raise
+    return RunSetup(run_dir, prepared, states, done, plan, lock)
+
+
+def _prepare_resumed(
+    workloads: list[Workload], run_dir: Path, recorded: dict[str, Any] | None,
+    say: Callable[[str], None],
+) -> dict[str, PreparedWorkload]:  # fmt: skip
+    """Prepare again into a scratch folder, check the products against the record, and
+    point the inputs at the run's own files: inputs/ is never overwritten."""
+    if not recorded:
+        return _prepare_all(workloads, run_dir, say)
+    scratch = run_dir / ".resume-check"
+    shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        prepared = _prepare_all(workloads, scratch, say, data_dir=scratch)
+        _refuse_changes(
+            run_dir, identity.changes(recorded["products"], identity.products(prepared))
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    for p in prepared.values():
+        for spec in p.inputs:
+            spec.path = str(run_dir / "inputs" / Path(str(spec.path)).name)
+    return prepared
+
+
+def _refuse_changes(run_dir: Path, changed: list[str]) -> None:
+    if changed:
+        raise WorkloadError(
+            f"{run_dir}: cannot resume, the run would mix two setups: {'; '.join(changed)} "
+            "since it started (restore them, or start a new run)"
+        )

@@ -6,17 +6,25 @@ bad input fails fast with the workload file and field in the message.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import math
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bench.measure.inputs import generate
+from bench.measure.processes import exit_reason, kill_tree, watch
 from bench.measure.program_file import ProgramSpec
 from bench.measure.workload import Workload, WorkloadError
+from contracts import paths
 from contracts.dtypes import DTYPES
 from contracts.jobs import ModelFiles, TensorSpec
+from contracts.logtail import telling_file
 
 
 @dataclass
@@ -49,7 +57,7 @@ def prepare(w: Workload, data_dir: Path) -> PreparedWorkload:
             builder=w.builder, params=w.params, onnx_path=w.model_path, input_shapes=shapes
         )
     except ModelError as e:
-        raise WorkloadError(f"{where}: field 'model': {e}") from None
+        raise WorkloadError(f"{where}: field '{e.field or 'model'}': {e}") from None
 
     by_name = {spec.name: spec for spec in w.inputs}
     model_inputs = list(prepared.inputs)
@@ -59,6 +67,7 @@ def prepare(w: Workload, data_dir: Path) -> PreparedWorkload:
             raise WorkloadError(
                 f"{where}: field 'inputs.{spec.name}': the model has no such input (it has: {have})"
             )
+    check_sizes(w, [(f"inputs.{s.name}", s.dtype, s.shape) for s in w.inputs])
     data_dir.mkdir(parents=True, exist_ok=True)
     inputs: list[TensorSpec] = []
     for index, (name, dtype, shape) in enumerate(model_inputs):
@@ -91,8 +100,11 @@ def prepare(w: Workload, data_dir: Path) -> PreparedWorkload:
             raise WorkloadError(
                 f"{where}: field 'model': output {out.name!r} has unsupported dtype {out.dtype}"
             )
+    check_sizes(w, [(f"outputs.{o.name}", o.dtype, o.shape) for o in outputs
+                    if all(d > 0 for d in o.shape)])  # fmt: skip
     if any(d <= 0 for out in outputs for d in out.shape):
-        outputs = _outputs_by_running(prepared.files.onnx, inputs, outputs)
+        outputs = _outputs_by_running(prepared.files.onnx, inputs, outputs, w)
+        check_sizes(w, [(f"outputs.{o.name}", o.dtype, o.shape) for o in outputs])
     for name in w.output_tolerances:
         if name not in {o.name for o in outputs}:
             raise WorkloadError(f"{where}: field 'outputs.{name}': the model has no such output")
@@ -111,15 +123,74 @@ def prepare(w: Workload, data_dir: Path) -> PreparedWorkload:
     return PreparedWorkload(w, prepared.files, inputs, outputs, info)
 
 
+# Without `max_tensor_mb`, each tensor and all inputs together may take this share of
+# the memory limit: the harness generates the inputs (a float64 draw, then a cast) and a
+# worker holds inputs, outputs and the backend's own copies within the limit.
+TENSOR_SHARE = 4
+
+
+def tensor_cap_bytes(w: Workload) -> int:
+    return (w.max_tensor_mb or w.memory_limit_mb // TENSOR_SHARE) << 20
+
+
+def check_sizes(w: Workload, tensors: list[tuple[str, str, list[int]]]) -> None:
+    """Refuse, before anything is generated, a tensor (or inputs) bigger than the cap."""
+    cap = tensor_cap_bytes(w)
+    why = (f"max_tensor_mb = {w.max_tensor_mb}" if w.max_tensor_mb else
+           f"1/{TENSOR_SHARE} of memory_limit_mb {w.memory_limit_mb}; raise max_tensor_mb")  # fmt: skip
+    total = 0
+    for field_name, dtype, shape in tensors:
+        size = math.prod(shape) * np.dtype(DTYPES[dtype]).itemsize  # Python ints: no overflow
+        total += size * field_name.startswith("inputs.")
+        if size > cap or total > cap:
+            what = f"{dtype} {list(shape)} takes {size / 2**20:,.0f} MiB" if size > cap else (
+                f"the inputs together take {total / 2**20:,.0f} MiB")  # fmt: skip
+            raise WorkloadError(
+                f"{w.path}: field '{field_name}': {what}, over the cap of {cap >> 20} MiB ({why})"
+            )
+
+
 def _outputs_by_running(
-    onnx_path: str, inputs: list[TensorSpec], outputs: list[TensorSpec]
+    onnx_path: str, inputs: list[TensorSpec], outputs: list[TensorSpec], w: Workload
 ) -> list[TensorSpec]:
-    """Learn dynamic output shapes from one onnxruntime inference."""
+    """Learn dynamic output shapes from one onnxruntime inference, run in a child
+    process under the workload's timeout and memory limit (as a cell is): a model
+    whose outputs blow up is killed there, not in the harness."""
+    with tempfile.TemporaryDirectory(prefix="shapes-") as tmp:
+        job, result, err = (Path(tmp) / n for n in ("job.json", "shapes.json", "stderr"))
+        job.write_text(json.dumps({"onnx": onnx_path, "inputs": [asdict(t) for t in inputs]}))
+        with open(err, "wb") as stderr:
+            proc = subprocess.Popen([sys.executable, "-m", "bench.measure.prepare", str(job),
+                                     str(result)], stderr=stderr, start_new_session=True,
+                                    cwd=paths.REPO_ROOT)  # fmt: skip
+            try:
+                reason = watch([proc], w.timeout_s, w.memory_limit_mb)[0]
+            except BaseException:  # Ctrl-C: its own session would let it run on
+                kill_tree(proc)
+                raise
+        if reason or proc.returncode or not result.exists():
+            why = reason or exit_reason(proc.returncode)
+            raise WorkloadError(
+                f"{w.path}: field 'model': inferring its dynamic output shapes failed: "
+                f"{why}: {telling_file(err)}"
+            )
+        shapes = json.loads(result.read_text())
+    return [
+        TensorSpec(o.name, o.index, o.dtype, shape)
+        for o, shape in zip(outputs, shapes, strict=True)
+    ]
+
+
+def _infer_shapes(job_path: str, out_path: str) -> None:
+    """The child's side: one inference, the output shapes as JSON."""
     import onnxruntime as ort
 
-    session = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+    job = json.loads(Path(job_path).read_text())
+    inputs = [TensorSpec(**t) for t in job["inputs"]]
+    session = ort.InferenceSession(job["onnx"], providers=["CPUExecutionProvider"])
     results = session.run(None, {t.name: t.read() for t in inputs})
-    return [
-        TensorSpec(o.name, o.index, o.dtype, list(np.asarray(r).shape))
-        for o, r in zip(outputs, results, strict=True)
-    ]
+    Path(out_path).write_text(json.dumps([list(np.asarray(r).shape) for r in results]))
+
+
+if __name__ == "__main__":
+    _infer_shapes(*sys.argv[1:3])

@@ -88,11 +88,3 @@ def exit_reason(code: int | None) -> str:
             name = f"signal {-code}"
         return f"worker killed by {name}"
     return f"worker exited with status {code} and no result"
-
-
-def tail(path: Path, lines: int = 5) -> str:
-    try:
-        text = path.read_text(errors="replace").strip().splitlines()
-    except OSError:
-        return ""
-    return " | ".join(line.strip() for line in text[-lines:])

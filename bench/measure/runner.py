@@ -26,13 +26,14 @@ import numpy as np
 import pandas as pd
 
 from bench.measure.prepare import PreparedWorkload
-from bench.measure.processes import check_disk, exit_reason, tail, watch
+from bench.measure.processes import check_disk, exit_reason, watch
 from bench.results.outputs import npz_safe
 from bench.results.progress import OFFLINE_ROUND, CellState
 from bench.results.schema import SAMPLE_COLUMNS
 from bench.results.store import RunWriter
 from contracts import machine, paths
 from contracts.jobs import CellJob
+from contracts.logtail import telling_file
 
 
 class Interrupted(Exception):
@@ -252,7 +253,9 @@ class Runner:
                 outcomes.append(json.loads(result_path.read_text()))
                 continue
             reason = reason or exit_reason(proc.returncode)
-            last = tail(wd / "worker.stderr")
+            last = telling_file(
+                wd / "worker.stderr", keep=8
+            )  # more: a usage text can follow the error
             outcomes.append(
                 {"status": "failed", "reason": f"{reason}{': ' + last if last else ''}"}
             )

@@ -68,6 +68,9 @@ class Workload:
     memory_limit_mb: int = 8192
     guests: dict[str, Path] = field(default_factory=dict)  # variant -> own guest .wasm
     program: ProgramSpec | None = None  # a whole program instead of a model (program.py)
+    max_tensor_mb: int | None = (
+        None  # None: memory_limit_mb // TENSOR_SHARE (bench.measure.prepare)
+    )
 
     @property
     def model_label(self) -> str:
@@ -110,6 +113,8 @@ def load_workload(path: Path) -> Workload:
         w.program, axes = read_program(path.parent, top, data)
         w.variants, w.hosts, w.backends = axes.variants, axes.hosts, axes.backends
         return w
+    if "max_tensor_mb" in data:
+        w.max_tensor_mb = top.positive_int("max_tensor_mb", 1)
 
     model = top.table_of("model")
     if "model" not in data:

@@ -41,6 +41,7 @@ from wasmtime.component import (
 )
 
 from contracts.jobs import CellFailed, CellJob, CellUnsupported, RoundResult, peak_rss_kb
+from contracts.logtail import telling_file
 from hosts import guest_io
 from hosts import properties as nn_properties
 from hosts.abi import MAX_DIMS, NnError
@@ -426,9 +427,9 @@ def run_round(job: CellJob) -> RoundResult:
     if out.trap is not None:
         if "hostcalls has been exhausted" in out.trap:
             raise CellUnsupported(f"host-call cap ({HOSTCALL_CAP} values): {out.trap}")
-        raise CellFailed(f"trap: {out.trap} | {guest_io.tail(run.stderr)}")
+        raise CellFailed(f"trap: {out.trap} | {telling_file(run.stderr, 'driver')}")
     if out.exit_code != 0:
-        raise _exit_error(out.exit_code, guest_io.tail(run.stderr))
+        raise _exit_error(out.exit_code, telling_file(run.stderr, "driver"))
     result = guest_io.collect(job, run)
     result.host_phases.update(out.host_phases)
     result.notes.update(notes)

@@ -26,6 +26,7 @@ import wasmtime
 
 from contracts.dtypes import DTYPES
 from contracts.jobs import CellFailed, CellJob, RoundResult, peak_rss_kb
+from contracts.logtail import telling_file
 from hosts import guest_io, properties
 from hosts.abi import MAX_DIMS, NnError, witx
 from hosts.backends import Backend, BackendError, Context, Graph, backend_for_encoding
@@ -252,10 +253,13 @@ class Preview1Nn:
         data = properties.pack(
             properties.describe(witx.ENCODINGS[enc], witx.TARGETS[tgt], self.threads)
         )
-        self._write_u32(written, len(data), "out written pointer")
         if len(data) > out.size:
+            self._write_u32(written, len(data), "out written pointer")
             raise NnError("too_large", f"properties need {len(data)} bytes, buffer {out.size}")
+        # Data first, then the count (as get_output): a buffer that overlaps
+        # `written` must not clobber the count the guest reads.
         out[: len(data)] = np.frombuffer(data, np.uint8)
+        self._write_u32(written, len(data), "out written pointer")
 
 
 # -- one round of the preview1 driver ---------------------------------------------
@@ -307,8 +311,9 @@ def run_round(job: CellJob) -> RoundResult:
     memory = exports.get("memory")
     nn.bind(store, memory if isinstance(memory, wasmtime.Memory) else None)
 
-    start = exports["_start"]
-    assert isinstance(start, wasmtime.Func)
+    start = exports.get("_start")
+    if not isinstance(start, wasmtime.Func):  # a reactor or a library, not a WASI command
+        raise CellFailed(f"{run.wasm.name} exports no _start function (not a WASI command)")
     code = 0
     try:
         start(store)
@@ -317,7 +322,7 @@ def run_round(job: CellJob) -> RoundResult:
     except (wasmtime.Trap, wasmtime.WasmtimeError) as e:
         raise CellFailed(f"guest trapped: {_summary(e)}") from e
     if code != 0:
-        detail = guest_io.tail(run.stderr, 3) or f"exit {code}"
+        detail = telling_file(run.stderr, "driver", 3) or f"exit {code}"
         host = f" [host: {nn.last_error}]" if nn.last_error else ""
         raise CellFailed(f"guest exited {code}: {detail}{host}")
 

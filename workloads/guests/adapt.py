@@ -137,14 +137,22 @@ def adapter_flags(mod: CoreModule, adapter: Path = ADAPTER) -> list[str]:
     return flags
 
 
+def _check_output(module: Path, out: Path) -> None:
+    """Refuse an output that is a folder or the input itself. The parents are made
+    first: `sub/../m.wasm` only resolves (and compares) once `sub` exists."""
+    if out.is_dir():
+        raise AdaptError(f"{out}: is a folder; -o names the component file to write")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.resolve() == module.resolve():
+        raise AdaptError(f"{out}: the output would overwrite the input module; choose another -o")
+
+
 def adapt(module: Path, out: Path, adapter: Path = ADAPTER) -> None:
     """Wrap the preview1 wasi-nn core module `module` into a component at `out`.
 
     Raises AdaptError (the module, the missing tool, or the tool's failure) in one line.
     """
     module, out = Path(module), Path(out)
-    if out.exists() and out.resolve() == module.resolve():
-        raise AdaptError(f"{out}: the output would overwrite the input module; choose another -o")
     try:
         data = module.read_bytes()
     except OSError as e:
@@ -152,7 +160,7 @@ def adapt(module: Path, out: Path, adapter: Path = ADAPTER) -> None:
     mod = check_module(module, data, provided_functions(_prebuilt(adapter)))
     try:
         flags = adapter_flags(mod, adapter)
-        out.parent.mkdir(parents=True, exist_ok=True)
+        _check_output(module, out)
         fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
         os.close(fd)
         try:

@@ -9,7 +9,14 @@ from contracts.errors import UserError
 
 
 class ModelError(UserError):
-    """A model cannot be built or prepared; the message is one line naming the culprit."""
+    """A model cannot be built or prepared; the message is one line naming the culprit.
+
+    `field` is the workload field at fault when it is not the model itself
+    (`inputs.mask` for an input the model lacks, `inputs.x.shape` for a bad shape)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def with_defaults(builder: str, defaults: Mapping[str, Any], params: Mapping[str, Any]) -> dict:

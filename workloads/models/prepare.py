@@ -294,7 +294,8 @@ def fix_shapes(path: Path, shapes: dict[str, list[int]]) -> onnx.ModelProto:
         if name not in names:
             raise ModelError(
                 f"{path}: input_shapes names input {name!r}, which the model does not have "
-                f"(inputs: {', '.join(names)})"
+                f"(inputs: {', '.join(names)})",
+                field=f"inputs.{name}",
             )
     for value in inputs:
         _check_dtype(path, "input", value)
@@ -317,13 +318,15 @@ def fix_shapes(path: Path, shapes: dict[str, list[int]]) -> onnx.ModelProto:
         if dims is not None and len(dims) != len(given):
             raise ModelError(
                 f"{path}: input {value.name!r}: shape {list(given)} has rank {len(given)} "
-                f"but the model's input is {_fmt(dims)} (rank {len(dims)})"
+                f"but the model's input is {_fmt(dims)} (rank {len(dims)})",
+                field=f"inputs.{value.name}.shape",
             )
         for axis, (d, g) in enumerate(zip(dims or given, given, strict=True)):
             if isinstance(d, int) and d > 0 and d != g:
                 raise ModelError(
                     f"{path}: input {value.name!r}: shape {list(given)} contradicts the "
-                    f"model's {_fmt(dims)} at dimension {axis}"
+                    f"model's {_fmt(dims)} at dimension {axis}",
+                    field=f"inputs.{value.name}.shape",
                 )
         shape = value.type.tensor_type.shape
         shape.ClearField("dim")
