@@ -26,3 +26,17 @@ def run_cli(
         timeout=timeout,
         env=dict(os.environ, COLUMNS="200"),
     )
+
+
+def cli_run(
+    wasm: Path, folder: Path, *nn: str, args: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """`wasmtime run -S nn [-S NN]... --dir FOLDER::. WASM ARGS` on the pinned CLI, with
+    the benchmark's OpenVINO library folder."""
+    from hosts.backends import openvino_c
+    from hosts.wasmtime_cli import binary
+
+    env = {"LD_LIBRARY_PATH": str(openvino_c.library_dir(1)), "PATH": "/usr/bin:/bin"}
+    cmd = [binary.cli_binary(), "run", "-S", "nn", *(a for o in nn for a in ("-S", o))]
+    cmd += ["--dir", f"{folder}::.", wasm, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
