@@ -35,6 +35,7 @@ from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, Ro
 from contracts.logtail import telling_file
 from hosts import guest_io
 from hosts.backends import device_problem
+from hosts.child import run_child
 
 SRC = paths.GUEST_SOURCES
 # Overrides for where the OpenVINO C API lives (default: the openvino wheel).
@@ -249,43 +250,26 @@ class NativeCHost:
         run = guest_io.prepare(job, wasm=made.binary, ours=True)
         env, prop_notes = self._env(job)
         timeout = float(job.options["timeout_s"]) if "timeout_s" in job.options else None
-        with open(run.stdout, "wb") as out, open(run.stderr, "wb") as err:
-            t0 = time.perf_counter_ns()
-            # argv[0] stays "driver"; cwd is the guest's "." (paths in argv are relative)
-            proc = subprocess.Popen(
-                run.argv, executable=made.binary, stdout=out, stderr=err, env=env, cwd=run.preopen
-            )
-            timed_out = threading.Event()
-
-            def kill() -> None:
-                timed_out.set()
-                proc.kill()
-
-            timer = threading.Timer(timeout, kill) if timeout else None
-            if timer:
-                timer.start()
-            try:
-                _, status, usage = os.wait4(proc.pid, 0)  # rusage of this child only
-            finally:
-                if timer:
-                    timer.cancel()
-            wall_ns = time.perf_counter_ns() - t0
-        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        # argv[0] stays "driver"; cwd is the guest's "." (paths in argv are relative)
+        child = run_child(
+            run.argv, run.stdout, run.stderr, env, run.preopen, timeout, executable=made.binary
+        )
+        code = child.code
         if code != 0:
             stderr = run.stderr.read_text(errors="replace")
-            if timed_out.is_set() and code < 0:
+            if child.timed_out and code < 0:
                 raise CellFailed(f"native-c: killed after the {timeout} s timeout")
             if LOADER_ERROR in stderr:
                 raise CellUnsupported(f"native-c: {telling_file(run.stderr, 'driver', 2)}")
             why = _driver_error(stderr) or telling_file(run.stderr, "driver") or f"exit {code}"
             raise CellFailed(f"native-c driver exited {code}: {why}")
         result = guest_io.collect(job, run)
-        result.peak_rss_kb = usage.ru_maxrss
+        result.peak_rss_kb = child.peak_rss_kb
         result.notes |= prop_notes
         result.notes |= {
             "guest": f"native driver ({made.binary.parent.name})",
             "build_cached": str(made.cached).lower(),
             "build_ms": f"{made.build_ns / 1e6:.1f}",
-            "process_wall_ms": f"{wall_ns / 1e6:.1f}",
+            "process_wall_ms": f"{child.wall_ns / 1e6:.1f}",
         }
         return result

@@ -16,9 +16,6 @@ precision, threads, latency hint), so outputs and speed are comparable.
 from __future__ import annotations
 
 import os
-import subprocess
-import threading
-import time
 from pathlib import Path
 
 from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, RoundResult
@@ -26,6 +23,7 @@ from contracts.wasm_binary import is_core_module
 from hosts import guest_io
 from hosts.backends import device_problem
 from hosts.backends.openvino_c import library_dir
+from hosts.child import run_child
 from hosts.programs import ProgramJob, ProgramResult
 from hosts.wasmtime_cli import binary, releases
 from hosts.wasmtime_cli.binary import (
@@ -102,25 +100,8 @@ class WasmtimeCliHost:
         # The runner also kills the worker on this timeout; here the CLI is named as the cause.
         timeout = float(job.options["timeout_s"]) if "timeout_s" in job.options else None
 
-        with open(run.stdout, "wb") as out, open(run.stderr, "wb") as err:
-            t0 = time.perf_counter_ns()
-            proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=job.workdir)
-            timed_out = threading.Event()  # set only when the timer fired (not on a crash)
-
-            def kill() -> None:
-                timed_out.set()
-                proc.kill()
-
-            timer = threading.Timer(timeout, kill) if timeout else None
-            if timer:
-                timer.start()
-            try:
-                _, status, usage = os.wait4(proc.pid, 0)  # rusage of this child only
-            finally:
-                if timer:
-                    timer.cancel()
-            wall_ns = time.perf_counter_ns() - t0
-        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        child = run_child(cmd, run.stdout, run.stderr, env, job.workdir, timeout)
+        code = child.code
 
         stderr = run.stderr.read_text(errors="replace")
         if code != 0:
@@ -134,7 +115,7 @@ class WasmtimeCliHost:
                     f"{version}: {host_error}" + (f" ({guest})" if guest else "")
                     + f"; its OpenVINO backend takes no rank-0 tensor ({scalars})"
                 )  # fmt: skip
-            if timed_out.is_set() and code < 0:
+            if child.timed_out and code < 0:
                 raise CellFailed(f"{version}: killed after the {timeout} s timeout")
             why = "; ".join(x for x in (guest, host_error) if x) or f"exit {code}"
             if code < 0:  # e.g. a wasi-nn host panic on a bad guest pointer aborts the CLI
@@ -143,14 +124,14 @@ class WasmtimeCliHost:
 
         result = guest_io.collect(job, run)
         result.host_phases["compile"] = compile_ns
-        result.peak_rss_kb = usage.ru_maxrss
+        result.peak_rss_kb = child.peak_rss_kb
         if run.load_mode == "name":  # -S nn-graph loads the model before the guest starts
             result.notes["load"] = "by the CLI at start-up (-S nn-graph), not in the guest's load"
         result.notes |= property_notes(ov, job.threads, self.release)
         result.notes |= {
             "cli": binary.cli_version(self.release),
             "compile_cached": str(cached).lower(),
-            "process_wall_ms": f"{wall_ns / 1e6:.1f}",
+            "process_wall_ms": f"{child.wall_ns / 1e6:.1f}",
         }
         return result
 
