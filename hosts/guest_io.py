@@ -29,6 +29,7 @@ import numpy as np
 from contracts import paths
 from contracts.dtypes import DTYPES
 from contracts.jobs import CellFailed, CellJob, RoundResult
+from contracts.phases import MEASURED_PHASES
 from hosts.native import model_paths
 
 GRAPH_NAME = "graph"  # the load_by_name name of the round's model
@@ -163,7 +164,7 @@ def parse_samples(path: Path, iterations: int) -> tuple[dict[str, list[int]], di
     lines = path.read_text().splitlines()
     if not lines or lines[0] != SAMPLES_MAGIC:
         raise CellFailed(f"{path}: not a driver samples file (first line {lines[:1]})")
-    phases: dict[str, list[int]] = {p: [] for p in ("set_input", "compute", "get_output", "total")}
+    phases: dict[str, list[int]] = {p: [] for p in MEASURED_PHASES}
     once: dict[str, int] = {}
     for n, line in enumerate(lines[1:], start=2):
         key, *values = line.split() or [""]  # a blank line: "unexpected line" below

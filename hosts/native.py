@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from contracts.jobs import CellFailed, CellJob, CellSkipped, RoundResult, peak_rss_kb
+from contracts.phases import MEASURED_PHASES
 from hosts.backends import BackendError, device_problem, get_backend
 
 
@@ -52,9 +53,7 @@ class NativeHost:
         out_bufs = {
             spec.name: np.empty(spec.shape, dtype=spec.read_dtype()) for spec in job.outputs
         }
-        phases: dict[str, list[int]] = {
-            p: [] for p in ("set_input", "compute", "get_output", "total")
-        }
+        phases: dict[str, list[int]] = {p: [] for p in MEASURED_PHASES}
         clock = time.perf_counter_ns
         try:
             for i in range(job.warmup + job.iterations):

@@ -26,14 +26,13 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from contracts import wasm_binary
+from contracts import paths, wasm_binary
 from contracts.logtail import telling
 
 TIMINGS = ("bench", "process")
 MARK = re.compile(rb"wasinn-bench region (\d+) (\d+)\n")
 BENCH_MODULE = "bench"
-PREBUILT = Path(__file__).resolve().parent.parent / "workloads" / "guests" / "prebuilt"
-BENCH_PRELOAD = PREBUILT / "bench_preload.wasm"
+BENCH_PRELOAD = paths.PREBUILT / "bench_preload.wasm"
 
 
 @dataclass(frozen=True)

@@ -47,10 +47,9 @@ def expand(workloads: Iterable[Workload], filters: Filters) -> list[Cell]:
                     for variant in host_variants(host)
                     if variant in w.variants and filters.keep("variants", variant)
                 ]
-                baseline = Cell(w.name, "native", "native", backend, device)
                 # A program has no native twin: its cells compare with preview1 instead.
-                if group and baseline not in group and w.program is None:
-                    group.insert(0, baseline)
+                if group and w.program is None and group[0].baseline not in group:
+                    group.insert(0, group[0].baseline)
                 cells += group
     return cells
 

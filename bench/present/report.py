@@ -22,6 +22,7 @@ from bench.analyze.summarize import phase_ms, variant_ratios
 from bench.present import charts, release_charts
 from bench.present.slides import write_slides
 from bench.results.schema import NOISE_CV
+from contracts.phases import ITERATION_PHASES, TOTAL
 
 
 @dataclass
@@ -208,10 +209,7 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
                         str(r["device"]),
                         str(r["variant"]),
                         stats.Ratio(r["ratio"], r["ci_low"], r["ci_high"]).pct(),
-                        *(
-                            _num(r[f"delta_{p}_us"], "+.1f")
-                            for p in ("total", "set_input", "compute", "get_output")
-                        ),
+                        *(_num(r[f"delta_{p}_us"], "+.1f") for p in (TOTAL, *ITERATION_PHASES)),
                     ]
                     for _, r in ratios.iterrows()
                 ],  # fmt: skip

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from bench.analyze import stats
 from bench.results.schema import NOISE_CV
+from contracts.phases import ITERATION_PHASES, TOTAL
 
 
 def stdout_console() -> Console:
@@ -64,7 +65,7 @@ def print_variant_ratios(ratios: pd.DataFrame) -> None:
                 "Δ compute", "Δ get_output"):  # fmt: skip
         table.add_column(col)
     for _, r in ratios.iterrows():
-        deltas = [fmt(r[f"delta_{p}_us"]) for p in ("total", "set_input", "compute", "get_output")]
+        deltas = [fmt(r[f"delta_{p}_us"]) for p in (TOTAL, *ITERATION_PHASES)]
         ratio = stats.Ratio(r["ratio"], r["ci_low"], r["ci_high"]).pct()
         table.add_row(
             r["workload"], r["host"], r["backend"], r["device"], r["variant"], ratio, *deltas

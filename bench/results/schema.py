@@ -9,6 +9,8 @@ A run folder `results/<run-id>/` holds (see docs/results.md):
 
 from __future__ import annotations
 
+from contracts.phases import ITERATION_PHASES, ROUND_PHASES
+
 SCHEMA_VERSION = 1
 
 # samples.parquet. Iteration phases have iteration >= 0; once-per-round host
@@ -71,10 +73,7 @@ STAT_COLUMNS = [
     "overhead_ci_high",
 ]
 # plus "<phase>_p50_ms" for set_input, compute, get_output, compile, instantiate, load, init.
-PHASE_MEDIAN_COLUMNS = [
-    f"{p}_p50_ms"
-    for p in ("set_input", "compute", "get_output", "compile", "instantiate", "load", "init")
-]
+PHASE_MEDIAN_COLUMNS = [f"{p}_p50_ms" for p in (*ITERATION_PHASES, *ROUND_PHASES)]
 SUMMARY_COLUMNS = CELL_COLUMNS + STAT_COLUMNS + PHASE_MEDIAN_COLUMNS
 
 NOISE_CV = 0.05  # cells above this coefficient of variation get a visible noise warning
