@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 VARIANTS = ("native", "preview1", "adapted", "component")
-HOSTS = ("native", "wasmtime-py", "wasmtime-cli")
+HOSTS = ("native", "native-c", "wasmtime-py", "wasmtime-cli")
 BACKENDS = ("onnx", "openvino")
 DEVICES = ("cpu", "gpu")
 
@@ -20,6 +20,9 @@ DEVICES = ("cpu", "gpu")
 # whether a backend/device works on a host is found by probing or trying).
 HOST_VARIANTS = {
     "native": ("native",),
+    # The C driver compiled natively over the backends' C APIs (issue 13): the same
+    # driver code as the wasm guests, without wasm.
+    "native-c": ("native",),
     "wasmtime-py": ("preview1", "adapted", "component"),
     "wasmtime-cli": ("preview1", "adapted", "component"),
 }
@@ -53,6 +56,18 @@ class Cell:
         """The native cell this cell's latency is compared with: same workload,
         backend and device, called from Python."""
         return Cell(self.workload, "native", "native", self.backend, self.device)
+
+    @property
+    def native_c_baseline(self) -> Cell:
+        """The native-c cell of the same workload, backend and device: the same C driver
+        compiled natively, so cell / native_c_baseline is the cost of wasm itself
+        (Python's own binding overhead is not in it, as it is in `baseline`)."""
+        return Cell(self.workload, "native", "native-c", self.backend, self.device)
+
+    @property
+    def is_native(self) -> bool:
+        """A cell without wasm (host native or native-c): a baseline of the others."""
+        return self.variant == "native"
 
     @property
     def is_baseline(self) -> bool:

@@ -10,3 +10,7 @@ TOTAL = "total"
 MEASURED_PHASES = (*ITERATION_PHASES, TOTAL)
 # Once per round, timed by the host (absent ones are simply missing).
 ROUND_PHASES = ("compile", "instantiate", "load", "init")
+# Host work inside the wasi-nn host functions, per iteration (wasmtime-py hosts only):
+# the time spent in the body of the host calls that fall in each guest-timed phase.
+# The phase minus its host work is the binding (value conversion, call) plus the guest.
+HOST_WORK_PHASES = {p: f"host_{p}" for p in ITERATION_PHASES}

@@ -79,7 +79,16 @@ def build_meta(
         },  # fmt: skip
         "backends": {f"{b}/{d}": v for (b, d), v in (properties or {}).items()},
         "config": {
-            k: plan.get(k) for k in ("seed", "offline_k", "overrides", "filters", "workloads")
+            k: plan.get(k)
+            for k in (
+                "seed",
+                "offline_k",
+                "overrides",
+                "filters",
+                "workloads",
+                "target_ci",
+                "stop_reason",
+            )
         },
         "shard": plan.get("shard"),
     }
