@@ -206,3 +206,19 @@ def test_host_work_attributes_calls_to_iterations() -> None:
     assert h.per_iteration(3) == {"host_set_input": [3, 3, 0], "host_compute": [10, 10, 7],
                                   "host_get_output": [5, 5, 1]}  # fmt: skip
     assert h.per_iteration(5) == {}  # fewer iterations than asked: not attributable
+
+
+def test_report_shows_both_baselines_binding_and_precision(tmp_path: Path) -> None:
+    from bench.present.report import write_report
+
+    target = {"target_ci": {"pct": 0.001, "max_time_s": 60.0}, "stop_reason": "time out: test"}
+    run = make_run(tmp_path / "run", _cells(), rounds=3,
+                   extra_meta={"config": target,
+                               "workloads": {W: {"rounds": 3, "io_bytes": 296}}})  # fmt: skip
+    (run / "summary.csv").unlink()  # recomputed from meta's target
+    md = write_report(run, tmp_path / "report").read_text()
+    assert "× native-c [CI]" in md and "Which baseline to read" in md
+    assert "Host binding cost" in md and "ms per MB moved" in md
+    assert "Stopped: time out: test" in md and "✗" in md
+    assert (tmp_path / "report" / "binding.png").exists()
+    assert (tmp_path / "report" / "overhead-native-c.png").exists()

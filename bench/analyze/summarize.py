@@ -265,3 +265,27 @@ def variant_ratios(samples: pd.DataFrame, n_boot: int = stats.N_BOOT) -> pd.Data
                 )
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def binding_cost(summary: pd.DataFrame, io_bytes: dict[str, int]) -> pd.DataFrame:
+    """The binding's cost per MB on the wasmtime-py component cells (adapted, component):
+    per cell, (set_input - host work) + (get_output - host work) in ms, medians, over the
+    MB that cross per iteration (inputs + outputs: meta.json workloads.*.io_bytes). It
+    holds the per-call cost too: small tensors overstate the per-MB figure."""
+    cols = ["set_input_p50_ms", "host_set_input_p50_ms", "get_output_p50_ms",
+            "host_get_output_p50_ms"]  # fmt: skip
+    if any(c not in summary for c in cols):
+        return pd.DataFrame()
+    rows = []
+    for _, r in summary.iterrows():
+        key = Cell.from_row(r)
+        mb = io_bytes.get(key.workload, 0) / 1e6
+        if key.host != "wasmtime-py" or key.variant not in ("adapted", "component") or mb <= 0:
+            continue
+        vals = [float(r[c]) for c in cols]
+        if not all(np.isfinite(vals)):
+            continue
+        conv = (vals[0] - vals[1]) + (vals[2] - vals[3])
+        rows.append({**key.to_dict(), "io_mb": mb, "binding_io_ms": conv,
+                     "ms_per_mb": conv / mb})  # fmt: skip
+    return pd.DataFrame(rows)

@@ -74,6 +74,9 @@ def build_meta(
                 "iterations": p.workload.iterations,
                 "rounds": p.workload.rounds,
                 "threads": p.workload.threads,
+                # bytes that cross the wasi-nn boundary per iteration (inputs + outputs):
+                # the report's conversion cost per MB
+                "io_bytes": sum(t.nbytes for t in (*p.inputs, *p.outputs)),
             }
             for name, p in prepared.items()
         },  # fmt: skip
