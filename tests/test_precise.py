@@ -222,3 +222,8 @@ def test_report_shows_both_baselines_binding_and_precision(tmp_path: Path) -> No
     assert "Stopped: time out: test" in md and "✗" in md
     assert (tmp_path / "report" / "binding.png").exists()
     assert (tmp_path / "report" / "overhead-native-c.png").exists()
+
+
+def test_matrix_baselines_lead_each_group() -> None:
+    cells = expand([find_workload(W)], Filters(hosts=["native", "wasmtime-cli"]))
+    assert [c.host for c in cells[:2]] == ["native", "native-c"]

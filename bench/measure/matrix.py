@@ -55,8 +55,8 @@ def expand(workloads: Iterable[Workload], filters: Filters) -> list[Cell]:
                 wasm = any(not c.is_native for c in group)
                 if wasm and "native-c" in w.hosts and native_c not in group:
                     group.insert(0, native_c)
-                if group and baseline not in group:
-                    group.insert(0, baseline)
+                if group:  # the baselines first: native, then native-c
+                    group = [baseline] + [c for c in group if c != baseline]
                 cells += group
     return cells
 
