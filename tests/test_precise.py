@@ -227,3 +227,23 @@ def test_report_shows_both_baselines_binding_and_precision(tmp_path: Path) -> No
 def test_matrix_baselines_lead_each_group() -> None:
     cells = expand([find_workload(W)], Filters(hosts=["native", "wasmtime-cli"]))
     assert [c.host for c in cells[:2]] == ["native", "native-c"]
+
+
+def test_target_ci_run_resumes_to_its_recorded_target(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    common = ["--hosts", "native,wasmtime-py", "--variants", "native,preview1", "--backends",
+              "onnx", "--iterations", "20", "--warmup", "2", "--offline", "0"]  # fmt: skip
+    p = run_cli("run", W, *common, "--rounds", "1", "--target-ci", "50", "--max-time", "1s",
+                "--out", str(out))  # fmt: skip
+    assert p.returncode == 0 and "stopped: time out" in p.stderr, p.stderr
+    # a longer budget, as if the first session had been cut short: resume goes on from plan.json
+    plan = json.loads((out / "plan.json").read_text())
+    plan["target_ci"]["max_time_s"] = 300.0
+    (out / "plan.json").write_text(json.dumps(plan))
+    p = run_cli("run", "--resume", str(out))
+    assert p.returncode == 0 and "stopped: target reached" in p.stderr, p.stderr
+    s = load_run(out).summary
+    p1 = s[s["variant"] == "preview1"].iloc[0]
+    assert int(p1["rounds"]) >= 3 and str(p1["target_ci_met"]) == "True"
+    rounds = pd.read_parquet(out / "samples.parquet").groupby("host")["round"].nunique()
+    assert rounds["native"] == rounds["wasmtime-py"]  # added rounds stay interleaved

@@ -78,6 +78,9 @@ class Runner:
         self.max_time_s = 1800.0
         self.stop_reason = ""  # with a target: why the added rounds stopped
         self._started = time.monotonic()
+        # With a target: the `total` samples so far, kept in memory once the added rounds
+        # start (re-reading every part file after each round grows with the run)
+        self._totals: list[pd.DataFrame] | None = None
 
     # -- planning -----------------------------------------------------------
     def pending_jobs(self, done: set[tuple[str, int]]) -> list[tuple[int, list[CellState]]]:
@@ -163,7 +166,10 @@ class Runner:
         cells still running. A cell whose ratio has no interval (its baseline failed)
         cannot get there and is left out; inf when nothing was measured yet."""
         running = {s.cell for s in self.states if s.status == "ok"}
-        widths = headline_widths(read_samples(self.dir), n_boot=TARGET_N_BOOT)
+        if self._totals is None:
+            samples = read_samples(self.dir)
+            self._totals = [samples[samples["phase"] == "total"]]
+        widths = headline_widths(pd.concat(self._totals), n_boot=TARGET_N_BOOT)
         finite = [w for k, (_, w) in widths.items() if k in running and np.isfinite(w)]
         if not finite:
             return float("inf"), 0
@@ -353,6 +359,8 @@ class Runner:
         # Named by (cell, round): a round re-run after a kill -9 (its part written,
         # its progress line not) replaces its part instead of doubling its samples.
         self.writer.append_samples(frame[SAMPLE_COLUMNS], name=f"{c.slug}.r{r}")
+        if self._totals is not None:
+            self._totals.append(frame.loc[frame["phase"] == "total", SAMPLE_COLUMNS])
         outputs = workdir / "outputs.npz"
         if outputs.exists():
             with np.load(outputs) as npz:
