@@ -9,8 +9,9 @@ Ctrl-C / SIGTERM keep everything that finished; `--resume` runs the rest.
 
 With a CI target (`--target-ci`), after the planned rounds the runner keeps adding
 whole interleaved rounds until every wasm cell's headline ratio has a 95% CI half-width
-within the target, or the time budget (`--max-time`, counted from the run's start; the
-planned rounds always complete) is spent; `stop_reason` says which.
+within the target, or the time budget (`--max-time`, counted from the run's start and
+checked between rounds; the planned rounds always complete) is spent; `stop_reason`
+says which.
 """
 
 from __future__ import annotations
@@ -196,6 +197,10 @@ class Runner:
                 return
             if not any(s.status == "ok" and s.cell.variant != "native" for s in self.states):
                 self.stop_reason = "no wasm cell left running: nothing to make precise"
+                return
+            if not np.isfinite(widest) and r >= MIN_ROUNDS_FOR_TARGET:
+                # e.g. every baseline failed: more rounds cannot give a ratio an interval
+                self.stop_reason = "no headline ratio has an interval (baselines missing)"
                 return
             elapsed = time.monotonic() - self._started
             if elapsed >= self.max_time_s:
