@@ -212,29 +212,34 @@ def binding_chart(summary: pd.DataFrame, out: Path) -> list[Path]:
     if df.empty:
         return []
     with style():
-        fig = figure(11, 1.5 + 0.45 * len(df))
+        # one panel per workload: µs-scale and ms-scale cells need their own axes
+        groups = [g for _, g in df.groupby("workload", sort=False)]
+        fig = figure(11, 1.5 + 0.45 * len(df) + 0.5 * len(groups))
         fig.suptitle(
             "wasmtime-py: host work vs binding + guest per phase (p50 ms)", fontweight="bold"
         )
-        ax = fig.subplots()
-        y = np.arange(len(df))[::-1]
-        left = np.zeros(len(df))
-        for phase, c in PHASE_COLORS.items():
-            total = df[f"{phase}_p50_ms"].astype(float).to_numpy()
-            host = np.minimum(df[f"host_{phase}_p50_ms"].astype(float).to_numpy(), total)
-            ax.barh(y, host, left=left, color=c, edgecolor="white", label=f"{phase}: host work")
-            left += host
-            ax.barh(y, total - host, left=left, color=c, alpha=0.45, hatch="//",
-                    edgecolor="white", label=f"{phase}: binding + guest")  # fmt: skip
-            left += total - host
-        labels = [
-            f"{r['workload']} · {r['backend']} · {r['variant']}{_binding_mark(r)}"
-            for _, r in df.iterrows()
+        axes = fig.subplots(len(groups), 1, squeeze=False, height_ratios=[len(g) for g in groups])[
+            :, 0
         ]
-        ax.set_yticks(y, labels)
-        ax.set_xlabel("ms per iteration (phase medians)")
-        ax.grid(axis="x", alpha=0.3)
-        fig.legend(loc="outside lower center", ncols=3)
+        for ax, g in zip(axes, groups, strict=True):
+            y = np.arange(len(g))[::-1]
+            left = np.zeros(len(g))
+            for phase, c in PHASE_COLORS.items():
+                total = g[f"{phase}_p50_ms"].astype(float).to_numpy()
+                host = np.minimum(g[f"host_{phase}_p50_ms"].astype(float).to_numpy(), total)
+                ax.barh(y, host, left=left, color=c, edgecolor="white",
+                        label=f"{phase}: host work")  # fmt: skip
+                left += host
+                ax.barh(y, total - host, left=left, color=c, alpha=0.45, hatch="//",
+                        edgecolor="white", label=f"{phase}: binding + guest")  # fmt: skip
+                left += total - host
+            labels = [f"{r['backend']} · {r['variant']}{_binding_mark(r)}" for _, r in g.iterrows()]
+            ax.set_yticks(y, labels)
+            ax.set_title(str(g.iloc[0]["workload"]), loc="left")
+            ax.grid(axis="x", alpha=0.3)
+        axes[-1].set_xlabel("ms per iteration (phase medians)")
+        handles, names = axes[0].get_legend_handles_labels()
+        fig.legend(handles, names, loc="outside lower center", ncols=3)
         return save(fig, out, "binding")
 
 
