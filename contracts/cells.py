@@ -89,6 +89,18 @@ class Cell:
         return Cell(self.workload, "native", "native", self.backend, self.device)
 
     @property
+    def native_c_baseline(self) -> Cell:
+        """The native-c cell of the same workload, backend and device: the same C driver
+        compiled natively, so cell / native_c_baseline is the cost of wasm itself
+        (Python's own binding overhead is not in it, as it is in `baseline`)."""
+        return Cell(self.workload, "native", "native-c", self.backend, self.device)
+
+    @property
+    def is_native(self) -> bool:
+        """A cell without wasm (host native or native-c): a baseline of the others."""
+        return self.variant == "native"
+
+    @property
     def is_baseline(self) -> bool:
         return self == self.baseline
 

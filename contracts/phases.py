@@ -13,3 +13,7 @@ ROUND_PHASES = ("compile", "instantiate", "load", "init")
 # Program workloads (docs/programs.md): the whole run's wall time, one sample per program
 # run (iteration = the run's index in its round); `total` is then one bench region each.
 PROCESS = "process"
+# Host work inside the wasi-nn host functions, per iteration (wasmtime-py hosts only):
+# the time spent in the body of the host calls that fall in each guest-timed phase.
+# The phase minus its host work is the binding (value conversion, call) plus the guest.
+HOST_WORK_PHASES = {p: f"host_{p}" for p in ITERATION_PHASES}

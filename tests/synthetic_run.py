@@ -77,6 +77,10 @@ def make_run(
                 sample_rows.append(
                     {**base, "round": r, "iteration": i, "phase": "total", "ns": int(t)}
                 )
+                if host == "wasmtime-py":  # host work inside the host calls (half of each phase)
+                    for phase, share in parts.items():
+                        sample_rows.append({**base, "round": r, "iteration": i,
+                                            "phase": f"host_{phase}", "ns": int(t * share / 2)})  # fmt: skip
     samples = pd.DataFrame(sample_rows, columns=SAMPLE_COLUMNS)
     samples["run_id"] = run_id
     samples["machine"] = machine

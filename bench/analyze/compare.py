@@ -15,6 +15,9 @@ Metrics:
             compares the cell's samples scaled by their run's native median.
             The default, because these machines drift ~2x within minutes: the gate
             must rest on ratios measured side by side in one run.
+  overhead_c  the same with the native-c cell (the same C driver compiled natively,
+            Cell.native_c_baseline) in place of the native one: the change of the cost of
+            wasm itself. Cells of a run without native-c samples are not compared.
   p50       ratio of the medians of the per-iteration `total` samples (for a quiet,
             dedicated machine; compare warns when the fingerprints differ).
 """
@@ -30,6 +33,7 @@ from bench.analyze.runs import Run
 from bench.analyze.summarize import baseline_of, phase_ms, phase_rounds
 from contracts.cells import Cell
 
+METRICS = ("overhead", "overhead_c", "p50")
 VERDICT_ORDER = ("failed", "regressed", "improved", "unchanged")
 VERDICT_MARK = {"failed": "❌", "regressed": "❌", "improved": "✅", "unchanged": ""}
 
@@ -92,8 +96,8 @@ def compare_runs(
     base: Run, head: Run, metric: str = "overhead", factor: float = 1.10
 ) -> Comparison:
     """Compare every cell of `head` with the same cell of `base`."""
-    if metric not in ("p50", "overhead"):
-        raise ValueError(f"--metric: unknown metric {metric!r} (p50 or overhead)")
+    if metric not in METRICS:
+        raise ValueError(f"--metric: unknown metric {metric!r} ({', '.join(METRICS)})")
     if not factor > 1:
         raise ValueError(f"--factor: must be > 1, got {factor}")
     versions = {r.path: r.meta.get("schema_version") for r in (base, head)}
@@ -119,7 +123,7 @@ def compare_runs(
                 cmp.rows.append(
                     CellComparison(
                         key,
-                        _value(metric, b, bt.get(key.baseline)),
+                        _value(metric, b, bt.get(_baseline(metric, key, set(bt)))),
                         np.nan,
                         nan,
                         np.nan,
@@ -140,16 +144,16 @@ def compare_runs(
             hu, bu = stats.round_medians(hr[key]), stats.round_medians(br[key])
             bv, hv = float(np.median(b)), float(np.median(h))
         else:
-            nk = baseline_of(key, set(ht))  # a program's cells: its preview1 cell
+            nk = _baseline(metric, key, set(ht))  # a program's cells: its preview1 cell
             if key == nk:
                 continue  # the reference itself: overhead 1 by definition
             bn, hn = bt.get(nk), ht.get(nk)
             if bn is None or hn is None:
                 side = "base" if bn is None else "head"
-                cmp.not_compared.append((key, f"no native baseline in {side}"))
+                cmp.not_compared.append((key, f"no {nk.host} baseline in {side}"))
                 continue
             ratio = stats.round_ratio_of_ratios(
-                hr[key], hr[nk], br[key], br[nk], seed=stats.seed_for(*key, "overhead")
+                hr[key], hr[nk], br[key], br[nk], seed=stats.seed_for(*key, metric)
             )
             hu, bu = stats.round_overheads(hr[key], hr[nk]), stats.round_overheads(br[key], br[nk])
             bv, hv = _value(metric, b, bn), _value(metric, h, hn)
@@ -174,3 +178,8 @@ def _value(metric: str, x: np.ndarray, native: np.ndarray | None) -> float:
     if native is None or native.size == 0:
         return float("nan")
     return float(np.median(x) / np.median(native))
+
+
+def _baseline(metric: str, key: Cell, known: set[Cell]) -> Cell:
+    """The in-run reference of an overhead metric (`known`: the run's measured cells)."""
+    return key.native_c_baseline if metric == "overhead_c" else baseline_of(key, known)

@@ -73,7 +73,8 @@ def load_run(run_dir: str | Path) -> Run:
     summary = read_csv(run_dir / "summary.csv", [])
     stale = any(c not in summary for c in STAT_COLUMNS + PHASE_MEDIAN_COLUMNS)
     if stale or (summary.empty and not cells.empty):
-        summary = summarize(samples, cells)
+        target = (meta.get("config") or {}).get("target_ci") or {}
+        summary = summarize(samples, cells, target_ci=target.get("pct"))
     return Run(run_dir, meta, samples, cells, summary)
 
 

@@ -9,9 +9,20 @@ import numpy as np
 import pandas as pd
 
 from bench.analyze import stats
-from bench.results.schema import CELL_COLUMNS, PHASE_MEDIAN_COLUMNS, SUMMARY_COLUMNS
+from bench.results.schema import (
+    BINDING_BOUND,
+    CELL_COLUMNS,
+    PHASE_MEDIAN_COLUMNS,
+    SUMMARY_COLUMNS,
+)
 from contracts.cells import BACKENDS, DEVICES, HOSTS, KEY_COLUMNS, VARIANTS, Cell
-from contracts.phases import ITERATION_PHASES, MEASURED_PHASES, ROUND_PHASES, TOTAL
+from contracts.phases import (
+    HOST_WORK_PHASES,
+    ITERATION_PHASES,
+    MEASURED_PHASES,
+    ROUND_PHASES,
+    TOTAL,
+)
 
 NS_PER_MS = 1e6
 
@@ -41,6 +52,84 @@ def phase_rounds(samples: pd.DataFrame, phase: str = TOTAL) -> dict[Cell, stats.
             g["ns"].to_numpy(dtype=np.float64) / NS_PER_MS
         )
     return out
+
+
+def cell_ratios(
+    key: Cell, by_round: dict[Cell, stats.Rounds], known: set[Cell], n_boot: int = stats.N_BOOT
+) -> dict[str, stats.Ratio]:
+    """The cell's paired ratios of `total` (same run, shared rounds): "native" (vs
+    `baseline_of`: Cell.baseline, or a program's preview1 cell), "native-c" (vs
+    Cell.native_c_baseline) and, for adapted and component, "preview1" (vs the preview1
+    cell of the same host). Missing sides: absent. `known`: the run's cells."""
+    mine = by_round.get(key, {})
+    if not mine:
+        return {}
+    out = {}
+    others = {"native": baseline_of(key, known), "native-c": key.native_c_baseline}
+    if key.variant in ("adapted", "component"):
+        others["preview1"] = replace(key, variant="preview1")
+    for name, other in others.items():
+        if other == key:
+            out[name] = stats.Ratio(1.0, 1.0, 1.0)
+        elif by_round.get(other):
+            tag = "ov" if name == "native" else f"ov-{name}"  # "ov": the seed it always had
+            out[name] = stats.round_ratio(
+                mine, by_round[other], paired=True, n_boot=n_boot, seed=stats.seed_for(*key, tag)
+            )
+    return out
+
+
+def halfwidth_pct(r: stats.Ratio) -> float:
+    """The 95% CI half-width of a ratio in percent of the ratio (NaN: no interval)."""
+    if not (np.isfinite(r.value) and np.isfinite(r.low) and np.isfinite(r.high)) or r.value <= 0:
+        return float("nan")
+    return float((r.high - r.low) / 2 / r.value * 100)
+
+
+def headline(ratios: dict[str, stats.Ratio], key: Cell) -> tuple[str, float]:
+    """(baseline, widest CI half-width %) of a wasm cell's headline ratios: vs native-c
+    where it was measured, else vs native, plus adapted/component vs preview1. Native
+    cells are the baselines: ("", NaN)."""
+    if key.is_native:
+        return "", float("nan")
+    vs = next((b for b in ("native-c", "native") if b in ratios), "")
+    widths = [halfwidth_pct(ratios[n]) for n in (vs, "preview1") if n in ratios]
+    if not vs or not widths or any(np.isnan(w) for w in widths):
+        return vs, float("nan")
+    return vs, max(widths)
+
+
+def headline_widths(
+    samples: pd.DataFrame, n_boot: int = stats.N_BOOT
+) -> dict[Cell, tuple[str, float]]:
+    """headline() of every measured wasm cell of a run (the --target-ci stop rule)."""
+    by_round = phase_rounds(samples, TOTAL)
+    return {
+        k: headline(cell_ratios(k, by_round, set(by_round), n_boot), k)
+        for k in by_round
+        if not k.is_native
+    }
+
+
+def _binding_ms(samples: pd.DataFrame) -> dict[Cell, np.ndarray]:
+    """Per cell and iteration: total minus the host work of its three phases (cells
+    whose host records host_* phases: the wasmtime-py hosts)."""
+    if samples.empty:
+        return {}
+    phases = [TOTAL, *HOST_WORK_PHASES.values()]
+    sel = samples[samples["phase"].isin(phases) & (samples["iteration"] >= 0)]
+    if not sel["phase"].isin(list(HOST_WORK_PHASES.values())).any():
+        return {}
+    wide = sel.pivot_table(
+        index=[*KEY_COLUMNS, "round", "iteration"], columns="phase", values="ns", aggfunc="first"
+    )
+    host = [c for c in HOST_WORK_PHASES.values() if c in wide.columns]
+    wide = wide.dropna(subset=host, how="all")
+    rest = (wide[TOTAL] - wide[host].fillna(0).sum(axis=1)) / NS_PER_MS
+    return {
+        Cell(*map(str, k)): g.to_numpy(dtype=np.float64)
+        for k, g in rest.groupby(level=list(range(len(KEY_COLUMNS))), sort=False)
+    }
 
 
 def order_cells(df: pd.DataFrame) -> pd.DataFrame:
@@ -86,14 +175,16 @@ def baseline_of(key: Cell, known: set[Cell]) -> Cell:
 
 
 def summarize(
-    samples: pd.DataFrame, cells: pd.DataFrame, n_boot: int = stats.N_BOOT
-) -> pd.DataFrame:
+    samples: pd.DataFrame, cells: pd.DataFrame, n_boot: int = stats.N_BOOT,
+    target_ci: float | None = None,
+) -> pd.DataFrame:  # fmt: skip
     """summary.csv rows (bench.results.schema.SUMMARY_COLUMNS), one per cell of `cells`.
 
     Latency statistics come from the per-iteration `total` phase. Cells without
     samples (failed/unsupported/skipped) keep their row with NaN statistics.
     Cells that have samples but no row in `cells` get one (status "ok") so that
-    no measured data is silently dropped.
+    no measured data is silently dropped. target_ci: the run's --target-ci (percent),
+    for the target_ci_met column.
     """
     cells = cells.copy()
     for col in CELL_COLUMNS:
@@ -108,7 +199,11 @@ def summarize(
         add["reason"] = ""
         cells = pd.concat([cells, add.reindex(columns=CELL_COLUMNS)], ignore_index=True)
 
-    phases = {p: phase_ms(samples, p) for p in ITERATION_PHASES + ROUND_PHASES}
+    phases = {
+        p: phase_ms(samples, p)
+        for p in (*ITERATION_PHASES, *ROUND_PHASES, *HOST_WORK_PHASES.values())
+    }
+    binding = _binding_ms(samples)
     by_round = phase_rounds(samples, TOTAL)
     rows = []
     for _, cell in cells.iterrows():
@@ -133,15 +228,21 @@ def summarize(
             p50_ci_high_ms=hi,
             throughput_ips=1000.0 / d.p50 if d.n and d.p50 > 0 else np.nan,
         )
-        base = baseline_of(key, known)
-        if key == base:
-            ov = stats.Ratio(1.0, 1.0, 1.0) if d.n else stats.Ratio(np.nan, np.nan, np.nan)
-        else:
-            ov = stats.round_ratio(
-                by_round.get(key, {}), by_round.get(base, {}), paired=True, n_boot=n_boot,
-                seed=stats.seed_for(*key, "ov"),
-            )  # fmt: skip
-        row.update(overhead_vs_native=ov.value, overhead_ci_low=ov.low, overhead_ci_high=ov.high)
+        ratios = cell_ratios(key, by_round, known, n_boot)
+        nan = stats.Ratio(np.nan, np.nan, np.nan)
+        ov, ovc = ratios.get("native", nan), ratios.get("native-c", nan)
+        vs, width = headline(ratios, key)
+        met = None if target_ci is None or not vs else bool(width <= target_ci)
+        b = binding.get(key)
+        b_ms = float(np.median(b)) if b is not None and b.size else np.nan
+        share = b_ms / d.p50 if d.n and d.p50 > 0 else np.nan
+        row.update(
+            overhead_vs_native=ov.value, overhead_ci_low=ov.low, overhead_ci_high=ov.high,
+            overhead_vs_native_c=ovc.value, overhead_c_ci_low=ovc.low, overhead_c_ci_high=ovc.high,
+            headline_vs=vs, headline_ci_pct=width, target_ci_pct=target_ci, target_ci_met=met,
+            binding_ms=b_ms, binding_share=share,
+            binding_bound=bool(share > BINDING_BOUND) if np.isfinite(share) else None,
+        )  # fmt: skip
         for col in PHASE_MEDIAN_COLUMNS:
             v = phases[col.removesuffix("_p50_ms")].get(key)
             row[col] = float(np.median(v)) if v is not None and v.size else np.nan
@@ -185,4 +286,28 @@ def variant_ratios(samples: pd.DataFrame, n_boot: int = stats.N_BOOT) -> pd.Data
                     else np.nan
                 )
             rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def binding_cost(summary: pd.DataFrame, io_bytes: dict[str, int]) -> pd.DataFrame:
+    """The binding's cost per MB on the wasmtime-py component cells (adapted, component):
+    per cell, (set_input - host work) + (get_output - host work) in ms, medians, over the
+    MB that cross per iteration (inputs + outputs: meta.json workloads.*.io_bytes). It
+    holds the per-call cost too: small tensors overstate the per-MB figure."""
+    cols = ["set_input_p50_ms", "host_set_input_p50_ms", "get_output_p50_ms",
+            "host_get_output_p50_ms"]  # fmt: skip
+    if any(c not in summary for c in cols):
+        return pd.DataFrame()
+    rows = []
+    for _, r in summary.iterrows():
+        key = Cell.from_row(r)
+        mb = io_bytes.get(key.workload, 0) / 1e6
+        if key.host != "wasmtime-py" or key.variant not in ("adapted", "component") or mb <= 0:
+            continue
+        vals = [float(r[c]) for c in cols]
+        if not all(np.isfinite(vals)):
+            continue
+        conv = (vals[0] - vals[1]) + (vals[2] - vals[3])
+        rows.append({**key.to_dict(), "io_mb": mb, "binding_io_ms": conv,
+                     "ms_per_mb": conv / mb})  # fmt: skip
     return pd.DataFrame(rows)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+import re
 from collections.abc import Callable
 
 from contracts.cells import HOSTS, check_host
@@ -70,3 +72,29 @@ def above_one(text: str) -> float:
     if not value > 1:
         raise argparse.ArgumentTypeError(f"must be > 1, got {value:g}")
     return value
+
+
+def percent(text: str) -> float:
+    """A CI half-width target in percent: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a percentage > 0, got {text!r}")
+    return value
+
+
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
+
+
+def duration(text: str) -> float:
+    """Seconds from '90s', '15m', '1h', '1h30m' or a plain number of seconds (> 0)."""
+    m = _DURATION.fullmatch(text.strip().lower())
+    if not text.strip() or m is None or not any(m.groups()):
+        raise argparse.ArgumentTypeError(f"expected a duration like 90s, 15m or 1h, got {text!r}")
+    h, mins, secs = (float(g) if g else 0.0 for g in m.groups())
+    seconds = h * 3600 + mins * 60 + secs
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return seconds

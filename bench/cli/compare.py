@@ -1,4 +1,4 @@
-"""`wasinn-bench compare BASE_RUN HEAD_RUN [--metric overhead|p50] [--factor F] [--markdown FILE]`:
+"""`wasinn-bench compare BASE_RUN HEAD_RUN [--metric overhead|overhead_c|p50] [--factor F] [--markdown FILE]`:
 per cell, head vs base with a CI and a verdict; exit 1 on a regression."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.analyze.compare import compare_runs
+from bench.analyze.compare import METRICS, compare_runs
 from bench.analyze.runs import load_run
 from bench.present.comparison import print_table, to_markdown
 from contracts.errors import UserError
@@ -18,10 +18,11 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("head", metavar="HEAD_RUN")
     p.add_argument(
         "--metric",
-        choices=["p50", "overhead"],
+        choices=list(METRICS),
         default="overhead",
         help="overhead (default): ratio to native measured in the same run, robust to "
-        "machine drift; p50: raw latency, for a quiet dedicated machine",
+        "machine drift; overhead_c: the same vs native-c (the C driver compiled natively: "
+        "the cost of wasm); p50: raw latency, for a quiet dedicated machine",
     )
     p.add_argument("--factor", type=float, default=1.10, help="slowdown ratio that counts (1.10)")
     p.add_argument("--markdown", metavar="FILE", type=Path, help="also write a PR comment here")

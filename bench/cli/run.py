@@ -18,6 +18,7 @@ from bench.results.store import read_samples
 from contracts.cells import BACKENDS, DEVICES, HOSTS, VARIANTS
 
 console = Console(stderr=True)
+DEFAULT_MAX_TIME_S = 1800.0  # --max-time when --target-ci is given without it
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -57,6 +58,13 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     run.add_argument("--offline", type=types.non_negative, default=2, metavar="K",
                      help="offline throughput with K concurrent instances per cell (0: skip; default 2)")  # fmt: skip
+    run.add_argument("--target-ci", type=types.percent, metavar="PCT",
+                     help="keep adding interleaved rounds until every wasm cell's headline ratio "
+                          "(vs native-c, else native; adapted/component also vs preview1) has a "
+                          "95%% CI half-width <= PCT%%, or --max-time runs out")  # fmt: skip
+    run.add_argument("--max-time", type=types.duration, metavar="DURATION",
+                     help="with --target-ci: time budget of the run, e.g. 90s, 15m, 1h "
+                          "(default 30m; the planned rounds always complete)")  # fmt: skip
     run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish an interrupted run")
     run.add_argument("--report", action="store_true", help="write the report when done")
     return run
@@ -76,6 +84,8 @@ def _options(args: argparse.Namespace) -> plan.RunOptions:
         seed=args.seed,
         shard=args.shard,
         offline_k=args.offline,
+        target_ci=args.target_ci,
+        max_time_s=args.max_time if args.max_time is not None else DEFAULT_MAX_TIME_S,
     )
 
 
@@ -85,12 +95,17 @@ def run(args: argparse.Namespace) -> int:
         given = [name for name, value in (("WORKLOAD", args.workloads), ("--out", args.out),
                  ("--shard", args.shard), ("--iterations", args.iterations), ("--warmup", args.warmup),
                  ("--rounds", args.rounds), ("--timeout", args.timeout),
-                 ("--memory-limit", args.memory_limit)) if value]  # fmt: skip
+                 ("--memory-limit", args.memory_limit), ("--target-ci", args.target_ci),
+                 ("--max-time", args.max_time)) if value]  # fmt: skip
         if given:
             console.print(f"wasinn-bench run: error: --resume continues the run as planned; "
                           f"drop {', '.join(given)}")  # fmt: skip
             return 2
         setup = plan.setup_resume(args.resume, say)
+    elif args.max_time is not None and args.target_ci is None:
+        console.print("wasinn-bench run: error: --max-time bounds the rounds --target-ci adds; "
+                      "give --target-ci PCT too")  # fmt: skip
+        return 2
     else:
         setup = plan.setup_new(_options(args), say)
     try:
@@ -116,6 +131,11 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
         def on_progress(message: str) -> None:
             if message == "advance":
                 progress.advance(task)
+            elif message.startswith("grow:"):  # --target-ci added a round
+                total = progress.tasks[0].total or 0
+                progress.update(task, total=total + int(message[5:]))
+            elif message.startswith("widest CI"):
+                progress.update(task, description=f"cells x rounds, {message}")
             else:
                 progress.update(task, current=message)
 
@@ -123,8 +143,12 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
             setup.run_dir, setup.prepared, setup.states, setup.plan["seed"], on_progress
         )
         run.offline_k = int(setup.plan.get("offline_k") or 0)
+        if target := setup.plan.get("target_ci"):
+            run.target_ci, run.max_time_s = float(target["pct"]), float(target["max_time_s"])
         progress.update(task, total=run.total_jobs(run.pending_jobs(setup.done)))
         finished = run.run(setup.done)
+    if run.stop_reason:  # meta.json config.stop_reason: why the added rounds stopped
+        setup.plan["stop_reason"] = run.stop_reason
     summary = finish.finish(setup, run.writer, run.machine["fingerprint"], interrupted=not finished)
     tables.print_summary(summary)
     tables.print_variant_ratios(variant_ratios(read_samples(setup.run_dir)))
@@ -133,6 +157,8 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
                       f"continue with: wasinn-bench run --resume {setup.run_dir} "
                       f"(or: nox -s bench -- --resume {setup.run_dir})")  # fmt: skip
         return 130
+    if run.stop_reason:  # --target-ci: the run stopped by itself; say why
+        console.print(f"[bold]stopped: {run.stop_reason}")
     console.print(f"results: {setup.run_dir}")
     if args.report:
         from bench.present.report import write_report

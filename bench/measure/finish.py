@@ -80,7 +80,8 @@ def finish(setup: RunSetup, writer: RunWriter, fingerprint: str, interrupted: bo
     offline_k = int(setup.plan.get("offline_k") or 0)
     cells = cells_frame(setup.states, setup.prepared, agree, props, fingerprint, offline_k)
     write_frame_csv(setup.run_dir / "cells.csv", cells)
-    summary = summarize(samples, cells)
+    target = setup.plan.get("target_ci") or {}
+    summary = summarize(samples, cells, target_ci=target.get("pct"))
     write_frame_csv(setup.run_dir / "summary.csv", summary)
     write_json(
         setup.run_dir / "meta.json",

@@ -29,6 +29,12 @@ def expand(workloads: Iterable[Workload], filters: Filters) -> list[Cell]:
 
     The native baseline of each (workload, backend, device) always runs when
     any cell of that group does: overhead and agreement are measured against it.
+    The native-c baseline (the same C driver compiled natively) runs like it, even
+    when --hosts leaves it out, whenever the group has a wasm cell and the workload
+    lists host native-c: it is the headline baseline of the wasm cells
+    (overhead_vs_native_c). A workload drops it by leaving native-c out of `hosts`;
+    where native-c cannot run the probe marks it unsupported and the headline falls
+    back to native.
     """
     cells: list[Cell] = []
     # Releases (`wasmtime-cli@45.0.2`) come only from --hosts, each after its base host.
@@ -48,8 +54,14 @@ def expand(workloads: Iterable[Workload], filters: Filters) -> list[Cell]:
                     if variant in w.variants and filters.keep("variants", variant)
                 ]
                 # A program has no native twin: its cells compare with preview1 instead.
-                if group and w.program is None and group[0].baseline not in group:
-                    group.insert(0, group[0].baseline)
+                if group and w.program is None:
+                    baseline = group[0].baseline
+                    native_c = baseline.native_c_baseline
+                    wasm = any(not c.is_native for c in group)
+                    if wasm and "native-c" in w.hosts and native_c not in group:
+                        group.insert(0, native_c)
+                    # the baselines first: native, then native-c
+                    group = [baseline] + [c for c in group if c != baseline]
                 cells += group
     return cells
 

@@ -74,12 +74,24 @@ def build_meta(
                 "iterations": p.workload.iterations,
                 "rounds": p.workload.rounds,
                 "threads": p.workload.threads,
+                # bytes that cross the wasi-nn boundary per iteration (inputs + outputs):
+                # the report's conversion cost per MB
+                "io_bytes": sum(t.nbytes for t in (*p.inputs, *p.outputs)),
             }
             for name, p in prepared.items()
         },  # fmt: skip
         "backends": {f"{b}/{d}": v for (b, d), v in (properties or {}).items()},
         "config": {
-            k: plan.get(k) for k in ("seed", "offline_k", "overrides", "filters", "workloads")
+            k: plan.get(k)
+            for k in (
+                "seed",
+                "offline_k",
+                "overrides",
+                "filters",
+                "workloads",
+                "target_ci",
+                "stop_reason",
+            )
         },
         "shard": plan.get("shard"),
         # every wasmtime CLI used (the pinned one and releases): host -> `wasmtime --version`

@@ -38,6 +38,8 @@ class RunOptions:
     seed: int = 0
     shard: tuple[int, int] | None = None
     offline_k: int = 0  # concurrent instances for offline throughput; 0 = not measured
+    target_ci: float | None = None  # --target-ci: add rounds until every headline CI is this tight
+    max_time_s: float = 1800.0  # --max-time: the run's time budget while adding rounds
 
 
 def select_workloads(options: RunOptions) -> list[Workload]:
@@ -229,6 +231,12 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
         },  # fmt: skip
         "filters": asdict(options.filters),
         "shard": f"{options.shard[0]}/{options.shard[1]}" if options.shard else None,
+        # None, or {"pct": P, "max_time_s": T}: --resume keeps adding rounds to the same target
+        "target_ci": (
+            {"pct": options.target_ci, "max_time_s": options.max_time_s}
+            if options.target_ci is not None
+            else None
+        ),
         "cells": [{"key": s.cell.key, "status": s.status, "reason": s.reason} for s in states],
         # what --resume checks before it continues (bench/measure/identity.py)
         "identity": {"sources": recorded, "products": identity.products(prepared)},

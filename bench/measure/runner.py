@@ -6,6 +6,12 @@ that machine drift hits every cell alike. Each (cell, round) runs in a fresh
 subprocess (`bench.measure.worker`) with a timeout and a memory limit: a crash, trap,
 OOM or hang marks that cell `failed` and the run goes on.
 Ctrl-C / SIGTERM keep everything that finished; `--resume` runs the rest.
+
+With a CI target (`--target-ci`), after the planned rounds the runner keeps adding
+whole interleaved rounds until every wasm cell's headline ratio has a 95% CI half-width
+within the target, or the time budget (`--max-time`, counted from the run's start and
+checked between rounds; the planned rounds always complete) is spent; `stop_reason`
+says which.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,12 +32,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench.analyze.summarize import headline_widths
 from bench.measure.prepare import PreparedWorkload
 from bench.measure.processes import check_disk, exit_reason, watch
 from bench.results.outputs import npz_safe
 from bench.results.progress import OFFLINE_ROUND, CellState
 from bench.results.schema import SAMPLE_COLUMNS
-from bench.results.store import RunWriter
+from bench.results.store import RunWriter, read_samples
 from contracts import machine, paths
 from contracts.jobs import CellJob
 from contracts.logtail import telling_file
@@ -38,6 +46,14 @@ from contracts.logtail import telling_file
 
 class Interrupted(Exception):
     pass
+
+
+# Fewer rounds than this never count as precise: with one or two rounds the bootstrap
+# sees no between-round spread and its interval is too narrow to trust.
+MIN_ROUNDS_FOR_TARGET = 3
+# Resamples of the stop rule's check after each added round (summary.csv uses N_BOOT):
+# the check runs once per round and must stay cheap next to a round.
+TARGET_N_BOOT = 500
 
 
 class Runner:
@@ -60,6 +76,13 @@ class Runner:
         self._current: list[subprocess.Popen[bytes]] = []
         self._stop = False
         self.offline_k = 0  # > 0: after the rounds, K concurrent instances per cell
+        self.target_ci: float | None = None  # percent; None: only the planned rounds
+        self.max_time_s = 1800.0
+        self.stop_reason = ""  # with a target: why the added rounds stopped
+        self._started = time.monotonic()
+        # With a target: the `total` samples so far, kept in memory once the added rounds
+        # start (re-reading every part file after each round grows with the run)
+        self._totals: list[pd.DataFrame] | None = None
 
     # -- planning -----------------------------------------------------------
     def pending_jobs(self, done: set[tuple[str, int]]) -> list[tuple[int, list[CellState]]]:
@@ -104,14 +127,9 @@ class Runner:
             signal.signal(sig, self._interrupt)
         try:
             for r, todo in plan:
-                for state in todo:
-                    if state.status not in ("pending", "ok"):
-                        continue  # failed in an earlier round
-                    if self._stop:
-                        raise Interrupted
-                    self.on_progress(f"round {r + 1}: {state.cell.key}")
-                    self.run_one(state, r)
-                    self.on_progress("advance")
+                self._run_round(r, todo)
+            if self.target_ci is not None:
+                self._add_rounds(done, len(plan))
             for state in self.offline_todo(done):
                 if self._stop:
                     raise Interrupted
@@ -127,6 +145,75 @@ class Runner:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return True
+
+    def _run_round(self, r: int, todo: list[CellState]) -> None:
+        for state in todo:
+            if state.status not in ("pending", "ok"):
+                continue  # failed in an earlier round
+            if self._stop:
+                raise Interrupted
+            self.on_progress(f"round {r + 1}: {state.cell.key}")
+            self.run_one(state, r)
+            self.on_progress("advance")
+
+    def _round_order(self, r: int, done: set[tuple[str, int]]) -> list[CellState]:
+        """An added round's cells: every cell still running, shuffled by (seed, round)
+        so a resumed run draws the same order."""
+        order = list(self.states)
+        random.Random(f"{self.seed}/{r}").shuffle(order)
+        return [s for s in order if s.status in ("pending", "ok") and (s.cell.key, r) not in done]
+
+    def widest_ci(self) -> tuple[float, int]:
+        """(widest headline CI half-width in %, cells above the target) over the wasm
+        cells still running. A cell whose ratio has no interval (its baseline failed)
+        cannot get there and is left out; inf when nothing was measured yet."""
+        running = {s.cell for s in self.states if s.status == "ok"}
+        if self._totals is None:
+            samples = read_samples(self.dir)
+            self._totals = [samples[samples["phase"] == "total"]]
+        widths = headline_widths(pd.concat(self._totals), n_boot=TARGET_N_BOOT)
+        finite = [w for k, (_, w) in widths.items() if k in running and np.isfinite(w)]
+        if not finite:
+            return float("inf"), 0
+        assert self.target_ci is not None
+        return max(finite), sum(w > self.target_ci for w in finite)
+
+    def _add_rounds(self, done: set[tuple[str, int]], planned: int) -> None:
+        """Interleaved rounds after the planned ones until precise or out of time. A
+        resumed run first completes the added rounds a kill left unfinished."""
+        assert self.target_ci is not None
+        last = max((r for _, r in done if r >= planned), default=planned - 1)
+        r = planned
+        while r <= last:
+            self._run_round(r, self._round_order(r, done))
+            r += 1
+        while True:
+            widest, above = self.widest_ci()
+            self.on_progress(f"widest CI ±{widest:.1f}% (target ±{self.target_ci:g}%)")
+            if r >= MIN_ROUNDS_FOR_TARGET and above == 0 and np.isfinite(widest):
+                self.stop_reason = (
+                    f"target reached: every headline CI within ±{self.target_ci:g}% "
+                    f"(widest ±{widest:.2f}%) after {r} rounds"
+                )
+                return
+            if not any(s.status == "ok" and s.cell.variant != "native" for s in self.states):
+                self.stop_reason = "no wasm cell left running: nothing to make precise"
+                return
+            if not np.isfinite(widest) and r >= MIN_ROUNDS_FOR_TARGET:
+                # e.g. every baseline failed: more rounds cannot give a ratio an interval
+                self.stop_reason = "no headline ratio has an interval (baselines missing)"
+                return
+            elapsed = time.monotonic() - self._started
+            if elapsed >= self.max_time_s:
+                self.stop_reason = (
+                    f"time out: --max-time {self.max_time_s:g}s spent after {r} rounds; "
+                    f"widest CI ±{widest:.2f}%, {above} cell(s) above ±{self.target_ci:g}%"
+                )
+                return
+            todo = self._round_order(r, done)
+            self.on_progress(f"grow:{len(todo)}")
+            self._run_round(r, todo)
+            r += 1
 
     def _interrupt(self, signum: int, _frame: object) -> None:
         # Only signal here: poll()/wait() inside a handler can deadlock with the
@@ -285,6 +372,8 @@ class Runner:
         # Named by (cell, round): a round re-run after a kill -9 (its part written,
         # its progress line not) replaces its part instead of doubling its samples.
         self.writer.append_samples(frame[SAMPLE_COLUMNS], name=f"{c.slug}.r{r}")
+        if self._totals is not None:
+            self._totals.append(frame.loc[frame["phase"] == "total", SAMPLE_COLUMNS])
         outputs = workdir / "outputs.npz"
         if outputs.exists():
             with np.load(outputs) as npz:

@@ -98,6 +98,15 @@ def _noise_mark(row: pd.Series) -> str:
     return " ⚠" if float(row.get("cv", 0) or 0) > NOISE_CV else ""
 
 
+def binding_bound(row: pd.Series) -> bool:
+    """The cell's time is mostly binding (summary.csv binding_bound; CSV gives text)."""
+    return str(row.get("binding_bound", "")).strip().lower() in ("true", "1", "1.0")
+
+
+def _binding_mark(row: pd.Series) -> str:
+    return " [binding-bound]" if binding_bound(row) else ""
+
+
 def _grouped_barh(
     df: pd.DataFrame,
     title: str,
@@ -131,7 +140,9 @@ def _grouped_barh(
             edgecolor="white",
             capsize=3,
         )
-        ax.set_yticks(y, [cell_label(r) + _noise_mark(r) for _, r in g.iterrows()])
+        ax.set_yticks(
+            y, [cell_label(r) + _noise_mark(r) + _binding_mark(r) for _, r in g.iterrows()]
+        )
         ax.set_title(group_label(g.iloc[0]), loc="left", fontsize=font)
         if ref is not None:
             ax.axvline(ref, color="black", lw=1, ls="--")
@@ -177,6 +188,68 @@ def _overhead(df: pd.DataFrame) -> Figure:
         lambda r: (r["overhead_ci_low"], r["overhead_ci_high"]),
         ref=1.0,
     )
+
+
+def overhead_c_chart(summary: pd.DataFrame, out: Path) -> list[Path]:
+    """Overhead vs native-c: the same C driver compiled natively (the cost of wasm)."""
+    if "overhead_vs_native_c" not in summary:
+        return []
+    df = measured(summary)
+    df = df[(df["variant"] != "native") & df["overhead_vs_native_c"].notna()]
+    if df.empty:
+        return []
+    with style():
+        fig = _grouped_barh(
+            df,
+            "Overhead vs native-c (p50 ratio, 95% CI; 1 = as fast as the C driver natively)",
+            "latency p50 / native-c p50",
+            lambda r: r["overhead_vs_native_c"],
+            lambda r: (r["overhead_c_ci_low"], r["overhead_c_ci_high"]),
+            ref=1.0,
+        )
+        return save(fig, out, "overhead-native-c")
+
+
+def binding_chart(summary: pd.DataFrame, out: Path) -> list[Path]:
+    """Per wasmtime-py cell, each guest-timed phase split into host work (solid) and
+    binding + guest (hatched): stacked p50 bars in ms."""
+    host_cols = [f"host_{p}_p50_ms" for p in PHASE_COLORS]
+    if any(c not in summary for c in host_cols):
+        return []
+    df = measured(summary)
+    df = df[(df["host"] == "wasmtime-py") & df[host_cols].notna().all(axis=1)]
+    if df.empty:
+        return []
+    with style():
+        # one panel per workload: µs-scale and ms-scale cells need their own axes
+        groups = [g for _, g in df.groupby("workload", sort=False)]
+        fig = figure(11, 1.5 + 0.45 * len(df) + 0.5 * len(groups))
+        fig.suptitle(
+            "wasmtime-py: host work vs binding + guest per phase (p50 ms)", fontweight="bold"
+        )
+        axes = fig.subplots(len(groups), 1, squeeze=False, height_ratios=[len(g) for g in groups])[
+            :, 0
+        ]
+        for ax, g in zip(axes, groups, strict=True):
+            y = np.arange(len(g))[::-1]
+            left = np.zeros(len(g))
+            for phase, c in PHASE_COLORS.items():
+                total = g[f"{phase}_p50_ms"].astype(float).to_numpy()
+                host = np.minimum(g[f"host_{phase}_p50_ms"].astype(float).to_numpy(), total)
+                ax.barh(y, host, left=left, color=c, edgecolor="white",
+                        label=f"{phase}: host work")  # fmt: skip
+                left += host
+                ax.barh(y, total - host, left=left, color=c, alpha=0.45, hatch="//",
+                        edgecolor="white", label=f"{phase}: binding + guest")  # fmt: skip
+                left += total - host
+            labels = [f"{r['backend']} · {r['variant']}{_binding_mark(r)}" for _, r in g.iterrows()]
+            ax.set_yticks(y, labels)
+            ax.set_title(str(g.iloc[0]["workload"]), loc="left")
+            ax.grid(axis="x", alpha=0.3)
+        axes[-1].set_xlabel("ms per iteration (phase medians)")
+        handles, names = axes[0].get_legend_handles_labels()
+        fig.legend(handles, names, loc="outside lower center", ncols=3)
+        return save(fig, out, "binding")
 
 
 def _trim(x: np.ndarray, lo: float = 1, hi: float = 99) -> np.ndarray:

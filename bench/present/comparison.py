@@ -42,7 +42,7 @@ def _headline(cmp: Comparison) -> str:
 
 
 def _header(metric: str) -> list[str]:
-    what = "p50 ms" if metric == "p50" else "× native"
+    what = {"p50": "p50 ms", "overhead_c": "× native-c"}.get(metric, "× native")
     return [
         "cell",
         f"base {what}",

@@ -18,7 +18,7 @@ import pandas as pd
 
 from bench.analyze import stats
 from bench.analyze.runs import Run, load_run
-from bench.analyze.summarize import phase_ms, variant_ratios
+from bench.analyze.summarize import binding_cost, phase_ms, variant_ratios
 from bench.present import charts, release_charts
 from bench.present.slides import write_slides
 from bench.results.schema import NOISE_CV
@@ -53,7 +53,8 @@ def _cell(r: pd.Series) -> str:
 def summary_table(summary: pd.DataFrame) -> Block:
     header = [
         "workload", "variant", "host", "backend", "device", "status", "n",
-        "p50 ms", "95% CI", "p90 ms", "p99 ms", "CV (robust)", "× native [CI]", "inf/s", "agrees",
+        "p50 ms", "95% CI", "p90 ms", "p99 ms", "CV (robust)", "× native [CI]", "× native-c [CI]",
+        "headline CI ±%", "binding", "inf/s", "agrees",
     ]  # fmt: skip
     rows = []
     for _, r in summary.iterrows():
@@ -65,6 +66,7 @@ def summary_table(summary: pd.DataFrame) -> Block:
         ov = _num(r["overhead_vs_native"], ".2f")
         if ov and r["variant"] != "native":
             ov += f" [{_num(r['overhead_ci_low'], '.2f')}, {_num(r['overhead_ci_high'], '.2f')}]"
+        ovc = _ratio_ci(r, "overhead_vs_native_c", "overhead_c_ci_low", "overhead_c_ci_high")
         ci = ""
         if not pd.isna(r["p50_ci_low_ms"]):
             ci = f"{_num(r['p50_ci_low_ms'])} – {_num(r['p50_ci_high_ms'])}"
@@ -72,7 +74,8 @@ def summary_table(summary: pd.DataFrame) -> Block:
             [
                 str(r["workload"]), str(r["variant"]), str(r["host"]), str(r["backend"]),
                 str(r["device"]), str(r["status"]), str(int(r["n"])), _num(r["p50_ms"]), ci,
-                _num(r["p90_ms"]), _num(r["p99_ms"]), cv, ov, _num(r["throughput_ips"], ".1f"),
+                _num(r["p90_ms"]), _num(r["p99_ms"]), cv, ov, ovc, _precision(r), _binding(r),
+                _num(r["throughput_ips"], ".1f"),
                 "" if pd.isna(r["agrees"]) else str(r["agrees"]),
             ]
         )  # fmt: skip
@@ -85,6 +88,124 @@ def summary_table(summary: pd.DataFrame) -> Block:
                 at, _num(r["offline_ips"], ".1f") + (k if not pd.isna(r["offline_ips"]) else "")
             )
     return Block("table", header=header, rows=rows)
+
+
+def _ratio_ci(r: pd.Series, value: str, low: str, high: str) -> str:
+    if value not in r or pd.isna(r[value]):
+        return ""
+    text = _num(r[value], ".2f")
+    return text if r["variant"] == "native" and r[value] == 1 else (
+        f"{text} [{_num(r[low], '.2f')}, {_num(r[high], '.2f')}]"
+    )  # fmt: skip
+
+
+def _precision(r: pd.Series) -> str:
+    """Headline CI half-width; ✓/✗ against the run's --target-ci."""
+    width = _num(r.get("headline_ci_pct"), ".1f")
+    met = str(r.get("target_ci_met", "")).strip().lower()
+    if not width or met not in ("true", "false"):
+        return width
+    return f"{width} {'✓' if met == 'true' else '✗'} (vs {r.get('headline_vs', '')})"
+
+
+def _binding(r: pd.Series) -> str:
+    share = r.get("binding_share")
+    if share is None or pd.isna(share):
+        return ""
+    return _num(share, ".0%") + (" binding-bound" if charts.binding_bound(r) else "")
+
+
+BASELINE_ADVICE = (
+    "Which baseline to read: for wasmtime-cli cells, × native-c (the same C driver "
+    "compiled natively: the cost of wasm alone); for wasmtime-py cells, × native-c for the "
+    "cost of the ABI, with wasmtime-py's own binding cost shown apart (section \"Host binding "
+    'cost"); × native (the backend called from Python) stays for continuity.'
+)
+
+
+def precision_blocks(run: Run, s: pd.DataFrame) -> list[Block]:
+    """--target-ci: why the run stopped, and the cells that did not reach the target."""
+    config = run.meta.get("config") or {}
+    target = config.get("target_ci")
+    if not target:
+        return []
+    met = s["target_ci_met"].astype(str).str.lower()
+    wasm = s[met.isin(["true", "false"])]
+    missed = wasm[met[wasm.index] == "false"]
+    text = (
+        f"Run with --target-ci {target['pct']:g}% (headline 95% CI half-width; --max-time "
+        f"{target['max_time_s']:g}s): {len(wasm) - len(missed)} of {len(wasm)} wasm cells "
+        f"reached it. Stopped: {config.get('stop_reason') or 'not recorded (interrupted?)'}."
+    )
+    blocks = [Block("h2", "Precision"), Block("p", text)]
+    if not missed.empty:
+        blocks.append(
+            Block(
+                "table",
+                header=["cell", "headline vs", "CI ±% reached", "target ±%"],
+                rows=[
+                    [
+                        _cell(r),
+                        str(r["headline_vs"]),
+                        _num(r["headline_ci_pct"], ".2f"),
+                        _num(r["target_ci_pct"], "g"),
+                    ]
+                    for _, r in missed.iterrows()
+                ],
+            )  # fmt: skip
+        )
+    return blocks
+
+
+def binding_blocks(run: Run, s: pd.DataFrame, out: Path) -> list[Block]:
+    """wasmtime-py cells: host work vs binding + guest per phase, and the binding's
+    measured cost per MB of list<u8> on this wasmtime-py."""
+    paths = charts.binding_chart(s, out)
+    if not paths:
+        return []
+    io = {n: int(w.get("io_bytes") or 0) for n, w in (run.meta.get("workloads") or {}).items()}
+    cost = binding_cost(s, io)
+    bound = s[s.apply(charts.binding_bound, axis=1)] if "binding_bound" in s else s.iloc[:0]
+    version = (run.meta.get("packages") or {}).get("wasmtime", "?")
+    text = (
+        "The wasmtime-py hosts time their own work inside every wasi-nn host call "
+        "(`host_set_input`, `host_compute`, `host_get_output`); the rest of each guest-timed "
+        "phase is the binding (wasmtime-py lifting/lowering values, the call) plus the guest. "
+        f"Binding-bound cells (binding > 50% of the total): {len(bound)}"
+        + (": " + ", ".join(_cell(r) for _, r in bound.iterrows()) if len(bound) else "")
+        + "."
+    )
+    blocks = [Block("h2", "Host binding cost"), Block("p", text)]
+    if not cost.empty:
+        big = cost.loc[cost["io_mb"].idxmax()]
+        blocks.append(
+            Block(
+                "p",
+                f"Measured list<u8> conversion on wasmtime-py {version}: "
+                f"{big['ms_per_mb']:.1f} ms per MB moved ({big['workload']}, {big['variant']}: "
+                f"{big['binding_io_ms']:.2f} ms of set_input + get_output outside the host "
+                f"for {big['io_mb']:.3f} MB per iteration; small tensors overstate it: the "
+                "per-call cost is in it).",
+            )
+        )
+        blocks.append(
+            Block(
+                "table",
+                header=["cell", "MB per iteration", "binding ms (set_input+get_output)", "ms/MB"],
+                rows=[
+                    [
+                        _cell(r),
+                        _num(r["io_mb"], ".4f"),
+                        _num(r["binding_io_ms"], ".3f"),
+                        _num(r["ms_per_mb"], ".1f"),
+                    ]
+                    for _, r in cost.iterrows()
+                ],
+            )  # fmt: skip
+        )
+    blocks += [Block("img", text="binding", image=paths[0]),
+               Block("p", f"SVG: [{paths[1].name}]({paths[1].name})")]  # fmt: skip
+    return blocks
 
 
 def meta_block(run: Run) -> Block:
@@ -133,9 +254,19 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
             "`total` phase; CIs are 95% bootstrap intervals of the median; "
             "× native = p50 ratio to the native cell of the same workload, backend and "
             "device in this run (program workloads, which have none: to the preview1 cell "
-            "of the same host).",
+            "of the same host); × native-c = the same against the native-c cell (the C "
+            "driver compiled natively).",
         )
     )
+    blocks.append(Block("p", BASELINE_ADVICE))
+    if "overhead_vs_native_c" in s and s["overhead_vs_native_c"].isna().all():
+        blocks.append(
+            Block(
+                "p",
+                "native-c was not measured in this run: × native-c is empty and the "
+                "headline ratios are × native.",
+            )  # fmt: skip
+        )
     if run.meta.get("interrupted"):
         incomplete = s[
             (s["status"] == "ok") & (s["rounds"].astype(float) < _planned_rounds(run, s))
@@ -166,6 +297,7 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
         names = ", ".join(_cell(r) for _, r in disagree.iterrows())
         blocks.append(Block("warn", f"⚠ Outputs differ from the native baseline: {names}."))
     blocks += [Block("h2", "Summary"), summary_table(s)]
+    blocks += precision_blocks(run, s)
     bad = s[s["status"] != "ok"]
     if not bad.empty:
         blocks.append(Block("h2", "Cells that did not run"))
@@ -219,7 +351,8 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
         ("Latency per cell", charts.latency_chart(s, out)),
         ("Latency distributions", charts.distribution_chart(s, totals, out)),
         ("Overhead vs native", charts.overhead_chart(s, out)),
-        # only when a host ran in several releases (wasmtime-cli@X): bench/release_charts.py
+        ("Overhead vs native-c", charts.overhead_c_chart(s, out)),
+        # only when a host ran in several releases (wasmtime-cli@X): bench/present/release_charts.py
         ("Across releases", release_charts.releases_chart(s, out)),
     ]
     for title, paths in charts_made:
@@ -227,6 +360,7 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
             blocks.append(Block("h2", title))
             blocks.append(Block("img", text=title, image=paths[0]))
             blocks.append(Block("p", f"SVG: [{paths[1].name}]({paths[1].name})"))
+    blocks += binding_blocks(run, s, out)
     blocks += [Block("h2", "Run"), meta_block(run)]
     return blocks
 

@@ -31,7 +31,7 @@ def fmt(value: object, digits: int = 3) -> str:
 def print_summary(summary: pd.DataFrame) -> None:
     table = Table(title="wasi-nn bench summary (p50 of set_input+compute+get_output per iteration)")
     for col in ("workload", "variant", "host", "backend", "device", "status", "p50 ms", "95% CI", "cv (robust)",
-                "vs native", "agrees", "reason"):  # fmt: skip
+                "vs native", "vs native-c", "CI ±%", "binding", "agrees", "reason"):  # fmt: skip
         table.add_column(col, overflow="fold")
     for _, row in summary.iterrows():
         status = row["status"]
@@ -49,9 +49,33 @@ def print_summary(summary: pd.DataFrame) -> None:
             row["workload"], row["variant"], row["host"], row["backend"], row["device"],
             f"[{colour}]{status}[/]", fmt(row.get("p50_ms")), ci,
             ("[yellow]" if noisy else "") + fmt(cv, 2) + f" ({fmt(row.get('cv_robust'), 2)})", fmt(row.get("overhead_vs_native")),
+            fmt(row.get("overhead_vs_native_c")), _ci_cell(row), _binding_cell(row),
             fmt(row.get("agrees")), str(row.get("reason") or "")[:160],
         )  # fmt: skip
     stdout_console().print(table)
+
+
+def _truthy(value: object) -> bool:
+    # summary.csv read back gives "True"/"False" strings; a fresh frame gives bools
+    return str(value).strip().lower() in ("true", "1", "1.0")
+
+
+def _ci_cell(row: pd.Series) -> str:
+    """The headline CI half-width, red when the run's --target-ci was not reached."""
+    width = fmt(row.get("headline_ci_pct"), 2)
+    met = row.get("target_ci_met")
+    if met is None or (isinstance(met, float) and math.isnan(met)) or width == "-":
+        return width
+    return width if _truthy(met) else f"[red]{width} (target {fmt(row.get('target_ci_pct'))})[/]"
+
+
+def _binding_cell(row: pd.Series) -> str:
+    """Binding share of the total; marked when the time is mostly binding."""
+    share = row.get("binding_share")
+    if share is None or (isinstance(share, float) and math.isnan(share)):
+        return "-"
+    text = f"{share:.0%}"
+    return f"[magenta]{text} binding-bound[/]" if _truthy(row.get("binding_bound")) else text
 
 
 def print_variant_ratios(ratios: pd.DataFrame) -> None:

@@ -9,7 +9,7 @@ A run folder `results/<run-id>/` holds (see docs/results.md):
 
 from __future__ import annotations
 
-from contracts.phases import ITERATION_PHASES, ROUND_PHASES
+from contracts.phases import HOST_WORK_PHASES, ITERATION_PHASES, ROUND_PHASES
 
 SCHEMA_VERSION = 1
 
@@ -68,12 +68,26 @@ STAT_COLUMNS = [
     "p50_ci_low_ms",
     "p50_ci_high_ms",
     "throughput_ips",
-    "overhead_vs_native",
+    "overhead_vs_native",  # vs Cell.baseline: native host, backend called from Python
     "overhead_ci_low",
     "overhead_ci_high",
+    "overhead_vs_native_c",  # vs Cell.native_c_baseline: the same C driver, compiled natively
+    "overhead_c_ci_low",
+    "overhead_c_ci_high",
+    "headline_vs",  # native-c | native | "" : the baseline of the headline ratio
+    "headline_ci_pct",  # widest 95% CI half-width of the cell's headline ratios, % of the ratio
+    "target_ci_pct",  # the run's --target-ci (empty: none)
+    "target_ci_met",  # headline_ci_pct <= target_ci_pct (empty: no target)
+    "binding_ms",  # median per iteration of total - host work (wasmtime-py: binding + guest)
+    "binding_share",  # binding_ms / p50_ms
+    "binding_bound",  # binding_share > BINDING_BOUND: the time is mostly binding
 ]
-# plus "<phase>_p50_ms" for set_input, compute, get_output, compile, instantiate, load, init.
-PHASE_MEDIAN_COLUMNS = [f"{p}_p50_ms" for p in (*ITERATION_PHASES, *ROUND_PHASES)]
+# plus "<phase>_p50_ms" for set_input, compute, get_output, compile, instantiate, load, init,
+# and the host-work phases host_set_input, host_compute, host_get_output (wasmtime-py).
+PHASE_MEDIAN_COLUMNS = [
+    f"{p}_p50_ms" for p in (*ITERATION_PHASES, *ROUND_PHASES, *HOST_WORK_PHASES.values())
+]
 SUMMARY_COLUMNS = CELL_COLUMNS + STAT_COLUMNS + PHASE_MEDIAN_COLUMNS
 
-NOISE_CV = 0.05  # cells above this coefficient of variation get a visible noise warning
+NOISE_CV = 0.05
+BINDING_BOUND = 0.5  # cells whose binding share of the total is above this are marked  # cells above this coefficient of variation get a visible noise warning

@@ -51,6 +51,7 @@ from hosts.backends.base import BackendError, Context, Graph
 from hosts.native import model_paths
 from hosts.registry import GraphRegistry, NamedGraph
 from hosts.wasmtime_py import fastlist
+from hosts.wasmtime_py.host_work import HostWork
 
 WASI_RUN = "wasi:cli/run@0.2.12"  # jco's command adapter targets wasi 0.2.12
 # Experimental, ours (workloads/guests/wit/properties.wit, docs/properties.md).
@@ -123,6 +124,8 @@ class NnState:
         self.contexts = Table("graph-execution-context", 1024)
         self.tensors = Table("tensor", 4096)
         self.errors = Table("error", 1 << 20)  # reporting an error must not fail
+        # The body of the per-iteration calls, timed: host work apart from the binding.
+        self.host_work = HostWork()
 
     def tables(self) -> dict[str, Table]:
         return {t.name: t for t in (self.graphs, self.contexts, self.tensors, self.errors)}
@@ -246,7 +249,11 @@ class NnState:
 
     def define(self, linker: Linker) -> None:
         """Define the four wasi:nn instances in `linker` (after add_wasip2)."""
-        add = fastlist.add_func if self.config.fast else _stock_add_func
+        stock_or_fast = fastlist.add_func if self.config.fast else _stock_add_func
+
+        def add(inst: LinkerInstance, name: str, func: Callable[..., Any]) -> None:
+            # the timer sits inside the binding: lifting/lowering stay outside it
+            stock_or_fast(inst, name, self.host_work.timed(name, func))
 
         def dtor(table: Table) -> Callable[[Any, int], None]:
             return lambda _store, rep: table.items.pop(rep, None)
@@ -431,6 +438,8 @@ def run_round(job: CellJob) -> RoundResult:
     if out.exit_code != 0:
         raise _exit_error(out.exit_code, telling_file(run.stderr, "driver"))
     result = guest_io.collect(job, run)
+    # host work apart from the guest-timed phases (host_set_input, ...: docs/results.md)
+    result.iterations.update(out.state.host_work.per_iteration(job.iterations))
     result.host_phases.update(out.host_phases)
     result.notes.update(notes)
     result.notes.update(nn_properties.host_notes())

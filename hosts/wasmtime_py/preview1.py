@@ -31,6 +31,7 @@ from hosts import guest_io, properties
 from hosts.abi import MAX_DIMS, NnError, witx
 from hosts.backends import Backend, BackendError, Context, Graph, backend_for_encoding
 from hosts.registry import GraphRegistry
+from hosts.wasmtime_py.host_work import HostWork
 
 I32 = wasmtime.ValType.i32()
 
@@ -68,13 +69,15 @@ class Preview1Nn:
         self._memory: wasmtime.Memory | None = None
         self._view: np.ndarray | None = None
         self._view_checked = False  # the view's size was checked during this ABI call
+        self.host_work = HostWork()  # the body of set_input/compute/get_output, timed
 
     # -- wiring ------------------------------------------------------------
 
     def define(self, linker: wasmtime.Linker) -> None:
         for name, nparams in witx.SIGNATURES.items():
             ty = wasmtime.FuncType([I32] * nparams, [I32])
-            linker.define_func(witx.MODULE, name, ty, self._entry(name, getattr(self, "_" + name)))
+            impl = self.host_work.timed(name, getattr(self, "_" + name))
+            linker.define_func(witx.MODULE, name, ty, self._entry(name, impl))
 
     def bind(self, store: wasmtime.Store, memory: wasmtime.Memory | None) -> None:
         self._store, self._memory, self._view = store, memory, None
@@ -327,6 +330,8 @@ def run_round(job: CellJob) -> RoundResult:
         raise CellFailed(f"guest exited {code}: {detail}{host}")
 
     result = guest_io.collect(job, run)
+    # host work apart from the guest-timed phases (host_set_input, ...: docs/results.md)
+    result.iterations |= nn.host_work.per_iteration(job.iterations)
     result.notes |= properties.host_notes()
     result.host_phases |= {"compile": t1 - t0, "instantiate": t3 - t2}
     result.peak_rss_kb = peak_rss_kb()
