@@ -17,6 +17,7 @@ import pandas as pd
 
 from bench.analyze.summarize import summarize
 from bench.results.progress import read_progress, replay
+from bench.results.run_plan import Plan
 from bench.results.schema import CELL_COLUMNS, PHASE_MEDIAN_COLUMNS, STAT_COLUMNS
 from bench.results.store import RunFolderError, read_csv, read_samples
 from contracts.cells import KEY_COLUMNS, Cell
@@ -104,11 +105,7 @@ def _cells_from_plan(run_dir: Path) -> pd.DataFrame:
     """cells.csv as far as plan.json and progress.jsonl tell it (a run killed with no
     chance to finish): statuses, reasons and rounds; agreement is unknown until
     `run --resume` finishes the run."""
-    try:
-        plan = json.loads((run_dir / "plan.json").read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise RunFolderError(f"{run_dir / 'plan.json'}: unreadable: {e}") from None
-    states, _ = replay(plan, read_progress(run_dir))
+    states, _ = replay(Plan.read(run_dir), read_progress(run_dir))
     rows = [
         {**s.cell.to_dict(), "rounds": s.rounds_done}
         | ({"status": "skipped", "reason": "not run (interrupted)"} if s.status == "pending"

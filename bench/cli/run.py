@@ -14,6 +14,7 @@ from bench.cli import args as types
 from bench.measure import finish, plan, runner
 from bench.measure.matrix import Filters
 from bench.present import tables
+from bench.results.run_plan import Overrides
 from bench.results.store import read_samples
 from contracts.cells import BACKENDS, DEVICES, HOSTS, VARIANTS
 
@@ -75,12 +76,14 @@ def _options(args: argparse.Namespace) -> plan.RunOptions:
         targets=args.workloads,
         suite=args.suite,
         filters=Filters(args.variants, args.hosts, args.backends, args.devices),
-        iterations=args.iterations,
-        warmup=args.warmup,
-        rounds=args.rounds,
+        overrides=Overrides(
+            iterations=args.iterations,
+            warmup=args.warmup,
+            rounds=args.rounds,
+            timeout_s=args.timeout,
+            memory_limit_mb=args.memory_limit,
+        ),
         out=args.out,
-        timeout_s=args.timeout,
-        memory_limit_mb=args.memory_limit,
         seed=args.seed,
         shard=args.shard,
         offline_k=args.offline,
@@ -140,15 +143,15 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
                 progress.update(task, current=message)
 
         run = runner.Runner(
-            setup.run_dir, setup.prepared, setup.states, setup.plan["seed"], on_progress
+            setup.run_dir, setup.prepared, setup.states, setup.plan.seed, on_progress
         )
-        run.offline_k = int(setup.plan.get("offline_k") or 0)
-        if target := setup.plan.get("target_ci"):
-            run.target_ci, run.max_time_s = float(target["pct"]), float(target["max_time_s"])
+        run.offline_k = setup.plan.offline_k
+        if target := setup.plan.target_ci:
+            run.target_ci, run.max_time_s = target.pct, target.max_time_s
         progress.update(task, total=run.total_jobs(run.pending_jobs(setup.done)))
         finished = run.run(setup.done)
     if run.stop_reason:  # meta.json config.stop_reason: why the added rounds stopped
-        setup.plan["stop_reason"] = run.stop_reason
+        setup.plan.stop_reason = run.stop_reason
     summary = finish.finish(setup, run.writer, run.machine["fingerprint"], interrupted=not finished)
     tables.print_summary(summary)
     tables.print_variant_ratios(variant_ratios(read_samples(setup.run_dir)))

@@ -77,11 +77,11 @@ def finish(setup: RunSetup, writer: RunWriter, fingerprint: str, interrupted: bo
     samples = writer.consolidate_samples()
     agree = agreement(setup.states, setup.prepared, writer.outputs)
     props = backend_properties(setup.states, setup.prepared)
-    offline_k = int(setup.plan.get("offline_k") or 0)
+    offline_k = setup.plan.offline_k
     cells = cells_frame(setup.states, setup.prepared, agree, props, fingerprint, offline_k)
     write_frame_csv(setup.run_dir / "cells.csv", cells)
-    target = setup.plan.get("target_ci") or {}
-    summary = summarize(samples, cells, target_ci=target.get("pct"))
+    target = setup.plan.target_ci
+    summary = summarize(samples, cells, target_ci=target.pct if target else None)
     write_frame_csv(setup.run_dir / "summary.csv", summary)
     write_json(
         setup.run_dir / "meta.json",

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure.prepare import PreparedWorkload
+from bench.results.run_plan import Plan
 from bench.results.schema import SCHEMA_VERSION
 from contracts import machine, paths
+from contracts.cells import Cell
 
 
 def git_sha() -> str:
@@ -50,7 +52,7 @@ def package_versions() -> dict[str, str]:
 
 
 def build_meta(
-    run_dir: Path, prepared: dict[str, PreparedWorkload], plan: dict[str, Any], interrupted: bool,
+    run_dir: Path, prepared: dict[str, PreparedWorkload], plan: Plan, interrupted: bool,
     properties: dict[tuple[str, str], dict[str, str]] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """meta.json: what ran, where, with which versions; `created` and `git_sha` are kept
@@ -81,25 +83,14 @@ def build_meta(
             for name, p in prepared.items()
         },  # fmt: skip
         "backends": {f"{b}/{d}": v for (b, d), v in (properties or {}).items()},
-        "config": {
-            k: plan.get(k)
-            for k in (
-                "seed",
-                "offline_k",
-                "overrides",
-                "filters",
-                "workloads",
-                "target_ci",
-                "stop_reason",
-            )
-        },
-        "shard": plan.get("shard"),
+        "config": plan.config(),
+        "shard": plan.shard,
         # every wasmtime CLI used (the pinned one and releases): host -> `wasmtime --version`
         "runtimes": _runtimes(plan),
     }
 
 
-def _runtimes(plan: dict[str, Any]) -> dict[str, str]:
+def _runtimes(plan: Plan) -> dict[str, str]:
     from hosts.wasmtime_cli.binary import versions_used
 
-    return versions_used([e["key"].split("/")[2] for e in plan.get("cells", [])])
+    return versions_used([Cell.from_key(c.key).host for c in plan.cells])

@@ -4,7 +4,6 @@ continue exactly the same run."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from bench.measure.prepare import PreparedWorkload, prepare
 from bench.measure.workload import Workload, WorkloadError, find_workload, suite
 from bench.results.lock import LOCK_NAME, RunLock, lock_run_folder
 from bench.results.progress import CellState, read_progress, replay
+from bench.results.run_plan import Overrides, Plan, PlannedCell, TargetCI
 from bench.results.store import write_json
 from contracts.cells import Cell, base_host
 
@@ -29,12 +29,8 @@ class RunOptions:
     targets: list[str] = field(default_factory=list)  # workload names or .toml paths
     suite: str = "quick"
     filters: Filters = field(default_factory=Filters)
-    iterations: int | None = None
-    warmup: int | None = None
-    rounds: int | None = None
+    overrides: Overrides = field(default_factory=Overrides)  # over every workload's own
     out: Path | None = None
-    timeout_s: float | None = None
-    memory_limit_mb: int | None = None
     seed: int = 0
     shard: tuple[int, int] | None = None
     offline_k: int = 0  # concurrent instances for offline throughput; 0 = not measured
@@ -55,17 +51,10 @@ def select_workloads(options: RunOptions) -> list[Workload]:
                 f"{w.path}: field 'name': workload {w.name!r} is already given by {seen[w.name].path}"
             )
         seen[w.name] = w
+    given = {k: v for k, v in asdict(options.overrides).items() if v is not None}
     for w in workloads:
-        if options.iterations is not None:
-            w.iterations = options.iterations
-        if options.warmup is not None:
-            w.warmup = options.warmup
-        if options.rounds is not None:
-            w.rounds = options.rounds
-        if options.timeout_s is not None:
-            w.timeout_s = options.timeout_s
-        if options.memory_limit_mb is not None:
-            w.memory_limit_mb = options.memory_limit_mb
+        for name, value in given.items():  # Overrides' fields are Workload fields
+            setattr(w, name, value)
     return workloads
 
 
@@ -80,7 +69,7 @@ class RunSetup:
     prepared: dict[str, PreparedWorkload]
     states: list[CellState]
     done: set[tuple[str, int]]
-    plan: dict[str, Any]
+    plan: Plan
     lock: RunLock | None = None  # held until the run ends (bench/results/lock.py)
 
 
@@ -217,31 +206,25 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             s.status, s.reason = "unsupported", missing[s.cell.host]
         elif found := probe(s.cell) or opset_outside_range(s.cell, prepared[s.cell.workload]):
             s.status, s.reason = found
-    plan = {
-        "run_id": run_dir.name,
-        "seed": options.seed,
-        "offline_k": options.offline_k,
-        "workloads": [str(w.path.resolve()) for w in workloads],
-        "overrides": {
-            "iterations": options.iterations,
-            "warmup": options.warmup,
-            "rounds": options.rounds,
-            "timeout_s": options.timeout_s,
-            "memory_limit_mb": options.memory_limit_mb,
-        },  # fmt: skip
-        "filters": asdict(options.filters),
-        "shard": f"{options.shard[0]}/{options.shard[1]}" if options.shard else None,
-        # None, or {"pct": P, "max_time_s": T}: --resume keeps adding rounds to the same target
-        "target_ci": (
-            {"pct": options.target_ci, "max_time_s": options.max_time_s}
+    plan = Plan(
+        run_id=run_dir.name,
+        seed=options.seed,
+        offline_k=options.offline_k,
+        workloads=[str(w.path.resolve()) for w in workloads],
+        overrides=options.overrides,
+        filters=asdict(options.filters),
+        shard=f"{options.shard[0]}/{options.shard[1]}" if options.shard else None,
+        # --resume keeps adding rounds to the same target
+        target_ci=(
+            TargetCI(options.target_ci, options.max_time_s)
             if options.target_ci is not None
             else None
         ),
-        "cells": [{"key": s.cell.key, "status": s.status, "reason": s.reason} for s in states],
+        cells=[PlannedCell(s.cell.key, s.status, s.reason) for s in states],
         # what --resume checks before it continues (bench/measure/identity.py)
-        "identity": {"sources": recorded, "products": identity.products(prepared)},
-    }
-    write_json(run_dir / "plan.json", plan)
+        identity={"sources": recorded, "products": identity.products(prepared)},
+    )
+    plan.write(run_dir)
     write_json(run_dir / "meta.json", build_meta(run_dir, prepared, plan, interrupted=True))
     return RunSetup(run_dir, prepared, states, set(), plan, lock)
 
@@ -255,12 +238,9 @@ def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
         )
     lock = lock_run_folder(run_dir)
     try:
-        plan = json.loads(plan_path.read_text())
-        o = plan["overrides"]
-        options = RunOptions(targets=plan["workloads"], iterations=o["iterations"], warmup=o["warmup"],
-                             rounds=o["rounds"], timeout_s=o["timeout_s"], memory_limit_mb=o["memory_limit_mb"])  # fmt: skip
-        workloads = select_workloads(options)
-        recorded = plan.get("identity")  # None: a run from before it was recorded
+        plan = Plan.read(run_dir)
+        workloads = select_workloads(RunOptions(targets=plan.workloads, overrides=plan.overrides))
+        recorded = plan.identity  # None: a run from before it was recorded
         if recorded:
             _refuse_changes(
                 run_dir, identity.changes(recorded["sources"], identity.sources(workloads))

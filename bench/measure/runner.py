@@ -35,6 +35,7 @@ import pandas as pd
 from bench.analyze.summarize import headline_widths
 from bench.measure.prepare import PreparedWorkload
 from bench.measure.processes import check_disk, exit_reason, watch
+from bench.measure.worker import RUNNER_PID_ENV
 from bench.results.outputs import npz_safe
 from bench.results.progress import OFFLINE_ROUND, CellState
 from bench.results.schema import SAMPLE_COLUMNS
@@ -310,7 +311,9 @@ class Runner:
         self, workdirs: list[Path], timeout_s: float, memory_limit_mb: int
     ) -> list[dict[str, Any]]:
         """Start one worker per workdir (all at once), wait for all, read their results."""
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        # The worker's parent by pid: it may lose us during its imports (kill -9), and
+        # then its own getppid() would already be init's.
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **{RUNNER_PID_ENV: str(os.getpid())})
         files = []
         for wd in workdirs:
             out, err = open(wd / "worker.stdout", "wb"), open(wd / "worker.stderr", "wb")  # noqa: SIM115

@@ -8,6 +8,7 @@ from pathlib import Path
 from bench.measure import plan, runner
 from bench.measure.matrix import Filters
 from bench.results.progress import CellState
+from bench.results.run_plan import Overrides
 
 
 def trial_run() -> list[CellState]:
@@ -15,8 +16,8 @@ def trial_run() -> list[CellState]:
     found by trying (e.g. the CLI's build has no ONNX backend), not from a table."""
     with tempfile.TemporaryDirectory(prefix="wasinn-bench-list-") as tmp:
         options = plan.RunOptions(
-            targets=["mlp-tiny"], filters=Filters(devices=["cpu", "gpu"]), iterations=1, warmup=0,
-            rounds=1, out=Path(tmp) / "run", timeout_s=120,
+            targets=["mlp-tiny"], filters=Filters(devices=["cpu", "gpu"]), out=Path(tmp) / "run",
+            overrides=Overrides(iterations=1, warmup=0, rounds=1, timeout_s=120),
         )  # fmt: skip
         setup = plan.setup_new(options, lambda _msg: None)
         runner.Runner(setup.run_dir, setup.prepared, setup.states, seed=0).run(set())

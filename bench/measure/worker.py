@@ -28,6 +28,9 @@ from hosts.backends import get_backend
 # Test-only fault hook (docs/reliability.md): "segv:CELL-KEY" makes the worker of
 # that cell die of a real SIGSEGV, the one crash no guest can cause here.
 FAULT_ENV = "WASINN_BENCH_TEST_FAULT"
+# Set by the runner to its pid: the worker dies as soon as its parent is no longer it
+# (a runner killed during the worker's imports leaves it to init before it could look).
+RUNNER_PID_ENV = "WASINN_BENCH_RUNNER_PID"
 
 
 def _die_with_parent(parent: int, period_s: float = 0.5) -> None:
@@ -97,7 +100,8 @@ def main() -> int:
     if len(sys.argv) != 3:
         print("usage: python -m bench.measure.worker JOB.json OUT_DIR", file=sys.stderr)
         return 2
-    _die_with_parent(os.getppid())
+    # The runner's pid, not getppid(): the runner may have died during our imports.
+    _die_with_parent(int(os.environ.get(RUNNER_PID_ENV) or os.getppid()))
     return run(Path(sys.argv[1]), Path(sys.argv[2]))
 
 

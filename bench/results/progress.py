@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.results.run_plan import Plan
 from contracts.cells import Cell
 
 OFFLINE_ROUND = -1  # progress.jsonl round number of the offline-throughput pass
@@ -44,14 +45,11 @@ def read_progress(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def replay(
-    plan: dict[str, Any], progress: list[dict[str, Any]]
+    plan: Plan, progress: list[dict[str, Any]]
 ) -> tuple[list[CellState], set[tuple[str, int]]]:
     """Every planned cell's state after the (cell, round) entries of progress.jsonl, and
     which of those are done: where `--resume` picks up, and how a killed run reads back."""
-    states = [
-        CellState(Cell.from_key(e["key"]), status=e["status"], reason=e["reason"])
-        for e in plan["cells"]
-    ]
+    states = [CellState(Cell.from_key(c.key), status=c.status, reason=c.reason) for c in plan.cells]
     by_key = {s.cell.key: s for s in states}
     done: set[tuple[str, int]] = set()
     for e in progress:

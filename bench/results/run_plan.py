@@ -1,0 +1,96 @@
+"""plan.json: what a run will do, decided before anything is measured, as one typed
+record. `--resume` continues exactly this plan; meta.json's `config` is a view of it;
+a run killed before it finished reads back from it (with progress.jsonl).
+
+The file format is unchanged by this type (docs/results.md): keys absent in older runs
+(`target_ci`, `identity`, `stop_reason`) read back as None.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.results.store import RunFolderError, write_json
+
+FILE = "plan.json"
+
+
+@dataclass
+class Overrides:
+    """The command line's values over every workload's own (None: the workload's)."""
+
+    iterations: int | None = None
+    warmup: int | None = None
+    rounds: int | None = None
+    timeout_s: float | None = None
+    memory_limit_mb: int | None = None
+
+
+@dataclass
+class TargetCI:
+    """--target-ci: add interleaved rounds until every headline CI is this tight."""
+
+    pct: float
+    max_time_s: float
+
+
+@dataclass
+class PlannedCell:
+    key: str  # Cell.key
+    status: str  # pending, or decided before anything ran: unsupported | skipped
+    reason: str = ""
+
+
+@dataclass
+class Plan:
+    run_id: str
+    seed: int = 0
+    offline_k: int = 0
+    workloads: list[str] = field(default_factory=list)  # absolute .toml paths
+    overrides: Overrides = field(default_factory=Overrides)
+    filters: dict[str, list[str] | None] = field(default_factory=dict)
+    shard: str | None = None  # "i/n"
+    target_ci: TargetCI | None = None
+    cells: list[PlannedCell] = field(default_factory=list)
+    identity: dict[str, Any] | None = None  # what --resume checks (bench/measure/identity.py)
+    stop_reason: str | None = None  # why added rounds stopped (--target-ci)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Plan:
+        target = d.get("target_ci")
+        return cls(
+            run_id=str(d["run_id"]),
+            seed=int(d.get("seed") or 0),
+            offline_k=int(d.get("offline_k") or 0),
+            workloads=list(d.get("workloads") or []),
+            overrides=Overrides(**(d.get("overrides") or {})),
+            filters=dict(d.get("filters") or {}),
+            shard=d.get("shard"),
+            target_ci=TargetCI(**target) if target else None,
+            cells=[PlannedCell(**c) for c in d.get("cells") or []],
+            identity=d.get("identity"),
+            stop_reason=d.get("stop_reason"),
+        )
+
+    def config(self) -> dict[str, Any]:
+        """meta.json's `config`: how the run was asked for."""
+        d = self.to_json()
+        keys = ("seed", "offline_k", "overrides", "filters", "workloads", "target_ci")
+        return {k: d[k] for k in keys} | {"stop_reason": self.stop_reason}
+
+    def write(self, run_dir: Path) -> None:
+        write_json(run_dir / FILE, self.to_json())
+
+    @classmethod
+    def read(cls, run_dir: Path) -> Plan:
+        path = run_dir / FILE
+        try:
+            return cls.from_json(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+            raise RunFolderError(f"{path}: unreadable: {e}") from None
