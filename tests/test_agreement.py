@@ -21,6 +21,7 @@ def test_agreement_reports_a_nan_difference(tmp_path: Path) -> None:
         "w": SimpleNamespace(
             workload=SimpleNamespace(tolerance_for=lambda _name: tol),
             outputs=[TensorSpec("y", 0, "f32", [2])],
+            program=None,  # a model workload
         )
     }
     native = Cell("w", "native", "native", "onnx", "cpu")

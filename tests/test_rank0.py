@@ -90,7 +90,8 @@ def _run(workload: Path, out: Path, hosts: str) -> pd.DataFrame:
 
 def test_every_cell_on_our_hosts_agrees_with_native(workload: Path, tmp_path: Path) -> None:
     cells = _run(workload, tmp_path / "run", "native,wasmtime-py")
-    assert len(cells) == 8  # 2 backends x (native + preview1, adapted, component)
+    # 2 backends x (native, native-c (added as the C baseline) + preview1, adapted, component)
+    assert len(cells) == 10
     bad = cells[(cells.status != "ok") | (cells.agrees != True)]  # noqa: E712
     assert bad.empty, bad[["variant", "host", "backend", "status", "reason"]].to_string()
     out = np.load(next((tmp_path / "run" / "outputs").glob("rank0_adapted_wasmtime-py_openvino*")))

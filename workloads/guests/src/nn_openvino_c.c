@@ -218,12 +218,14 @@ int nn_set_input(uint32_t ctx, uint32_t index, const char *name, const nn_tensor
     }
     if (count * size != t->len)
         return fail(NN_E_INVALID_ARGUMENT, "data length is not dims x type size");
-    ov_shape_t shape;
+    /* ov_shape_create refuses rank 0, but a scalar is a shape of no dims: build it here */
+    ov_shape_t shape = {0, dims};
     ov_tensor_t *tensor = NULL;
-    ov_status_e st = ov_shape_create(t->ndims, dims, &shape);
-    if (st != OK) return ov_fail(st, "ov_shape_create", NN_E_INVALID_ARGUMENT);
+    ov_status_e st = OK;
+    if (t->ndims > 0 && (st = ov_shape_create(t->ndims, dims, &shape)) != OK)
+        return ov_fail(st, "ov_shape_create", NN_E_INVALID_ARGUMENT);
     st = ov_tensor_create_from_host_ptr(et, shape, (void *)t->data, &tensor);
-    ov_shape_free(&shape);
+    if (t->ndims > 0) ov_shape_free(&shape);
     if (st != OK) return ov_fail(st, "ov_tensor_create_from_host_ptr", NN_E_INVALID_ARGUMENT);
     /* the request keeps its own reference to the tensor; the wrapper can go */
     st = ov_infer_request_set_input_tensor_by_index(c->request, index, tensor);
