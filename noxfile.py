@@ -27,7 +27,7 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite: real backends, real wasm guests, real wasmtime CLI."""
-    _install(session, "test,build")
+    _install(session, "test")
     session.run("pytest", "-q", "-m", "not slow", *session.posargs, env={"PYTHONHASHSEED": "0"})
 
 
@@ -42,7 +42,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def guests(session: nox.Session) -> None:
     """Rebuild the wasm guests reproducibly into workloads/guests/prebuilt/ (zig, jco)."""
-    _install(session, "build")
+    _install(session)
     session.run("python", "-m", "workloads.guests.build", *session.posargs)
 
 
