@@ -145,8 +145,10 @@ def compare_runs(
             bv, hv = float(np.median(b)), float(np.median(h))
         else:
             nk = _baseline(metric, key, set(ht))  # a program's cells: its preview1 cell
-            if key == nk:
-                continue  # the reference itself: overhead 1 by definition
+            if key == nk or (metric == "overhead_c" and key.is_native):
+                # the reference itself (overhead 1 by definition); under overhead_c both
+                # baselines are references: the metric is the cost of wasm
+                continue
             bn, hn = bt.get(nk), ht.get(nk)
             if bn is None or hn is None:
                 side = "base" if bn is None else "head"
