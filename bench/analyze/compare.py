@@ -145,9 +145,9 @@ def compare_runs(
             bv, hv = float(np.median(b)), float(np.median(h))
         else:
             nk = _baseline(metric, key, set(ht))  # a program's cells: its preview1 cell
-            if key == nk or (metric == "overhead_c" and key.is_native):
-                # the reference itself (overhead 1 by definition); under overhead_c both
-                # baselines are references: the metric is the cost of wasm
+            if key == nk or key.is_native:
+                # the references: overhead 1 by definition, and the other baseline's ratio
+                # is Python's per-call cost, not a question about wasm (docs/compare.md)
                 continue
             bn, hn = bt.get(nk), ht.get(nk)
             if bn is None or hn is None:
