@@ -183,5 +183,8 @@ def _value(metric: str, x: np.ndarray, native: np.ndarray | None) -> float:
 
 
 def _baseline(metric: str, key: Cell, known: set[Cell]) -> Cell:
-    """The in-run reference of an overhead metric (`known`: the run's measured cells)."""
-    return key.native_c_baseline if metric == "overhead_c" else baseline_of(key, known)
+    """The in-run reference of an overhead metric (`known`: the run's measured cells).
+    A program's cells have no native twin in either metric: their preview1 cell."""
+    if metric == "overhead_c" and (key.baseline in known or key.is_native):
+        return key.native_c_baseline
+    return baseline_of(key, known)
