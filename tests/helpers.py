@@ -40,3 +40,32 @@ def cli_run(
     cmd = [binary.cli_binary(), "run", "-S", "nn", *(a for o in nn for a in ("-S", o))]
     cmd += ["--dir", f"{folder}::.", wasm, *args]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+
+
+def run_py_preview1(wasm: Path, folder: Path, argv: list[str], stdout_name: str) -> str:
+    """A preview1 command on our wasmtime-py preview1 host, `folder` preopened as '.';
+    its stdout (it must exit 0)."""
+    import wasmtime
+
+    from hosts.wasmtime_py.preview1 import Preview1Nn
+
+    engine = wasmtime.Engine()
+    nn = Preview1Nn("cpu", 1, preopen=folder)
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    nn.define(linker)
+    store = wasmtime.Store(engine)
+    wasi = wasmtime.WasiConfig()
+    wasi.argv = argv
+    wasi.preopen_dir(str(folder), ".")
+    out = folder / stdout_name
+    wasi.stdout_file = str(out)
+    store.set_wasi(wasi)
+    instance = linker.instantiate(store, wasmtime.Module(engine, wasm.read_bytes()))
+    exports = instance.exports(store)
+    nn.bind(store, exports["memory"])
+    try:
+        exports["_start"](store)
+    except wasmtime.ExitTrap as e:
+        assert e.code == 0, out.read_text()
+    return out.read_text()

@@ -29,7 +29,7 @@ from contracts import paths, wasm_binary
 from hosts import get_host
 from hosts.wasmtime_py.component import NnConfig, run_component
 from tests import test_preview1
-from tests.helpers import cli_run, run_cli
+from tests.helpers import cli_run, run_cli, run_py_preview1
 from workloads.guests import adapt as adapt_mod
 from workloads.guests import toolchain
 from workloads.guests.adapt import (
@@ -309,28 +309,7 @@ def _parse(stdout: str) -> dict:
 
 
 def _run_py_preview1(user: dict, argv: list[str]) -> str:
-    from hosts.wasmtime_py.preview1 import Preview1Nn
-
-    engine = wasmtime.Engine()
-    nn = Preview1Nn("cpu", 1, preopen=user["folder"])
-    linker = wasmtime.Linker(engine)
-    linker.define_wasi()
-    nn.define(linker)
-    store = wasmtime.Store(engine)
-    wasi = wasmtime.WasiConfig()
-    wasi.argv = argv
-    wasi.preopen_dir(str(user["folder"]), ".")
-    out = user["folder"] / "p1-stdout.txt"
-    wasi.stdout_file = str(out)
-    store.set_wasi(wasi)
-    instance = linker.instantiate(store, wasmtime.Module(engine, user["preview1"].read_bytes()))
-    exports = instance.exports(store)
-    nn.bind(store, exports["memory"])
-    try:
-        exports["_start"](store)
-    except wasmtime.ExitTrap as e:
-        assert e.code == 0, out.read_text()
-    return out.read_text()
+    return run_py_preview1(user["preview1"], user["folder"], argv, "p1-stdout.txt")
 
 
 def _run_py_adapted(user: dict, argv: list[str]):  # noqa: ANN202

@@ -20,14 +20,13 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-import wasmtime
 from onnx import TensorProto, helper, numpy_helper
 
 from bench.measure.workload import find_workload, workload_files
 from contracts.paths import NODE_DIR
 from hosts.wasmtime_py.component import HOSTCALL_CAP, NnConfig, run_component
 from tests.fuzz import models as fuzz_models
-from tests.helpers import REPO, run_cli
+from tests.helpers import REPO, run_cli, run_py_preview1
 from workloads.models import prepare_model
 
 PROGRAM = Path(__file__).parent / "adapter_fixtures" / "named_inputs.c"
@@ -192,28 +191,7 @@ def _cli(user: dict, wasm: Path, argv: list[str]) -> str:
 
 
 def _py_preview1(user: dict, argv: list[str]) -> str:
-    from hosts.wasmtime_py.preview1 import Preview1Nn
-
-    engine = wasmtime.Engine()
-    nn = Preview1Nn("cpu", 1, preopen=user["folder"])
-    linker = wasmtime.Linker(engine)
-    linker.define_wasi()
-    nn.define(linker)
-    store = wasmtime.Store(engine)
-    wasi = wasmtime.WasiConfig()
-    wasi.argv = argv
-    wasi.preopen_dir(str(user["folder"]), ".")
-    out = user["folder"] / "p1.txt"
-    wasi.stdout_file = str(out)
-    store.set_wasi(wasi)
-    instance = linker.instantiate(store, wasmtime.Module(engine, user["preview1"].read_bytes()))
-    exports = instance.exports(store)
-    nn.bind(store, exports["memory"])
-    try:
-        exports["_start"](store)
-    except wasmtime.ExitTrap as e:
-        assert e.code == 0, out.read_text()
-    return out.read_text()
+    return run_py_preview1(user["preview1"], user["folder"], argv, "p1.txt")
 
 
 def _py_adapted(user: dict, argv: list[str]) -> str:
