@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from contracts.digests import file_sha256
 from workloads.guests import build, recipe
 
 ARTIFACTS = build.ARTIFACTS
@@ -26,7 +27,7 @@ def test_sources_match_manifest(name: str) -> None:
 def test_prebuilt_matches_manifest(name: str) -> None:
     path = build.PREBUILT / name
     assert path.is_file(), f"{path} is missing"
-    assert recipe.sha256_file(path) == MANIFEST[name]["sha256"]
+    assert file_sha256(path) == MANIFEST[name]["sha256"]
     assert path.stat().st_size == MANIFEST[name]["size"]
 
 

@@ -8,21 +8,13 @@ untouched); `products` (the prepared model and the generated inputs) after.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from bench.measure.meta import package_versions
 from bench.measure.prepare import PreparedWorkload
 from bench.measure.workload import Workload
 from contracts import paths
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+from contracts.digests import file_sha256
 
 
 def sources(workloads: list[Workload]) -> dict[str, str]:

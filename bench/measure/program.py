@@ -33,6 +33,7 @@ from bench.measure.workload import Workload
 from bench.results.progress import CellState
 from contracts import paths
 from contracts.cells import HOST_VARIANTS, Cell
+from contracts.digests import file_sha256
 from contracts.jobs import CellFailed, ModelFiles, peak_rss_kb, reset_peak_rss
 from contracts.phases import PROCESS, TOTAL
 
@@ -63,7 +64,7 @@ def prepare_program(w: Workload, run_dir: Path, adapt: bool = True) -> PreparedW
             wasm["adapted"] = adapted_module(spec.preview1)
         except Exception as e:  # the toolchain (npm, wasm-tools): those cells fail, not the run
             prog.adapt_error = f"adapt {spec.preview1.name}: {e}"
-    sha = hashlib.sha256(spec.preview1.read_bytes()).hexdigest()
+    sha = file_sha256(spec.preview1)
     model = ModelFiles(onnx="", ir_xml=None, ir_bin=None, sha256=sha)
     info = {
         "model": f"program:{spec.preview1.name}",

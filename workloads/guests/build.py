@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from contracts import paths
+from contracts.digests import file_sha256
 from workloads.guests import build_adapter, build_bench, build_component, build_driver
-from workloads.guests.recipe import Artifact, sha256_file, source_sha256
+from workloads.guests.recipe import Artifact, source_sha256
 
 PREBUILT = paths.PREBUILT
 MANIFEST = "manifest.json"
@@ -45,7 +46,7 @@ def write_manifest(out_dir: Path, entries: dict[str, dict]) -> None:
 
 def manifest_entry(artifact: Artifact, built: Path) -> dict:
     return {
-        "sha256": sha256_file(built),
+        "sha256": file_sha256(built),
         "size": built.stat().st_size,
         "source_sha256": source_sha256(artifact),
         "sources": sorted(p.relative_to(paths.GUESTS).as_posix() for p in artifact.sources),

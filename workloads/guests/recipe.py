@@ -36,10 +36,6 @@ class Artifact:
     toolchain: Callable[[], dict[str, str]]  # tool -> version
 
 
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def source_sha256(artifact: Artifact) -> str:
     """Hash of (relative path, bytes) of every source plus the build command."""
     h = hashlib.sha256()

@@ -25,6 +25,7 @@ import onnx
 from onnx import TensorProto
 
 from contracts import paths
+from contracts.digests import file_sha256
 from contracts.jobs import ModelFiles
 from workloads.models.errors import ModelError, with_defaults
 from workloads.models.zoo import BUILDER_VERSION, BUILDERS, DEFAULTS
@@ -103,7 +104,7 @@ def prepare_model(
     else:
         path = Path(onnx_path)  # type: ignore[arg-type]
         try:
-            digest = _sha256_file(path)
+            digest = file_sha256(path)
         except FileNotFoundError:
             raise ModelError(f"{path}: model file not found") from None
         except OSError as e:
@@ -125,14 +126,6 @@ def prepare_model(
 
 
 # -- cache ---------------------------------------------------------------------------
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _files(folder: Path, has_ir: bool, sha256: str, opset: int) -> ModelFiles:
