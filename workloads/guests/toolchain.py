@@ -19,7 +19,6 @@ import base64
 import hashlib
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -152,20 +151,17 @@ def _fetch_adapters(folder: Path) -> None:
             raise ToolError(f"npm pack {JCO_PACKAGE}@{version} wrote no tarball")
         data = tgz.read_bytes()
     _check_integrity(data, integrity)
-    staging = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        for kind in ADAPTER_KINDS:
-            name = f"wasi_snapshot_preview1.{kind}.wasm"
-            member = tar.extractfile(f"package/lib/{name}")
-            if member is None:
-                raise ToolError(f"{JCO_PACKAGE}@{version} has no lib/{name}")
-            (staging / name).write_bytes(member.read())
-    try:
-        staging.rename(folder)
-    except OSError:  # another process cached it first
-        shutil.rmtree(staging, ignore_errors=True)
+
+    def fill(staging: Path) -> None:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            for kind in ADAPTER_KINDS:
+                name = f"wasi_snapshot_preview1.{kind}.wasm"
+                member = tar.extractfile(f"package/lib/{name}")
+                if member is None:
+                    raise ToolError(f"{JCO_PACKAGE}@{version} has no lib/{name}")
+                (staging / name).write_bytes(member.read())
+
+    paths.atomic_dir(folder, fill)  # whole or absent, also with another process at it
 
 
 def wasi_adapter(kind: str) -> Path:
@@ -180,7 +176,6 @@ def wasi_adapter(kind: str) -> Path:
     path = folder / f"wasi_snapshot_preview1.{kind}.wasm"
     if not path.is_file():
         shutil.rmtree(folder, ignore_errors=True)  # a partial cache: fetch it again
-        folder.parent.mkdir(parents=True, exist_ok=True)
         _fetch_adapters(folder)
     return path
 
