@@ -27,14 +27,7 @@ VARIANT_COLORS = {
 PHASE_COLORS = {"set_input": "#CC79A7", "compute": "#56B4E9", "get_output": "#D55E00"}
 
 
-class _ByBaseHost(dict[str, str]):
-    """A release (`wasmtime-cli@45.0.2`) is drawn like its host."""
-
-    def get(self, host: str, default: str | None = None) -> str | None:  # type: ignore[override]
-        return super().get(base_host(str(host)), default)
-
-
-HOST_HATCH = _ByBaseHost({"native": "", "native-c": "..", "wasmtime-py": "", "wasmtime-cli": "//"})
+HOST_HATCH = {"native": "", "native-c": "..", "wasmtime-py": "", "wasmtime-cli": "//"}
 OTHER_COLOR = "#999999"
 DPI = 100
 SLIDE_SIZE = (19.2, 10.8)  # inches at DPI 100 -> 1920x1080 px, 16:9
@@ -83,13 +76,18 @@ def figure(width: float, height: float) -> Figure:
     return fig
 
 
+def hatch(host: str) -> str:
+    """A host's bar hatch; a release (`wasmtime-cli@45.0.2`) is drawn like its host."""
+    return HOST_HATCH.get(base_host(str(host)), "")
+
+
 def variant_legend(
     fig: Figure | SubFigure, variants: list[str], hosts: list[str] | None = None
 ) -> None:
     handles = [Patch(color=color(v), label=v) for v in VARIANT_COLORS if v in variants]
     for h in hosts or []:
-        if HOST_HATCH.get(h):
-            handles.append(Patch(facecolor="white", edgecolor="black", hatch="//", label=h))
+        if hatch(h):
+            handles.append(Patch(facecolor="white", edgecolor="black", hatch=hatch(h), label=h))
     if handles:
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
 
@@ -136,7 +134,7 @@ def _grouped_barh(
             vals,
             xerr=xerr,
             color=[color(v) for v in g["variant"]],
-            hatch=[HOST_HATCH.get(h, "") for h in g["host"]],
+            hatch=[hatch(h) for h in g["host"]],
             edgecolor="white",
             capsize=3,
         )

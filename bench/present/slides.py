@@ -15,7 +15,6 @@ from matplotlib.patches import Patch
 
 from bench.analyze import stats
 from bench.present.charts import (
-    HOST_HATCH,
     PHASE_COLORS,
     SLIDE_FONT,
     SLIDE_SIZE,
@@ -23,6 +22,7 @@ from bench.present.charts import (
     color,
     distribution_panels,
     figure,
+    hatch,
     measured,
     save,
     style,
@@ -87,7 +87,7 @@ def slide_variants(df: pd.DataFrame, ratios: pd.DataFrame, workload: str) -> Sub
                 r["p50_ms"],
                 yerr=np.nan_to_num(np.abs(err)),
                 color=color(r["variant"]),
-                hatch=HOST_HATCH.get(r["host"], ""),
+                hatch=hatch(r["host"]),
                 edgecolor="white",
                 capsize=6,
                 width=0.9,
@@ -234,7 +234,7 @@ def slide_throughput(df: pd.DataFrame) -> SubFigure:
             y,
             g["throughput_ips"],
             color=[color(v) for v in g["variant"]],
-            hatch=[HOST_HATCH.get(h, "") for h in g["host"]],
+            hatch=[hatch(h) for h in g["host"]],
             edgecolor="white",
         )
         if "offline_ips" in g and g["offline_ips"].notna().any():
