@@ -169,7 +169,7 @@ def baseline_of(key: Cell, known: set[Cell]) -> Cell:
     """The cell key's overhead is measured against: its native baseline, or, where the
     run has no native cell for it (a program workload: no native twin), the preview1
     cell of the same host, backend and device (docs/programs.md)."""
-    if key.variant == "native" or key.baseline in known:
+    if key.is_native or key.baseline in known:
         return key.baseline
     return replace(key, variant="preview1")
 

@@ -197,7 +197,7 @@ class Runner:
                     f"(widest ±{widest:.2f}%) after {r} rounds"
                 )
                 return
-            if not any(s.status == "ok" and s.cell.variant != "native" for s in self.states):
+            if not any(s.status == "ok" and not s.cell.is_native for s in self.states):
                 self.stop_reason = "no wasm cell left running: nothing to make precise"
                 return
             if not np.isfinite(widest) and r >= MIN_ROUNDS_FOR_TARGET:
