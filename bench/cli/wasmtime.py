@@ -6,10 +6,9 @@ Not an argparse subcommand: everything after `wasmtime` is wasmtime's, its own
 
 from __future__ import annotations
 
-import os
 import subprocess
 
-from hosts.backends.openvino_c import library_dir
+from hosts.backends.openvino_c import library_env
 from hosts.wasmtime_cli.binary import cli_binary
 
 
@@ -22,8 +21,4 @@ def run_raw(argv: list[str]) -> int:
 
 def call(wasmtime_args: list[str], threads: int) -> int:
     """The wheel's CLI with the harness's OpenVINO setup (hosts/wasmtime_cli.py)."""
-    env = dict(os.environ)
-    env["LD_LIBRARY_PATH"] = os.pathsep.join(
-        p for p in (str(library_dir(threads)), env.get("LD_LIBRARY_PATH", "")) if p
-    )
-    return subprocess.call([str(cli_binary()), *wasmtime_args], env=env)
+    return subprocess.call([str(cli_binary()), *wasmtime_args], env=library_env(threads))

@@ -11,6 +11,7 @@ are comparable across hosts.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -67,3 +68,13 @@ def library_dir(threads: int) -> Path:
         (folder / "plugins.xml").write_text(xml)
 
     return paths.atomic_dir(paths.cli_cache() / f"openvino-{key}", fill)
+
+
+def library_env(threads: int) -> dict[str, str]:
+    """This process's environment with `library_dir(threads)` first on LD_LIBRARY_PATH:
+    how a child process (the wasmtime CLI) finds libopenvino_c.so and plugins.xml."""
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(
+        p for p in (str(library_dir(threads)), env.get("LD_LIBRARY_PATH", "")) if p
+    )
+    return env

@@ -22,7 +22,7 @@ from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, Ro
 from contracts.wasm_binary import is_core_module
 from hosts import guest_io
 from hosts.backends import device_problem
-from hosts.backends.openvino_c import library_dir
+from hosts.backends.openvino_c import library_dir, library_env
 from hosts.child import run_child
 from hosts.programs import ProgramJob, ProgramResult
 from hosts.wasmtime_cli import binary, releases
@@ -89,11 +89,8 @@ class WasmtimeCliHost:
             raise CellSkipped(reason)
         run = guest_io.prepare(job)
         cwasm, compile_ns, cached = binary.precompile(run.wasm, self.release)
-        env = dict(os.environ)
         ov = library_dir(job.threads)
-        env["LD_LIBRARY_PATH"] = os.pathsep.join(
-            p for p in (str(ov), env.get("LD_LIBRARY_PATH", "")) if p
-        )
+        env = library_env(job.threads)
         env["WASMTIME_LOG"] = LOG_FILTER
         env.pop("WASMTIME_BACKTRACE_DETAILS", None)
         cmd = self.command(run, cwasm)

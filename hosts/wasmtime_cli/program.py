@@ -13,12 +13,11 @@ child process's wall time, compilation excluded (`wasmtime compile` once per bin
 from __future__ import annotations
 
 import os
-import subprocess
-import time
 
 from contracts import wasm_binary
 from contracts.jobs import CellFailed
-from hosts.backends.openvino_c import library_dir
+from hosts.backends.openvino_c import library_env
+from hosts.child import run_child
 from hosts.programs import (
     BENCH_PRELOAD,
     ProgramJob,
@@ -47,22 +46,12 @@ def run_program(job: ProgramJob, release: str | None = None) -> ProgramResult:
         raise CellFailed(f"{job.wasm}: {e}") from None
     run = lay_out(job)
     cwasm, compile_ns, cached = binary.precompile(job.wasm, release)
-    env = dict(os.environ)
-    ov = library_dir(job.threads)
-    env["LD_LIBRARY_PATH"] = os.pathsep.join(
-        p for p in (str(ov), env.get("LD_LIBRARY_PATH", "")) if p
-    )
+    env = library_env(job.threads)
     env.pop("WASMTIME_BACKTRACE_DETAILS", None)
     cmd = command(job, run.guest, cwasm, release)
-    trap = None
-    with open(run.stdout, "wb") as out, open(run.stderr, "wb") as err:
-        t0 = time.perf_counter_ns()
-        try:
-            proc = subprocess.run(cmd, stdout=out, stderr=err, env=env, timeout=job.timeout_s)
-            code = proc.returncode
-        except subprocess.TimeoutExpired:
-            code, trap = -1, f"killed after the {job.timeout_s} s timeout"
-        wall = time.perf_counter_ns() - t0
+    child = run_child(cmd, run.stdout, run.stderr, env, os.getcwd(), job.timeout_s)
+    code, wall = child.code, child.wall_ns
+    trap = f"killed after the {job.timeout_s} s timeout" if child.timed_out else None
     regions, stderr = split_marks(run.stderr.read_bytes())
     if trap is None and code != 0 and "wasm backtrace" in stderr:
         trap = binary.first_error(stderr)  # the CLI's "Error: ... (cause)" line
