@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import struct
 from pathlib import Path
 
 import onnx
@@ -21,40 +20,13 @@ from bench.results.lock import lock_run_folder
 from contracts.cells import Cell
 from contracts.jobs import CellFailed, CellJob
 from contracts.logtail import telling_file
-from hosts import properties
-from hosts.abi import witx
-from hosts.wasmtime_py.preview1 import Preview1Nn, run_round
+from hosts.wasmtime_py.preview1 import run_round
 from tests.helpers import run_cli
 from tests.synthetic_run import basic_cells, make_run
 from tests.test_reliability import FAST, _start, _wait_rounds, workload
 from workloads.models import prepare_model
 
-ONNX, CPU = witx.ENCODINGS.index("onnx"), witx.TARGETS.index("cpu")
-PROBE_WAT = """
-(module
-  (import "wasi_ephemeral_nn" "properties" (func $p (param i32 i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (func (export "call") (param i32 i32 i32 i32 i32) (result i32)
-    (call $p (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4))))
-"""
-
-
-# -- 7. properties writes its data before its count -----------------------------------
-
-
-def test_properties_count_survives_a_buffer_over_written() -> None:
-    engine = wasmtime.Engine()
-    linker = wasmtime.Linker(engine)
-    nn = Preview1Nn()
-    nn.define(linker)
-    store = wasmtime.Store(engine)
-    instance = linker.instantiate(store, wasmtime.Module(engine, wasmtime.wat2wasm(PROBE_WAT)))
-    memory = instance.exports(store)["memory"]
-    nn.bind(store, memory)
-    want = properties.pack(properties.describe("onnx", "cpu", 1))
-    # `written` (at 8) lies inside the buffer (0..4096): the count must win
-    assert instance.exports(store)["call"](store, ONNX, CPU, 0, 4096, 8) == 0
-    assert struct.unpack("<I", memory.read(store, 8, 12))[0] == len(want)
+# -- 7. properties writes its data before its count: tests/test_properties.py ------------
 
 
 # -- 6. messages ------------------------------------------------------------------------

@@ -112,6 +112,16 @@ def legacy() -> tuple:
     return store, memory, lambda *args: call(store, *args)
 
 
+def test_legacy_count_survives_a_buffer_over_written(legacy) -> None:
+    """The data is written before its byte count (as get_output does), so a buffer that
+    overlaps `written` still leaves the guest the right count."""
+    store, memory, call = legacy
+    want = properties.pack(properties.describe("onnx", "cpu", 1))
+    # `written` (at 8) lies inside the buffer (0..4096): the count must win
+    assert call(ONNX, CPU, 0, 4096, 8) == 0
+    assert struct.unpack("<I", memory.read(store, 8, 12))[0] == len(want)
+
+
 def test_legacy_too_large_then_exact_buffer(legacy) -> None:
     store, memory, call = legacy
     want = properties.pack(properties.describe("onnx", "cpu", 1))
