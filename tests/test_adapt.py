@@ -150,3 +150,20 @@ def test_wasm_reader_kinds(tmp_path: Path) -> None:
     assert not wasm_binary.is_core_module(junk)
     with pytest.raises(wasm_binary.WasmFormatError, match="no \\\\0asm header"):
         wasm_binary.file_kind(junk)
+
+
+def test_adapt_refuses_its_input_through_a_new_folder_and_a_folder(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    wat = '(module (import "wasi_ephemeral_nn" "compute" (func (param i32) (result i32)))'
+    module = tmp_path / "self2.wasm"
+    module.write_bytes(wasmtime.wat2wasm(wat + ' (memory (export "memory") 1))'))
+    before = module.read_bytes()
+    assert main(["adapt", "self2.wasm", "-o", "sub2/../self2.wasm"]) == 2
+    assert "overwrite the input" in capsys.readouterr().err
+    assert module.read_bytes() == before
+    (tmp_path / "outdir").mkdir()
+    assert main(["adapt", "self2.wasm", "-o", "outdir"]) == 2
+    err = capsys.readouterr().err
+    assert "outdir: is a folder" in err and ".tmp" not in err

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from synthetic_run import make_run
 
 from bench.analyze.compare import compare_runs
 from bench.analyze.runs import load_run
@@ -19,6 +18,7 @@ from bench.cli import main
 from bench.present.comparison import to_markdown
 from contracts.cells import Cell
 from tests.helpers import RUN_A, RUN_B
+from tests.synthetic_run import basic_cells, make_run
 
 SLOW = Cell("mlp-tiny", "preview1", "wasmtime-py", "onnx", "cpu")
 
@@ -188,4 +188,13 @@ def test_compare_head_failed_after_some_rounds_is_newly_failed(tmp_path):
     cmp = compare_runs(load_run(RUN_A), load_run(head))
     failed = [r for r in cmp.rows if r.verdict == "failed"]
     assert [r.key for r in failed] == [SLOW]
+    assert cmp.exit_code == 1
+
+
+def test_compare_never_passes_on_cells_left_out_for_missing_samples(tmp_path: Path) -> None:
+    base = load_run(make_run(tmp_path / "base", basic_cells()))
+    head = load_run(make_run(tmp_path / "head", basic_cells()))
+    head.samples = head.samples[head.samples["variant"] != "preview1"]  # lost after loading
+    cmp = compare_runs(base, head)
+    assert cmp.not_compared and all(why.split(": ", 1)[1] for _, why in cmp.not_compared)
     assert cmp.exit_code == 1

@@ -7,11 +7,13 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
+import wasmtime
 
 from contracts import paths
 from contracts.cells import Cell
 from contracts.jobs import CellFailed, CellJob, CellUnsupported, TensorSpec
 from hosts import get_host, guest_io
+from hosts.wasmtime_py.preview1 import run_round
 from workloads.models import prepare_model
 
 
@@ -146,3 +148,18 @@ def test_bad_guest_fails_the_cell(mlp, tmp_path, monkeypatch, host, wasm, reason
     job = make_job(mlp, tmp_path / "work", host, "openvino")
     with pytest.raises(CellFailed, match=reason):
         get_host(host).run_round(job)
+
+
+def test_a_guest_without_start_fails_its_cell_with_a_reason(tmp_path: Path) -> None:
+    guest = tmp_path / "reactor.wasm"
+    guest.write_bytes(wasmtime.wat2wasm('(module (memory (export "memory") 1))'))
+    cell = Cell("w", "preview1", "wasmtime-py", "onnx", "cpu")
+    model = prepare_model("mlp_tiny", {}, None, None).files
+    job = CellJob(cell, model, [], [], 0, 1, 1, str(tmp_path / "work"),
+                  options={"guest_wasm": str(guest)})  # fmt: skip
+    try:
+        run_round(job)
+    except CellFailed as e:
+        assert "reactor.wasm" in str(e) and "_start" in str(e)
+    else:
+        raise AssertionError("a guest without _start ran")
