@@ -11,6 +11,7 @@ import pandas as pd
 
 from bench.analyze.summarize import summarize
 from bench.results.schema import CELL_COLUMNS, SAMPLE_COLUMNS, SCHEMA_VERSION
+from contracts.cells import Cell
 
 MACHINE = "synthetic000"
 
@@ -125,3 +126,34 @@ def basic_cells(scale: float = 1.0) -> dict:
     c[("mlp-tiny", "preview1", "wasmtime-cli", "openvino", "cpu")] = 0.22 * scale
     c[("squeezenet", "component", "wasmtime-cli", "openvino", "cpu")] = "failed: trap: oops"
     return c
+
+
+# A run with both baselines (host native and native-c) and two wasm cells; the p50 of
+# each cell in ms, for make_run.
+TWO_BASELINES = "mlp-tiny"
+NATIVE = (TWO_BASELINES, "native", "native", "onnx", "cpu")
+NATIVE_C = (TWO_BASELINES, "native", "native-c", "onnx", "cpu")
+P1 = (TWO_BASELINES, "preview1", "wasmtime-py", "onnx", "cpu")
+COMP = (TWO_BASELINES, "component", "wasmtime-py", "onnx", "cpu")
+
+
+def two_baseline_cells(c_ms: float = 0.8) -> dict:
+    """{cell: p50 ms}: native 1.0, native-c `c_ms`, preview1 2.0, component 1.6."""
+    return {NATIVE: 1.0, NATIVE_C: c_ms, P1: 2.0, COMP: 1.6}
+
+
+def summary_of(run: Path, target: float | None = None) -> pd.DataFrame:
+    """summary.csv recomputed from a run folder (fewer resamples: tests)."""
+    samples = pd.read_parquet(run / "samples.parquet")
+    cells = pd.read_csv(run / "cells.csv", keep_default_na=False, na_values=[""])
+    return summarize(samples, cells, n_boot=300, target_ci=target)
+
+
+def row_of(s: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
+    return s[[Cell.from_row(r) == Cell(*key) for _, r in s.iterrows()]].iloc[0]
+
+
+def cell_mask(frame: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
+    """The rows of a result frame (samples, cells, summary) that belong to cell `key`."""
+    cols = ["workload", "variant", "host", "backend", "device"]
+    return np.logical_and.reduce([frame[c] == v for c, v in zip(cols, key, strict=True)])

@@ -7,7 +7,6 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -18,7 +17,15 @@ from bench.cli import main
 from bench.present.comparison import to_markdown
 from contracts.cells import Cell
 from tests.helpers import RUN_A, RUN_B
-from tests.synthetic_run import basic_cells, make_run
+from tests.synthetic_run import (
+    NATIVE,
+    NATIVE_C,
+    P1,
+    basic_cells,
+    cell_mask,
+    make_run,
+    two_baseline_cells,
+)
 
 SLOW = Cell("mlp-tiny", "preview1", "wasmtime-py", "onnx", "cpu")
 
@@ -48,14 +55,9 @@ def _edit_run(src: Path, dst: Path, edit) -> Path:
     return dst
 
 
-def _is(frame: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
-    cols = ["workload", "variant", "host", "backend", "device"]
-    return np.logical_and.reduce([frame[c] == v for c, v in zip(cols, key, strict=True)])
-
-
 def _scale(key: tuple[str, ...], factor: float):
     def edit(samples: pd.DataFrame, cells: pd.DataFrame):
-        m = _is(samples, key)
+        m = cell_mask(samples, key)
         samples.loc[m, "ns"] = (samples.loc[m, "ns"] * factor).round().astype("int64")
         return samples, cells
 
@@ -126,9 +128,9 @@ def test_cells_on_one_side_and_newly_failed_are_listed(tmp_path):
     gone = Cell("mlp-tiny", "component", "wasmtime-cli", "openvino", "cpu")
 
     def drop_and_fail(samples, cells):
-        samples = samples[~_is(samples, gone) & ~_is(samples, SLOW)]
-        cells = cells[~_is(cells, gone)].copy()
-        cells.loc[_is(cells, SLOW), ["status", "reason"]] = ["failed", "trap: boom"]
+        samples = samples[~cell_mask(samples, gone) & ~cell_mask(samples, SLOW)]
+        cells = cells[~cell_mask(cells, gone)].copy()
+        cells.loc[cell_mask(cells, SLOW), ["status", "reason"]] = ["failed", "trap: boom"]
         return samples, cells
 
     head = _edit_run(RUN_A, tmp_path / "head", drop_and_fail)
@@ -181,7 +183,7 @@ def test_compare_head_failed_after_some_rounds_is_newly_failed(tmp_path):
     gate must still say 'failed' (exit 1), not compare the partial samples."""
 
     def failed_in_round_2(samples, cells):
-        cells.loc[_is(cells, SLOW), ["status", "reason"]] = ["failed", "round 2: trap"]
+        cells.loc[cell_mask(cells, SLOW), ["status", "reason"]] = ["failed", "round 2: trap"]
         return samples, cells  # the samples of the rounds before stay
 
     head = _edit_run(RUN_A, tmp_path / "head", failed_in_round_2)
@@ -198,3 +200,27 @@ def test_compare_never_passes_on_cells_left_out_for_missing_samples(tmp_path: Pa
     cmp = compare_runs(base, head)
     assert cmp.not_compared and all(why.split(": ", 1)[1] for _, why in cmp.not_compared)
     assert cmp.exit_code == 1
+
+
+def test_compare_metric_overhead_c(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = make_run(tmp_path / "base", two_baseline_cells(), rounds=4, seed=1)
+    head = make_run(tmp_path / "head", two_baseline_cells(), rounds=4, seed=2)
+    cmp = compare_runs(load_run(base), load_run(head), metric="overhead_c")
+    keys = {r.key for r in cmp.rows}
+    # every wasm cell is compared with its run's native-c cell; both baselines are references
+    assert Cell(*P1) in keys and Cell(*NATIVE) not in keys and Cell(*NATIVE_C) not in keys
+    assert cmp.count("unchanged") == len(cmp.rows)
+    # native-c 1.5x slower in head: every wasm cell's overhead_c improves by 1.5x
+    slow = make_run(tmp_path / "slow", two_baseline_cells(c_ms=1.2), rounds=4, seed=3)
+    cmp = compare_runs(load_run(base), load_run(slow), metric="overhead_c")
+    row = next(r for r in cmp.rows if r.key == Cell(*P1))
+    assert row.ratio.value == pytest.approx(0.8 / 1.2, rel=0.05) and row.verdict == "improved"
+    assert main(["compare", str(base), str(head), "--metric", "overhead_c"]) == 0
+    assert "native-c" in capsys.readouterr().out
+
+
+def test_compare_overhead_c_without_native_c_says_so(tmp_path: Path) -> None:
+    cells = {NATIVE: 1.0, P1: 2.0}
+    base, head = make_run(tmp_path / "b", cells), make_run(tmp_path / "h", cells, seed=1)
+    cmp = compare_runs(load_run(base), load_run(head), metric="overhead_c")
+    assert not cmp.rows and any("native-c" in why for _, why in cmp.not_compared)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 
 import pandas as pd
-from synthetic_run import make_run
 
 from bench.analyze.history import load_history
 from bench.cli import main
+from tests.synthetic_run import make_run
 
 
 def history_cmd(ns: argparse.Namespace) -> int:

@@ -10,12 +10,17 @@ from pathlib import Path
 
 import matplotlib.image as mpimg
 import pytest
-from synthetic_run import basic_cells, make_run
 
+from bench.analyze.runs import load_run
 from bench.cli import main
 from bench.present import charts
 from bench.present.report import write_report
 from tests.helpers import FIXTURES
+from tests.synthetic_run import (
+    basic_cells,
+    make_run,
+    two_baseline_cells,
+)
 
 
 def _png_shape(data: bytes) -> tuple[int, int]:
@@ -125,7 +130,6 @@ def test_report_on_recorded_real_run(tmp_path):
 
 
 def test_variants_side_by_side_ratio_and_where_it_goes(tmp_path):
-    from bench.analyze.runs import load_run
     from bench.analyze.summarize import variant_ratios
 
     cells = {
@@ -145,3 +149,22 @@ def test_variants_side_by_side_ratio_and_where_it_goes(tmp_path):
     assert (
         "Variants side by side" in md and "| w | wasmtime-cli | onnx | cpu | adapted | +20." in md
     )
+
+
+W = "mlp-tiny"  # the workload the tests below run
+
+
+def test_report_shows_both_baselines_binding_and_precision(tmp_path: Path) -> None:
+    from bench.present.report import write_report
+
+    target = {"target_ci": {"pct": 0.001, "max_time_s": 60.0}, "stop_reason": "time out: test"}
+    run = make_run(tmp_path / "run", two_baseline_cells(), rounds=3,
+                   extra_meta={"config": target,
+                               "workloads": {W: {"rounds": 3, "io_bytes": 296}}})  # fmt: skip
+    (run / "summary.csv").unlink()  # recomputed from meta's target
+    md = write_report(run, tmp_path / "report").read_text()
+    assert "× native-c [CI]" in md and "Which baseline to read" in md
+    assert "Host binding cost" in md and "ms per MB moved" in md
+    assert "Stopped: time out: test" in md and "✗" in md
+    assert (tmp_path / "report" / "binding.png").exists()
+    assert (tmp_path / "report" / "overhead-native-c.png").exists()

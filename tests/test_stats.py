@@ -7,13 +7,13 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from synthetic_run import basic_cells, make_run
 
 from bench.analyze import stats
 from bench.analyze.runs import load_run
 from bench.analyze.summarize import summarize
 from bench.results.schema import SUMMARY_COLUMNS
 from bench.results.store import RunFolderError
+from tests.synthetic_run import basic_cells, make_run
 
 
 def test_describe_normal_and_exponential():
