@@ -58,6 +58,8 @@ class ModelFiles:
     ir_bin: str | None
     sha256: str
     opset: int | None = None
+    # the IR keeps a KV cache as internal state (OpenVINO only; the ONNX file is stateless)
+    stateful: bool = False
 
 
 @dataclass

@@ -78,9 +78,14 @@ def prepare_model(
     onnx_path: str | Path | None,
     input_shapes: dict[str, list[int]] | None,
     cache_dir: str | Path | None = None,
+    state: dict[str, str] | None = None,
 ) -> PreparedModel:
     """Build (zoo `builder` + `params`) or adopt (`onnx_path` + `input_shapes`) a model.
 
+    `state` (input name -> output name) makes the OpenVINO IR stateful: each pair
+    becomes internal state (ReadValue/Assign) that the request keeps from one infer to
+    the next, and leaves the IR's inputs and outputs; `inputs`/`outputs` then describe
+    the IR, and the ONNX file (which cannot hold state) is the stateless form.
     Returns the cached copy when the same recipe was prepared before.
     Raises ModelError with a one-line message naming the file/builder and input.
     """
@@ -116,9 +121,12 @@ def prepare_model(
             return fix_shapes(path, shapes)
 
     recipe["prepare"] = PREPARE_VERSION
+    if state:
+        recipe["state"] = dict(sorted(state.items()))
+        stem += "-stateful"
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
     folder = folder_root / f"{stem}-{key[:16]}"
-    prepared = _load_cached(folder) or _build(folder, make, source, key)
+    prepared = _load_cached(folder) or _build(folder, make, source, key, state or {})
     prepared.source = source  # the same bytes may have been cached from another path
     if builder is not None:
         _check_zoo_shapes(builder, prepared, shapes)
@@ -128,16 +136,16 @@ def prepare_model(
 # -- cache ---------------------------------------------------------------------------
 
 
-def _files(folder: Path, has_ir: bool, sha256: str, opset: int) -> ModelFiles:
+def _files(folder: Path, has_ir: bool, sha256: str, opset: int, stateful: bool) -> ModelFiles:
     ir = (str(folder / "model.xml"), str(folder / "model.bin")) if has_ir else (None, None)
-    return ModelFiles(str(folder / "model.onnx"), ir[0], ir[1], sha256, opset)
+    return ModelFiles(str(folder / "model.onnx"), ir[0], ir[1], sha256, opset, stateful)
 
 
 def _load_cached(folder: Path) -> PreparedModel | None:
     try:
         meta = json.loads((folder / "meta.json").read_text())
         has_ir = meta["openvino_ir_version"] is not None
-        files = _files(folder, has_ir, meta["sha256"], meta["opset"])
+        files = _files(folder, has_ir, meta["sha256"], meta["opset"], bool(meta.get("state")))
         paths = [files.onnx] + ([files.ir_xml, files.ir_bin] if has_ir else [])
         if meta["prepare"] != PREPARE_VERSION or not all(Path(p).is_file() for p in paths):
             raise ValueError("stale")
@@ -172,7 +180,7 @@ _META_FIELDS = (
 )
 
 
-def _build(folder: Path, make, source: str, key: str) -> PreparedModel:
+def _build(folder: Path, make, source: str, key: str, state: dict[str, str]) -> PreparedModel:
     tmp = folder.parent / f".tmp-{folder.name}-{os.getpid()}-{secrets.token_hex(4)}"
     tmp.mkdir(parents=True)
     try:
@@ -184,9 +192,17 @@ def _build(folder: Path, make, source: str, key: str) -> PreparedModel:
         onnx.save(model, onnx_file)
         inputs, outputs = describe(model)
         try:
-            ir_version, outputs = convert_ir(onnx_file, tmp / "model.xml", inputs, outputs)
+            ir_version, inputs, outputs = convert_ir(
+                onnx_file, tmp / "model.xml", inputs, outputs, state
+            )
             ir_error = None
+        except ModelError:
+            raise
         except Exception as e:  # the onnx backend can still run it; say why openvino cannot
+            if state:  # the stateful form is the IR: without one there is nothing to run
+                raise ModelError(
+                    f"{source}: OpenVINO cannot make it stateful: {_one_line(e)}"
+                ) from None
             ir_version, ir_error = None, f"OpenVINO conversion failed: {_one_line(e)}"
             for leftover in ("model.xml", "model.bin"):
                 (tmp / leftover).unlink(missing_ok=True)
@@ -207,6 +223,7 @@ def _build(folder: Path, make, source: str, key: str) -> PreparedModel:
             "cache_key": key,
             "build_s": round(time.perf_counter() - start, 3),
             "ir_error": ir_error,
+            "state": state,
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
         try:
@@ -367,9 +384,14 @@ def _check_zoo_shapes(builder: str, prepared: PreparedModel, shapes: dict[str, l
 
 
 def convert_ir(
-    onnx_file: Path, xml: Path, inputs: list[TensorDesc], outputs: list[TensorDesc]
-) -> tuple[int, list[TensorDesc]]:
-    """Write model.xml/.bin; returns the IR version and outputs with OpenVINO's static dims.
+    onnx_file: Path,
+    xml: Path,
+    inputs: list[TensorDesc],
+    outputs: list[TensorDesc],
+    state: dict[str, str] | None = None,
+) -> tuple[int, list[TensorDesc], list[TensorDesc]]:
+    """Write model.xml/.bin; returns the IR version, its inputs, and its outputs with
+    OpenVINO's static dims (`state`: the pairs made internal state, gone from both).
 
     The IR keeps the model's tensor names and nothing else (no "0", "1", ... aliases): the
     adapter sends real names (docs/adapter.md), so runs use the model as the user has it.
@@ -380,6 +402,10 @@ def convert_ir(
     # leaves worker threads behind after which numpy's OpenBLAS matmul hung (seen with
     # openvino 2026.4.1: any later zoo build in the same process stalled forever).
     model = ov.Core().read_model(str(onnx_file))
+    if state:
+        _make_stateful(model, state, inputs, outputs)
+        inputs = [t for t in inputs if t.name not in state]
+        outputs = [t for t in outputs if t.name not in state.values()]
     for i, desc in enumerate(inputs):
         # the legacy ABI's index i must be OpenVINO's input i
         if desc.name not in model.inputs[i].get_names():
@@ -393,7 +419,29 @@ def convert_ir(
         )
     ov.save_model(model, str(xml), compress_to_fp16=False)
     version = int(ET.parse(xml).getroot().get("version", "0"))
-    return version, fixed
+    return version, inputs, fixed
+
+
+def _make_stateful(
+    model, state: dict[str, str], inputs: list[TensorDesc], outputs: list[TensorDesc]
+) -> None:
+    """OpenVINO's MakeStateful: each (input, output) pair becomes one variable."""
+    from openvino._offline_transformations import apply_make_stateful_transformation
+
+    have_in = {t.name: t for t in inputs}
+    have_out = {t.name: t for t in outputs}
+    for src, dst in state.items():
+        if src not in have_in or dst not in have_out:
+            missing = f"input {src!r}" if src not in have_in else f"output {dst!r}"
+            raise ModelError(f"the model has no {missing} to keep as state", field="generate")
+        a, b = have_in[src], have_out[dst]
+        if (a.dtype, a.shape) != (b.dtype, b.shape) or any(d <= 0 for d in a.shape):
+            raise ModelError(
+                f"state pair {src!r} -> {dst!r}: {a.dtype} {a.shape} vs {b.dtype} {b.shape} "
+                "(a state needs one static shape and dtype)",
+                field="generate",
+            )
+    apply_make_stateful_transformation(model, state)
 
 
 def _port(ports, name: str, what: str):
