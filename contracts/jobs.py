@@ -63,6 +63,32 @@ class ModelFiles:
 
 
 @dataclass
+class GenerateJob:
+    """Decode instead of iterate (docs/decoding.md): each of warmup + iterations
+    generations feeds the prompt one token per compute, then `steps` greedy tokens.
+    Tensors are named by their role; their specs are the job's inputs and outputs."""
+
+    prompt: str  # raw int64 token ids
+    prompt_len: int
+    steps: int
+    token: str  # input: the token id, int64
+    position: str  # input: its position, int64
+    logits: str  # output: float32 scores over the vocabulary
+    kv: list[list[str]] = field(default_factory=list)  # [input, output]: cache carried over
+
+    @property
+    def computes(self) -> int:
+        """Computes per generation (the last token needs none)."""
+        return self.prompt_len + self.steps - 1
+
+    def decode_computes(self, warmup: int, iterations: int) -> list[int]:
+        """Indices (among all of a round's computes) of the measured decode steps: those
+        that take a generated token in, one per inter-token latency."""
+        n = self.computes
+        return [(warmup + g) * n + i for g in range(iterations) for i in range(self.prompt_len, n)]
+
+
+@dataclass
 class CellJob:
     cell: Cell
     model: ModelFiles
@@ -75,6 +101,7 @@ class CellJob:
     round: int = 0
     load_mode: str = "bytes"  # "bytes" | "name"
     options: dict[str, str] = field(default_factory=dict)
+    generate: GenerateJob | None = None  # a generative workload (docs/decoding.md)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -86,6 +113,8 @@ class CellJob:
         d["model"] = ModelFiles(**d["model"])
         d["inputs"] = [TensorSpec(**t) for t in d["inputs"]]
         d["outputs"] = [TensorSpec(**t) for t in d["outputs"]]
+        if d.get("generate") is not None:
+            d["generate"] = GenerateJob(**d["generate"])
         return cls(**d)
 
 

@@ -8,6 +8,9 @@ ITERATION_PHASES = ("set_input", "compute", "get_output")
 TOTAL = "total"
 # Every per-iteration phase a host reports (TOTAL last).
 MEASURED_PHASES = (*ITERATION_PHASES, TOTAL)
+# Generative workloads (docs/decoding.md): time to first token, one sample per generation
+# (iteration = the generation's index); the iteration phases are then the decode steps.
+TTFT = "ttft"
 # Once per round, timed by the host (absent ones are simply missing).
 ROUND_PHASES = ("compile", "instantiate", "load", "init")
 # Program workloads (docs/programs.md): the whole run's wall time, one sample per program

@@ -30,9 +30,11 @@ from contracts import paths
 from contracts.dtypes import DTYPES
 from contracts.jobs import CellFailed, CellJob, RoundResult
 from contracts.phases import MEASURED_PHASES
+from hosts import decoding
 from hosts.native import model_paths
 
 GRAPH_NAME = "graph"  # the load_by_name name of the round's model
+PROMPT_FILE, TOKENS_FILE = "prompt.bin", "tokens.bin"  # generate mode (hosts/decoding.py)
 SAMPLES_MAGIC = "wasi-nn-driver-samples 1"
 PROPERTIES_FILE = "properties.txt"
 # Guest file names of the model builders, per wasi-nn encoding.
@@ -56,6 +58,7 @@ class GuestRun:
     stderr: Path
     notes: dict[str, str] = field(default_factory=dict)
     properties: Path | None = None  # the driver's --properties FILE (our drivers only)
+    tokens: Path | None = None  # generate mode: the generated ids the driver writes
 
 
 def guest_wasm(variant: str) -> Path:
@@ -118,7 +121,13 @@ def prepare(
         for name in names:
             argv += ["--model", f"{GRAPH_NAME}/{name}"]
 
-    for i, spec in enumerate(job.inputs):
+    tokens = None
+    if job.generate is not None:  # decode: the driver makes its inputs and keeps the ids
+        _place(job.generate.prompt, preopen / PROMPT_FILE, trusted=ours)
+        tokens = preopen / TOKENS_FILE
+        tokens.unlink(missing_ok=True)
+        argv += decoding.driver_argv(job, PROMPT_FILE, TOKENS_FILE)
+    for i, spec in enumerate(job.inputs if job.generate is None else []):
         assert spec.path is not None, f"input {spec.name} has no file"
         guest_name = f"input{i}.bin"
         _place(spec.path, preopen / guest_name, trusted=ours)
@@ -126,7 +135,7 @@ def prepare(
         argv += ["--input", str(spec.index), spec.name, spec.dtype, dims, guest_name]
 
     outputs = []
-    for i, spec in enumerate(job.outputs):
+    for i, spec in enumerate(job.outputs if job.generate is None else []):
         guest_name = f"output{i}.bin"
         (preopen / guest_name).unlink(missing_ok=True)
         outputs.append(preopen / guest_name)
@@ -154,11 +163,15 @@ def prepare(
         stderr=workdir / "stderr.txt",
         notes={"load_mode": job.load_mode, "guest": wasm.name},
         properties=properties,
+        tokens=tokens,
     )
 
 
-def parse_samples(path: Path, iterations: int) -> tuple[dict[str, list[int]], dict[str, int]]:
-    """The driver's samples file -> (per-iteration phases, {"load", "init"})."""
+def parse_samples(
+    path: Path, iterations: int, job: CellJob | None = None
+) -> tuple[dict[str, list[int]], dict[str, int], dict[str, str]]:
+    """The driver's samples file -> (per-iteration phases, {"load", "init"}, notes);
+    a generate job's file has per-step lines instead (hosts/decoding.py)."""
     if not path.is_file():
         raise CellFailed(f"the guest wrote no samples file ({path.name})")
     lines = path.read_text().splitlines()
@@ -166,6 +179,7 @@ def parse_samples(path: Path, iterations: int) -> tuple[dict[str, list[int]], di
         raise CellFailed(f"{path}: not a driver samples file (first line {lines[:1]})")
     phases: dict[str, list[int]] = {p: [] for p in MEASURED_PHASES}
     once: dict[str, int] = {}
+    steps: list[tuple[int, str]] = []
     for n, line in enumerate(lines[1:], start=2):
         key, *values = line.split() or [""]  # a blank line: "unexpected line" below
         try:
@@ -179,11 +193,23 @@ def parse_samples(path: Path, iterations: int) -> tuple[dict[str, list[int]], di
         elif key == "iter" and len(numbers) == 4:
             for phase, ns in zip(phases, numbers, strict=True):
                 phases[phase].append(ns)
+        elif key in ("gen", "step") and job is not None and job.generate is not None:
+            steps.append((n, line))
         else:
             raise CellFailed(f"{path}:{n}: unexpected line {line!r}")
+    if job is not None and job.generate is not None:
+        phases, notes = decoding.parse_samples(path, job, steps)
+        return phases, once, notes
     if len(phases["total"]) != iterations:
         raise CellFailed(f"{path}: {len(phases['total'])} iterations, expected {iterations}")
-    return phases, once
+    return phases, once, {}
+
+
+def measured_computes(job: CellJob) -> list[int] | None:
+    """A generate job's decode steps among the round's computes (None: the last
+    `iterations`, one compute each)."""
+    g = job.generate
+    return None if g is None else g.decode_computes(job.warmup, job.iterations)
 
 
 def read_outputs(job: CellJob, run: GuestRun) -> dict[str, np.ndarray]:
@@ -215,14 +241,13 @@ def parse_properties(path: Path) -> dict[str, str]:
 
 def collect(job: CellJob, run: GuestRun) -> RoundResult:
     """A RoundResult from the driver's files (host phases other than load/init are the host's)."""
-    phases, once = parse_samples(run.samples, job.iterations)
-    notes = dict(run.notes)
+    phases, once, notes = parse_samples(run.samples, job.iterations, job)
+    notes = {**run.notes, **notes}
     if run.properties is not None and run.properties.is_file():
         # what the guest itself learned from the host: a JSON object, {} when nothing
         notes["guest_properties"] = json.dumps(parse_properties(run.properties))
-    return RoundResult(
-        iterations=phases,
-        host_phases=dict(once),
-        outputs=read_outputs(job, run),
-        notes=notes,
-    )
+    if job.generate is not None and run.tokens is not None:
+        outputs = {decoding.TOKENS: decoding.read_tokens(run.tokens, job.generate.steps)}
+    else:
+        outputs = read_outputs(job, run)
+    return RoundResult(iterations=phases, host_phases=dict(once), outputs=outputs, notes=notes)

@@ -11,13 +11,28 @@ import time
 
 import numpy as np
 
-from contracts.jobs import CellFailed, CellJob, CellSkipped, RoundResult, peak_rss_kb
+from contracts.jobs import (
+    CellFailed,
+    CellJob,
+    CellSkipped,
+    CellUnsupported,
+    RoundResult,
+    peak_rss_kb,
+)
 from contracts.phases import MEASURED_PHASES
+from hosts import decoding
 from hosts.backends import BackendError, device_problem, get_backend
+
+STATEFUL_ONLY_OPENVINO = (
+    "the stateful form keeps its KV cache as OpenVINO variables (ReadValue/Assign): "
+    "only the OpenVINO IR has it; an ONNX graph cannot keep state between runs"
+)
 
 
 def model_paths(job: CellJob) -> tuple[list[str], str]:
     """Model files and wasi-nn encoding for the cell's backend."""
+    if job.model.stateful and job.cell.backend != "openvino":
+        raise CellUnsupported(STATEFUL_ONLY_OPENVINO)
     if job.cell.backend == "openvino":
         if not (job.model.ir_xml and job.model.ir_bin):
             raise CellFailed("openvino backend needs the model's IR (xml+bin)")
@@ -49,6 +64,20 @@ class NativeHost:
         except BackendError as e:
             raise CellFailed(f"load: {e}") from e
 
+        if job.generate is not None:
+            try:
+                phases, notes, tokens = decoding.run_native(
+                    job.generate, job, ctx.set_input, ctx.compute, ctx.get_output
+                )
+            except BackendError as e:
+                raise CellFailed(str(e)) from e
+            return RoundResult(
+                iterations=phases,
+                host_phases={"load": t1 - t0, "init": t2 - t1},
+                outputs={decoding.TOKENS: tokens},
+                peak_rss_kb=peak_rss_kb(),
+                notes={"load_mode": "files", **notes},
+            )
         inputs = [(spec.name, spec.read()) for spec in job.inputs]
         out_bufs = {
             spec.name: np.empty(spec.shape, dtype=spec.read_dtype()) for spec in job.outputs

@@ -85,6 +85,11 @@ def _prepare_all(
 
             prepared[w.name] = prepare_program(w, run_dir)
             continue
+        if w.generate is not None:  # decoding: roles, cache pairs, prompt (generate.py)
+            from bench.measure.generate import prepare_generate
+
+            prepared[w.name] = prepare_generate(w, data_dir or run_dir / "inputs")
+            continue
         prepared[w.name] = prepare(w, data_dir or run_dir / "inputs")
     return prepared
 
@@ -98,6 +103,10 @@ def opset_outside_range(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | No
         from bench.measure.program import cell_problem
 
         return cell_problem(cell, p)
+    if p.model.stateful and cell.backend != "openvino":
+        from hosts.native import STATEFUL_ONLY_OPENVINO
+
+        return "unsupported", STATEFUL_ONLY_OPENVINO
     if cell.backend == "openvino" and not p.model.ir_xml:
         return (
             "unsupported",

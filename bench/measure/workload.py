@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure.fields import Fields, WorkloadError
+from bench.measure.generate_file import GenerateSpec, read_generate
 from bench.measure.program_file import ProgramSpec, read_program
 from contracts import paths
 from contracts.cells import BACKENDS, DEVICES, HOSTS, VARIANTS
@@ -68,6 +69,7 @@ class Workload:
     memory_limit_mb: int = 8192
     guests: dict[str, Path] = field(default_factory=dict)  # variant -> own guest .wasm
     program: ProgramSpec | None = None  # a whole program instead of a model (program.py)
+    generate: GenerateSpec | None = None  # decode token by token (generate_file.py)
     max_tensor_mb: int | None = (
         None  # None: memory_limit_mb // TENSOR_SHARE (bench.measure.prepare)
     )
@@ -137,8 +139,12 @@ def load_workload(path: Path) -> Workload:
             raise model.error("path", f"model file {w.model_path} does not exist")
     model.reject_unknown()
 
+    if "generate" in data:  # the driver makes the inputs (bench/measure/generate.py)
+        w.generate = read_generate(top.table_of("generate"))
+        if "inputs" in data:
+            raise top.error("inputs", "a [generate] workload makes its own inputs; remove it")
     inputs = top.table_of("inputs")
-    if not inputs.table:
+    if not inputs.table and w.generate is None:
         raise top.error("inputs", "at least one input is required")
     for input_name in inputs.table:
         w.inputs.append(_input_spec(path, input_name, inputs.table_of(input_name)))
