@@ -281,7 +281,10 @@ def _prepare_resumed(
         shutil.rmtree(scratch, ignore_errors=True)
     for p in prepared.values():
         for spec in p.inputs:
-            spec.path = str(run_dir / "inputs" / Path(str(spec.path)).name)
+            if spec.path is not None:
+                spec.path = str(run_dir / "inputs" / Path(str(spec.path)).name)
+        if p.generate is not None:
+            p.generate.prompt = str(run_dir / "inputs" / Path(p.generate.prompt).name)
     return prepared
 
 
