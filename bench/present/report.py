@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.analyze import stats
+from bench.analyze import decoding, stats
 from bench.analyze.runs import Run, load_run
 from bench.analyze.summarize import binding_cost, phase_ms, variant_ratios
 from bench.present import charts, release_charts
@@ -208,6 +208,109 @@ def binding_blocks(run: Run, s: pd.DataFrame, out: Path) -> list[Block]:
     return blocks
 
 
+def decoding_blocks(run: Run, s: pd.DataFrame) -> list[Block]:
+    """Generative workloads (docs/decoding.md): per-token cost by variant and KV mode,
+    the share of each token spent moving data across wasi-nn, and the measured saving
+    of keeping the KV cache in the backend (io vs state, paired over rounds)."""
+    table = decoding.per_token(s, run.meta)
+    if table.empty:
+        return []
+    blocks = [
+        Block("h2", "Decoding"),
+        Block(
+            "p",
+            "Greedy decoding, one token per compute (argmax in the guest). Per token = one "
+            "decode step (set_input + compute + get_output + argmax), median; TTFT = the "
+            "prompt fed one token per step plus the first token; ABI share = (set_input + "
+            "get_output) / per-token time: moving the token, its position and (kv = io) the "
+            "whole KV cache across wasi-nn. Bytes are counted by the guest, per step.",
+        ),
+        Block(
+            "table",
+            header=[
+                "workload",
+                "kv",
+                "variant",
+                "host",
+                "per token ms",
+                "TTFT ms",
+                "tokens/s",
+                "set_input ms",
+                "compute ms",
+                "get_output ms",
+                "ABI share",
+                "bytes/token",
+                "× native-c",
+                "same tokens",
+            ],
+            rows=[
+                [
+                    str(r["workload"]),
+                    str(r["kv"]),
+                    str(r["variant"]),
+                    str(r["host"]),
+                    _num(r["itl_p50_ms"]),
+                    _num(r["ttft_ms"], ".2f"),
+                    _num(r["tokens_per_s"], ".0f"),
+                    _num(r["set_input_p50_ms"]),
+                    _num(r["compute_p50_ms"]),
+                    _num(r["get_output_p50_ms"]),
+                    _num(r["abi_share"], ".0%"),
+                    _bytes(r["abi_bytes_per_token"]),
+                    _num(r["overhead_vs_native_c"], ".2f"),
+                    str(r["agrees"]),
+                ]
+                for _, r in table.iterrows()
+            ],
+        ),  # fmt: skip
+    ]
+    saving = decoding.savings(run.samples, s, run.meta)
+    if not saving.empty:
+        blocks.append(
+            Block(
+                "p",
+                "Keeping the cache in the backend: per-token time with the cache crossing "
+                "wasi-nn (kv = io) over the same decoder keeping it as OpenVINO state "
+                "(kv = state), same cell, same rounds; a CI that includes 1 is no finding.",
+            )
+        )
+        blocks.append(
+            Block(
+                "table",
+                header=[
+                    "variant",
+                    "host",
+                    "backend",
+                    "io ms/token",
+                    "state ms/token",
+                    "io / state [95% CI]",
+                ],
+                rows=[
+                    [
+                        str(r["variant"]),
+                        str(r["host"]),
+                        str(r["backend"]),
+                        _num(r["io_itl_ms"]),
+                        _num(r["state_itl_ms"]),
+                        f"{r['ratio']:.2f}× [{r['ci_low']:.2f}, {r['ci_high']:.2f}]",
+                    ]
+                    for _, r in saving.iterrows()
+                ],
+            )  # fmt: skip
+        )
+    return blocks
+
+
+def _bytes(v: object) -> str:
+    try:
+        n = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "-"
+    if math.isnan(n):
+        return "-"
+    return f"{n / 2**20:.2f} MiB" if n >= 2**20 else f"{n:.0f} B"
+
+
 def meta_block(run: Run) -> Block:
     m = run.meta
     machine = m.get("machine") or {}
@@ -360,6 +463,7 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
             blocks.append(Block("h2", title))
             blocks.append(Block("img", text=title, image=paths[0]))
             blocks.append(Block("p", f"SVG: [{paths[1].name}]({paths[1].name})"))
+    blocks += decoding_blocks(run, s)
     blocks += binding_blocks(run, s, out)
     blocks += [Block("h2", "Run"), meta_block(run)]
     return blocks
