@@ -13,6 +13,7 @@ import pytest
 
 from bench.measure.generate import tokens_agree
 from bench.measure.workload import WorkloadError, load_workload
+from bench.results.outputs import load_outputs
 from tests.helpers import run_cli
 
 SMALL = "{ layers = 2, hidden = 32, heads = 2, ffn = 64, vocab = 97, context = 24 }"
@@ -111,7 +112,7 @@ def test_real_run_every_host_decodes_the_same_tokens(tmp_path: Path) -> None:
     out_bytes = ov.groupby("workload")["abi_bytes_out_per_token"].unique()
     assert list(out_bytes["dec-io"]) == [97 * 4 + cache] and list(out_bytes["dec-state"]) == [97 * 4]
     tokens = {
-        p.name: np.load(p)["tokens"].tolist() for p in (out / "outputs").glob("*openvino*.npz")
+        p.name: load_outputs(p)["tokens"].tolist() for p in (out / "outputs").glob("*openvino*.npz")
     }
     assert len({tuple(t) for t in tokens.values()}) == 1, tokens
     report = run_cli("report", str(out), "--out", str(tmp_path / "report"))
