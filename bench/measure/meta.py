@@ -85,12 +85,13 @@ def build_meta(
         "backends": {f"{b}/{d}": v for (b, d), v in (properties or {}).items()},
         "config": plan.config(),
         "shard": plan.shard,
-        # every wasmtime CLI used (the pinned one and releases): host -> `wasmtime --version`
+        # every host that reads its version from its binary (the wasmtime CLIs, pinned and
+        # releases): host -> what `--version` said (contracts/hosts.py: version_from_binary)
         "runtimes": _runtimes(plan),
     }
 
 
 def _runtimes(plan: Plan) -> dict[str, str]:
-    from hosts.wasmtime_cli.binary import versions_used
+    from hosts import runtime_versions
 
-    return versions_used([Cell.from_key(c.key).host for c in plan.cells])
+    return runtime_versions([Cell.from_key(c.key).host for c in plan.cells])

