@@ -147,6 +147,9 @@ def _epoch(created: str) -> float:
         return math.nan
 
 
+Series = dict[tuple[str, Cell], list[dict[str, Any]]]  # (machine, cell) -> its points
+
+
 def build_data(
     loaded: Loaded, x_axis: str = "time", metric: str = "p50", factor: float = 1.10,
     compare_metric: str = "overhead", reports: dict[str, str] | None = None,
@@ -154,14 +157,68 @@ def build_data(
     """data.json: runs, cells with their points and steps, and regressions."""
     if x_axis not in X_AXES:
         raise ValueError(f"--x: choose from {', '.join(X_AXES)}")
-    value_col, low_col, high_col, unit = METRICS[metric]
     runs = loaded.runs
     reports = reports or {}
     # x = runtime: one series per cell across the releases of its host (wasmtime-cli,
     # wasmtime-cli@45.0.2, ... on one line), ordered by version; else one per host, in time.
     merge_releases = x_axis == "runtime"
-    series: dict[tuple[str, Cell], list[dict[str, Any]]] = {}
-    samples: dict[int, np.ndarray] = {}  # id(point) -> the samples step detection uses
+    series, samples = _series(runs, metric, merge_releases)
+    return {
+        "format": SITE_FORMAT,
+        "version": SITE_VERSION,
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "metric": metric,
+        "unit": METRICS[metric][3],
+        "factor": factor,
+        "x": x_axis,
+        "compare_metric": compare_metric,
+        "runs": [
+            {
+                "run_id": r.run_id,
+                "created": str(r.meta.get("created", "")),
+                "git_sha": str(r.meta.get("git_sha", "")),
+                "machine": r.fingerprint,
+                "schema_version": r.meta.get("schema_version"),
+                "runtimes": r.meta.get("runtimes") or {},
+                "report": reports.get(r.run_id),
+            }
+            for r in runs
+        ],
+        "cells": _cells(series, samples, factor, merge_releases),
+        "comparisons": comparisons(runs, compare_metric, factor),
+        "skipped": loaded.skipped,
+    }
+
+
+def _point(run: Run, r: pd.Series, metric: str) -> dict[str, Any]:
+    """One run's value of one cell (a summary row) as the dashboard draws it."""
+    value_col, low_col, high_col, _ = METRICS[metric]
+    host = str(r["host"])
+    return {
+        "run_id": run.run_id,
+        "created": str(run.meta.get("created", "")),
+        "git_sha": str(run.meta.get("git_sha", "")),
+        "host": host,
+        "runtime": runtime_of(run, host),
+        "status": str(r.get("status", "")),
+        "reason": str(r.get("reason", "") if pd.notna(r.get("reason")) else ""),
+        "value": _json_num(_float(r.get(value_col))),
+        "ci_low": _json_num(_float(r.get(low_col))),
+        "ci_high": _json_num(_float(r.get(high_col))),
+        "n": int(n) if math.isfinite(n := _float(r.get("n"))) else 0,
+        "step": False,
+        "step_ratio": None,
+        "step_p": None,
+    }
+
+
+def _series(
+    runs: list[Run], metric: str, merge_releases: bool
+) -> tuple[Series, dict[int, np.ndarray]]:
+    """Every run's points per (machine, cell), and id(point) -> the samples step detection
+    uses (only for points that were measured)."""
+    series: Series = {}
+    samples: dict[int, np.ndarray] = {}
     for run in runs:
         per_cell = metric_samples(run, metric)
         for _, r in run.summary.iterrows():
@@ -170,25 +227,17 @@ def build_data(
             machine = r.get("machine")
             machine = str(machine) if isinstance(machine, str) and machine else run.fingerprint
             series_key = replace(key, host=base_host(key.host)) if merge_releases else key
-            point = {
-                "run_id": run.run_id,
-                "created": str(run.meta.get("created", "")),
-                "git_sha": str(run.meta.get("git_sha", "")),
-                "host": key.host,
-                "runtime": runtime_of(run, key.host),
-                "status": str(r.get("status", "")),
-                "reason": str(r.get("reason", "") if pd.notna(r.get("reason")) else ""),
-                "value": _json_num(_float(r.get(value_col))),
-                "ci_low": _json_num(_float(r.get(low_col))),
-                "ci_high": _json_num(_float(r.get(high_col))),
-                "n": int(n) if math.isfinite(n := _float(r.get("n"))) else 0,
-                "step": False,
-                "step_ratio": None,
-                "step_p": None,
-            }
+            point = _point(run, r, metric)
             if key in per_cell and per_cell[key].size:
                 samples[id(point)] = per_cell[key]
             series.setdefault((machine, series_key), []).append(point)
+    return series, samples
+
+
+def _cells(
+    series: Series, samples: dict[int, np.ndarray], factor: float, merge_releases: bool
+) -> list[dict[str, Any]]:
+    """One entry per measured series: its points in x order, its steps, its latest point."""
     machines = {m for m, _ in series}
     cells = []
     for (machine, key), points in series.items():
@@ -216,31 +265,7 @@ def build_data(
             }
         )
     cells.sort(key=lambda c: (c["machine"], c["key"]))
-    return {
-        "format": SITE_FORMAT,
-        "version": SITE_VERSION,
-        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
-        "metric": metric,
-        "unit": unit,
-        "factor": factor,
-        "x": x_axis,
-        "compare_metric": compare_metric,
-        "runs": [
-            {
-                "run_id": r.run_id,
-                "created": str(r.meta.get("created", "")),
-                "git_sha": str(r.meta.get("git_sha", "")),
-                "machine": r.fingerprint,
-                "schema_version": r.meta.get("schema_version"),
-                "runtimes": r.meta.get("runtimes") or {},
-                "report": reports.get(r.run_id),
-            }
-            for r in runs
-        ],
-        "cells": cells,
-        "comparisons": comparisons(runs, compare_metric, factor),
-        "skipped": loaded.skipped,
-    }
+    return cells
 
 
 def comparisons(runs: list[Run], metric: str, factor: float) -> list[dict[str, Any]]:
