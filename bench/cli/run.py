@@ -18,7 +18,7 @@ from bench.results.run_plan import Overrides
 from bench.results.store import read_samples
 from contracts.cells import BACKENDS, DEVICES, HOSTS, VARIANTS
 
-console = Console(stderr=True)
+console = Console(stderr=True, log_time=False, log_path=False)  # plain lines: errors stand alone
 DEFAULT_MAX_TIME_S = 1800.0  # --max-time when --target-ci is given without it
 
 
