@@ -19,7 +19,7 @@ from bench.results.store import read_samples
 from contracts.cells import BACKENDS, DEVICES, VARIANTS
 from contracts.hosts import HOST_NAMES
 
-console = Console(stderr=True)
+console = Console(stderr=True, log_time=False, log_path=False)  # plain lines: errors stand alone
 DEFAULT_MAX_TIME_S = 1800.0  # --max-time when --target-ci is given without it
 
 
