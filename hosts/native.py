@@ -22,6 +22,7 @@ from contracts.jobs import (
 from contracts.phases import MEASURED_PHASES
 from hosts import decoding
 from hosts.backends import BackendError, device_problem, get_backend
+from hosts.base import RUNNABLE, Host, Probe
 
 STATEFUL_ONLY_OPENVINO = (
     "the stateful form keeps its KV cache as OpenVINO variables (ReadValue/Assign): "
@@ -40,15 +41,15 @@ def model_paths(job: CellJob) -> tuple[list[str], str]:
     return [job.model.onnx], "onnx"
 
 
-class NativeHost:
+class NativeHost(Host):
     name = "native"
     variants = ("native",)
 
-    def probe(self, variant: str, backend: str, device: str) -> str | None:
+    def probe(self, variant: str, backend: str, device: str) -> Probe:
         if variant != "native":
-            return f"unsupported: the native host runs only the native variant, not {variant}"
+            return Probe.unsupported(f"the native host runs only the native variant, not {variant}")
         reason = device_problem(backend, device)
-        return f"skipped: {reason}" if reason else None
+        return Probe.skipped(reason) if reason else RUNNABLE
 
     def run_round(self, job: CellJob) -> RoundResult:
         backend = get_backend(job.cell.backend)

@@ -110,7 +110,9 @@ def test_real_run_every_host_decodes_the_same_tokens(tmp_path: Path) -> None:
     by_kv = ov.groupby("workload")["abi_bytes_in_per_token"].unique()
     assert list(by_kv["dec-io"]) == [16 + cache] and list(by_kv["dec-state"]) == [16]
     out_bytes = ov.groupby("workload")["abi_bytes_out_per_token"].unique()
-    assert list(out_bytes["dec-io"]) == [97 * 4 + cache] and list(out_bytes["dec-state"]) == [97 * 4]
+    assert list(out_bytes["dec-io"]) == [97 * 4 + cache] and list(out_bytes["dec-state"]) == [
+        97 * 4
+    ]
     tokens = {
         p.name: load_outputs(p)["tokens"].tolist() for p in (out / "outputs").glob("*openvino*.npz")
     }
