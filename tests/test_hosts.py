@@ -12,7 +12,6 @@ import pytest
 
 import hosts
 from bench.measure.matrix import Filters, expand, probe
-from bench.measure.workload import Workload
 from contracts.cells import BACKENDS, Cell
 from contracts.hosts import (
     HOST_TABLE,
@@ -30,6 +29,7 @@ from hosts import REGISTRY, get_host, host_class, prepare_hosts, runtime_version
 from hosts.backends import REGISTRY as BACKEND_REGISTRY
 from hosts.backends import get_backend
 from hosts.base import RUNNABLE, Host, Probe
+from workloads.spec.workload import Workload
 
 
 def test_every_table_host_has_one_class_and_the_class_agrees_with_its_row() -> None:
