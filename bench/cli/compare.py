@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from bench.analyze.compare import METRICS, compare_runs
-from bench.analyze.runs import load_run
+from bench.analyze.runs import check_output, load_run
 from bench.present.comparison import print_table, to_markdown
 from contracts.errors import UserError
 
@@ -31,6 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     base, head = load_run(args.base), load_run(args.head)
+    if args.markdown:
+        check_output(args.markdown, [base, head], "--markdown")
     try:
         cmp = compare_runs(base, head, args.metric, args.factor)
     except ValueError as e:  # runs that cannot be compared (e.g. schema versions)
