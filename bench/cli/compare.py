@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench.analyze.compare import METRICS, compare_runs
 from bench.analyze.runs import check_output, load_run
+from bench.cli import args as types
 from bench.present.comparison import print_table, to_markdown
 from contracts.errors import UserError
 
@@ -24,7 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "machine drift; overhead_c: the same vs native-c (the C driver compiled natively: "
         "the cost of wasm); p50: raw latency, for a quiet dedicated machine",
     )
-    p.add_argument("--factor", type=float, default=1.10, help="slowdown ratio that counts (1.10)")
+    p.add_argument(
+        "--factor", type=types.above_one, default=1.10, help="slowdown ratio that counts (1.10)"
+    )
     p.add_argument("--markdown", metavar="FILE", type=Path, help="also write a PR comment here")
     return p
 

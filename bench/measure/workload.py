@@ -90,6 +90,10 @@ def load_workload(path: Path) -> Workload:
         raise WorkloadError(f"{path}: no such workload file") from None
     except tomllib.TOMLDecodeError as e:
         raise WorkloadError(f"{path}: invalid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise WorkloadError(f"{path}: not UTF-8 text (byte {e.start}); TOML is UTF-8") from None
+    except OSError as e:
+        raise WorkloadError(f"{path}: cannot read ({e.strerror or e})") from None
     top = Fields(path, data)
     name = top.get("name", str, required=True)
     if not NAME_RE.match(name):
