@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Callable
 
-from contracts.cells import HOSTS, check_host
+from contracts.hosts import HOST_NAMES, check_host
 
 
 def axis_list(allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
@@ -25,12 +25,12 @@ def axis_list(allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
 
 def host_list(text: str) -> list[str]:
     """Hosts, releases included (`wasmtime-cli@45.0.2`); whether a release exists is
-    checked before the run (hosts/wasmtime_cli/releases.py), so its message can list the index."""
+    checked before the run (hosts.prepare_hosts), so its message can list the index."""
     values = list(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
     bad = [why for v in values if (why := check_host(v))]
     if bad or not values:
         raise argparse.ArgumentTypeError(
-            f"{'; '.join(bad) or 'no host given'}; choose from {','.join(HOSTS)} "
+            f"{'; '.join(bad) or 'no host given'}; choose from {','.join(HOST_NAMES)} "
             "or wasmtime-cli@VERSION (see `wasinn-bench runtimes`)"
         )
     return values

@@ -10,6 +10,7 @@ from rich.text import Text
 from bench.measure.trial import trial_run
 from bench.measure.workload import load_workload, workload_files
 from bench.present.tables import stdout_console
+from contracts.cells import BACKENDS
 from hosts.backends import get_backend
 
 
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     devices = Table(title="backends and devices")
     for col in ("backend", "version", "device", "available"):
         devices.add_column(col)
-    for name in ("onnx", "openvino"):
+    for name in BACKENDS:
         backend = get_backend(name)
         for device, reason in backend.devices().items():
             available = Text("yes", "green") if reason is None else Text(f"no: {reason}", "yellow")

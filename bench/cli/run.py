@@ -15,7 +15,8 @@ from bench.measure.matrix import Filters
 from bench.present import tables
 from bench.results.run_plan import Overrides
 from bench.results.store import read_samples
-from contracts.cells import BACKENDS, DEVICES, HOSTS, VARIANTS
+from contracts.cells import BACKENDS, DEVICES, VARIANTS
+from contracts.hosts import HOST_NAMES
 
 console = tables.plain_console(stderr=True)
 DEFAULT_MAX_TIME_S = 1800.0  # --max-time when --target-ci is given without it
@@ -31,7 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     run.add_argument("--suite", default="quick", choices=["quick", "full"])
     run.add_argument("--variants", type=types.axis_list(VARIANTS), help=",".join(VARIANTS))
     run.add_argument(
-        "--hosts", type=types.host_list, help=",".join(HOSTS) + ", wasmtime-cli@VERSION (releases)"
+        "--hosts",
+        type=types.host_list,
+        help=",".join(HOST_NAMES) + ", wasmtime-cli@VERSION (releases)",
     )
     run.add_argument("--backends", type=types.axis_list(BACKENDS), help=",".join(BACKENDS))
     run.add_argument("--devices", type=types.axis_list(DEVICES), help=",".join(DEVICES))

