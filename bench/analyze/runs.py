@@ -47,6 +47,13 @@ class Run:
             raise RunFolderError(f"{self.path / 'meta.json'}: field 'run_id': {e}") from None
 
     @property
+    def measure(self) -> str:
+        """What the samples measure (`run --measure`): wall (the default, also for runs
+        recorded before the choice existed), cpu or instructions."""
+        config = self.meta.get("config") or {}
+        return str(self.meta.get("measure") or config.get("measure") or "wall")
+
+    @property
     def fingerprint(self) -> str:
         return str((self.meta.get("machine") or {}).get("fingerprint", "unknown"))
 
@@ -123,6 +130,18 @@ def _cells_from_plan(run_dir: Path) -> pd.DataFrame:
         for s in states
     ]  # fmt: skip
     return pd.DataFrame(rows).reindex(columns=CELL_COLUMNS)
+
+
+def same_measure(runs: list[Run]) -> str:
+    """The measure all `runs` share; RunFolderError listing them when they differ
+    (a ratio of wall time to instructions means nothing)."""
+    measures = {r.measure for r in runs}
+    if len(measures) > 1:
+        listing = ", ".join(f"{r.path}: {r.measure}" for r in runs)
+        raise RunFolderError(
+            f"runs measured different quantities ({listing}); compare like with like"
+        )
+    return measures.pop() if measures else "wall"
 
 
 def run_folders(paths: list[str | Path], command: str) -> list[Path]:

@@ -18,7 +18,8 @@ from bench.results.store import read_samples
 from contracts.cells import BACKENDS, DEVICES, VARIANTS
 from contracts.hosts import HOST_NAMES
 
-console = tables.plain_console(stderr=True)
+# plain lines: errors stand alone
+console = tables.plain_console(stderr=True, log_time=False, log_path=False)
 DEFAULT_MAX_TIME_S = 1800.0  # --max-time when --target-ci is given without it
 
 
