@@ -91,6 +91,10 @@ def load_workload(path: Path) -> Workload:
         raise WorkloadError(f"{path}: no such workload file") from None
     except tomllib.TOMLDecodeError as e:
         raise WorkloadError(f"{path}: invalid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise WorkloadError(f"{path}: not UTF-8 text (byte {e.start}); TOML is UTF-8") from None
+    except OSError as e:
+        raise WorkloadError(f"{path}: cannot read ({e.strerror or e})") from None
     top = Fields(path, data)
     w = _read_top(path, top)
     if "program" in data:  # a whole program, no model (program_file.py)
