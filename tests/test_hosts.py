@@ -18,6 +18,7 @@ from contracts.hosts import (
     HostFacts,
     HostName,
     check_host,
+    host_choices,
     host_facts,
     is_official,
     parse_host,
@@ -71,6 +72,10 @@ def test_check_host_says_why_a_name_is_not_a_host() -> None:
     assert "runs no binary of yours" in (check_host("wasmtime-py[x]") or "")
     with pytest.raises(ValueError, match="unknown host"):
         get_host("wasmer")
+    assert (
+        host_choices()
+        == "native,native-c,wasmtime-py,wasmtime-cli, wasmtime-cli@VERSION (releases)"
+    )
 
 
 def test_the_facts_the_stages_ask() -> None:
@@ -136,6 +141,9 @@ def test_a_new_host_needs_only_its_class_a_registry_line_and_a_table_row(
     monkeypatch.setitem(HOST_TABLE, "echo", facts)
     monkeypatch.setitem(REGISTRY, "echo", f"{__name__}:EchoHost")
     assert check_host("echo[a]") is None and check_host("echo@1") is not None
+    assert host_choices().endswith(
+        ",echo, wasmtime-cli@VERSION (releases), echo[NAME] (your build)"
+    )
     host = get_host("echo[a]")
     assert isinstance(host, EchoHost) and host.name == "echo[a]"
     w = replace(Workload(name="w", path=tmp_path / "w.toml"), hosts=["native", "echo"])
