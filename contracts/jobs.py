@@ -29,6 +29,12 @@ class CellFailed(Exception):
     """The cell was attempted and broke; message = reason (errno, trap, stderr tail)."""
 
 
+STATEFUL_ONLY_OPENVINO = (
+    "the stateful form keeps its KV cache as OpenVINO variables (ReadValue/Assign): "
+    "only the OpenVINO IR has it; an ONNX graph cannot keep state between runs"
+)
+
+
 @dataclass
 class TensorSpec:
     name: str
@@ -60,6 +66,17 @@ class ModelFiles:
     opset: int | None = None
     # the IR keeps a KV cache as internal state (OpenVINO only; the ONNX file is stateless)
     stateful: bool = False
+
+    def files_for(self, backend: str) -> tuple[list[str], str]:
+        """The model files a backend loads, in builder order, and their wasi-nn encoding:
+        OpenVINO takes the IR (xml+bin), every other backend the ONNX file."""
+        if self.stateful and backend != "openvino":
+            raise CellUnsupported(STATEFUL_ONLY_OPENVINO)
+        if backend == "openvino":
+            if not (self.ir_xml and self.ir_bin):
+                raise CellFailed("openvino backend needs the model's IR (xml+bin)")
+            return [self.ir_xml, self.ir_bin], "openvino"
+        return [self.onnx], "onnx"
 
 
 @dataclass

@@ -15,7 +15,6 @@ from contracts.jobs import (
     CellFailed,
     CellJob,
     CellSkipped,
-    CellUnsupported,
     RoundResult,
     peak_rss_kb,
 )
@@ -23,22 +22,6 @@ from contracts.phases import MEASURED_PHASES
 from hosts import decoding
 from hosts.backends import BackendError, device_problem, get_backend
 from hosts.base import RUNNABLE, Host, Probe
-
-STATEFUL_ONLY_OPENVINO = (
-    "the stateful form keeps its KV cache as OpenVINO variables (ReadValue/Assign): "
-    "only the OpenVINO IR has it; an ONNX graph cannot keep state between runs"
-)
-
-
-def model_paths(job: CellJob) -> tuple[list[str], str]:
-    """Model files and wasi-nn encoding for the cell's backend."""
-    if job.model.stateful and job.cell.backend != "openvino":
-        raise CellUnsupported(STATEFUL_ONLY_OPENVINO)
-    if job.cell.backend == "openvino":
-        if not (job.model.ir_xml and job.model.ir_bin):
-            raise CellFailed("openvino backend needs the model's IR (xml+bin)")
-        return [job.model.ir_xml, job.model.ir_bin], "openvino"
-    return [job.model.onnx], "onnx"
 
 
 class NativeHost(Host):
@@ -53,7 +36,7 @@ class NativeHost(Host):
 
     def run_round(self, job: CellJob) -> RoundResult:
         backend = get_backend(job.cell.backend)
-        paths, encoding = model_paths(job)
+        paths, encoding = job.model.files_for(job.cell.backend)
         if reason := device_problem(job.cell.backend, job.cell.device):
             raise CellSkipped(reason)
         try:

@@ -1,4 +1,4 @@
-"""Generative workloads (bench/measure/generate.py, generate_file.py): the `[generate]`
+"""Generative workloads (bench/measure/generate.py, workloads/spec/generate_file.py): the `[generate]`
 table's bad input (file + field, exit 2, nothing written), token agreement, and one real
 run: every host's cells decode the same tokens, both KV forms, with the generative
 columns in summary.csv and the report's decoding section."""
@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from bench.measure.generate import tokens_agree
-from bench.measure.workload import WorkloadError, load_workload
 from bench.results.outputs import load_outputs
 from tests.helpers import run_cli
+from workloads.spec.workload import WorkloadError, load_workload
 
 SMALL = "{ layers = 2, hidden = 32, heads = 2, ffn = 64, vocab = 97, context = 24 }"
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from bench.measure.fields import WorkloadError
-from bench.measure.generate_file import GenerateSpec
 from bench.measure.prepare import PreparedWorkload, model_info
-from bench.measure.workload import Workload
 from contracts.jobs import GenerateJob, TensorSpec
+from workloads.spec.fields import WorkloadError
+from workloads.spec.generate_file import GenerateSpec
+from workloads.spec.workload import Workload
 
 
 def kv_pairs(inputs: list[Any], outputs: list[Any], g: GenerateSpec, where: str) -> dict[str, str]:

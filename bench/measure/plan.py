@@ -16,7 +16,6 @@ from bench.measure import identity
 from bench.measure.matrix import Filters, expand, probe, shard_of
 from bench.measure.meta import build_meta
 from bench.measure.prepare import PreparedWorkload, prepare
-from bench.measure.workload import Workload, WorkloadError, find_workload, suite
 from bench.results.lock import LOCK_NAME, RunLock, lock_run_folder
 from bench.results.progress import CellState, read_progress, replay
 from bench.results.run_plan import Overrides, Plan, PlannedCell, TargetCI
@@ -24,6 +23,8 @@ from bench.results.store import write_json
 from contracts.cells import Cell
 from contracts.errors import UserError
 from contracts.hosts import host_facts
+from contracts.jobs import STATEFUL_ONLY_OPENVINO
+from workloads.spec.workload import Workload, WorkloadError, find_workload, suite
 
 
 @dataclass
@@ -106,8 +107,6 @@ def opset_outside_range(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | No
 
         return cell_problem(cell, p)
     if p.model.stateful and cell.backend != "openvino":
-        from hosts.native import STATEFUL_ONLY_OPENVINO
-
         return "unsupported", STATEFUL_ONLY_OPENVINO
     if cell.backend == "openvino" and not p.model.ir_xml:
         return (

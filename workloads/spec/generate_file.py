@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.measure.fields import Fields
+from workloads.spec.fields import Fields
 
 KV_MODES = ("io", "state")
 
