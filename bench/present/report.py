@@ -208,6 +208,26 @@ def binding_blocks(run: Run, s: pd.DataFrame, out: Path) -> list[Block]:
     return blocks
 
 
+DECODING_TEXT = (
+    "Greedy decoding, one token per compute (argmax in the guest). Per token = one decode "
+    "step (set_input + compute + get_output + argmax), median; TTFT = the prompt fed one "
+    "token per step plus the first token; ABI share = (set_input + get_output) / per-token "
+    "time: moving the token, its position and (kv = io) the whole KV cache across wasi-nn. "
+    "Bytes are counted by the guest, per step."
+)
+DECODING_HEADER = [
+    "workload", "kv", "variant", "host", "per token ms", "TTFT ms", "tokens/s", "set_input ms",
+    "compute ms", "get_output ms", "ABI share", "bytes/token", "× native-c", "same tokens",
+]  # fmt: skip
+SAVING_TEXT = (
+    "Keeping the cache in the backend: per-token time with the cache crossing wasi-nn "
+    "(kv = io) over the same decoder keeping it as OpenVINO state (kv = state), same cell, "
+    "same rounds; a CI that includes 1 is no finding."
+)
+SAVING_HEADER = ["variant", "host", "backend", "io ms/token", "state ms/token",
+                 "io / state [95% CI]"]  # fmt: skip
+
+
 def decoding_blocks(run: Run, s: pd.DataFrame) -> list[Block]:
     """Generative workloads (docs/decoding.md): per-token cost by variant and KV mode,
     the share of each token spent moving data across wasi-nn, and the measured saving
@@ -215,89 +235,25 @@ def decoding_blocks(run: Run, s: pd.DataFrame) -> list[Block]:
     table = decoding.per_token(s, run.meta)
     if table.empty:
         return []
-    blocks = [
-        Block("h2", "Decoding"),
-        Block(
-            "p",
-            "Greedy decoding, one token per compute (argmax in the guest). Per token = one "
-            "decode step (set_input + compute + get_output + argmax), median; TTFT = the "
-            "prompt fed one token per step plus the first token; ABI share = (set_input + "
-            "get_output) / per-token time: moving the token, its position and (kv = io) the "
-            "whole KV cache across wasi-nn. Bytes are counted by the guest, per step.",
-        ),
-        Block(
-            "table",
-            header=[
-                "workload",
-                "kv",
-                "variant",
-                "host",
-                "per token ms",
-                "TTFT ms",
-                "tokens/s",
-                "set_input ms",
-                "compute ms",
-                "get_output ms",
-                "ABI share",
-                "bytes/token",
-                "× native-c",
-                "same tokens",
-            ],
-            rows=[
-                [
-                    str(r["workload"]),
-                    str(r["kv"]),
-                    str(r["variant"]),
-                    str(r["host"]),
-                    _num(r["itl_p50_ms"]),
-                    _num(r["ttft_ms"], ".2f"),
-                    _num(r["tokens_per_s"], ".0f"),
-                    _num(r["set_input_p50_ms"]),
-                    _num(r["compute_p50_ms"]),
-                    _num(r["get_output_p50_ms"]),
-                    _num(r["abi_share"], ".0%"),
-                    _bytes(r["abi_bytes_per_token"]),
-                    _num(r["overhead_vs_native_c"], ".2f"),
-                    str(r["agrees"]),
-                ]
-                for _, r in table.iterrows()
-            ],
-        ),  # fmt: skip
+    rows = [
+        [str(r[c]) for c in ("workload", "kv", "variant", "host")]
+        + [_num(r["itl_p50_ms"]), _num(r["ttft_ms"], ".2f"), _num(r["tokens_per_s"], ".0f")]
+        + [_num(r[f"{p}_p50_ms"]) for p in ITERATION_PHASES]
+        + [_num(r["abi_share"], ".0%"), _bytes(r["abi_bytes_per_token"])]
+        + [_num(r["overhead_vs_native_c"], ".2f"), str(r["agrees"])]
+        for _, r in table.iterrows()
     ]
+    blocks = [Block("h2", "Decoding"), Block("p", DECODING_TEXT),
+              Block("table", header=DECODING_HEADER, rows=rows)]  # fmt: skip
     saving = decoding.savings(run.samples, s, run.meta)
     if not saving.empty:
-        blocks.append(
-            Block(
-                "p",
-                "Keeping the cache in the backend: per-token time with the cache crossing "
-                "wasi-nn (kv = io) over the same decoder keeping it as OpenVINO state "
-                "(kv = state), same cell, same rounds; a CI that includes 1 is no finding.",
-            )
-        )
-        blocks.append(
-            Block(
-                "table",
-                header=[
-                    "variant",
-                    "host",
-                    "backend",
-                    "io ms/token",
-                    "state ms/token",
-                    "io / state [95% CI]",
-                ],
-                rows=[
-                    [
-                        str(r["variant"]),
-                        str(r["host"]),
-                        str(r["backend"]),
-                        _num(r["io_itl_ms"]),
-                        _num(r["state_itl_ms"]),
-                        f"{r['ratio']:.2f}× [{r['ci_low']:.2f}, {r['ci_high']:.2f}]",
-                    ]
-                    for _, r in saving.iterrows()
-                ],
-            )  # fmt: skip
-        )
+        rows = [
+            [str(r["variant"]), str(r["host"]), str(r["backend"]), _num(r["io_itl_ms"]),
+             _num(r["state_itl_ms"]),
+             f"{r['ratio']:.2f}× [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"]
+            for _, r in saving.iterrows()
+        ]  # fmt: skip
+        blocks += [Block("p", SAVING_TEXT), Block("table", header=SAVING_HEADER, rows=rows)]
     return blocks
 
 
