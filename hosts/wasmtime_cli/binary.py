@@ -15,8 +15,8 @@ import time
 from functools import cache
 from pathlib import Path
 
-from contracts.digests import file_sha256
 from contracts import paths
+from contracts.digests import file_sha256
 from contracts.jobs import CellFailed, CellUnsupported
 from hosts.backends.openvino_c import plugins_summary
 from hosts.wasmtime_cli import releases
@@ -118,8 +118,9 @@ def precompile(wasm: Path, release: str | None = None) -> tuple[Path, int, bool]
     # Atomic too: a concurrent run (e.g. another shard) reads it once the .cwasm exists.
     meta_tmp = meta.with_name(f"{meta.name}.tmp-{os.getpid()}")
     meta_tmp.write_text(
-        json.dumps({"compile_ns": ns, "wasm": wasm.name, "cli": cli_version(release),
-                    "sha256": digest})  # fmt: skip
+        json.dumps(
+            {"compile_ns": ns, "wasm": wasm.name, "cli": cli_version(release), "sha256": digest}
+        )  # fmt: skip
     )
     os.replace(meta_tmp, meta)
     return cwasm, ns, False
