@@ -18,7 +18,7 @@ from pathlib import Path
 from contracts import paths
 from contracts.digests import file_sha256
 from contracts.jobs import CellFailed, CellUnsupported
-from hosts.backends.openvino_c import plugins_summary
+from hosts.openvino_c import plugins_summary
 from hosts.wasmtime_cli import releases
 
 # The CLI logs each wasi-nn host error at debug level ("host error: ..."): the
