@@ -20,6 +20,7 @@ from bench.analyze import decoding, stats
 from bench.analyze.runs import Run, load_run
 from bench.analyze.summarize import binding_cost, phase_ms, variant_ratios
 from bench.present import charts, release_charts
+from bench.present.markdown import md, md_code
 from bench.present.slides import write_slides
 from bench.results.schema import NOISE_CV
 from contracts.phases import ITERATION_PHASES, TOTAL
@@ -135,7 +136,7 @@ def precision_blocks(run: Run, s: pd.DataFrame) -> list[Block]:
     text = (
         f"Run with --target-ci {target['pct']:g}% (headline 95% CI half-width; --max-time "
         f"{target['max_time_s']:g}s): {len(wasm) - len(missed)} of {len(wasm)} wasm cells "
-        f"reached it. Stopped: {config.get('stop_reason') or 'not recorded (interrupted?)'}."
+        f"reached it. Stopped: {md(config.get('stop_reason') or 'not recorded (interrupted?)')}."
     )
     blocks = [Block("h2", "Precision"), Block("p", text)]
     if not missed.empty:
@@ -172,7 +173,7 @@ def binding_blocks(run: Run, s: pd.DataFrame, out: Path) -> list[Block]:
         "(`host_set_input`, `host_compute`, `host_get_output`); the rest of each guest-timed "
         "phase is the binding (wasmtime-py lifting/lowering values, the call) plus the guest. "
         f"Binding-bound cells (binding > 50% of the total): {len(bound)}"
-        + (": " + ", ".join(_cell(r) for _, r in bound.iterrows()) if len(bound) else "")
+        + (": " + ", ".join(md(_cell(r)) for _, r in bound.iterrows()) if len(bound) else "")
         + "."
     )
     blocks = [Block("h2", "Host binding cost"), Block("p", text)]
@@ -299,7 +300,7 @@ def meta_block(run: Run) -> Block:
 
 def intro_blocks(run: Run, s: pd.DataFrame) -> list[Block]:
     """The title, the cell counts and how to read the ratios, and what the run lacks."""
-    blocks = [Block("h1", f"wasi-nn bench report: {run.run_id}")]
+    blocks = [Block("h1", f"wasi-nn bench report: {md(run.run_id)}")]
     ok = int((s["status"] == "ok").sum())
     blocks.append(
         Block(
@@ -332,7 +333,7 @@ def intro_blocks(run: Run, s: pd.DataFrame) -> list[Block]:
                 "warn",
                 f"⚠ Interrupted run: not every round finished ({len(incomplete)} cell(s) have fewer "
                 f"rounds than planned; cells not run are listed as skipped). Finish it with "
-                f"`wasinn-bench run --resume {run.path}`.",
+                f"{md_code(f'wasinn-bench run --resume {run.path}')}.",
             )
         )
     return blocks
@@ -343,7 +344,7 @@ def warning_blocks(s: pd.DataFrame) -> list[Block]:
     blocks: list[Block] = []
     noisy = noisy_cells(s)
     if not noisy.empty:
-        names = ", ".join(f"{_cell(r)} ({r['cv']:.1%})" for _, r in noisy.iterrows())
+        names = ", ".join(f"{md(_cell(r))} ({r['cv']:.1%})" for _, r in noisy.iterrows())
         blocks.append(
             Block(
                 "warn",
@@ -356,7 +357,7 @@ def warning_blocks(s: pd.DataFrame) -> list[Block]:
         )
     disagree = s[(s["status"] == "ok") & (s["agrees"].astype(str).str.lower() == "false")]
     if not disagree.empty:
-        names = ", ".join(_cell(r) for _, r in disagree.iterrows())
+        names = ", ".join(md(_cell(r)) for _, r in disagree.iterrows())
         blocks.append(Block("warn", f"⚠ Outputs differ from the native baseline: {names}."))
     return blocks
 
@@ -455,10 +456,6 @@ def _planned_rounds(run: Run, s: pd.DataFrame) -> pd.Series:
     return s["workload"].map(planned).fillna(0).astype(float)
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def to_markdown(blocks: list[Block]) -> str:
     out: list[str] = []
     for b in blocks:
@@ -474,9 +471,9 @@ def to_markdown(blocks: list[Block]) -> str:
             assert b.image is not None
             out.append(f"![{b.text}]({b.image.name})")
         elif b.kind == "table":
-            out.append("| " + " | ".join(_md_escape(h) for h in b.header) + " |")
+            out.append("| " + " | ".join(b.header) + " |")  # our own words
             out.append("|" + "---|" * len(b.header))
-            out += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in b.rows]
+            out += ["| " + " | ".join(md(c) for c in row) + " |" for row in b.rows]
         out.append("")
     return "\n".join(out)
 
@@ -487,12 +484,30 @@ th{background:#eee}.warn{background:#fff3cd;border:2px solid #e0a800;padding:0.6
 font-weight:bold}img{max-width:100%}code{background:#f4f4f4}"""
 
 
+INLINE = re.compile(r"\\(.)|`([^`]+)`|\[([^\]]+)\]\(([^)]+)\)")
+
+
 def _inline_md(text: str) -> str:
-    """The few inline Markdown forms the blocks use: `code`, and [text](file) links,
-    which become plain names: the HTML must stand alone, without the files beside it."""
-    t = html.escape(text)
-    t = re.sub(r"`([^`]+)`", r"<code>\1</code>", t)
-    return re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r"<code>\1</code>", t)
+    """The few inline Markdown forms the blocks use, in one pass: a backslash escape
+    (bench/present/markdown.py) is its character, `code` is code, and a [text](file)
+    link becomes a plain name: the HTML must stand alone, without the files beside it."""
+
+    def one(m: re.Match[str]) -> str:
+        escaped, code, link = m[1], m[2], m[3]
+        if escaped is not None:
+            return html.escape(escaped)
+        return f"<code>{html.escape(code if code is not None else link)}</code>"
+
+    out, at = [], 0
+    for m in INLINE.finditer(text):
+        out += [html.escape(text[at : m.start()]), one(m)]
+        at = m.end()
+    return "".join([*out, html.escape(text[at:])])
+
+
+def _plain(text: str) -> str:
+    """A block's text without its Markdown escapes (the HTML <title>)."""
+    return re.sub(r"\\(.)", r"\1", text)
 
 
 def to_html(blocks: list[Block]) -> str:
@@ -500,18 +515,18 @@ def to_html(blocks: list[Block]) -> str:
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<title>{html.escape(_plain(title))}</title><style>{_CSS}</style></head><body>",
     ]
     for b in blocks:
         if b.kind in ("h1", "h2"):
-            out.append(f"<{b.kind}>{html.escape(b.text)}</{b.kind}>")
+            out.append(f"<{b.kind}>{_inline_md(b.text)}</{b.kind}>")
         elif b.kind == "p":
             # SVG links point at files next to report.md; in the self-contained
             # HTML the PNG is already inline, so drop them.
             if not b.text.startswith("SVG: "):
                 out.append(f"<p>{_inline_md(b.text)}</p>")
         elif b.kind == "warn":
-            out.append(f'<p class="warn">{html.escape(b.text)}</p>')
+            out.append(f'<p class="warn">{_inline_md(b.text)}</p>')
         elif b.kind == "img":
             assert b.image is not None
             data = base64.b64encode(b.image.read_bytes()).decode()
