@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Callable
 
+from bench.analyze.outcome import ACCEPTABLE
 from contracts.hosts import HOST_NAMES, check_host
 
 
@@ -98,3 +99,8 @@ def duration(text: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
     return seconds
+
+
+def accept_list(text: str) -> frozenset[str]:
+    """`run --accept failed,target-ci`: the exit conditions to pass anyway."""
+    return frozenset(axis_list(tuple(ACCEPTABLE))(text))

@@ -17,8 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 from bench.analyze import stats
+from bench.analyze.answers import Answer, answers
 from bench.analyze.runs import Run, load_run
 from bench.analyze.summarize import binding_cost, phase_ms, variant_ratios
+from bench.present import answers as answers_view
 from bench.present import charts, release_charts
 from bench.present.slides import write_slides
 from bench.results.schema import NOISE_CV
@@ -27,7 +29,7 @@ from contracts.phases import ITERATION_PHASES, TOTAL
 
 @dataclass
 class Block:
-    kind: str  # h1 | h2 | p | warn | table | img | pre
+    kind: str  # h1 | h2 | p | li | warn | table | img | pre
     text: str = ""
     header: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
@@ -51,10 +53,11 @@ def _cell(r: pd.Series) -> str:
 
 
 def summary_table(summary: pd.DataFrame) -> Block:
+    """The cells in a table that fits a 1400-px page; tails and throughput are in
+    detail_table."""
     header = [
-        "workload", "variant", "host", "backend", "device", "status", "n",
-        "p50 ms", "95% CI", "p90 ms", "p99 ms", "CV (robust)", "× native [CI]", "× native-c [CI]",
-        "headline CI ±%", "binding", "inf/s", "agrees",
+        "workload", "variant", "host", "backend", "device", "status", "p50 ms [95% CI]",
+        "CV (robust)", "× native [CI]", "× native-c [CI]", "CI ±%", "binding", "agrees",
     ]  # fmt: skip
     rows = []
     for _, r in summary.iterrows():
@@ -67,22 +70,32 @@ def summary_table(summary: pd.DataFrame) -> Block:
         if ov and r["variant"] != "native":
             ov += f" [{_num(r['overhead_ci_low'], '.2f')}, {_num(r['overhead_ci_high'], '.2f')}]"
         ovc = _ratio_ci(r, "overhead_vs_native_c", "overhead_c_ci_low", "overhead_c_ci_high")
-        ci = ""
+        p50 = _num(r["p50_ms"])
         if not pd.isna(r["p50_ci_low_ms"]):
-            ci = f"{_num(r['p50_ci_low_ms'])} – {_num(r['p50_ci_high_ms'])}"
+            p50 += f" [{_num(r['p50_ci_low_ms'])}, {_num(r['p50_ci_high_ms'])}]"
         rows.append(
             [
                 str(r["workload"]), str(r["variant"]), str(r["host"]), str(r["backend"]),
-                str(r["device"]), str(r["status"]), str(int(r["n"])), _num(r["p50_ms"]), ci,
-                _num(r["p90_ms"]), _num(r["p99_ms"]), cv, ov, ovc, _precision(r), _binding(r),
-                _num(r["throughput_ips"], ".1f"),
+                str(r["device"]), str(r["status"]), p50, cv, ov, ovc, _precision(r), _binding(r),
                 "" if pd.isna(r["agrees"]) else str(r["agrees"]),
             ]
         )  # fmt: skip
+    return Block("table", header=header, rows=rows)
+
+
+def detail_table(summary: pd.DataFrame) -> Block:
+    """The measured cells' tails and throughput: n, p90, p99, single-stream and offline."""
+    header = ["cell", "n", "p90 ms", "p99 ms", "inf/s"]
+    ok = summary[summary["status"] == "ok"]
+    rows = [
+        [_cell(r), str(int(r["n"])), _num(r["p90_ms"]), _num(r["p99_ms"]),
+         _num(r["throughput_ips"], ".1f")]
+        for _, r in ok.iterrows()
+    ]  # fmt: skip
     if "offline_ips" in summary and summary["offline_ips"].notna().any():
         header.insert(header.index("inf/s") + 1, "offline inf/s")
         at = header.index("offline inf/s")
-        for row, (_, r) in zip(rows, summary.iterrows(), strict=True):
+        for row, (_, r) in zip(rows, ok.iterrows(), strict=True):
             k = "" if pd.isna(r.get("offline_k")) else f" (×{int(r['offline_k'])})"
             row.insert(
                 at, _num(r["offline_ips"], ".1f") + (k if not pd.isna(r["offline_ips"]) else "")
@@ -238,19 +251,64 @@ def meta_block(run: Run) -> Block:
     return Block("table", header=["", ""], rows=rows)
 
 
-def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
-    """Write the charts into `out` and return the report's blocks; `ratios` is
-    variant_ratios(run.samples)."""
-    s = run.summary
-    totals = phase_ms(run.samples, "total")
+def answer_blocks(found: list[Answer], out: Path) -> list[Block]:
+    """The working group's question answered first: one sentence per answer, grouped
+    (the runtime; our Python host apart), then one chart of them all."""
+    if not found:
+        return [
+            Block("h2", "The answer"),
+            Block("p", "This run has no wasm cell with a reference measured beside it "
+                       "(preview1, native-c or native): nothing to answer."),
+        ]  # fmt: skip
+    blocks = [
+        Block("h2", "The answer"),
+        Block(
+            "p",
+            "Per workload and host: adapted and component vs preview1, and each wasm variant "
+            "vs native-c (vs native where native-c was not measured), as the ratio of the "
+            "per-iteration time measured side by side in this run, 95% CI over rounds. A "
+            "difference whose CI includes zero is no measurable difference.",
+        ),
+    ]
+    for title, items in answers_view.groups(found):
+        blocks.append(Block("p", f"**{title[0].upper()}{title[1:]}**"))
+        blocks += [Block("li", answers_view.sentence(a)) for a in items]
+    paths = answers_view.answer_chart(found, out)
+    if paths:
+        blocks += [Block("img", text="the answer", image=paths[0]),
+                   Block("p", f"SVG: [{paths[1].name}]({paths[1].name})")]  # fmt: skip
+    return blocks
+
+
+def noise_line(s: pd.DataFrame) -> list[Block]:
+    """One line with a count: the cells themselves are marked ⚠ in the table."""
+    noisy = noisy_cells(s)
+    if noisy.empty:
+        return []
+    measured = int((s["status"] == "ok").sum())
+    return [
+        Block(
+            "warn",
+            f"⚠ Noise warning: {len(noisy)} of {measured} measured cells have a CV above "
+            f"{NOISE_CV:.0%} (marked ⚠ in the table): a difference within its CI is not a "
+            "finding.",
+        )
+    ]
+
+
+def opening_blocks(run: Run, s: pd.DataFrame, out: Path) -> list[Block]:
+    """The title, the answer, the counts and the warnings: what a reader sees first."""
     blocks = [Block("h1", f"wasi-nn bench report: {run.run_id}")]
+    blocks += answer_blocks(answers(run.samples, s), out)
+    blocks += noise_line(s)
     ok = int((s["status"] == "ok").sum())
     blocks.append(
         Block(
             "p",
             f"{len(s)} cells: {ok} ok, {int((s['status'] == 'failed').sum())} failed, "
             f"{int((s['status'] == 'unsupported').sum())} unsupported, "
-            f"{int((s['status'] == 'skipped').sum())} skipped. Latency = per-iteration "
+            f"{int((s['status'] == 'skipped').sum())} skipped. Measure: {run.measure}. "
+            "Latency = per-iteration "
             "`total` phase; CIs are 95% bootstrap intervals of the median; "
             "× native = p50 ratio to the native cell of the same workload, backend and "
             "device in this run (program workloads, which have none: to the preview1 cell "
@@ -279,25 +337,23 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
                 f"`wasinn-bench run --resume {run.path}`.",
             )
         )
-    noisy = noisy_cells(s)
-    if not noisy.empty:
-        names = ", ".join(f"{_cell(r)} ({r['cv']:.1%})" for _, r in noisy.iterrows())
-        blocks.append(
-            Block(
-                "warn",
-                f"⚠ Noise warning: {len(noisy)} cell(s) have a coefficient of variation above "
-                f"{NOISE_CV:.0%}: {names}. Differences smaller than their CI are not findings; "
-                "rerun on a quieter machine or with more rounds. A large CV with a small robust "
-                "CV (in brackets in the table: IQR / 1.349 / median) means rare spikes, not a "
-                "broad distribution.",
-            )
-        )
+    return blocks
+
+
+def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
+    """Write the charts into `out` and return the report's blocks; `ratios` is
+    variant_ratios(run.samples)."""
+    s = run.summary
+    totals = phase_ms(run.samples, "total")
+    blocks = opening_blocks(run, s, out)
     disagree = s[(s["status"] == "ok") & (s["agrees"].astype(str).str.lower() == "false")]
     if not disagree.empty:
         names = ", ".join(_cell(r) for _, r in disagree.iterrows())
         blocks.append(Block("warn", f"⚠ Outputs differ from the native baseline: {names}."))
     blocks += [Block("h2", "Summary"), summary_table(s)]
     blocks += precision_blocks(run, s)
+    if (s["status"] == "ok").any():
+        blocks += [Block("h2", "Tails and throughput"), detail_table(s)]
     bad = s[s["status"] != "ok"]
     if not bad.empty:
         blocks.append(Block("h2", "Cells that did not run"))
@@ -376,13 +432,17 @@ def _md_escape(text: str) -> str:
 
 def to_markdown(blocks: list[Block]) -> str:
     out: list[str] = []
-    for b in blocks:
+    for i, b in enumerate(blocks):
         if b.kind == "h1":
             out.append(f"# {b.text}")
         elif b.kind == "h2":
             out.append(f"## {b.text}")
         elif b.kind == "p":
             out.append(b.text)
+        elif b.kind == "li":
+            out.append(f"- {b.text}")
+            if i + 1 < len(blocks) and blocks[i + 1].kind == "li":
+                continue  # list items stay together
         elif b.kind == "warn":
             out.append(f"> **{b.text}**")
         elif b.kind == "img":
@@ -399,7 +459,8 @@ def to_markdown(blocks: list[Block]) -> str:
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}
 table{border-collapse:collapse;font-size:0.85em}td,th{border:1px solid #ccc;padding:2px 6px}
 th{background:#eee}.warn{background:#fff3cd;border:2px solid #e0a800;padding:0.6em;
-font-weight:bold}img{max-width:100%}code{background:#f4f4f4}"""
+font-weight:bold}img{max-width:100%}code{background:#f4f4f4}
+p.answer{margin:0.2em 0 0.2em 1.2em}"""
 
 
 def _inline_md(text: str) -> str:
@@ -407,6 +468,7 @@ def _inline_md(text: str) -> str:
     which become plain names: the HTML must stand alone, without the files beside it."""
     t = html.escape(text)
     t = re.sub(r"`([^`]+)`", r"<code>\1</code>", t)
+    t = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", t)
     return re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r"<code>\1</code>", t)
 
 
@@ -425,6 +487,8 @@ def to_html(blocks: list[Block]) -> str:
             # HTML the PNG is already inline, so drop them.
             if not b.text.startswith("SVG: "):
                 out.append(f"<p>{_inline_md(b.text)}</p>")
+        elif b.kind == "li":
+            out.append(f'<p class="answer">{_inline_md(b.text)}</p>')
         elif b.kind == "warn":
             out.append(f'<p class="warn">{html.escape(b.text)}</p>')
         elif b.kind == "img":
