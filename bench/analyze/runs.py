@@ -163,3 +163,17 @@ def run_folders(paths: list[str | Path], command: str) -> list[Path]:
     if not folders:
         raise RunFolderError(f"no run folder among {', '.join(map(str, paths))}")
     return folders
+
+
+def check_output(out: Path, runs: list[Run], flag: str) -> None:
+    """Refuse an output file inside a run folder being read (it would overwrite or add
+    to the run: `export -o RUN/samples.parquet`), or one that is a folder."""
+    if out.is_dir():
+        raise RunFolderError(f"{flag} {out}: is a folder; name the file to write")
+    target = out.resolve()
+    for run in runs:
+        if target.is_relative_to(run.path.resolve()):
+            raise RunFolderError(
+                f"{flag} {out}: inside the run folder {run.path} that this command reads; "
+                "write it elsewhere"
+            )

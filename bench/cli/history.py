@@ -6,12 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rich.console import Console
-
 from bench.analyze.headline import METRICS
 from bench.analyze.history import load_history
 from bench.cli import args as types
 from bench.present.history import write_history
+from bench.present.tables import plain_console
 from contracts.cells import Cell
 
 
@@ -29,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     frame = load_history(args.run_dirs, args.metric, args.factor)
     write_history(frame, args.out, args.metric)
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    console = plain_console(width=None if sys.stdout.isatty() else 160)
     if frame.empty:
         console.print("no measured cells in these runs")
         return 0

@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench.analyze.outcome import outcome
@@ -18,9 +17,10 @@ from bench.measure.matrix import Filters
 from bench.present import tables
 from bench.results.run_plan import Overrides
 from contracts.cells import BACKENDS, DEVICES, VARIANTS
-from contracts.hosts import HOST_NAMES
+from contracts.hosts import host_choices
 
-console = Console(stderr=True, log_time=False, log_path=False)  # plain lines: errors stand alone
+# plain lines: errors stand alone
+console = tables.plain_console(stderr=True, log_time=False, log_path=False)
 DEFAULT_MAX_TIME_S = 1800.0  # --max-time when --target-ci is given without it
 
 
@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     run.add_argument(
         "--hosts",
         type=types.host_list,
-        help=",".join(HOST_NAMES) + ", wasmtime-cli@VERSION (releases)",
+        help=host_choices(),
     )
     run.add_argument("--backends", type=types.axis_list(BACKENDS), help=",".join(BACKENDS))
     run.add_argument("--devices", type=types.axis_list(DEVICES), help=",".join(DEVICES))
@@ -132,11 +132,11 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], None]) -> int:
     say(f"run folder: {setup.run_dir}")
     with Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[current]}"),
+        TextColumn("{task.fields[current]}", markup=False),
         console=console,
         transient=False,
     ) as progress:
@@ -173,12 +173,12 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
     else:
         tables.print_summary(summary, result, measure)
     if not finished:
-        console.print(f"[yellow]interrupted: kept what finished in {setup.run_dir}; "
+        console.print(f"interrupted: kept what finished in {setup.run_dir}; "
                       f"continue with: wasinn-bench run --resume {setup.run_dir} "
-                      f"(or: nox -s bench -- --resume {setup.run_dir})")  # fmt: skip
+                      f"(or: nox -s bench -- --resume {setup.run_dir})", style="yellow")  # fmt: skip
         return 130
     if run.stop_reason:  # --target-ci: the run stopped by itself; say why
-        console.print(f"[bold]stopped: {run.stop_reason}")
+        console.print(f"stopped: {run.stop_reason}", style="bold")
     console.print(f"results: {setup.run_dir}")
     if args.report:
         from bench.present.report import write_report
@@ -186,5 +186,5 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
         out = write_report(setup.run_dir)
         console.print(f"report: {out}")
     if code:
-        console.print(f"[bold red]{result.why(code)}")
+        console.print(result.why(code), style="bold red")
     return code

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure, SubFigure
 
 from bench.analyze.answers import Answer, is_our_host
 from bench.present import charts
@@ -68,19 +70,23 @@ def groups(found: list[Answer]) -> list[tuple[str, list[Answer]]]:
     ]
 
 
-def answer_chart(found: list[Answer], out: Path, name: str = "answers", font: float = 11,
-                 width: float = 12.0) -> list[Path]:  # fmt: skip
-    """Each answer a row: the % difference with its 95% CI; hollow where the CI includes
-    0 (no measurable difference). One panel per group; [] without answers."""
+def draw(fig: Figure | SubFigure, found: list[Answer]) -> None:
+    """The answers into `fig`: one panel per group (groups()), each answer a row, its %
+    difference with the 95% CI; hollow where the CI includes 0."""
     parts = groups(found)
-    if not parts:
-        return []
     rows = [len(items) for _, items in parts]
-    with charts.style(font):
-        fig = charts.figure(width, 1.2 + 0.32 * sum(rows) + 0.6 * len(parts))
-        axes = fig.subplots(len(parts), 1, squeeze=False, height_ratios=rows)[:, 0]
-        for ax, (title, items) in zip(axes, parts, strict=True):
-            _panel(ax, title, items)
+    axes = fig.subplots(len(parts), 1, squeeze=False, height_ratios=rows)[:, 0]
+    for ax, (title, items) in zip(axes, parts, strict=True):
+        _panel(ax, title, items)
+
+
+def answer_chart(found: list[Answer], out: Path, name: str = "answers") -> list[Path]:
+    """The answers as one chart (PNG + SVG) sized to its rows; [] without answers."""
+    if not found:
+        return []
+    with charts.style(11):
+        fig = charts.figure(12.0, 1.2 + 0.32 * len(found) + 0.6 * len(groups(found)))
+        draw(fig, found)
         fig.suptitle(
             "The answer: difference of the per-iteration time, % [95% CI] (hollow: within "
             "the CI of no difference)",
@@ -89,7 +95,7 @@ def answer_chart(found: list[Answer], out: Path, name: str = "answers", font: fl
         return charts.save(fig, out, name)
 
 
-def _panel(ax, title: str, items: list[Answer]) -> None:  # noqa: ANN001 (matplotlib Axes)
+def _panel(ax: Axes, title: str, items: list[Answer]) -> None:
     y = np.arange(len(items))[::-1]
     for yi, a in zip(y, items, strict=True):
         pct = (a.ratio.value - 1) * 100

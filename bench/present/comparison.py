@@ -11,6 +11,7 @@ from rich.table import Table
 
 from bench.analyze import stats
 from bench.analyze.compare import VERDICT_MARK, CellComparison, Comparison
+from bench.present.tables import plain_console
 
 RULE = (
     "A change counts when head/base is beyond ×{factor:.2f} (or below its inverse) and "
@@ -98,7 +99,7 @@ def to_markdown(cmp: Comparison) -> str:
 
 def print_table(cmp: Comparison, console: Console | None = None) -> None:
     # CI logs are not terminals: give the table room instead of rich's 80 columns
-    console = console or Console(width=None if sys.stdout.isatty() else 180)
+    console = console or plain_console(width=None if sys.stdout.isatty() else 180)
     table = Table(title=f"{cmp.head.run_id} vs {cmp.base.run_id} — {_headline(cmp)}")
     for h in _header(cmp.metric):
         table.add_column(h, justify="left" if h in ("cell", "verdict") else "right")
@@ -107,7 +108,7 @@ def print_table(cmp: Comparison, console: Console | None = None) -> None:
         table.add_row(*_row_cells(r, cmp.metric), style=style[r.verdict])
     console.print(table)
     for w in cmp.warnings():
-        console.print(f"[yellow]warning:[/] {w}")
+        console.print(f"warning: {w}", style="yellow")
     for items, title in (
         (cmp.only_base, "only in base"),
         (cmp.only_head, "only in head"),

@@ -280,27 +280,9 @@ def answer_blocks(found: list[Answer], out: Path) -> list[Block]:
     return blocks
 
 
-def noise_line(s: pd.DataFrame) -> list[Block]:
-    """One line with a count: the cells themselves are marked ⚠ in the table."""
-    noisy = noisy_cells(s)
-    if noisy.empty:
-        return []
-    measured = int((s["status"] == "ok").sum())
-    return [
-        Block(
-            "warn",
-            f"⚠ Noise warning: {len(noisy)} of {measured} measured cells have a CV above "
-            f"{NOISE_CV:.0%} (marked ⚠ in the table): a difference within its CI is not a "
-            "finding.",
-        )
-    ]
-
-
-def opening_blocks(run: Run, s: pd.DataFrame, out: Path) -> list[Block]:
-    """The title, the answer, the counts and the warnings: what a reader sees first."""
+def intro_blocks(run: Run, s: pd.DataFrame) -> list[Block]:
+    """The title, the cell counts and how to read the ratios, and what the run lacks."""
     blocks = [Block("h1", f"wasi-nn bench report: {run.run_id}")]
-    blocks += answer_blocks(answers(run.samples, s), out)
-    blocks += noise_line(s)
     ok = int((s["status"] == "ok").sum())
     blocks.append(
         Block(
@@ -340,20 +322,30 @@ def opening_blocks(run: Run, s: pd.DataFrame, out: Path) -> list[Block]:
     return blocks
 
 
-def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
-    """Write the charts into `out` and return the report's blocks; `ratios` is
-    variant_ratios(run.samples)."""
-    s = run.summary
-    totals = phase_ms(run.samples, "total")
-    blocks = opening_blocks(run, s, out)
+def warning_blocks(s: pd.DataFrame) -> list[Block]:
+    """Noisy cells and outputs that differ from their baseline."""
+    blocks: list[Block] = []
+    noisy = noisy_cells(s)
+    if not noisy.empty:  # one line with a count: the cells are marked ⚠ in the table
+        measured = int((s["status"] == "ok").sum())
+        blocks.append(
+            Block(
+                "warn",
+                f"⚠ Noise warning: {len(noisy)} of {measured} measured cells have a CV above "
+                f"{NOISE_CV:.0%} (marked ⚠ in the table): a difference within its CI is not a "
+                "finding.",
+            )
+        )
     disagree = s[(s["status"] == "ok") & (s["agrees"].astype(str).str.lower() == "false")]
     if not disagree.empty:
         names = ", ".join(_cell(r) for _, r in disagree.iterrows())
         blocks.append(Block("warn", f"⚠ Outputs differ from the native baseline: {names}."))
-    blocks += [Block("h2", "Summary"), summary_table(s)]
-    blocks += precision_blocks(run, s)
-    if (s["status"] == "ok").any():
-        blocks += [Block("h2", "Tails and throughput"), detail_table(s)]
+    return blocks
+
+
+def not_run_blocks(s: pd.DataFrame) -> list[Block]:
+    """The cells that did not run, with their reasons."""
+    blocks: list[Block] = []
     bad = s[s["status"] != "ok"]
     if not bad.empty:
         blocks.append(Block("h2", "Cells that did not run"))
@@ -364,45 +356,66 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
                 rows=[[_cell(r), str(r["status"]), str(r["reason"])] for _, r in bad.iterrows()],
             )
         )
-    if not ratios.empty:
-        blocks.append(Block("h2", "Variants side by side (vs preview1, same run)"))
-        blocks.append(
-            Block(
-                "p",
-                "Median ratio of the per-iteration total to the preview1 cell of the same host, "
-                "backend and device, with a 95% bootstrap CI; the Δ columns say where the "
-                "difference goes (change of each phase's median, µs).",
-            )
+    return blocks
+
+
+def ratio_blocks(ratios: pd.DataFrame) -> list[Block]:
+    """Variants side by side: each variant against preview1 on the same host."""
+    if ratios.empty:
+        return []
+    blocks = [Block("h2", "Variants side by side (vs preview1, same run)")]
+    blocks.append(
+        Block(
+            "p",
+            "Median ratio of the per-iteration total to the preview1 cell of the same host, "
+            "backend and device, with a 95% bootstrap CI; the Δ columns say where the "
+            "difference goes (change of each phase's median, µs).",
         )
-        blocks.append(
-            Block(
-                "table",
-                header=[
-                    "workload",
-                    "host",
-                    "backend",
-                    "device",
-                    "variant",
-                    "vs preview1",
-                    "Δ total µs",
-                    "Δ set_input µs",
-                    "Δ compute µs",
-                    "Δ get_output µs",
-                ],  # fmt: skip
-                rows=[
-                    [
-                        str(r["workload"]),
-                        str(r["host"]),
-                        str(r["backend"]),
-                        str(r["device"]),
-                        str(r["variant"]),
-                        stats.Ratio(r["ratio"], r["ci_low"], r["ci_high"]).pct(),
-                        *(_num(r[f"delta_{p}_us"], "+.1f") for p in (TOTAL, *ITERATION_PHASES)),
-                    ]
-                    for _, r in ratios.iterrows()
-                ],  # fmt: skip
-            )
+    )
+    blocks.append(
+        Block(
+            "table",
+            header=[
+                "workload",
+                "host",
+                "backend",
+                "device",
+                "variant",
+                "vs preview1",
+                "Δ total µs",
+                "Δ set_input µs",
+                "Δ compute µs",
+                "Δ get_output µs",
+            ],  # fmt: skip
+            rows=[
+                [
+                    str(r["workload"]),
+                    str(r["host"]),
+                    str(r["backend"]),
+                    str(r["device"]),
+                    str(r["variant"]),
+                    stats.Ratio(r["ratio"], r["ci_low"], r["ci_high"]).pct(),
+                    *(_num(r[f"delta_{p}_us"], "+.1f") for p in (TOTAL, *ITERATION_PHASES)),
+                ]
+                for _, r in ratios.iterrows()
+            ],  # fmt: skip
         )
+    )
+    return blocks
+
+
+def build(run: Run, out: Path, ratios: pd.DataFrame, found: list[Answer]) -> list[Block]:
+    """Write the charts into `out` and return the report's blocks; `ratios` is
+    variant_ratios(run.samples), `found` answers(run.samples, run.summary)."""
+    s = run.summary
+    totals = phase_ms(run.samples, "total")
+    intro = intro_blocks(run, s)  # the title, then the answer first
+    blocks = intro[:1] + answer_blocks(found, out) + warning_blocks(s)
+    blocks += intro[1:] + [Block("h2", "Summary"), summary_table(s)]
+    blocks += precision_blocks(run, s)
+    if (s["status"] == "ok").any():
+        blocks += [Block("h2", "Tails and throughput"), detail_table(s)]
+    blocks += not_run_blocks(s) + ratio_blocks(ratios)
     charts_made = [
         ("Latency per cell", charts.latency_chart(s, out)),
         ("Latency distributions", charts.distribution_chart(s, totals, out)),
@@ -513,13 +526,15 @@ def write_report(run_dir: str | Path, out: str | Path | None = None, slides: boo
     out = Path(out) if out is not None else run.folder_in(Path("reports"))
     out.mkdir(parents=True, exist_ok=True)
     ratios = variant_ratios(run.samples)  # one computation for the table and the slide titles
-    blocks = build(run, out, ratios)
+    found = answers(run.samples, run.summary)  # one computation for the report and slides
+    blocks = build(run, out, ratios, found)
     if slides:
-        paths = write_slides(run.summary, phase_ms(run.samples, "total"), ratios, out / "slides")
+        paths = write_slides(run.summary, phase_ms(run.samples, "total"), found, out / "slides")
         if paths:
             blocks.insert(-2, Block("h2", "Slides"))
             listing = ", ".join(f"[{p.name}](slides/{p.name})" for p in paths)
-            blocks.insert(-2, Block("p", f"16:9 set in `slides/`: {listing}"))
+            blocks.insert(-2, Block("p", f"The deck: `slides/deck.html` (16:9, one slide per "
+                                         f"page); the slides: {listing}"))  # fmt: skip
     (out / "report.md").write_text(to_markdown(blocks))
     (out / "report.html").write_text(to_html(blocks))
     return out / "report.md"

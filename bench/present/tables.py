@@ -13,6 +13,7 @@ from rich.console import Console
 
 from bench.analyze.headline import MEASURE_UNITS
 from bench.analyze.outcome import Outcome
+from bench.analyze.outcome import outcome as run_outcome
 from bench.results.schema import NOISE_CV
 from contracts.cells import Cell
 
@@ -20,9 +21,26 @@ WIDTH = 100  # columns the summary fits
 _NAME = 40  # the cell column
 
 
+def plain_console(**options: object) -> Console:
+    """A rich console that never reads markup: names, reasons and paths come from guests,
+    workload files, run folders and the command line, and `[/x]` in any of them would
+    otherwise raise MarkupError (or restyle the text). Style with `style=`, not markup."""
+    return Console(markup=False, **options)  # type: ignore[arg-type]
+
+
 def stdout_console() -> Console:
     # Logs (CI, nox) are not terminals: rich would wrap the table at 80 columns.
-    return Console() if sys.stdout.isatty() else Console(width=int(os.environ.get("COLUMNS", 200)))
+    if sys.stdout.isatty():
+        return plain_console()
+    return plain_console(width=int(os.environ.get("COLUMNS", 200)))
+
+
+def width() -> int:
+    """The summary's width: WIDTH, or $COLUMNS where it is set (a wide terminal)."""
+    try:
+        return max(WIDTH, int(os.environ.get("COLUMNS", WIDTH)))
+    except ValueError:
+        return WIDTH
 
 
 def num(value: object, sig: int = 3) -> str:
@@ -57,9 +75,13 @@ def _truthy(value: object) -> bool:
     return str(value).strip().lower() in ("true", "1", "1.0")
 
 
-def summary_lines(summary: pd.DataFrame, outcome: Outcome, measure: str = "wall") -> list[str]:
+def summary_lines(
+    summary: pd.DataFrame, result: Outcome | None = None, measure: str = "wall"
+) -> list[str]:
     """The run's cells in at most WIDTH columns: one line per measured cell, then one
     line per cell that did not run (status: reason), then the counts."""
+    outcome = result or run_outcome(summary)
+    cols = width()
     unit = MEASURE_UNITS.get(measure, measure)
     head = f"{'cell':<{_NAME}}  {'p50 ' + unit:>9}  {'95% CI':<17}  ×native  ×native-c  CI±%"
     lines = [head]
@@ -77,7 +99,7 @@ def summary_lines(summary: pd.DataFrame, outcome: Outcome, measure: str = "wall"
         )
     for _, r in summary[summary["status"].astype(str) != "ok"].iterrows():
         reason = " ".join(str(r.get("reason") or "").split())  # one line
-        lines.append(_clip(f"{r['status']:<11} {Cell.from_row(r).key}: {reason}", WIDTH))
+        lines.append(_clip(f"{r['status']:<11} {Cell.from_row(r).key}: {reason}", cols))
     counts = ", ".join(f"{n} {s}" for s, n in outcome.counts.items())
     lines.append(f"{outcome.cells} cells: {counts}")
     if outcome.noisy:
@@ -87,11 +109,15 @@ def summary_lines(summary: pd.DataFrame, outcome: Outcome, measure: str = "wall"
         )
     if outcome.target_missed:
         lines.append(f"{len(outcome.target_missed)} wasm cell(s) short of --target-ci (✗)")
-    return [_clip(line, WIDTH) for line in lines]
+    return [_clip(line, cols) for line in lines]
 
 
-def print_summary(summary: pd.DataFrame, outcome: Outcome, measure: str = "wall") -> None:
-    for line in summary_lines(summary, outcome, measure):
+def print_summary(
+    summary: pd.DataFrame, result: Outcome | None = None, measure: str = "wall"
+) -> None:
+    """summary_lines on stdout, as they are (no markup is read: names and reasons come
+    from guests and run folders)."""
+    for line in summary_lines(summary, result, measure):
         print(line)
 
 
