@@ -5,19 +5,18 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench.analyze.summarize import variant_ratios
 from bench.cli import args as types
-from bench.measure import finish, plan, runner
-from bench.measure.matrix import Filters
-from bench.present import tables
-from bench.results.run_plan import Overrides
-from bench.results.store import read_samples
 from contracts.cells import BACKENDS, DEVICES, VARIANTS
+from contracts.errors import UserError
 from contracts.hosts import HOST_NAMES
+
+if TYPE_CHECKING:  # the measuring modules import pandas, scipy, ...: only once input is good
+    from bench.measure import plan
+    from bench.measure.workload import Workload
 
 console = Console(stderr=True, log_time=False, log_path=False)  # plain lines: errors stand alone
 DEFAULT_MAX_TIME_S = 1800.0  # --max-time when --target-ci is given without it
@@ -28,8 +27,14 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "run", help="run workloads as a matrix of cells and write results/<run-id>/"
     )
     run.add_argument(
-        "workloads", nargs="*", metavar="WORKLOAD-NAME|PATH.toml", help="default: the --suite"
-    )
+        "workloads", nargs="*", metavar="WORKLOAD-NAME|PATH.toml|MODEL.onnx",
+        help="default: the --suite; a model file runs without a workload file (--shape)",
+    )  # fmt: skip
+    run.add_argument("--shape", type=types.input_shape, action="append", metavar="INPUT=D1,D2,..",
+                     help="with MODEL.onnx: the shape of a dynamic input, e.g. x=1,3,48,320")  # fmt: skip
+    run.add_argument("--input-file", type=types.input_file, action="append",
+                     metavar="INPUT=PATH", help="with MODEL.onnx: an input's values "
+                     "(.npy, or raw little-endian bytes); default: uniform [0, 1)")  # fmt: skip
     run.add_argument("--suite", default="quick", choices=["quick", "full"])
     run.add_argument("--variants", type=types.axis_list(VARIANTS), help=",".join(VARIANTS))
     run.add_argument(
@@ -74,8 +79,43 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return run
 
 
-def _options(args: argparse.Namespace) -> plan.RunOptions:
+class FlagError(UserError):
+    """--shape/--input-file without a model file to describe."""
+
+
+def read_workloads(args: argparse.Namespace) -> list[Workload]:
+    """The workloads to run, read and checked against their models' headers: bad input
+    is refused here in milliseconds, before the measuring modules are imported."""
+    from bench.measure.model_check import check_user_workload
+    from bench.measure.quick import ModelFlags, is_model_target, model_workload
+    from bench.measure.workload import find_workload, suite
+
+    flags = ModelFlags(dict(args.shape or []), dict(args.input_file or []))
+    models = [t for t in args.workloads if is_model_target(t)]
+    if flags.given and len(models) != 1:
+        raise FlagError(
+            "--shape and --input-file describe the inputs of one model file given instead "
+            "of workloads, e.g. wasinn-bench run model.onnx --shape x=1,3,224,224"
+        )
+    if not args.workloads:
+        workloads = suite(args.suite)
+    else:
+        workloads = [
+            model_workload(t, flags) if is_model_target(t) else find_workload(t)
+            for t in args.workloads
+        ]
+    for w in workloads:
+        check_user_workload(w)
+    return workloads
+
+
+def _options(args: argparse.Namespace, workloads: list[Workload]) -> plan.RunOptions:
+    from bench.measure import plan
+    from bench.measure.matrix import Filters
+    from bench.results.run_plan import Overrides
+
     return plan.RunOptions(
+        workloads=workloads,
         targets=args.workloads,
         suite=args.suite,
         filters=Filters(args.variants, args.hosts, args.backends, args.devices),
@@ -98,7 +138,10 @@ def _options(args: argparse.Namespace) -> plan.RunOptions:
 def run(args: argparse.Namespace) -> int:
     say = console.log
     if args.resume:
+        from bench.measure import plan
+
         given = [name for name, value in (("WORKLOAD", args.workloads), ("--out", args.out),
+                 ("--shape", args.shape), ("--input-file", args.input_file),
                  ("--shard", args.shard), ("--iterations", args.iterations), ("--warmup", args.warmup),
                  ("--rounds", args.rounds), ("--timeout", args.timeout),
                  ("--memory-limit", args.memory_limit), ("--target-ci", args.target_ci),
@@ -113,7 +156,10 @@ def run(args: argparse.Namespace) -> int:
                       "give --target-ci PCT too")  # fmt: skip
         return 2
     else:
-        setup = plan.setup_new(_options(args), say)
+        workloads = read_workloads(args)
+        from bench.measure import plan
+
+        setup = plan.setup_new(_options(args, workloads), say)
     try:
         return _run(args, setup, say)
     finally:
@@ -122,6 +168,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], None]) -> int:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )  # fmt: skip
+
+    from bench.analyze.summarize import variant_ratios
+    from bench.measure import finish, runner
+    from bench.present import tables
+    from bench.results.store import read_samples
+
     say(f"run folder: {setup.run_dir}")
     with Progress(
         TextColumn("[bold]{task.description}"),

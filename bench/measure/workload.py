@@ -72,6 +72,15 @@ class Workload:
     max_tensor_mb: int | None = (
         None  # None: memory_limit_mb // TENSOR_SHARE (bench.measure.prepare)
     )
+    # Made from a model file and flags, not read from a file (bench/measure/quick.py):
+    # the TOML it would be (written into the run folder) and what errors name instead.
+    generated: str | None = None
+    origin: str | None = None
+
+    @property
+    def where(self) -> str:
+        """What an error about this workload names: its file, or the model it was made for."""
+        return self.origin or str(self.path)
 
     @property
     def model_label(self) -> str:
@@ -86,9 +95,15 @@ class Workload:
 def load_workload(path: Path) -> Workload:
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        return parse_workload(path.read_text(), path)
     except FileNotFoundError:
         raise WorkloadError(f"{path}: no such workload file") from None
+
+
+def parse_workload(text: str, path: Path) -> Workload:
+    """A workload from TOML text; `path` places relative paths and names the file in errors."""
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise WorkloadError(f"{path}: invalid TOML: {e}") from None
     top = Fields(path, data)

@@ -18,7 +18,13 @@ import pandas as pd
 
 from bench.analyze import stats
 from bench.analyze.runs import Run, load_run
-from bench.analyze.summarize import binding_cost, phase_ms, variant_ratios
+from bench.analyze.summarize import (
+    PROGRAM_UNIT,
+    binding_cost,
+    phase_ms,
+    program_rows,
+    variant_ratios,
+)
 from bench.present import charts, release_charts
 from bench.present.slides import write_slides
 from bench.results.schema import NOISE_CV
@@ -50,10 +56,10 @@ def _cell(r: pd.Series) -> str:
     return f"{r['workload']} / {r['variant']} / {r['host']} / {r['backend']} / {r['device']}"
 
 
-def summary_table(summary: pd.DataFrame) -> Block:
+def summary_table(summary: pd.DataFrame, versus: str = "× native [CI]") -> Block:
     header = [
         "workload", "variant", "host", "backend", "device", "status", "n",
-        "p50 ms", "95% CI", "p90 ms", "p99 ms", "CV (robust)", "× native [CI]", "× native-c [CI]",
+        "p50 ms", "95% CI", "p90 ms", "p99 ms", "CV (robust)", versus, "× native-c [CI]",
         "headline CI ±%", "binding", "inf/s", "agrees",
     ]  # fmt: skip
     rows = []
@@ -296,7 +302,13 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
     if not disagree.empty:
         names = ", ".join(_cell(r) for _, r in disagree.iterrows())
         blocks.append(Block("warn", f"⚠ Outputs differ from the native baseline: {names}."))
-    blocks += [Block("h2", "Summary"), summary_table(s)]
+    programs = program_rows(s)
+    blocks += [Block("h2", "Summary")]
+    if not programs.all():
+        blocks.append(summary_table(s[~programs]))
+    if programs.any():  # their unit is a region or a run, their reference preview1
+        blocks += [Block("h2", "Program workloads"), Block("p", PROGRAM_UNIT[0].upper() + PROGRAM_UNIT[1:] + "."),
+                   summary_table(s[programs], "× preview1 [CI]")]  # fmt: skip
     blocks += precision_blocks(run, s)
     bad = s[s["status"] != "ok"]
     if not bad.empty:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.analyze import stats
+from bench.analyze.summarize import PROGRAM_UNIT, program_rows
 from bench.results.schema import NOISE_CV
 from contracts.phases import ITERATION_PHASES, TOTAL
 
@@ -29,10 +30,23 @@ def fmt(value: object, digits: int = 3) -> str:
 
 
 def print_summary(summary: pd.DataFrame) -> None:
-    table = Table(title="wasi-nn bench summary (p50 of set_input+compute+get_output per iteration)")
+    """One table for model workloads and, where the run has any, one for programs: their
+    time is a bench region or a run, and their reference is preview1, not native."""
+    programs = program_rows(summary)
+    if not programs.all():
+        _print_table(summary[~programs], "wasi-nn bench summary (p50 of set_input+compute+"
+                     "get_output per iteration)", "vs native")  # fmt: skip
+    if programs.any():
+        _print_table(summary[programs], f"program workloads ({PROGRAM_UNIT})", "vs preview1")
+
+
+def _print_table(summary: pd.DataFrame, title: str, versus: str) -> None:
+    table = Table(title=title)
+    program = versus == "vs preview1"
     for col in ("workload", "variant", "host", "backend", "device", "status", "p50 ms", "95% CI", "cv (robust)",
-                "vs native", "vs native-c", "CI ±%", "binding", "agrees", "reason"):  # fmt: skip
-        table.add_column(col, overflow="fold")
+                versus, "vs native-c", "CI ±%", "binding", "agrees", "reason"):  # fmt: skip
+        if not (program and col in ("vs native-c", "binding")):  # programs have neither
+            table.add_column(col, overflow="fold")
     for _, row in summary.iterrows():
         status = row["status"]
         colour = {"ok": "green", "failed": "red", "unsupported": "yellow", "skipped": "dim"}.get(
@@ -45,13 +59,16 @@ def print_summary(summary: pd.DataFrame) -> None:
             if status == "ok"
             else ""
         )
-        table.add_row(
+        cells = [
             row["workload"], row["variant"], row["host"], row["backend"], row["device"],
             f"[{colour}]{status}[/]", fmt(row.get("p50_ms")), ci,
             ("[yellow]" if noisy else "") + fmt(cv, 2) + f" ({fmt(row.get('cv_robust'), 2)})", fmt(row.get("overhead_vs_native")),
             fmt(row.get("overhead_vs_native_c")), _ci_cell(row), _binding_cell(row),
             fmt(row.get("agrees")), str(row.get("reason") or "")[:160],
-        )  # fmt: skip
+        ]  # fmt: skip
+        if program:
+            del cells[12], cells[10]  # binding, vs native-c
+        table.add_row(*cells)
     stdout_console().print(table)
 
 
