@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.measure.fields import WorkloadError
 from bench.measure.quick import ModelFlags, model_workload
-from bench.measure.workload import load_workload
 from tests import byo_models
 from tests.helpers import REPO, run_cli
+from workloads.spec.fields import WorkloadError
+from workloads.spec.workload import load_workload
 
 
 @pytest.fixture

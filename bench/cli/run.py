@@ -12,13 +12,15 @@ from rich.console import Console
 from bench.cli import args as types
 from contracts.cells import BACKENDS, DEVICES, VARIANTS
 from contracts.errors import UserError
-from contracts.hosts import HOST_NAMES
+from contracts.hosts import host_choices
 
 if TYPE_CHECKING:  # the measuring modules import pandas, scipy, ...: only once input is good
     from bench.measure import plan
-    from bench.measure.workload import Workload
+    from workloads.spec.workload import Workload
 
-console = Console(stderr=True, log_time=False, log_path=False)  # plain lines: errors stand alone
+# plain lines: errors stand alone; no markup (tables.plain_console, without importing the
+# tables module and its pandas before the input is checked)
+console = Console(markup=False, stderr=True, log_time=False, log_path=False)
 DEFAULT_MAX_TIME_S = 1800.0  # --max-time when --target-ci is given without it
 
 
@@ -40,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     run.add_argument(
         "--hosts",
         type=types.host_list,
-        help=",".join(HOST_NAMES) + ", wasmtime-cli@VERSION (releases)",
+        help=host_choices(),
     )
     run.add_argument("--backends", type=types.axis_list(BACKENDS), help=",".join(BACKENDS))
     run.add_argument("--devices", type=types.axis_list(DEVICES), help=",".join(DEVICES))
@@ -88,7 +90,7 @@ def read_workloads(args: argparse.Namespace) -> list[Workload]:
     is refused here in milliseconds, before the measuring modules are imported."""
     from bench.measure.model_check import check_user_workload
     from bench.measure.quick import ModelFlags, is_model_target, model_workload
-    from bench.measure.workload import find_workload, suite
+    from workloads.spec.workload import find_workload, suite
 
     flags = ModelFlags(dict(args.shape or []), dict(args.input_file or []))
     models = [t for t in args.workloads if is_model_target(t)]
@@ -183,11 +185,11 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
 
     say(f"run folder: {setup.run_dir}")
     with Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[current]}"),
+        TextColumn("{task.fields[current]}", markup=False),
         console=console,
         transient=False,
     ) as progress:
@@ -218,12 +220,12 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
     tables.print_summary(summary)
     tables.print_variant_ratios(variant_ratios(read_samples(setup.run_dir)))
     if not finished:
-        console.print(f"[yellow]interrupted: kept what finished in {setup.run_dir}; "
+        console.print(f"interrupted: kept what finished in {setup.run_dir}; "
                       f"continue with: wasinn-bench run --resume {setup.run_dir} "
-                      f"(or: nox -s bench -- --resume {setup.run_dir})")  # fmt: skip
+                      f"(or: nox -s bench -- --resume {setup.run_dir})", style="yellow")  # fmt: skip
         return 130
     if run.stop_reason:  # --target-ci: the run stopped by itself; say why
-        console.print(f"[bold]stopped: {run.stop_reason}")
+        console.print(f"stopped: {run.stop_reason}", style="bold")
     console.print(f"results: {setup.run_dir}")
     if args.report:
         from bench.present.report import write_report

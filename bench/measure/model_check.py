@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.measure.fields import WorkloadError
-from bench.measure.workload import Workload
 from workloads.models.errors import ModelError
 from workloads.models.user_model import check_shapes, fmt, read_interface
+from workloads.spec.fields import WorkloadError
+from workloads.spec.workload import Workload
 
 
 def check_user_workload(w: Workload) -> None:

@@ -15,12 +15,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.measure.fields import WorkloadError
-from bench.measure.workload import Workload, parse_workload
 from contracts.dtypes import DTYPES
 from contracts.onnx_file import Tensor
 from workloads.models.errors import ModelError
 from workloads.models.user_model import check_shape, fmt, read_interface
+from workloads.spec.fields import WorkloadError
+from workloads.spec.workload import Workload, parse_workload
 
 MODEL_SUFFIXES = (".onnx",)
 
