@@ -95,9 +95,14 @@ class Workload:
 def load_workload(path: Path) -> Workload:
     path = Path(path)
     try:
-        return parse_workload(path.read_text(), path)
+        text = path.read_text()
     except FileNotFoundError:
         raise WorkloadError(f"{path}: no such workload file") from None
+    except UnicodeDecodeError as e:
+        raise WorkloadError(f"{path}: not UTF-8 text (byte {e.start}); TOML is UTF-8") from None
+    except OSError as e:
+        raise WorkloadError(f"{path}: cannot read ({e.strerror or e})") from None
+    return parse_workload(text, path)
 
 
 def parse_workload(text: str, path: Path) -> Workload:
@@ -106,10 +111,6 @@ def parse_workload(text: str, path: Path) -> Workload:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise WorkloadError(f"{path}: invalid TOML: {e}") from None
-    except UnicodeDecodeError as e:
-        raise WorkloadError(f"{path}: not UTF-8 text (byte {e.start}); TOML is UTF-8") from None
-    except OSError as e:
-        raise WorkloadError(f"{path}: cannot read ({e.strerror or e})") from None
     top = Fields(path, data)
     w = _read_top(path, top)
     if "program" in data:  # a whole program, no model (program_file.py)
