@@ -120,7 +120,7 @@ def _dims(shape: memoryview) -> list[int | str]:
             value: int | str = "?"
             for n, v in _fields(_sub(dim)):
                 if n == 1 and isinstance(v, int):
-                    value = v
+                    value = v - (1 << 64) if v >= 1 << 63 else v  # int64: -1 is 2**64 - 1
                 elif n == 2:
                     value = _text(v)
             dims.append(value)

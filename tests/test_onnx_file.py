@@ -39,14 +39,14 @@ def test_dtypes_initializers_listed_as_inputs_and_external_data(tmp_path: Path) 
     w = numpy_helper.from_array(np.ones((4, 4), np.float32), "w")
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
-        [helper.make_tensor_value_info("x", TensorProto.BOOL, ["n", 4]),
+        [helper.make_tensor_value_info("x", TensorProto.BOOL, [-1, 4]),  # Paddle's "any"
          helper.make_tensor_value_info("w", TensorProto.FLOAT, [4, 4])],  # old exporters
         [helper.make_tensor_value_info("y", TensorProto.BFLOAT16, None)], [w],
     )  # fmt: skip
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     onnx.save(model, tmp_path / "m.onnx")
     iface = onnx_file.read(tmp_path / "m.onnx")
-    assert [(t.name, t.dtype, t.dims) for t in iface.inputs] == [("x", "BOOL", ["n", 4])]
+    assert [(t.name, t.dtype, t.dims) for t in iface.inputs] == [("x", "BOOL", [-1, 4])]
     assert [(t.dtype, t.dims) for t in iface.outputs] == [("BFLOAT16", None)]
     assert iface.inputs[0].dynamic and iface.opset == 13
     onnx.save(model, tmp_path / "ext.onnx", save_as_external_data=True, size_threshold=0)
