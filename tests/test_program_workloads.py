@@ -81,8 +81,8 @@ def test_classify_program_end_to_end(tmp_path: Path) -> None:
     report = write_report(out, tmp_path / "report")
     assert report.exists() and "Program workloads" in report.read_text()
     # labelled as what they are: per bench region, against preview1 (no native twin)
-    assert "program workloads (p50 per bench region" in proc.stdout
-    assert "vs preview1" in proc.stdout and "set_input+compute+get_output" not in proc.stdout
+    assert "program workloads: p50 per bench region" in proc.stdout
+    assert "×preview1" in proc.stdout and "×native " not in proc.stdout
 
 
 def test_an_encoding_the_cli_lacks_is_unsupported_in_its_words(tmp_path: Path) -> None:
@@ -129,7 +129,8 @@ def test_wrong_expected_file_fails_with_the_first_differing_line(tmp_path: Path)
     path = workload(tmp_path, "wrong", {"variants": ["preview1"], "hosts": ["wasmtime-py"]},
                     expect_stdout=wrong)  # fmt: skip
     out = tmp_path / "run"
-    assert main(["run", str(path), "--rounds", "1", "--offline", "0", "--out", str(out)]) == 0
+    # its only cell failed: nothing measured, exit 1
+    assert main(["run", str(path), "--rounds", "1", "--offline", "0", "--out", str(out)]) == 1
     cell = pd.read_csv(out / "cells.csv").iloc[0]
     assert cell["status"] == "failed"
     assert cell["reason"] == (
@@ -147,7 +148,7 @@ def test_program_failures_reach_cells_csv(tmp_path: Path) -> None:
     quiet = workload(tmp_path, "quiet", only, preview1=wat(tmp_path, "q.wasm", QUIET), files=[])
     out = tmp_path / "run"
     argv = ["run", str(exits), str(traps), str(quiet), "--rounds", "1", "--offline", "0"]
-    assert main([*argv, "--out", str(out)]) == 0
+    assert main([*argv, "--out", str(out)]) == 1  # every cell failed: nothing measured
     cells = pd.read_csv(out / "cells.csv").set_index("workload")
     assert (cells["status"] == "failed").all()
     assert cells.loc["exits", "reason"].startswith("run 1 of 1: exited 3: model.xml")

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.analyze.outcome import ACCEPTABLE
 from contracts.hosts import check_host, host_choices
 
 
@@ -126,3 +127,8 @@ def input_file(text: str) -> tuple[str, Path]:
     if not sep or not name or not path:
         raise argparse.ArgumentTypeError(f"{text!r}: give INPUT=PATH, e.g. x=image.npy")
     return name, Path(path)
+
+
+def accept_list(text: str) -> frozenset[str]:
+    """`run --accept failed,target-ci`: the exit conditions to pass anyway."""
+    return frozenset(axis_list(tuple(ACCEPTABLE))(text))
