@@ -85,11 +85,11 @@ def summary_lines(
     cols = width()
     unit = MEASURE_UNITS.get(measure, measure)
     head = f"{'cell':<{_NAME}}  {'p50 ' + unit:>9}  {'95% CI':<17}  ×native  ×native-c  CI±%"
-    lines = [head]
     ok = summary[summary["status"].astype(str) == "ok"]
     noisy = set(outcome.noisy)
     missed = set(outcome.target_missed)
     programs = program_rows(ok)
+    lines = [] if len(ok) and programs.all() else [head]
     # program workloads last, under their own head: their time is a bench region or a
     # run, and their ratio is against preview1 on the same host (no native twin)
     for at, (_, r) in enumerate(pd.concat([ok[~programs], ok[programs]]).iterrows()):
