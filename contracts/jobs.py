@@ -73,6 +73,7 @@ class CellJob:
     round: int = 0
     load_mode: str = "bytes"  # "bytes" | "name"
     options: dict[str, str] = field(default_factory=dict)
+    measure: str = "wall"  # contracts.measures: wall | cpu | instructions (docs/measures.md)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

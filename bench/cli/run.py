@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -16,6 +18,7 @@ from bench.measure.matrix import Filters
 from bench.present import tables
 from bench.results.run_plan import Overrides
 from bench.results.store import read_samples
+from contracts import machine, measures
 from contracts.cells import BACKENDS, DEVICES, HOSTS, VARIANTS
 
 console = Console(stderr=True)
@@ -66,6 +69,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     run.add_argument("--max-time", type=types.duration, metavar="DURATION",
                      help="with --target-ci: time budget of the run, e.g. 90s, 15m, 1h "
                           "(default 30m; the planned rounds always complete)")  # fmt: skip
+    run.add_argument("--measure", default=measures.DEFAULT, metavar="|".join(measures.MEASURES),
+                     help="what each sample is: wall (elapsed time, default), cpu (the host "
+                          "process's CPU time) or instructions (counted under valgrind's "
+                          "callgrind); docs/measures.md")  # fmt: skip
     run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish an interrupted run")
     run.add_argument("--report", action="store_true", help="write the report when done")
     return run
@@ -89,7 +96,29 @@ def _options(args: argparse.Namespace) -> plan.RunOptions:
         offline_k=args.offline,
         target_ci=args.target_ci,
         max_time_s=args.max_time if args.max_time is not None else DEFAULT_MAX_TIME_S,
+        measure=args.measure,
     )
+
+
+def _check_measure(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
+    """Validate --measure (valgrind installed on first use for instructions), then watch
+    the machine for a second: its state goes to meta.json, and a busy machine is said
+    before anything is measured. Bad input raises a UserError before any folder exists."""
+    measures.check(args.measure)
+    if args.measure == measures.INSTRUCTIONS:
+        from hosts.measures.callgrind import ensure_valgrind
+
+        ensure_valgrind(say)
+    state = machine.sample_state(1.0)
+    if state.under_load:
+        hint = (
+            ""
+            if args.measure != measures.WALL
+            else "; --measure instructions or cpu hold up better"
+        )
+        console.print(f"[yellow]warning: the machine is busy ({state.describe()}): "
+                      f"wall times will be noisy{hint}")  # fmt: skip
+    return asdict(state)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
                  ("--shard", args.shard), ("--iterations", args.iterations), ("--warmup", args.warmup),
                  ("--rounds", args.rounds), ("--timeout", args.timeout),
                  ("--memory-limit", args.memory_limit), ("--target-ci", args.target_ci),
-                 ("--max-time", args.max_time)) if value]  # fmt: skip
+                 ("--max-time", args.max_time),
+                 ("--measure", args.measure != measures.DEFAULT)) if value]  # fmt: skip
         if given:
             console.print(f"wasinn-bench run: error: --resume continues the run as planned; "
                           f"drop {', '.join(given)}")  # fmt: skip
@@ -110,7 +140,11 @@ def run(args: argparse.Namespace) -> int:
                       "give --target-ci PCT too")  # fmt: skip
         return 2
     else:
-        setup = plan.setup_new(_options(args), say)
+        options = _options(args)
+        options.machine_state = _check_measure(args, say)
+        if args.measure != measures.WALL:
+            options.offline_k = 0  # offline throughput is samples per second: wall time only
+        setup = plan.setup_new(options, say)
     try:
         return _run(args, setup, say)
     finally:
@@ -146,6 +180,7 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
             setup.run_dir, setup.prepared, setup.states, setup.plan.seed, on_progress
         )
         run.offline_k = setup.plan.offline_k
+        run.measure = setup.plan.measure
         if target := setup.plan.target_ci:
             run.target_ci, run.max_time_s = target.pct, target.max_time_s
         progress.update(task, total=run.total_jobs(run.pending_jobs(setup.done)))

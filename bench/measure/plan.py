@@ -36,6 +36,8 @@ class RunOptions:
     offline_k: int = 0  # concurrent instances for offline throughput; 0 = not measured
     target_ci: float | None = None  # --target-ci: add rounds until every headline CI is this tight
     max_time_s: float = 1800.0  # --max-time: the run's time budget while adding rounds
+    measure: str = "wall"  # --measure: wall | cpu | instructions (contracts/measures.py)
+    machine_state: dict[str, Any] | None = None  # the machine's state before measuring
 
 
 def select_workloads(options: RunOptions) -> list[Workload]:
@@ -221,6 +223,8 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             else None
         ),
         cells=[PlannedCell(s.cell.key, s.status, s.reason) for s in states],
+        measure=options.measure,
+        machine_state=options.machine_state,
         # what --resume checks before it continues (bench/measure/identity.py)
         identity={"sources": recorded, "products": identity.products(prepared)},
     )
