@@ -49,6 +49,11 @@ def valgrind() -> str | None:
 
 def ensure_valgrind(say: Callable[[str], None]) -> str:
     """valgrind's path, installed through apt-get on first use (with a message)."""
+    if (given := os.environ.get(VALGRIND_ENV)) is not None:
+        if not (os.path.isfile(given) and os.access(given, os.X_OK)):
+            raise ValgrindMissing(f"--measure instructions: {VALGRIND_ENV}={given!r} is not an "
+                                  "executable valgrind")  # fmt: skip
+        return given
     if found := valgrind():
         return found
     apt = shutil.which("apt-get")
