@@ -18,12 +18,6 @@ DEFAULT = WALL
 
 # What one unit of the samples' `ns` column is, per measure.
 UNITS = {WALL: "ns elapsed", CPU: "ns of CPU time", INSTRUCTIONS: "instructions"}
-# How a report labels the per-iteration figures (which are stored as ns / 1e6 in *_ms).
-LABELS = {
-    WALL: "wall time (ms)",
-    CPU: "CPU time (ms)",
-    INSTRUCTIONS: "instructions (millions)",
-}
 
 
 class UnknownMeasure(UserError):
@@ -35,9 +29,3 @@ def check(name: str) -> str:
     if name not in MEASURES:
         raise UnknownMeasure(f"--measure: unknown measure {name!r} (choose {'|'.join(MEASURES)})")
     return name
-
-
-def of_meta(meta: dict[str, object]) -> str:
-    """The measure a run's meta.json records (runs before --measure: wall)."""
-    value = meta.get("measure")
-    return value if isinstance(value, str) and value in MEASURES else DEFAULT

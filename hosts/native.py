@@ -9,34 +9,33 @@ from __future__ import annotations
 
 import numpy as np
 
-from contracts.jobs import CellFailed, CellJob, CellSkipped, RoundResult, peak_rss_kb
+from contracts.jobs import (
+    CellFailed,
+    CellJob,
+    CellSkipped,
+    RoundResult,
+    peak_rss_kb,
+)
 from contracts.phases import MEASURED_PHASES
+from hosts import decoding
 from hosts.backends import BackendError, device_problem, get_backend
+from hosts.base import RUNNABLE, Host, Probe
 from hosts.measures import collect_counts, self_clock
 
 
-def model_paths(job: CellJob) -> tuple[list[str], str]:
-    """Model files and wasi-nn encoding for the cell's backend."""
-    if job.cell.backend == "openvino":
-        if not (job.model.ir_xml and job.model.ir_bin):
-            raise CellFailed("openvino backend needs the model's IR (xml+bin)")
-        return [job.model.ir_xml, job.model.ir_bin], "openvino"
-    return [job.model.onnx], "onnx"
-
-
-class NativeHost:
+class NativeHost(Host):
     name = "native"
     variants = ("native",)
 
-    def probe(self, variant: str, backend: str, device: str) -> str | None:
+    def probe(self, variant: str, backend: str, device: str) -> Probe:
         if variant != "native":
-            return f"unsupported: the native host runs only the native variant, not {variant}"
+            return Probe.unsupported(f"the native host runs only the native variant, not {variant}")
         reason = device_problem(backend, device)
-        return f"skipped: {reason}" if reason else None
+        return Probe.skipped(reason) if reason else RUNNABLE
 
     def run_round(self, job: CellJob) -> RoundResult:
         backend = get_backend(job.cell.backend)
-        paths, encoding = model_paths(job)
+        paths, encoding = job.model.files_for(job.cell.backend)
         if reason := device_problem(job.cell.backend, job.cell.device):
             raise CellSkipped(reason)
         # the job's measure (wall, cpu, instructions), read at the driver's boundaries
@@ -50,6 +49,20 @@ class NativeHost:
         except BackendError as e:
             raise CellFailed(f"load: {e}") from e
 
+        if job.generate is not None:
+            try:
+                phases, notes, tokens = decoding.run_native(
+                    job.generate, job, ctx.set_input, ctx.compute, ctx.get_output
+                )
+            except BackendError as e:
+                raise CellFailed(str(e)) from e
+            return RoundResult(
+                iterations=phases,
+                host_phases={"load": t1 - t0, "init": t2 - t1},
+                outputs={decoding.TOKENS: tokens},
+                peak_rss_kb=peak_rss_kb(),
+                notes={"load_mode": "files", **notes},
+            )
         inputs = [(spec.name, spec.read()) for spec in job.inputs]
         out_bufs = {
             spec.name: np.empty(spec.shape, dtype=spec.read_dtype()) for spec in job.outputs

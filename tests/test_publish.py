@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,8 @@ import pytest
 
 from bench.cli import main
 from bench.present.publish import SITE_FORMAT, SITE_VERSION, write_site
+from tests.helpers import chromium as _chromium
+from tests.helpers import find_browser
 
 FIXTURES = Path(__file__).resolve().parent.parent / "results" / "fixtures"
 SHIFTED = "mlp-tiny/preview1/wasmtime-py/onnx/cpu"  # made 1.6x slower from run 3 on
@@ -24,10 +26,12 @@ RUNS = 6
 STEP_AT = 3
 
 
-def make_series(root: Path, runs: int = RUNS, step_at: int = STEP_AT) -> list[Path]:
+def make_series(
+    root: Path, runs: int = RUNS, step_at: int = STEP_AT, scale: float = 1.6
+) -> list[Path]:
     """`runs` copies of the two fixture runs, an hour apart, each its own commit; the
-    SHIFTED cell's samples are scaled by 1.6 from run `step_at` on (a real regression's
-    shape on real noise). summary.csv is dropped so `load` recomputes it."""
+    SHIFTED cell's samples are scaled by `scale` from run `step_at` on (a real
+    regression's shape on real noise). summary.csv is dropped so `load` recomputes it."""
     out = []
     for i in range(runs):
         src = FIXTURES / ("mlp-tiny-a" if i % 2 == 0 else "mlp-tiny-b")
@@ -46,7 +50,7 @@ def make_series(root: Path, runs: int = RUNS, step_at: int = STEP_AT) -> list[Pa
                 [samples[c] == v for c, v in zip(
                     ("workload", "variant", "host", "backend", "device"), key, strict=True)]
             )  # fmt: skip
-            samples.loc[mask, "ns"] = (samples.loc[mask, "ns"] * 1.6).astype("int64")
+            samples.loc[mask, "ns"] = (samples.loc[mask, "ns"] * scale).astype("int64")
         samples.to_parquet(dst / "samples.parquet", index=False)
         out.append(dst)
     return out
@@ -70,7 +74,9 @@ def test_site_has_every_cell_a_step_and_the_regression(site: tuple[Path, dict]) 
     on_disk = json.loads((out / "data.json").read_text())
     assert on_disk["format"] == SITE_FORMAT and on_disk["version"] == SITE_VERSION
     keys = {c["key"] for c in data["cells"]}
-    assert SHIFTED in keys and "mlp-tiny/native/native/onnx/cpu" in keys
+    # the default metric is compare's (overhead vs native): the native cells are its
+    # references (1 by definition), drawn on --metric p50 only
+    assert SHIFTED in keys and "mlp-tiny/native/native/onnx/cpu" not in keys
     index = (out / "index.html").read_text()
     for c in data["cells"]:
         assert c["key"] in index
@@ -81,6 +87,7 @@ def test_site_has_every_cell_a_step_and_the_regression(site: tuple[Path, dict]) 
     assert shifted["steps"] == [f"run-{STEP_AT:02d}"]
     step = shifted["points"][STEP_AT]
     assert step["step"] and 1.4 < step["step_ratio"] < 1.8
+    assert step["step_ci"][0] > 1 and "95% CI excludes 1" in step["step_rule"]
     # the other cells ran the same code: no step there
     assert all(not c["steps"] for c in data["cells"] if c["key"] != SHIFTED)
     # compare between consecutive runs: the shift is a regression, found at its run
@@ -95,6 +102,18 @@ def test_site_has_every_cell_a_step_and_the_regression(site: tuple[Path, dict]) 
     cell_page = (out / "cells" / f"{shifted['id']}.html").read_text()
     assert 'href="../runs/run-05/report.html"' in cell_page
     assert 'class="step"' in cell_page and 'class="ci"' in cell_page
+
+
+def test_identical_runs_show_no_step_and_a_10pct_change_one(tmp_path: Path) -> None:
+    """Five runs of the same code (two real recordings, alternating): no step on any
+    metric; the same five with one cell 10% slower in the newest run: one step, there."""
+    same = make_series(tmp_path / "same", runs=5, step_at=99)
+    for metric in ("overhead", "p50"):
+        data = write_site(same, tmp_path / "site", metric=metric, factor=1.05, reports_dir=None)
+        assert [c["key"] for c in data["cells"] if c["steps"]] == []
+    changed = make_series(tmp_path / "changed", runs=5, step_at=4, scale=1.10)
+    data = write_site(changed, tmp_path / "site", factor=1.05, reports_dir=None)
+    assert {c["key"]: c["steps"] for c in data["cells"] if c["steps"]} == {SHIFTED: ["run-04"]}
 
 
 def test_x_axis_by_commit_and_by_runtime(tmp_path: Path) -> None:
@@ -134,25 +153,6 @@ def test_bad_input_is_skipped_or_exit_2(tmp_path: Path, capsys: pytest.CaptureFi
 
 # -- in a real browser --------------------------------------------------------------
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]  # fmt: skip
-
-
-def find_browser() -> str | None:
-    """Chromium, installed from Debian when missing and apt is usable (as in .ci/run)."""
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
-        subprocess.run(
-            ["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
-            capture_output=True,
-            timeout=600,
-        )
-        return shutil.which("chromium")
-    return None
-
 
 @pytest.fixture(scope="module")
 def browser() -> str:
@@ -160,16 +160,6 @@ def browser() -> str:
     if path is None:
         pytest.skip("no Chromium here and none can be installed (no apt-get as root)")
     return path
-
-
-def _chromium(browser: str, *args: str) -> subprocess.CompletedProcess:
-    with tempfile.TemporaryDirectory(prefix="wasinn-chromium-") as profile:
-        return subprocess.run(
-            [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
 
 
 def _screenshot(browser: str, url: str, png: Path) -> np.ndarray:
@@ -234,3 +224,100 @@ def test_x_runtime_puts_the_releases_of_a_host_on_one_line(tmp_path: Path) -> No
     assert line["steps"] == [run.name] and line["points"][2]["step"]
     page = (tmp_path / "site" / "cells" / f"{line['id']}.html").read_text()
     assert "48.0.2" in page and '<line class="step"' in page
+
+
+# -- hostile run folders and output folders (issue 25) --------------------------------
+
+ESCAPING_RUN_IDS = ["../../escaped", "/tmp/abs-escape", "..", ".", "a/b", "x\x00y", "", "\n"]
+
+
+@pytest.mark.parametrize("run_id", ESCAPING_RUN_IDS)
+def test_a_run_id_that_is_a_path_is_refused_and_nothing_is_written_outside(
+    tmp_path: Path, capsys: pytest.CaptureFixture, run_id: str
+) -> None:
+    """Defect 2: meta.json's run_id became a folder under SITE/runs/ and reports/."""
+    run = make_series(tmp_path / "deep" / "runs", runs=1)[0]
+    meta = json.loads((run / "meta.json").read_text())
+    (run / "meta.json").write_text(json.dumps(meta | {"run_id": run_id}))
+    site = tmp_path / "deep" / "site"
+    before = set(tmp_path.rglob("*"))
+    rc = main(["publish", str(run), "--out", str(site), "--make-reports",
+               "--reports", str(tmp_path / "deep" / "reports")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and "run_id" in err and "meta.json" in err, err
+    assert set(tmp_path.rglob("*")) == before  # nothing written anywhere
+    assert not Path("/tmp/abs-escape").exists()
+    rc = main(["report", str(run)])
+    assert rc == 2 and "run_id" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mode", ["data.json", "looks-like-a-site", "old-site-without-mark"])
+def test_publish_never_replaces_a_folder_that_is_not_provably_its_site(
+    tmp_path: Path, capsys: pytest.CaptureFixture, mode: str
+) -> None:
+    """Defect 3: a folder that merely held a data.json was deleted."""
+    good = make_series(tmp_path / "runs", runs=1)[0]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "data.json").write_text("{}")
+    if mode == "data.json":
+        (mine / "thesis.tex").write_text("years of work")
+    if mode == "looks-like-a-site":
+        (mine / ".wasinn-bench-site").write_text("wasinn-bench-site")
+        (mine / "thesis.tex").write_text("years of work")
+    if mode == "old-site-without-mark":
+        (mine / "index.html").write_text("<html></html>")
+    files = {p: p.read_bytes() for p in mine.rglob("*")}
+    assert main(["publish", str(good), "--out", str(mine)]) == 2
+    assert "not a site made by publish" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in mine.rglob("*")} == files
+
+
+def test_publish_replaces_its_own_site_keeps_the_umask_and_cleans_stale_staging(
+    tmp_path: Path,
+) -> None:
+    good = make_series(tmp_path / "runs", runs=1)[0]
+    site = tmp_path / "site"
+    assert main(["publish", str(good), "--out", str(site)]) == 0
+    assert site.stat().st_mode & 0o777 == 0o777 & ~_umask()  # not mkdtemp's 0700
+    # a publish killed mid-way left its staging folder (it carries the mark): cleaned
+    stale = tmp_path / ".site-staging-1-abcd"
+    stale.mkdir()
+    (stale / ".wasinn-bench-site").write_text("wasinn-bench-site")
+    # a hidden folder of the user's with a look-alike name: kept
+    users = tmp_path / ".site-staging-mine"
+    users.mkdir()
+    (users / "notes.txt").write_text("mine")
+    assert main(["publish", str(good), "--out", str(site)]) == 0  # its own site: replaced
+    assert (site / "index.html").is_file() and not stale.exists()
+    assert (users / "notes.txt").read_text() == "mine"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")] == [users.name]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_sigterm_during_publish_leaves_no_staging_folder(tmp_path: Path) -> None:
+    """Defect 15: a kill during publish left a hidden staging folder behind."""
+    runs = make_series(tmp_path / "runs", runs=4)
+    site = tmp_path / "out" / "site"
+    code = (
+        "import os, signal, sys, time\n"
+        "import bench.present.publish as p\n"
+        "real = p.build_data\n"
+        "def slow(*a, **k):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    time.sleep(5)\n"
+        "    return real(*a, **k)\n"
+        "p.build_data = slow\n"
+        "from bench.cli import main\n"
+        f"sys.exit(main(['publish', *{[str(r) for r in runs]!r}, '--out', {str(site)!r}]))\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       cwd=Path(__file__).resolve().parent.parent)  # fmt: skip
+    assert p.returncode == 130, p.stderr
+    assert "interrupted" in p.stderr and "Traceback" not in p.stderr
+    assert list((tmp_path / "out").iterdir()) == []  # no site, no hidden staging folder

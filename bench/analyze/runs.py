@@ -15,12 +15,14 @@ from typing import Any
 
 import pandas as pd
 
+from bench.analyze.meta_check import check_meta
 from bench.analyze.summarize import summarize
 from bench.results.progress import read_progress, replay
 from bench.results.run_plan import Plan
 from bench.results.schema import CELL_COLUMNS, PHASE_MEDIAN_COLUMNS, STAT_COLUMNS
 from bench.results.store import RunFolderError, read_csv, read_samples
 from contracts.cells import KEY_COLUMNS, Cell
+from contracts.paths import confined
 
 
 @dataclass
@@ -35,11 +37,29 @@ class Run:
 
     @property
     def run_id(self) -> str:
-        return str(self.meta.get("run_id") or self.path.name)
+        return str(self.meta.get("run_id") or self.path.resolve().name)
+
+    def folder_in(self, base: Path) -> Path:
+        """base/<run-id>, refused unless it stays inside base (run_id comes from a file)."""
+        try:
+            return confined(base, self.run_id)
+        except ValueError as e:
+            raise RunFolderError(f"{self.path / 'meta.json'}: field 'run_id': {e}") from None
+
+    @property
+    def measure(self) -> str:
+        return measure_of(self.meta)
 
     @property
     def fingerprint(self) -> str:
         return str((self.meta.get("machine") or {}).get("fingerprint", "unknown"))
+
+
+def measure_of(meta: dict[str, Any]) -> str:
+    """What a run's samples measure (`run --measure`): wall (the default, also for runs
+    recorded before the choice existed), cpu or instructions."""
+    config = meta.get("config") or {}
+    return str(meta.get("measure") or config.get("measure") or "wall")
 
 
 def load_run(run_dir: str | Path) -> Run:
@@ -56,10 +76,11 @@ def load_run(run_dir: str | Path) -> Run:
         raise RunFolderError(f"{run_dir}: not a run folder (no meta.json)")
     try:
         meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as e:
+    except (OSError, ValueError) as e:  # ValueError: bad JSON or not UTF-8
         raise RunFolderError(f"{meta_path}: corrupt JSON: {e}") from None
     if not isinstance(meta, dict):
         raise RunFolderError(f"{meta_path}: not a JSON object")
+    check_meta(meta, meta_path)
     try:
         samples = read_samples(run_dir)
     except (OSError, ValueError) as e:
@@ -115,6 +136,18 @@ def _cells_from_plan(run_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows).reindex(columns=CELL_COLUMNS)
 
 
+def same_measure(runs: list[Run]) -> str:
+    """The measure all `runs` share; RunFolderError listing them when they differ
+    (a ratio of wall time to instructions means nothing)."""
+    measures = {r.measure for r in runs}
+    if len(measures) > 1:
+        listing = ", ".join(f"{r.path}: {r.measure}" for r in runs)
+        raise RunFolderError(
+            f"runs measured different quantities ({listing}); compare like with like"
+        )
+    return measures.pop() if measures else "wall"
+
+
 def run_folders(paths: list[str | Path], command: str) -> list[Path]:
     """The run folders among `paths`, so that `history results/*` works: a path that
     exists but is no run folder (a README, a folder of fixtures) is skipped with a note;
@@ -130,3 +163,17 @@ def run_folders(paths: list[str | Path], command: str) -> list[Path]:
     if not folders:
         raise RunFolderError(f"no run folder among {', '.join(map(str, paths))}")
     return folders
+
+
+def check_output(out: Path, runs: list[Run], flag: str) -> None:
+    """Refuse an output file inside a run folder being read (it would overwrite or add
+    to the run: `export -o RUN/samples.parquet`), or one that is a folder."""
+    if out.is_dir():
+        raise RunFolderError(f"{flag} {out}: is a folder; name the file to write")
+    target = out.resolve()
+    for run in runs:
+        if target.is_relative_to(run.path.resolve()):
+            raise RunFolderError(
+                f"{flag} {out}: inside the run folder {run.path} that this command reads; "
+                "write it elsewhere"
+            )

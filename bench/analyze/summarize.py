@@ -15,13 +15,15 @@ from bench.results.schema import (
     PHASE_MEDIAN_COLUMNS,
     SUMMARY_COLUMNS,
 )
-from contracts.cells import BACKENDS, DEVICES, HOSTS, KEY_COLUMNS, VARIANTS, Cell
+from contracts.cells import BACKENDS, DEVICES, KEY_COLUMNS, VARIANTS, Cell
+from contracts.hosts import HOST_NAMES, base_host, host_facts, host_version
 from contracts.phases import (
     HOST_WORK_PHASES,
     ITERATION_PHASES,
     MEASURED_PHASES,
     ROUND_PHASES,
     TOTAL,
+    TTFT,
 )
 
 NS_PER_MS = 1e6
@@ -150,7 +152,7 @@ def order_cells(df: pd.DataFrame) -> pd.DataFrame:
             "_b": rank(df["backend"], BACKENDS),
             "_d": rank(df["device"], DEVICES),
             "_v": rank(df["variant"], VARIANTS),
-            "_h": rank(df["host"].astype(str).str.partition("@")[0], HOSTS),
+            "_h": rank(df["host"].astype(str).map(base_host), HOST_NAMES),
             # releases of one host: oldest first (numeric, so 9.x sorts before 10.x)
             "_r": df["host"].astype(str).map(_release_rank),
         },
@@ -161,8 +163,8 @@ def order_cells(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _release_rank(host: str) -> str:
-    _, at, version = host.partition("@")  # zero-padded numbers sort as strings
-    return ".".join(f"{int(x):06d}" for x in re.findall(r"\d+", version)) if at else ""
+    version = host_version(host)  # zero-padded numbers sort as strings
+    return ".".join(f"{int(x):06d}" for x in re.findall(r"\d+", version)) if version else ""
 
 
 def baseline_of(key: Cell, known: set[Cell]) -> Cell:
@@ -204,6 +206,7 @@ def summarize(
         for p in (*ITERATION_PHASES, *ROUND_PHASES, *HOST_WORK_PHASES.values())
     }
     binding = _binding_ms(samples)
+    ttft = phase_ms(samples, TTFT)
     by_round = phase_rounds(samples, TOTAL)
     rows = []
     for _, cell in cells.iterrows():
@@ -246,11 +249,35 @@ def summarize(
         for col in PHASE_MEDIAN_COLUMNS:
             v = phases[col.removesuffix("_p50_ms")].get(key)
             row[col] = float(np.median(v)) if v is not None and v.size else np.nan
+        row.update(decode_stats(row, x, ttft.get(key)))
         rows.append(row)
     extra_cols = [c for c in cells.columns if c not in SUMMARY_COLUMNS]
     out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS + extra_cols)
     out["n"] = out["n"].fillna(0).astype(int)
     return order_cells(out)
+
+
+def decode_stats(row: dict, itl_ms: np.ndarray, ttft_ms: np.ndarray | None) -> dict[str, float]:
+    """The generative columns (docs/decoding.md) of a cell whose iterations are decode
+    steps; NaN for every other cell (no ttft samples)."""
+    if ttft_ms is None or not ttft_ms.size or not itl_ms.size:
+        return {}
+    p50, p90, p99 = np.percentile(itl_ms, [50, 90, 99])
+    moving = row.get("set_input_p50_ms", np.nan) + row.get("get_output_p50_ms", np.nan)
+    return {
+        "ttft_ms": float(np.median(ttft_ms)),
+        "itl_p50_ms": float(p50),
+        "itl_p90_ms": float(p90),
+        "itl_p99_ms": float(p99),
+        "tokens_per_s": 1000.0 / float(np.mean(itl_ms)),
+        "abi_share": float(moving / p50) if p50 > 0 else np.nan,
+    }
+
+
+VARIANT_RATIO_COLUMNS = [
+    "workload", "host", "backend", "device", "variant", "vs", "ratio", "ci_low", "ci_high",
+    *(f"delta_{p}_us" for p in MEASURED_PHASES),
+]  # fmt: skip
 
 
 def variant_ratios(samples: pd.DataFrame, n_boot: int = stats.N_BOOT) -> pd.DataFrame:
@@ -286,7 +313,9 @@ def variant_ratios(samples: pd.DataFrame, n_boot: int = stats.N_BOOT) -> pd.Data
                     else np.nan
                 )
             rows.append(row)
-    return pd.DataFrame(rows)
+    # Its columns even with no row: a run without adapted or component cells is a normal
+    # run, and every reader selects columns by name.
+    return pd.DataFrame(rows, columns=VARIANT_RATIO_COLUMNS)
 
 
 def binding_cost(summary: pd.DataFrame, io_bytes: dict[str, int]) -> pd.DataFrame:
@@ -302,7 +331,8 @@ def binding_cost(summary: pd.DataFrame, io_bytes: dict[str, int]) -> pd.DataFram
     for _, r in summary.iterrows():
         key = Cell.from_row(r)
         mb = io_bytes.get(key.workload, 0) / 1e6
-        if key.host != "wasmtime-py" or key.variant not in ("adapted", "component") or mb <= 0:
+        timed = host_facts(key.host).times_host_work  # the host_* phases are measured
+        if not timed or key.variant not in ("adapted", "component") or mb <= 0:
             continue
         vals = [float(r[c]) for c in cols]
         if not all(np.isfinite(vals)):

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench.analyze.summarize import variant_ratios
+from bench.analyze.outcome import outcome
+from bench.analyze.runs import measure_of
 from bench.cli import args as types
 from bench.measure import finish, plan, runner
 from bench.measure.matrix import Filters
 from bench.present import tables
 from bench.results.run_plan import Overrides
-from bench.results.store import read_samples
 from contracts import machine, measures
-from contracts.cells import BACKENDS, DEVICES, HOSTS, VARIANTS
+from contracts.cells import BACKENDS, DEVICES, VARIANTS
+from contracts.hosts import host_choices
 
-console = Console(stderr=True)
+# plain lines: errors stand alone
+console = tables.plain_console(stderr=True, log_time=False, log_path=False)
 DEFAULT_MAX_TIME_S = 1800.0  # --max-time when --target-ci is given without it
 
 
@@ -35,7 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     run.add_argument("--suite", default="quick", choices=["quick", "full"])
     run.add_argument("--variants", type=types.axis_list(VARIANTS), help=",".join(VARIANTS))
     run.add_argument(
-        "--hosts", type=types.host_list, help=",".join(HOSTS) + ", wasmtime-cli@VERSION (releases)"
+        "--hosts",
+        type=types.host_list,
+        help=host_choices(),
     )
     run.add_argument("--backends", type=types.axis_list(BACKENDS), help=",".join(BACKENDS))
     run.add_argument("--devices", type=types.axis_list(DEVICES), help=",".join(DEVICES))
@@ -75,6 +79,13 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                           "callgrind); docs/measures.md")  # fmt: skip
     run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish an interrupted run")
     run.add_argument("--report", action="store_true", help="write the report when done")
+    run.add_argument("--format", choices=["text", "json"], default="text",
+                     help="what stdout gets at the end: a summary in 100 columns (text) or one "
+                          "JSON object for machines (json); progress goes to stderr")  # fmt: skip
+    run.add_argument("--accept", type=types.accept_list, default=frozenset(), metavar="LIST",
+                     help="exit 0 anyway on: failed (some cells failed: else exit 3), "
+                          "target-ci (--target-ci not reached: else exit 4); comma-separated. "
+                          "A run that measured no cell exits 1 whatever is accepted")  # fmt: skip
     return run
 
 
@@ -155,11 +166,11 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], None]) -> int:
     say(f"run folder: {setup.run_dir}")
     with Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[current]}"),
+        TextColumn("{task.fields[current]}", markup=False),
         console=console,
         transient=False,
     ) as progress:
@@ -188,19 +199,27 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
     if run.stop_reason:  # meta.json config.stop_reason: why the added rounds stopped
         setup.plan.stop_reason = run.stop_reason
     summary = finish.finish(setup, run.writer, run.machine["fingerprint"], interrupted=not finished)
-    tables.print_summary(summary)
-    tables.print_variant_ratios(variant_ratios(read_samples(setup.run_dir)))
+    result = outcome(summary)
+    code = result.exit_code(args.accept) if finished else 130
+    measure = measure_of(json.loads((setup.run_dir / "meta.json").read_text()))
+    if args.format == "json":
+        doc = tables.run_json(str(setup.run_dir), summary, result, code, measure)
+        print(json.dumps(doc, indent=1))
+    else:
+        tables.print_summary(summary, result, measure)
     if not finished:
-        console.print(f"[yellow]interrupted: kept what finished in {setup.run_dir}; "
+        console.print(f"interrupted: kept what finished in {setup.run_dir}; "
                       f"continue with: wasinn-bench run --resume {setup.run_dir} "
-                      f"(or: nox -s bench -- --resume {setup.run_dir})")  # fmt: skip
+                      f"(or: nox -s bench -- --resume {setup.run_dir})", style="yellow")  # fmt: skip
         return 130
     if run.stop_reason:  # --target-ci: the run stopped by itself; say why
-        console.print(f"[bold]stopped: {run.stop_reason}")
+        console.print(f"stopped: {run.stop_reason}", style="bold")
     console.print(f"results: {setup.run_dir}")
     if args.report:
         from bench.present.report import write_report
 
         out = write_report(setup.run_dir)
         console.print(f"report: {out}")
-    return 0
+    if code:
+        console.print(result.why(code), style="bold red")
+    return code

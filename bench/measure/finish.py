@@ -17,6 +17,7 @@ from bench.measure.prepare import PreparedWorkload
 from bench.results.progress import CellState
 from bench.results.schema import CELL_COLUMNS
 from bench.results.store import RunWriter, write_frame_csv, write_json
+from contracts.hosts import properties_describe
 
 
 def cells_frame(
@@ -28,10 +29,10 @@ def cells_frame(
         c = s.cell
         p = prepared[c.workload]
         agrees, diff = agree.get(c.key, (None, None))
-        # Our Python backends serve every host but the CLI, whose wasi-nn brings its own
-        # (its OpenVINO is the same library, configured alike; it has no ONNX backend).
-        served_by_ours = c.host.partition("@")[0] != "wasmtime-cli" or c.backend == "openvino"
-        props = dict(properties.get((c.backend, c.device), {})) if served_by_ours else {}
+        # Our Python backends' properties, unless the host's wasi-nn brings its own backend
+        # (the CLI's OpenVINO is the same library configured alike: contracts/hosts.py).
+        ours = properties_describe(c.host, c.backend)
+        props = dict(properties.get((c.backend, c.device), {})) if ours else {}
         props.update({k[5:]: v for k, v in s.notes.items() if k.startswith("prop.")})
         status = "failed" if s.status == "pending" and s.rounds_done else s.status
         rows.append({
@@ -53,8 +54,18 @@ def cells_frame(
             "guest_properties": s.notes.get("guest_properties", ""),
             "offline_k": offline_k if s.offline_ips else None,
             "offline_ips": s.offline_ips,
+            **abi_bytes(s.notes),
         })  # fmt: skip
     return pd.DataFrame(rows, columns=CELL_COLUMNS)
+
+
+def abi_bytes(notes: dict[str, str]) -> dict[str, int | None]:
+    """A generative cell's counted bytes per decode step (hosts/decoding.py)."""
+    i, o = notes.get("abi_bytes_in_per_token"), notes.get("abi_bytes_out_per_token")
+    if i is None or o is None:
+        return {}
+    return {"abi_bytes_per_token": int(i) + int(o), "abi_bytes_in_per_token": int(i),
+            "abi_bytes_out_per_token": int(o)}  # fmt: skip
 
 
 def backend_properties(

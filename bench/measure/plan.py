@@ -16,12 +16,15 @@ from bench.measure import identity
 from bench.measure.matrix import Filters, expand, probe, shard_of
 from bench.measure.meta import build_meta
 from bench.measure.prepare import PreparedWorkload, prepare
-from bench.measure.workload import Workload, WorkloadError, find_workload, suite
 from bench.results.lock import LOCK_NAME, RunLock, lock_run_folder
 from bench.results.progress import CellState, read_progress, replay
 from bench.results.run_plan import Overrides, Plan, PlannedCell, TargetCI
 from bench.results.store import write_json
-from contracts.cells import Cell, base_host
+from contracts.cells import Cell
+from contracts.errors import UserError
+from contracts.hosts import host_facts
+from contracts.jobs import STATEFUL_ONLY_OPENVINO
+from workloads.spec.workload import Workload, WorkloadError, find_workload, suite
 
 
 @dataclass
@@ -87,6 +90,11 @@ def _prepare_all(
 
             prepared[w.name] = prepare_program(w, run_dir)
             continue
+        if w.generate is not None:  # decoding: roles, cache pairs, prompt (generate.py)
+            from bench.measure.generate import prepare_generate
+
+            prepared[w.name] = prepare_generate(w, data_dir or run_dir / "inputs")
+            continue
         prepared[w.name] = prepare(w, data_dir or run_dir / "inputs")
     return prepared
 
@@ -100,12 +108,14 @@ def opset_outside_range(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | No
         from bench.measure.program import cell_problem
 
         return cell_problem(cell, p)
+    if p.model.stateful and cell.backend != "openvino":
+        return "unsupported", STATEFUL_ONLY_OPENVINO
     if cell.backend == "openvino" and not p.model.ir_xml:
         return (
             "unsupported",
             f"OpenVINO cannot read this model: {p.model_info.get('ir_error') or 'no IR'}",
         )
-    if base_host(cell.host) == "wasmtime-cli":
+    if host_facts(cell.host).own_backends:
         return None  # its wasi-nn backends are its own: found by trying
     opset = p.model.opset
     known = get_backend(cell.backend).onnx_opset_range()
@@ -115,6 +125,15 @@ def opset_outside_range(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | No
         "unsupported",
         f"model opset {opset} outside {cell.backend}'s supported range {known[0]}-{known[1]}",
     )
+
+
+def wall_only(p: PreparedWorkload, measure: str) -> str | None:
+    """Why a workload's cells cannot take a --measure other than wall (None: they can):
+    programs and generative workloads time themselves in wall time (docs/measures.md)."""
+    if measure == "wall" or (p.program is None and p.generate is None):
+        return None
+    what = "a program workload" if p.program is not None else "a generative workload"
+    return f"--measure {measure}: {what} is measured in wall time only"
 
 
 def check_writable(run_dir: Path) -> None:
@@ -184,13 +203,13 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             )
             + ")"
         )
-    # Releases (`wasmtime-cli@X`): an unknown version is bad input (exit 2, before any
-    # folder exists); a missing one is installed now, or its cells say why it cannot be.
-    from hosts.wasmtime_cli.releases import ReleaseError, resolve_hosts
+    # Releases (`NAME@X`): an unknown version is bad input (exit 2, before any folder
+    # exists); a missing one is installed now, or its cells say why it cannot be.
+    from hosts import prepare_hosts
 
     try:
-        missing = resolve_hosts(sorted({c.host for c in cells}), say)
-    except ReleaseError as e:
+        missing = prepare_hosts(sorted({c.host for c in cells}), say)
+    except UserError as e:
         raise WorkloadError(str(e)) from None
     run_id = new_run_id()
     # Absolute: the workers run in REPO_ROOT, so relative job/input paths would break.
@@ -208,6 +227,8 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             s.status, s.reason = "unsupported", missing[s.cell.host]
         elif found := probe(s.cell) or opset_outside_range(s.cell, prepared[s.cell.workload]):
             s.status, s.reason = found
+        elif reason := wall_only(prepared[s.cell.workload], options.measure):
+            s.status, s.reason = "unsupported", reason
     plan = Plan(
         run_id=run_dir.name,
         seed=options.seed,
@@ -276,7 +297,10 @@ def _prepare_resumed(
         shutil.rmtree(scratch, ignore_errors=True)
     for p in prepared.values():
         for spec in p.inputs:
-            spec.path = str(run_dir / "inputs" / Path(str(spec.path)).name)
+            if spec.path is not None:
+                spec.path = str(run_dir / "inputs" / Path(str(spec.path)).name)
+        if p.generate is not None:
+            p.generate.prompt = str(run_dir / "inputs" / Path(p.generate.prompt).name)
     return prepared
 
 

@@ -28,14 +28,15 @@ from typing import Any
 import numpy as np
 
 from bench.measure.prepare import PreparedProgram, PreparedWorkload
-from bench.measure.program_file import PROGRAM_HOSTS, PROGRAM_VARIANTS
-from bench.measure.workload import Workload
 from bench.results.progress import CellState
 from contracts import paths
-from contracts.cells import HOST_VARIANTS, Cell
+from contracts.cells import Cell
 from contracts.digests import file_sha256
+from contracts.hosts import host_variants
 from contracts.jobs import CellFailed, ModelFiles, peak_rss_kb, reset_peak_rss
 from contracts.phases import PROCESS, TOTAL
+from workloads.spec.program_file import PROGRAM_HOSTS, PROGRAM_VARIANTS
+from workloads.spec.workload import Workload
 
 OUTPUT_NAMES = ("stdout", "stderr")  # what outputs/<cell>.npz holds for a program cell
 JOB_KIND = "program"
@@ -101,7 +102,7 @@ def cell_problem(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | None:
     assert p.program is not None
     if cell.variant == "adapted" and p.program.adapt_error:
         return "failed", p.program.adapt_error
-    if cell.variant not in HOST_VARIANTS.get(cell.host, ()):
+    if cell.variant not in host_variants(cell.host):
         return "unsupported", f"{cell.host} does not run {cell.variant}"
     return None
 

@@ -17,7 +17,6 @@ says which.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import random
 import shutil
@@ -35,6 +34,7 @@ import pandas as pd
 from bench.analyze.summarize import headline_widths
 from bench.measure.prepare import PreparedWorkload
 from bench.measure.processes import check_disk, exit_reason, watch
+from bench.measure.report_check import read_result
 from bench.measure.worker import RUNNER_PID_ENV
 from bench.results.outputs import npz_safe
 from bench.results.progress import OFFLINE_ROUND, CellState
@@ -252,6 +252,7 @@ class Runner:
             round=r,
             load_mode="bytes",
             options=options,
+            generate=p.generate,
             measure=self.measure,
         )
         (workdir / "job.json").write_text(job.to_json())
@@ -342,7 +343,7 @@ class Runner:
         for wd, proc, reason in zip(workdirs, procs, reasons, strict=True):
             result_path = wd / "result.json"
             if reason is None and result_path.exists():
-                outcomes.append(json.loads(result_path.read_text()))
+                outcomes.append(read_result(result_path))
                 continue
             reason = reason or exit_reason(proc.returncode)
             last = telling_file(

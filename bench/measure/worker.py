@@ -23,6 +23,7 @@ import numpy as np
 
 from bench.measure.program import is_program_job
 from bench.measure.program import run_round as run_program_round
+from bench.measure.report_check import checked
 from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, reset_peak_rss
 from contracts.machine import StateWindow
 from contracts.measures import INSTRUCTIONS, WALL
@@ -93,8 +94,14 @@ def _measured_exec(raw: dict[str, Any], job_path: Path, out_dir: Path) -> dict[s
     """Re-execute this worker under callgrind or with the clock shim when the job's
     host measures itself in-process (hosts/measures); returns (the job, as it is to
     run) only when it need not."""
-    if is_program_job(raw) or raw.get("measure", WALL) == WALL:
+    measure = raw.get("measure", WALL)
+    if measure == WALL:
         return raw
+    if is_program_job(raw) or raw.get("generate"):
+        what = "program" if is_program_job(raw) else "generative (docs/decoding.md)"
+        raise CellUnsupported(
+            f"--measure {measure}: {what} workloads are measured in wall time only"
+        )
     job = CellJob.from_json(json.dumps(raw))
     if job.measure == INSTRUCTIONS and job.threads != 1:
         job.threads = 1  # every cell on one backend thread: counts like for like
@@ -128,7 +135,7 @@ def run(job_path: Path, out_dir: Path) -> int:
         traceback.print_exc()
         result = {"status": "failed", "reason": f"{type(e).__name__}: {e}"}
     tmp = out_dir / "result.json.tmp"
-    tmp.write_text(json.dumps(result))
+    tmp.write_text(json.dumps(checked(result)))  # a guest's bad numbers fail this cell only
     os.replace(tmp, out_dir / "result.json")
     return 0
 

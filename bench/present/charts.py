@@ -4,6 +4,7 @@ everywhere (VARIANT_COLORS, Okabe-Ito: distinguishable with colour-blindness).""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from matplotlib.figure import Figure, SubFigure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from bench.results.schema import NOISE_CV  # noqa: E402
-from contracts.cells import Cell, base_host
+from contracts.cells import Cell
+from contracts.hosts import host_facts
 
 VARIANT_COLORS = {
     "native": "#555555",
@@ -25,9 +27,6 @@ VARIANT_COLORS = {
     "component": "#009E73",
 }
 PHASE_COLORS = {"set_input": "#CC79A7", "compute": "#56B4E9", "get_output": "#D55E00"}
-
-
-HOST_HATCH = {"native": "", "native-c": "..", "wasmtime-py": "", "wasmtime-cli": "//"}
 OTHER_COLOR = "#999999"
 DPI = 100
 SLIDE_SIZE = (19.2, 10.8)  # inches at DPI 100 -> 1920x1080 px, 16:9
@@ -56,6 +55,8 @@ def measured(summary: pd.DataFrame) -> pd.DataFrame:
 def save(fig: Figure | SubFigure, out: Path, name: str) -> list[Path]:
     fig = fig.figure  # the root figure of a slide's body
     out.mkdir(parents=True, exist_ok=True)
+    # A name may carry a run folder's text (a machine fingerprint): a plain file name only.
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", name)[:100]
     paths = [out / f"{name}.png", out / f"{name}.svg"]
     for p in paths:
         fig.savefig(p, dpi=DPI, metadata={"Date": None} if p.suffix == ".svg" else None)
@@ -77,8 +78,8 @@ def figure(width: float, height: float) -> Figure:
 
 
 def hatch(host: str) -> str:
-    """A host's bar hatch; a release (`wasmtime-cli@45.0.2`) is drawn like its host."""
-    return HOST_HATCH.get(base_host(str(host)), "")
+    """A host's bar hatch (contracts/hosts.py); a release is drawn like its host."""
+    return host_facts(str(host)).hatch
 
 
 def variant_legend(
@@ -215,7 +216,8 @@ def binding_chart(summary: pd.DataFrame, out: Path) -> list[Path]:
     if any(c not in summary for c in host_cols):
         return []
     df = measured(summary)
-    df = df[(df["host"] == "wasmtime-py") & df[host_cols].notna().all(axis=1)]
+    timed = df["host"].astype(str).map(lambda h: host_facts(h).times_host_work).astype(bool)
+    df = df[timed & df[host_cols].notna().all(axis=1)]
     if df.empty:
         return []
     with style():

@@ -16,8 +16,9 @@ from functools import cache
 from pathlib import Path
 
 from contracts import paths
+from contracts.digests import file_sha256
 from contracts.jobs import CellFailed, CellUnsupported
-from hosts.backends.openvino_c import plugins_summary
+from hosts.openvino_c import plugins_summary
 from hosts.wasmtime_cli import releases
 
 # The CLI logs each wasi-nn host error at debug level ("host error: ..."): the
@@ -78,6 +79,19 @@ def cli_version(release: str | None = None) -> str:
     return proc.stdout.strip()
 
 
+def _cached_compile(cwasm: Path, meta: Path) -> int | None:
+    """The compile ns of a cached .cwasm that is whole (its sha256 as recorded when it
+    was made), else None: a truncated or damaged file is compiled again, never run."""
+    try:
+        record = json.loads(meta.read_text())
+        ns, digest = record["compile_ns"], record["sha256"]
+        if isinstance(ns, int) and digest == file_sha256(cwasm):
+            return ns
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # missing, old (no sha256) or corrupt record: compile again
+    return None
+
+
 def precompile(
     wasm: Path, release: str | None = None, valgrind: str | None = None
 ) -> tuple[Path, int, bool]:
@@ -94,8 +108,9 @@ def precompile(
     flavour = "-valgrind" if valgrind else ""
     cwasm = paths.cli_cache() / "cwasm" / f"{wasm.stem}-{h.hexdigest()[:16]}{flavour}.cwasm"
     meta = cwasm.with_suffix(".json")
-    if cwasm.is_file() and meta.is_file():
-        return cwasm, int(json.loads(meta.read_text())["compile_ns"]), True
+    cached_ns = _cached_compile(cwasm, meta)
+    if cached_ns is not None:
+        return cwasm, cached_ns, True
     cwasm.parent.mkdir(parents=True, exist_ok=True)
     tmp = cwasm.with_name(f"{cwasm.name}.tmp-{os.getpid()}")
     t0 = time.perf_counter_ns()
@@ -105,12 +120,16 @@ def precompile(
     proc = subprocess.run(cmd, capture_output=True, text=True)
     ns = time.perf_counter_ns() - t0
     if proc.returncode != 0:
+        Path(tmp).unlink(missing_ok=True)
         raise CellFailed(f"wasmtime compile {wasm.name}: {first_error(proc.stderr)}")
+    digest = file_sha256(tmp)
     os.replace(tmp, cwasm)
     # Atomic too: a concurrent run (e.g. another shard) reads it once the .cwasm exists.
     meta_tmp = meta.with_name(f"{meta.name}.tmp-{os.getpid()}")
     meta_tmp.write_text(
-        json.dumps({"compile_ns": ns, "wasm": wasm.name, "cli": cli_version(release)})
+        json.dumps(
+            {"compile_ns": ns, "wasm": wasm.name, "cli": cli_version(release), "sha256": digest}
+        )  # fmt: skip
     )
     os.replace(meta_tmp, meta)
     return cwasm, ns, False
@@ -168,20 +187,3 @@ def property_notes(ov: Path, threads: int, release: str | None = None) -> dict[s
         "prop.openvino.library": str(lib.resolve()) if lib.exists() else "",
         "prop.openvino.plugins_xml": plugins_summary(threads),
     }
-
-
-def versions_used(hosts: list[str]) -> dict[str, str]:
-    """meta.json `runtimes`: each wasmtime CLI host of a run -> its `--version` line
-    (or why it has none here)."""
-    out = {}
-    for host in sorted(
-        set(hosts), key=lambda h: (releases.split_host(h)[0], releases.version_key(h))
-    ):
-        name, version = releases.split_host(host)
-        if name != releases.HOST:
-            continue
-        try:
-            out[host] = cli_version(version)
-        except (CellFailed, CellUnsupported, OSError) as e:
-            out[host] = f"unavailable: {e}"
-    return out
