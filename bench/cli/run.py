@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bench.analyze.load import rounds_under_load
 from bench.analyze.outcome import outcome
 from bench.analyze.runs import measure_of
 from bench.cli import args as types
@@ -18,6 +19,7 @@ from bench.measure import finish, plan, runner
 from bench.measure.matrix import Filters
 from bench.present import tables
 from bench.results.run_plan import Overrides
+from bench.results.store import read_samples
 from contracts import machine, measures
 from contracts.cells import BACKENDS, DEVICES, VARIANTS
 from contracts.hosts import host_choices
@@ -127,8 +129,8 @@ def _check_measure(args: argparse.Namespace, say: Callable[[str], None]) -> dict
             if args.measure != measures.WALL
             else "; --measure instructions or cpu hold up better"
         )
-        console.print(f"[yellow]warning: the machine is busy ({state.describe()}): "
-                      f"wall times will be noisy{hint}")  # fmt: skip
+        console.print(f"warning: the machine is busy ({state.describe()}): "
+                      f"wall times will be noisy{hint}", style="yellow")  # fmt: skip
     return asdict(state)
 
 
@@ -214,6 +216,9 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
         return 130
     if run.stop_reason:  # --target-ci: the run stopped by itself; say why
         console.print(f"stopped: {run.stop_reason}", style="bold")
+    loaded, known = rounds_under_load(read_samples(setup.run_dir))
+    if loaded:  # docs/measures.md: another process kept half a core busy, or steal >= 5%
+        console.print(f"rounds measured under load: {loaded} of {known}", style="yellow")
     console.print(f"results: {setup.run_dir}")
     if args.report:
         from bench.present.report import write_report
