@@ -25,13 +25,16 @@ def start_state(meta: dict[str, Any]) -> str:
     state = meta.get("machine_state")
     if not isinstance(state, dict):
         return ""
+    numbers = {k: state.get(k) for k in ("load1", "others_cores", "steal_pct")}
+    if not all(isinstance(v, int | float) for v in numbers.values()):
+        return ""  # a meta.json from elsewhere with odd values: say nothing rather than guess
     cores = (meta.get("machine") or {}).get("cores", "?")
-    mhz = f", {state['cpu_mhz']:.0f} MHz" if state.get("cpu_mhz") else ""
-    busy = " (busy)" if state.get("under_load") else ""
+    mhz = state.get("cpu_mhz")
+    mhz_text = f", {mhz:.0f} MHz" if isinstance(mhz, int | float) and mhz else ""
+    busy = " (busy)" if state.get("under_load") is True else ""
     return (
-        f"load average {state.get('load1', 0):.2f} on {cores} cores, other processes busy on "
-        f"{state.get('others_cores', 0):.1f} cores, steal {state.get('steal_pct', 0):.1f}%"
-        f"{mhz}{busy}"
+        f"load average {numbers['load1']:.2f} on {cores} cores, other processes busy on "
+        f"{numbers['others_cores']:.1f} cores, steal {numbers['steal_pct']:.1f}%{mhz_text}{busy}"
     )
 
 
