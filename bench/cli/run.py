@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from bench.cli import args as types
+from contracts import machine, measures
 from contracts.cells import BACKENDS, DEVICES, VARIANTS
 from contracts.errors import UserError
 from contracts.hosts import host_choices
@@ -77,6 +79,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     run.add_argument("--max-time", type=types.duration, metavar="DURATION",
                      help="with --target-ci: time budget of the run, e.g. 90s, 15m, 1h "
                           "(default 30m; the planned rounds always complete)")  # fmt: skip
+    run.add_argument("--measure", default=measures.DEFAULT, metavar="|".join(measures.MEASURES),
+                     help="what each sample is: wall (elapsed time, default), cpu (the host "
+                          "process's CPU time) or instructions (counted under valgrind's "
+                          "callgrind); docs/measures.md")  # fmt: skip
     run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish an interrupted run")
     run.add_argument("--report", action="store_true", help="write the report when done")
     run.add_argument("--format", choices=["text", "json"], default="text",
@@ -142,7 +148,29 @@ def _options(args: argparse.Namespace, workloads: list[Workload]) -> plan.RunOpt
         offline_k=args.offline,
         target_ci=args.target_ci,
         max_time_s=args.max_time if args.max_time is not None else DEFAULT_MAX_TIME_S,
+        measure=args.measure,
     )
+
+
+def _check_measure(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
+    """Validate --measure (valgrind installed on first use for instructions), then watch
+    the machine for a second: its state goes to meta.json, and a busy machine is said
+    before anything is measured. Bad input raises a UserError before any folder exists."""
+    measures.check(args.measure)
+    if args.measure == measures.INSTRUCTIONS:
+        from hosts.measures.callgrind import ensure_valgrind
+
+        ensure_valgrind(say)
+    state = machine.sample_state(1.0)
+    if state.under_load:
+        hint = (
+            ""
+            if args.measure != measures.WALL
+            else "; --measure instructions or cpu hold up better"
+        )
+        console.print(f"warning: the machine is busy ({state.describe()}): "
+                      f"wall times will be noisy{hint}", style="yellow")  # fmt: skip
+    return asdict(state)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -155,7 +183,8 @@ def run(args: argparse.Namespace) -> int:
                  ("--shard", args.shard), ("--iterations", args.iterations), ("--warmup", args.warmup),
                  ("--rounds", args.rounds), ("--timeout", args.timeout),
                  ("--memory-limit", args.memory_limit), ("--target-ci", args.target_ci),
-                 ("--max-time", args.max_time)) if value]  # fmt: skip
+                 ("--max-time", args.max_time),
+                 ("--measure", args.measure != measures.DEFAULT)) if value]  # fmt: skip
         if given:
             console.print(f"wasinn-bench run: error: --resume continues the run as planned; "
                           f"drop {', '.join(given)}")  # fmt: skip
@@ -169,7 +198,11 @@ def run(args: argparse.Namespace) -> int:
         workloads = read_workloads(args)
         from bench.measure import plan
 
-        setup = plan.setup_new(_options(args, workloads), say)
+        options = _options(args, workloads)
+        options.machine_state = _check_measure(args, say)
+        if args.measure != measures.WALL:
+            options.offline_k = 0  # offline throughput is samples per second: wall time only
+        setup = plan.setup_new(options, say)
     try:
         return _run(args, setup, say)
     finally:
@@ -186,10 +219,12 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
         TimeElapsedColumn,
     )
 
+    from bench.analyze.load import rounds_under_load
     from bench.analyze.outcome import outcome
     from bench.analyze.runs import measure_of
     from bench.measure import finish, runner
     from bench.present import tables
+    from bench.results.store import read_samples
 
     say(f"run folder: {setup.run_dir}")
     with Progress(
@@ -218,6 +253,7 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
             setup.run_dir, setup.prepared, setup.states, setup.plan.seed, on_progress
         )
         run.offline_k = setup.plan.offline_k
+        run.measure = setup.plan.measure
         if target := setup.plan.target_ci:
             run.target_ci, run.max_time_s = target.pct, target.max_time_s
         progress.update(task, total=run.total_jobs(run.pending_jobs(setup.done)))
@@ -240,6 +276,9 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
         return 130
     if run.stop_reason:  # --target-ci: the run stopped by itself; say why
         console.print(f"stopped: {run.stop_reason}", style="bold")
+    loaded, known = rounds_under_load(read_samples(setup.run_dir))
+    if loaded:  # docs/measures.md: another process kept half a core busy, or steal >= 5%
+        console.print(f"rounds measured under load: {loaded} of {known}", style="yellow")
     console.print(f"results: {setup.run_dir}")
     if args.report:
         from bench.present.report import write_report

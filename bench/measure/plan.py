@@ -40,6 +40,8 @@ class RunOptions:
     target_ci: float | None = None  # --target-ci: add rounds until every headline CI is this tight
     max_time_s: float = 1800.0  # --max-time: the run's time budget while adding rounds
     workloads: list[Workload] | None = None  # already read (instead of targets/suite)
+    measure: str = "wall"  # --measure: wall | cpu | instructions (contracts/measures.py)
+    machine_state: dict[str, Any] | None = None  # the machine's state before measuring
 
 
 def select_workloads(options: RunOptions) -> list[Workload]:
@@ -127,6 +129,15 @@ def opset_outside_range(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | No
         "unsupported",
         f"model opset {opset} outside {cell.backend}'s supported range {known[0]}-{known[1]}",
     )
+
+
+def wall_only(p: PreparedWorkload, measure: str) -> str | None:
+    """Why a workload's cells cannot take a --measure other than wall (None: they can):
+    programs and generative workloads time themselves in wall time (docs/measures.md)."""
+    if measure == "wall" or (p.program is None and p.generate is None):
+        return None
+    what = "a program workload" if p.program is not None else "a generative workload"
+    return f"--measure {measure}: {what} is measured in wall time only"
 
 
 def check_writable(run_dir: Path) -> None:
@@ -221,6 +232,8 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             s.status, s.reason = "unsupported", missing[s.cell.host]
         elif found := probe(s.cell) or opset_outside_range(s.cell, prepared[s.cell.workload]):
             s.status, s.reason = found
+        elif reason := wall_only(prepared[s.cell.workload], options.measure):
+            s.status, s.reason = "unsupported", reason
     plan = Plan(
         run_id=run_dir.name,
         seed=options.seed,
@@ -236,6 +249,8 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             else None
         ),
         cells=[PlannedCell(s.cell.key, s.status, s.reason) for s in states],
+        measure=options.measure,
+        machine_state=options.machine_state,
         # what --resume checks before it continues (bench/measure/identity.py)
         identity={"sources": recorded, "products": identity.products(prepared)},
     )
