@@ -7,25 +7,23 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.console import Console
 
-from bench.analyze.load import rounds_under_load
-from bench.analyze.outcome import outcome
-from bench.analyze.runs import measure_of
 from bench.cli import args as types
-from bench.measure import finish, plan, runner
-from bench.measure.matrix import Filters
-from bench.present import tables
-from bench.results.run_plan import Overrides
-from bench.results.store import read_samples
 from contracts import machine, measures
 from contracts.cells import BACKENDS, DEVICES, VARIANTS
+from contracts.errors import UserError
 from contracts.hosts import host_choices
 
-# plain lines: errors stand alone
-console = tables.plain_console(stderr=True, log_time=False, log_path=False)
+if TYPE_CHECKING:  # the measuring modules import pandas, scipy, ...: only once input is good
+    from bench.measure import plan
+    from workloads.spec.workload import Workload
+
+# plain lines: errors stand alone; no markup (tables.plain_console, without importing the
+# tables module and its pandas before the input is checked)
+console = Console(markup=False, stderr=True, log_time=False, log_path=False)
 DEFAULT_MAX_TIME_S = 1800.0  # --max-time when --target-ci is given without it
 
 
@@ -34,8 +32,14 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "run", help="run workloads as a matrix of cells and write results/<run-id>/"
     )
     run.add_argument(
-        "workloads", nargs="*", metavar="WORKLOAD-NAME|PATH.toml", help="default: the --suite"
-    )
+        "workloads", nargs="*", metavar="WORKLOAD-NAME|PATH.toml|MODEL.onnx",
+        help="default: the --suite; a model file runs without a workload file (--shape)",
+    )  # fmt: skip
+    run.add_argument("--shape", type=types.input_shape, action="append", metavar="INPUT=D1,D2,..",
+                     help="with MODEL.onnx: the shape of a dynamic input, e.g. x=1,3,48,320")  # fmt: skip
+    run.add_argument("--input-file", type=types.input_file, action="append",
+                     metavar="INPUT=PATH", help="with MODEL.onnx: an input's values "
+                     "(.npy, or raw little-endian bytes); default: uniform [0, 1)")  # fmt: skip
     run.add_argument("--suite", default="quick", choices=["quick", "full"])
     run.add_argument("--variants", type=types.axis_list(VARIANTS), help=",".join(VARIANTS))
     run.add_argument(
@@ -91,8 +95,43 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return run
 
 
-def _options(args: argparse.Namespace) -> plan.RunOptions:
+class FlagError(UserError):
+    """--shape/--input-file without a model file to describe."""
+
+
+def read_workloads(args: argparse.Namespace) -> list[Workload]:
+    """The workloads to run, read and checked against their models' headers: bad input
+    is refused here in milliseconds, before the measuring modules are imported."""
+    from bench.measure.model_check import check_user_workload
+    from bench.measure.quick import ModelFlags, is_model_target, model_workload
+    from workloads.spec.workload import find_workload, suite
+
+    flags = ModelFlags(dict(args.shape or []), dict(args.input_file or []))
+    models = [t for t in args.workloads if is_model_target(t)]
+    if flags.given and len(models) != 1:
+        raise FlagError(
+            "--shape and --input-file describe the inputs of one model file given instead "
+            "of workloads, e.g. wasinn-bench run model.onnx --shape x=1,3,224,224"
+        )
+    if not args.workloads:
+        workloads = suite(args.suite)
+    else:
+        workloads = [
+            model_workload(t, flags) if is_model_target(t) else find_workload(t)
+            for t in args.workloads
+        ]
+    for w in workloads:
+        check_user_workload(w)
+    return workloads
+
+
+def _options(args: argparse.Namespace, workloads: list[Workload]) -> plan.RunOptions:
+    from bench.measure import plan
+    from bench.measure.matrix import Filters
+    from bench.results.run_plan import Overrides
+
     return plan.RunOptions(
+        workloads=workloads,
         targets=args.workloads,
         suite=args.suite,
         filters=Filters(args.variants, args.hosts, args.backends, args.devices),
@@ -137,7 +176,10 @@ def _check_measure(args: argparse.Namespace, say: Callable[[str], None]) -> dict
 def run(args: argparse.Namespace) -> int:
     say = console.log
     if args.resume:
+        from bench.measure import plan
+
         given = [name for name, value in (("WORKLOAD", args.workloads), ("--out", args.out),
+                 ("--shape", args.shape), ("--input-file", args.input_file),
                  ("--shard", args.shard), ("--iterations", args.iterations), ("--warmup", args.warmup),
                  ("--rounds", args.rounds), ("--timeout", args.timeout),
                  ("--memory-limit", args.memory_limit), ("--target-ci", args.target_ci),
@@ -153,7 +195,10 @@ def run(args: argparse.Namespace) -> int:
                       "give --target-ci PCT too")  # fmt: skip
         return 2
     else:
-        options = _options(args)
+        workloads = read_workloads(args)
+        from bench.measure import plan
+
+        options = _options(args, workloads)
         options.machine_state = _check_measure(args, say)
         if args.measure != measures.WALL:
             options.offline_k = 0  # offline throughput is samples per second: wall time only
@@ -166,6 +211,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], None]) -> int:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from bench.analyze.load import rounds_under_load
+    from bench.analyze.outcome import outcome
+    from bench.analyze.runs import measure_of
+    from bench.measure import finish, runner
+    from bench.present import tables
+    from bench.results.store import read_samples
+
     say(f"run folder: {setup.run_dir}")
     with Progress(
         TextColumn("{task.description}", style="bold", markup=False),

@@ -20,7 +20,13 @@ from bench.analyze import decoding, stats
 from bench.analyze.answers import Answer, answers
 from bench.analyze.load import load_sentence
 from bench.analyze.runs import Run, load_run
-from bench.analyze.summarize import binding_cost, phase_ms, variant_ratios
+from bench.analyze.summarize import (
+    PROGRAM_UNIT,
+    binding_cost,
+    phase_ms,
+    program_rows,
+    variant_ratios,
+)
 from bench.present import answers as answers_view
 from bench.present import charts, release_charts
 from bench.present.markdown import md, md_code
@@ -54,12 +60,12 @@ def _cell(r: pd.Series) -> str:
     return f"{r['workload']} / {r['variant']} / {r['host']} / {r['backend']} / {r['device']}"
 
 
-def summary_table(summary: pd.DataFrame) -> Block:
+def summary_table(summary: pd.DataFrame, versus: str = "× native [CI]") -> Block:
     """The cells in a table that fits a 1400-px page; tails and throughput are in
-    detail_table."""
+    detail_table. `versus`: the header of the overhead column (programs: × preview1)."""
     header = [
         "workload", "variant", "host", "backend", "device", "status", "p50 ms [95% CI]",
-        "CV (robust)", "× native [CI]", "× native-c [CI]", "CI ±%", "binding", "agrees",
+        "CV (robust)", versus, "× native-c [CI]", "CI ±%", "binding", "agrees",
     ]  # fmt: skip
     rows = []
     for _, r in summary.iterrows():
@@ -474,7 +480,13 @@ def build(run: Run, out: Path, ratios: pd.DataFrame, found: list[Answer]) -> lis
     totals = phase_ms(run.samples, "total")
     intro = intro_blocks(run, s)  # the title, then the answer first
     blocks = intro[:1] + answer_blocks(found, out, run.measure) + warning_blocks(s)
-    blocks += intro[1:] + [Block("h2", "Summary"), summary_table(s)]
+    programs = program_rows(s)  # their unit is a region or a run, their reference preview1
+    blocks += intro[1:] + [Block("h2", "Summary")]
+    if not programs.all():
+        blocks.append(summary_table(s[~programs]))
+    if programs.any():
+        blocks += [Block("h2", "Program workloads"), Block("p", PROGRAM_UNIT[0].upper() + PROGRAM_UNIT[1:] + "."),
+                   summary_table(s[programs], "× preview1 [CI]")]  # fmt: skip
     blocks += precision_blocks(run, s)
     if (s["status"] == "ok").any():
         blocks += [Block("h2", "Tails and throughput"), detail_table(s)]
