@@ -318,7 +318,7 @@ def meta_block(run: Run) -> Block:
     return Block("table", header=["", ""], rows=rows)
 
 
-def answer_blocks(found: list[Answer], out: Path) -> list[Block]:
+def answer_blocks(found: list[Answer], out: Path, measure: str = "wall") -> list[Block]:
     """The working group's question answered first: one sentence per answer, grouped
     (the runtime; our Python host apart), then one chart of them all."""
     if not found:
@@ -339,7 +339,7 @@ def answer_blocks(found: list[Answer], out: Path) -> list[Block]:
     ]
     for title, items in answers_view.groups(found):
         blocks.append(Block("p", md(f"{title[0].upper()}{title[1:]}:")))
-        blocks += [Block("li", md(answers_view.sentence(a))) for a in items]
+        blocks += [Block("li", md(answers_view.sentence(a, measure))) for a in items]
     paths = answers_view.answer_chart(found, out)
     if paths:
         blocks += [Block("img", text="the answer", image=paths[0]),
@@ -479,7 +479,7 @@ def build(run: Run, out: Path, ratios: pd.DataFrame, found: list[Answer]) -> lis
     s = run.summary
     totals = phase_ms(run.samples, "total")
     intro = intro_blocks(run, s)  # the title, then the answer first
-    blocks = intro[:1] + answer_blocks(found, out) + warning_blocks(s)
+    blocks = intro[:1] + answer_blocks(found, out, run.measure) + warning_blocks(s)
     programs = program_rows(s)  # their unit is a region or a run, their reference preview1
     blocks += intro[1:] + [Block("h2", "Summary")]
     if not programs.all():
