@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts import paths, wasm_binary
-from contracts.logtail import telling
+from contracts.jobs import CellFailed
+from contracts.logtail import MAX_OUTPUT_BYTES, telling
 
 TIMINGS = ("bench", "process")
 MARK = re.compile(rb"wasinn-bench region (\d+) (\d+)\n")
@@ -106,6 +107,18 @@ def imports_bench(wasm: Path) -> bool:
     if wasm_binary.kind_of(data) != "core":
         return False
     return any(m == BENCH_MODULE for m, _, _ in wasm_binary.read_core_module(data).imports)
+
+
+def read_output(path: Path) -> bytes:
+    """What a program printed on one stream (b'' when absent); over MAX_OUTPUT_BYTES
+    its run fails instead: outputs are compared whole, and kept in outputs/."""
+    if not path.exists():
+        return b""
+    size = path.stat().st_size
+    if size > MAX_OUTPUT_BYTES:
+        raise CellFailed(f"{path.name}: {size} bytes, over the {MAX_OUTPUT_BYTES >> 20} MiB "
+                         "a program may print")  # fmt: skip
+    return path.read_bytes()
 
 
 def split_marks(stderr: bytes) -> tuple[list[tuple[int, int]], str]:

@@ -33,7 +33,7 @@ import pandas as pd
 
 from bench.analyze.summarize import headline_widths
 from bench.measure.prepare import PreparedWorkload
-from bench.measure.processes import check_disk, exit_reason, watch
+from bench.measure.processes import check_disk, exit_reason, keep_tail, watch
 from bench.measure.report_check import read_result
 from bench.measure.worker import RUNNER_PID_ENV
 from bench.results.outputs import npz_safe
@@ -331,7 +331,7 @@ class Runner:
                 )
             )
         try:
-            reasons = watch(self._current, timeout_s, memory_limit_mb)
+            reasons = watch(self._current, timeout_s, memory_limit_mb, workdirs)
         finally:
             procs, self._current = self._current, []
             for f in files:
@@ -357,7 +357,7 @@ class Runner:
         for name in ("worker.stderr", "worker.stdout", "stderr.txt", "stdout.txt"):
             src = workdir / name
             if src.exists() and src.stat().st_size:
-                shutil.copyfile(src, logs / f"{safe}.r{r}.{name}")
+                keep_tail(src, logs / f"{safe}.r{r}.{name}")  # a guest may print a GiB
 
     def _record_round(
         self, state: CellState, r: int, outcome: dict[str, Any], workdir: Path

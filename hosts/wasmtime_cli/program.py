@@ -25,6 +25,7 @@ from hosts.programs import (
     finish,
     imports_bench,
     lay_out,
+    read_output,
     split_marks,
 )
 from hosts.wasmtime_cli import binary
@@ -52,12 +53,12 @@ def run_program(job: ProgramJob, release: str | None = None) -> ProgramResult:
     child = run_child(cmd, run.stdout, run.stderr, env, os.getcwd(), job.timeout_s)
     code, wall = child.code, child.wall_ns
     trap = f"killed after the {job.timeout_s} s timeout" if child.timed_out else None
-    regions, stderr = split_marks(run.stderr.read_bytes())
+    regions, stderr = split_marks(read_output(run.stderr))
     if trap is None and code != 0 and "wasm backtrace" in stderr:
         trap = binary.first_error(stderr)  # the CLI's "Error: ... (cause)" line
     elif trap is None and code < 0:
         trap = f"killed by {binary.signal_name(-code)}"
-    result = finish(job, code, run.stdout.read_text(errors="replace"), stderr, regions,
+    result = finish(job, code, read_output(run.stdout).decode(errors="replace"), stderr, regions,
                     wall, trap)  # fmt: skip
     result.notes |= {
         "cli": binary.cli_version(release),
