@@ -36,7 +36,7 @@ from bench.measure.prepare import PreparedWorkload
 from bench.measure.processes import check_disk, exit_reason, keep_tail, watch
 from bench.measure.report_check import read_result
 from bench.measure.worker import RUNNER_PID_ENV
-from bench.results.outputs import npz_safe
+from bench.results.outputs import write_outputs
 from bench.results.progress import OFFLINE_ROUND, CellState
 from bench.results.schema import SAMPLE_COLUMNS
 from bench.results.store import RunWriter, read_samples
@@ -383,11 +383,7 @@ class Runner:
                 arrays = {
                     name: npz[f"arr_{i}"] for i, name in enumerate(outcome.get("output_names", []))
                 }
-            final = self.writer.outputs / f"{c.slug}.npz"
-            tmp = final.with_name(f".{final.name}.tmp")
-            with open(tmp, "wb") as f:  # a file object: savez would add ".npz" to a path
-                np.savez(f, **npz_safe(arrays))
-            os.replace(tmp, final)  # whole or absent after a kill
+            write_outputs(self.writer.outputs / f"{c.slug}.npz", arrays)
         state.status = "ok"
         state.rounds_done += 1
         state.peak_rss_kb = max(state.peak_rss_kb, int(outcome.get("peak_rss_kb", 0)))
