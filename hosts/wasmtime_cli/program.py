@@ -13,18 +13,19 @@ child process's wall time, compilation excluded (`wasmtime compile` once per bin
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-from contracts import wasm_binary
+from contracts import marks, wasm_binary
 from contracts.jobs import CellFailed
 from hosts.child import run_child
 from hosts.openvino_c import library_env
 from hosts.programs import (
-    BENCH_PRELOAD,
     ProgramJob,
     ProgramResult,
     finish,
     imports_bench,
     lay_out,
+    preload_with_token,
     read_output,
     split_marks,
 )
@@ -32,11 +33,12 @@ from hosts.wasmtime_cli import binary
 
 
 def command(
-    job: ProgramJob, guest: os.PathLike, cwasm: os.PathLike, release: str | None = None
-) -> list[str]:
+    job: ProgramJob, guest: os.PathLike, cwasm: os.PathLike, release: str | None = None,
+    preload: Path | None = None,
+) -> list[str]:  # fmt: skip
     cmd = [str(binary.binary_for(release)), "run", "-S", "nn", "--dir", f"{guest}::."]
-    if imports_bench(job.wasm):
-        cmd += ["--preload", f"bench={BENCH_PRELOAD}"]
+    if preload is not None:
+        cmd += ["--preload", f"bench={preload}"]
     return [*cmd, "--allow-precompiled", "--argv0", job.argv0, str(cwasm), *job.args]
 
 
@@ -49,17 +51,24 @@ def run_program(job: ProgramJob, release: str | None = None) -> ProgramResult:
     cwasm, compile_ns, cached = binary.precompile(job.wasm, release)
     env = library_env(job.threads)
     env.pop("WASMTIME_BACKTRACE_DETAILS", None)
-    cmd = command(job, run.guest, cwasm, release)
+    # A core module's bench: the preload, with a secret token of this run; a component:
+    # its adapter's token (adapted) or none (a native component's own bench).
+    token = job.mark_token
+    preload = None
+    if wasm_binary.file_kind(job.wasm) == "core":
+        token = marks.new_token()
+        preload = preload_with_token(run.root, token) if imports_bench(job.wasm) else None
+    cmd = command(job, run.guest, cwasm, release, preload)
     child = run_child(cmd, run.stdout, run.stderr, env, os.getcwd(), job.timeout_s)
     code, wall = child.code, child.wall_ns
     trap = f"killed after the {job.timeout_s} s timeout" if child.timed_out else None
-    regions, stderr = split_marks(read_output(run.stderr))
+    regions, stderr, forged = split_marks(read_output(run.stderr), token)
     if trap is None and code != 0 and "wasm backtrace" in stderr:
         trap = binary.first_error(stderr)  # the CLI's "Error: ... (cause)" line
     elif trap is None and code < 0:
         trap = f"killed by {binary.signal_name(-code)}"
     result = finish(job, code, read_output(run.stdout).decode(errors="replace"), stderr, regions,
-                    wall, trap)  # fmt: skip
+                    wall, trap, forged)  # fmt: skip
     result.notes |= {
         "cli": binary.cli_version(release),
         "compile_ns": str(compile_ns),

@@ -18,6 +18,7 @@ import wasmtime
 
 from contracts import wasm_binary
 from contracts.jobs import CellFailed
+from contracts.marks import new_token
 from hosts.programs import (
     ProgramJob,
     ProgramResult,
@@ -98,9 +99,10 @@ def run_preview1(job: ProgramJob) -> ProgramResult:
     except (wasmtime.Trap, wasmtime.WasmtimeError) as e:
         code, trap = -1, marks.error or _summary(e)
     wall = time.perf_counter_ns() - t0
-    _, stderr = split_marks(read_output(run.stderr))  # a program may print look-alike lines
+    # bench is host functions here: every mark line on stderr was printed by the program
+    _, stderr, forged = split_marks(read_output(run.stderr), token=new_token())
     result = finish(job, code, read_output(run.stdout).decode(errors="replace"), stderr,
-                    marks.regions, wall, trap)  # fmt: skip
+                    marks.regions, wall, trap, forged)  # fmt: skip
     if nn.last_error:
         result.notes["wasi_nn_last_error"] = nn.last_error
     return result
@@ -114,10 +116,10 @@ def run_component_program(job: ProgramJob) -> ProgramResult:
     t0 = time.perf_counter_ns()
     out = run_component(job.wasm, job.argv, run.guest, config, run.stdout, run.stderr)
     wall = time.perf_counter_ns() - t0
-    regions, stderr = split_marks(read_output(run.stderr))
+    regions, stderr, forged = split_marks(read_output(run.stderr), job.mark_token)
     code = -1 if out.trap is not None else out.exit_code
     return finish(job, code, read_output(run.stdout).decode(errors="replace"), stderr, regions,
-                  wall, out.trap)  # fmt: skip
+                  wall, out.trap, forged)  # fmt: skip
 
 
 def run_program(job: ProgramJob) -> ProgramResult:
