@@ -13,10 +13,11 @@ child process's wall time, compilation excluded (`wasmtime compile` once per bin
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from contracts import marks, wasm_binary
-from contracts.jobs import CellFailed
+from contracts.jobs import CellFailed, CellUnsupported
 from hosts.child import run_child
 from hosts.openvino_c import library_env
 from hosts.programs import (
@@ -42,6 +43,29 @@ def command(
     return [*cmd, "--allow-precompiled", "--argv0", job.argv0, str(cwasm), *job.args]
 
 
+# A line of the CLI's tracing log: "<RFC 3339 time> <LEVEL> <target>: message".
+LOG_LINE = re.compile(r"^(\x1b\[[0-9;]*m)*\d{4}-\d\d-\d\dT\S+Z\s.*?(TRACE|DEBUG|INFO|WARN|ERROR)\b")
+
+
+def split_log(stderr: str) -> tuple[str, str]:
+    """(the CLI's log lines, the program's own stderr)."""
+    log, own = [], []
+    for line in stderr.splitlines(keepends=True):
+        (log if LOG_LINE.match(line) else own).append(line)
+    return "".join(log), "".join(own)
+
+
+def _bench(job: ProgramJob, folder: Path) -> tuple[str | None, Path | None]:
+    """(the token its marks must carry, the preload to give it). A core module's bench is
+    the preload with a fresh secret of this run (none if it does not import bench: then
+    every mark line is its own); a component's is its adapter's token (adapted) or None
+    (a native component's own bench)."""
+    if wasm_binary.file_kind(job.wasm) != "core":
+        return job.mark_token, None
+    token = marks.new_token()
+    return token, preload_with_token(folder, token) if imports_bench(job.wasm) else None
+
+
 def run_program(job: ProgramJob, release: str | None = None) -> ProgramResult:
     try:
         wasm_binary.file_kind(job.wasm)
@@ -51,18 +75,17 @@ def run_program(job: ProgramJob, release: str | None = None) -> ProgramResult:
     cwasm, compile_ns, cached = binary.precompile(job.wasm, release)
     env = library_env(job.threads)
     env.pop("WASMTIME_BACKTRACE_DETAILS", None)
-    # A core module's bench: the preload, with a secret token of this run; a component:
-    # its adapter's token (adapted) or none (a native component's own bench).
-    token = job.mark_token
-    preload = None
-    if wasm_binary.file_kind(job.wasm) == "core":
-        token = marks.new_token()
-        preload = preload_with_token(run.root, token) if imports_bench(job.wasm) else None
+    env["WASMTIME_LOG"] = binary.LOG_FILTER  # its wasi-nn's own words when a call fails
+    token, preload = _bench(job, run.root)
     cmd = command(job, run.guest, cwasm, release, preload)
     child = run_child(cmd, run.stdout, run.stderr, env, os.getcwd(), job.timeout_s)
     code, wall = child.code, child.wall_ns
     trap = f"killed after the {job.timeout_s} s timeout" if child.timed_out else None
     regions, stderr, forged = split_marks(read_output(run.stderr), token)
+    log, stderr = split_log(stderr)  # the program's stderr is compared across cells: no log
+    if code != 0 and any(p in log for p in binary.UNSUPPORTED_PATTERNS):
+        version = binary.cli_version(release).split(" (")[0]
+        raise CellUnsupported(f"{version}: {binary.first_error(log)}")
     if trap is None and code != 0 and "wasm backtrace" in stderr:
         trap = binary.first_error(stderr)  # the CLI's "Error: ... (cause)" line
     elif trap is None and code < 0:
