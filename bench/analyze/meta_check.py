@@ -30,6 +30,7 @@ FIELDS: dict[str, tuple[type, ...]] = {
     "machine": (dict,),
     "packages": (dict,),
     "runtimes": (dict,),
+    "engines": (dict,),
     "models": (dict,),
     "workloads": (dict,),
     "backends": (dict,),

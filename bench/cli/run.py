@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bench.analyze.summarize import variant_ratios
 from bench.cli import args as types
+from bench.cli import engines as engine_options
 from bench.measure import finish, plan, runner
 from bench.measure.matrix import Filters
 from bench.present import tables
@@ -37,6 +38,14 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         type=types.host_list,
         help=",".join(HOST_NAMES) + ", wasmtime-cli@VERSION (releases)",
     )
+    run.add_argument("--engine", action="append", default=[], metavar="NAME=PATH|NAME=cmd:'TEMPLATE'",
+                     help="run a wasmtime binary of yours as host wasmtime-cli[NAME], or another "
+                          "runtime by its command line as cmd[NAME] (repeatable; docs/engines.md)")  # fmt: skip
+    run.add_argument("--engine-base", metavar="NAME",
+                     help="with two or more engines: the build the others are compared with "
+                          "(default: the first --engine)")  # fmt: skip
+    run.add_argument("--engine-version", action="append", default=[], metavar="NAME=COMMAND",
+                     help="how a cmd: engine says its version (default: its program --version)")  # fmt: skip
     run.add_argument("--backends", type=types.axis_list(BACKENDS), help=",".join(BACKENDS))
     run.add_argument("--devices", type=types.axis_list(DEVICES), help=",".join(DEVICES))
     run.add_argument("--iterations", type=types.positive, help="measured iterations per round")
@@ -75,10 +84,15 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace) -> plan.RunOptions:
+    chosen = engine_options.chosen_engines(args.engine, args.engine_version, args.engine_base)
+    hosts = args.hosts
+    if chosen:  # the engines, and the hosts --hosts names (default: the engines alone)
+        hosts = list(dict.fromkeys([*(args.hosts or []), *(e.host for e in chosen)]))
     return plan.RunOptions(
         targets=args.workloads,
         suite=args.suite,
-        filters=Filters(args.variants, args.hosts, args.backends, args.devices),
+        filters=Filters(args.variants, hosts, args.backends, args.devices),
+        engines=chosen,
         overrides=Overrides(
             iterations=args.iterations,
             warmup=args.warmup,
@@ -102,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
                  ("--shard", args.shard), ("--iterations", args.iterations), ("--warmup", args.warmup),
                  ("--rounds", args.rounds), ("--timeout", args.timeout),
                  ("--memory-limit", args.memory_limit), ("--target-ci", args.target_ci),
-                 ("--max-time", args.max_time)) if value]  # fmt: skip
+                 ("--max-time", args.max_time), ("--engine", args.engine),
+                 ("--engine-base", args.engine_base)) if value]  # fmt: skip
         if given:
             console.print(f"wasinn-bench run: error: --resume continues the run as planned; "
                           f"drop {', '.join(given)}")  # fmt: skip

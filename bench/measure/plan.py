@@ -24,6 +24,8 @@ from bench.results.store import write_json
 from contracts.cells import Cell
 from contracts.errors import UserError
 from contracts.hosts import host_facts
+from hosts import engines
+from hosts.engines import Engine
 
 
 @dataclass
@@ -38,6 +40,7 @@ class RunOptions:
     offline_k: int = 0  # concurrent instances for offline throughput; 0 = not measured
     target_ci: float | None = None  # --target-ci: add rounds until every headline CI is this tight
     max_time_s: float = 1800.0  # --max-time: the run's time budget while adding rounds
+    engines: list[Engine] = field(default_factory=list)  # --engine, checked; the base first
 
 
 def select_workloads(options: RunOptions) -> list[Workload]:
@@ -184,6 +187,7 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             )
             + ")"
         )
+    engines.use(options.engines)  # the workers and the probes find them by name
     # Releases (`NAME@X`): an unknown version is bad input (exit 2, before any folder
     # exists); a missing one is installed now, or its cells say why it cannot be.
     from hosts import prepare_hosts
@@ -223,6 +227,7 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             else None
         ),
         cells=[PlannedCell(s.cell.key, s.status, s.reason) for s in states],
+        engines=[asdict(e) for e in options.engines],
         # what --resume checks before it continues (bench/measure/identity.py)
         identity={"sources": recorded, "products": identity.products(prepared)},
     )
@@ -241,6 +246,7 @@ def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
     lock = lock_run_folder(run_dir)
     try:
         plan = Plan.read(run_dir)
+        engines.use([Engine(**e) for e in plan.engines])
         workloads = select_workloads(RunOptions(targets=plan.workloads, overrides=plan.overrides))
         recorded = plan.identity  # None: a run from before it was recorded
         if recorded:

@@ -3,7 +3,7 @@ record. `--resume` continues exactly this plan; meta.json's `config` is a view o
 a run killed before it finished reads back from it (with progress.jsonl).
 
 The file format is unchanged by this type (docs/results.md): keys absent in older runs
-(`target_ci`, `identity`, `stop_reason`) read back as None.
+(`target_ci`, `identity`, `stop_reason`) read back as None, `engines` as [].
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ class Plan:
     cells: list[PlannedCell] = field(default_factory=list)
     identity: dict[str, Any] | None = None  # what --resume checks (bench/measure/identity.py)
     stop_reason: str | None = None  # why added rounds stopped (--target-ci)
+    # --engine: {name, path | template, version}, the base (--engine-base) first
+    engines: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,12 +78,13 @@ class Plan:
             cells=[PlannedCell(**c) for c in d.get("cells") or []],
             identity=d.get("identity"),
             stop_reason=d.get("stop_reason"),
+            engines=list(d.get("engines") or []),
         )
 
     def config(self) -> dict[str, Any]:
         """meta.json's `config`: how the run was asked for."""
         d = self.to_json()
-        keys = ("seed", "offline_k", "overrides", "filters", "workloads", "target_ci")
+        keys = ("seed", "offline_k", "overrides", "filters", "workloads", "target_ci", "engines")
         return {k: d[k] for k in keys} | {"stop_reason": self.stop_reason}
 
     def write(self, run_dir: Path) -> None:

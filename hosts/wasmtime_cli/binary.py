@@ -67,23 +67,27 @@ def cli_binary() -> Path:
 
 
 @cache
-def cli_version(release: str | None = None) -> str:
-    """e.g. 'wasmtime 49.0.3 (f96eabaa1 2026-10-14)'."""
-    binary = binary_for(release)
+def cli_version(binary: Path | None = None) -> str:
+    """e.g. 'wasmtime 49.0.3 (f96eabaa1 2026-10-14)' (None: the pinned CLI)."""
+    binary = binary or cli_binary()
     proc = subprocess.run([binary, "--version"], capture_output=True, text=True)
     if proc.returncode != 0:
         raise CellFailed(f"{binary} --version failed: {proc.stderr.strip()[-300:]}")
     return proc.stdout.strip()
 
 
-def precompile(wasm: Path, release: str | None = None) -> tuple[Path, int, bool]:
-    """(cwasm, compile ns, cached?): `wasmtime compile` once per guest and CLI version.
+def precompile(
+    wasm: Path, binary: Path | None = None, key: str | None = None
+) -> tuple[Path, int, bool]:
+    """(cwasm, compile ns, cached?): `wasmtime compile` once per guest and CLI, the CLI
+    known by `key` (an engine build: its sha256) or else by its version.
 
     The compile time is the wall time of the `wasmtime compile` child process
     (so it includes the CLI's start-up, ~ms), stored beside the .cwasm.
     """
+    binary = binary or cli_binary()
     h = hashlib.sha256(wasm.read_bytes())
-    h.update(cli_version(release).encode())
+    h.update((key or cli_version(binary)).encode())
     cwasm = paths.cli_cache() / "cwasm" / f"{wasm.stem}-{h.hexdigest()[:16]}.cwasm"
     meta = cwasm.with_suffix(".json")
     if cwasm.is_file() and meta.is_file():
@@ -91,9 +95,7 @@ def precompile(wasm: Path, release: str | None = None) -> tuple[Path, int, bool]
     cwasm.parent.mkdir(parents=True, exist_ok=True)
     tmp = cwasm.with_name(f"{cwasm.name}.tmp-{os.getpid()}")
     t0 = time.perf_counter_ns()
-    proc = subprocess.run(
-        [binary_for(release), "compile", "-o", tmp, wasm], capture_output=True, text=True
-    )
+    proc = subprocess.run([binary, "compile", "-o", tmp, wasm], capture_output=True, text=True)
     ns = time.perf_counter_ns() - t0
     if proc.returncode != 0:
         raise CellFailed(f"wasmtime compile {wasm.name}: {first_error(proc.stderr)}")
@@ -101,7 +103,7 @@ def precompile(wasm: Path, release: str | None = None) -> tuple[Path, int, bool]
     # Atomic too: a concurrent run (e.g. another shard) reads it once the .cwasm exists.
     meta_tmp = meta.with_name(f"{meta.name}.tmp-{os.getpid()}")
     meta_tmp.write_text(
-        json.dumps({"compile_ns": ns, "wasm": wasm.name, "cli": cli_version(release)})
+        json.dumps({"compile_ns": ns, "wasm": wasm.name, "cli": cli_version(binary)})
     )
     os.replace(meta_tmp, meta)
     return cwasm, ns, False
@@ -149,12 +151,14 @@ def guest_error(text: str) -> str:
     return ""
 
 
-def property_notes(ov: Path, threads: int, release: str | None = None) -> dict[str, str]:
+def property_notes(
+    ov: Path, threads: int, binary: Path | None = None, host: str = "wasmtime-cli"
+) -> dict[str, str]:
     """`prop.*` notes: what the CLI host knows about the backend it runs (docs/properties.md)."""
     lib = ov / "libopenvino_c.so"
     return {
-        "prop.host": "wasmtime-cli",
-        "prop.host.version": cli_version(release),
+        "prop.host": host,
+        "prop.host.version": cli_version(binary),
         "prop.wasi_nn": "wasmtime-wasi-nn, OpenVINO backend (openvino-rs, loaded at run time)",
         "prop.openvino.library": str(lib.resolve()) if lib.exists() else "",
         "prop.openvino.plugins_xml": plugins_summary(threads),

@@ -13,9 +13,8 @@ child process's wall time, compilation excluded (`wasmtime compile` once per bin
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-from contracts import wasm_binary
-from contracts.jobs import CellFailed
 from hosts.backends.openvino_c import library_env
 from hosts.child import run_child
 from hosts.programs import (
@@ -30,25 +29,20 @@ from hosts.programs import (
 from hosts.wasmtime_cli import binary
 
 
-def command(
-    job: ProgramJob, guest: os.PathLike, cwasm: os.PathLike, release: str | None = None
-) -> list[str]:
-    cmd = [str(binary.binary_for(release)), "run", "-S", "nn", "--dir", f"{guest}::."]
+def command(job: ProgramJob, guest: os.PathLike, cwasm: os.PathLike, cli: Path) -> list[str]:
+    cmd = [str(cli), "run", "-S", "nn", "--dir", f"{guest}::."]
     if imports_bench(job.wasm):
         cmd += ["--preload", f"bench={BENCH_PRELOAD}"]
     return [*cmd, "--allow-precompiled", "--argv0", job.argv0, str(cwasm), *job.args]
 
 
-def run_program(job: ProgramJob, release: str | None = None) -> ProgramResult:
-    try:
-        wasm_binary.file_kind(job.wasm)
-    except (OSError, wasm_binary.WasmFormatError) as e:
-        raise CellFailed(f"{job.wasm}: {e}") from None
+def run_program(job: ProgramJob, cli: Path, precompiled: tuple[Path, int, bool]) -> ProgramResult:
+    """One run of `cli` (the binary), its guest precompiled (binary.precompile)."""
     run = lay_out(job)
-    cwasm, compile_ns, cached = binary.precompile(job.wasm, release)
+    cwasm, compile_ns, cached = precompiled
     env = library_env(job.threads)
     env.pop("WASMTIME_BACKTRACE_DETAILS", None)
-    cmd = command(job, run.guest, cwasm, release)
+    cmd = command(job, run.guest, cwasm, cli)
     child = run_child(cmd, run.stdout, run.stderr, env, os.getcwd(), job.timeout_s)
     code, wall = child.code, child.wall_ns
     trap = f"killed after the {job.timeout_s} s timeout" if child.timed_out else None
@@ -60,7 +54,7 @@ def run_program(job: ProgramJob, release: str | None = None) -> ProgramResult:
     result = finish(job, code, run.stdout.read_text(errors="replace"), stderr, regions,
                     wall, trap)  # fmt: skip
     result.notes |= {
-        "cli": binary.cli_version(release),
+        "cli": binary.cli_version(cli),
         "compile_ns": str(compile_ns),
         "compile_cached": str(cached).lower(),
     }
