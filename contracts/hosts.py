@@ -158,6 +158,14 @@ def is_official(host: str) -> bool:
     return parse_host(host).plain and host_facts(host).official
 
 
+def host_choices() -> str:
+    """The host names a user can give, for help and error messages."""
+    forms = [",".join(n for n, f in HOST_TABLE.items() if not f.instances_only)]
+    forms += [f"{f.name}@VERSION (releases)" for f in HOST_TABLE.values() if f.releases]
+    forms += [f"{f.name}[NAME] (your build: --engine)" for f in HOST_TABLE.values() if f.binaries]
+    return ", ".join(forms)
+
+
 def check_host(host: str) -> str | None:
     """Why `host` is not a host name (syntax only: whether a release exists is asked of
     the package index, whether an instance was given of the run's options), or None."""

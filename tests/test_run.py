@@ -81,7 +81,7 @@ def test_relative_out_from_another_directory(tmp_path: Path) -> None:
 
 def test_interleaving_is_seeded_and_shuffled(tmp_path: Path) -> None:
     from bench.measure.prepare import PreparedWorkload
-    from bench.measure.workload import find_workload
+    from workloads.spec.workload import find_workload
 
     w = find_workload("mlp-tiny")
     prepared = {w.name: PreparedWorkload(w, None, [], [])}  # type: ignore[arg-type]

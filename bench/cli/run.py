@@ -17,7 +17,7 @@ from bench.present import tables
 from bench.results.run_plan import Overrides
 from bench.results.store import read_samples
 from contracts.cells import BACKENDS, DEVICES, VARIANTS
-from contracts.hosts import HOST_NAMES
+from contracts.hosts import host_choices
 
 # plain lines: errors stand alone
 console = tables.plain_console(stderr=True, log_time=False, log_path=False)
@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     run.add_argument(
         "--hosts",
         type=types.host_list,
-        help=",".join(HOST_NAMES) + ", wasmtime-cli@VERSION (releases)",
+        help=host_choices(),
     )
     run.add_argument("--engine", action="append", default=[], metavar="NAME=PATH|NAME=cmd:'TEMPLATE'",
                      help="run a wasmtime binary of yours as host wasmtime-cli[NAME], or another "

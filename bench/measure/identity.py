@@ -12,9 +12,9 @@ from pathlib import Path
 
 from bench.measure.meta import package_versions
 from bench.measure.prepare import PreparedWorkload
-from bench.measure.workload import Workload
 from contracts import paths
 from contracts.digests import file_sha256
+from workloads.spec.workload import Workload
 
 
 def sources(workloads: list[Workload]) -> dict[str, str]:

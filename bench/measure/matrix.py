@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bench.measure.workload import Workload
 from contracts.cells import Cell
 from contracts.hosts import HOST_TABLE, base_host, host_variants
+from workloads.spec.workload import Workload
 
 
 @dataclass

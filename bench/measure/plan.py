@@ -16,7 +16,6 @@ from bench.measure import identity
 from bench.measure.matrix import Filters, expand, probe, shard_of
 from bench.measure.meta import build_meta
 from bench.measure.prepare import PreparedWorkload, prepare
-from bench.measure.workload import Workload, WorkloadError, find_workload, suite
 from bench.results.lock import LOCK_NAME, RunLock, lock_run_folder
 from bench.results.progress import CellState, read_progress, replay
 from bench.results.run_plan import Overrides, Plan, PlannedCell, TargetCI
@@ -24,8 +23,12 @@ from bench.results.store import write_json
 from contracts.cells import Cell
 from contracts.errors import UserError
 from contracts.hosts import host_facts
+<<<<<<< HEAD
 from hosts import engines
 from hosts.engines import Engine
+=======
+from workloads.spec.workload import Workload, WorkloadError, find_workload, suite
+>>>>>>> main
 
 
 @dataclass

@@ -18,14 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from bench.measure.inputs import generate
 from bench.measure.processes import exit_reason, kill_tree, watch
-from bench.measure.program_file import ProgramSpec
-from bench.measure.workload import Workload, WorkloadError
 from contracts import paths
 from contracts.dtypes import DTYPES
 from contracts.jobs import ModelFiles, TensorSpec
 from contracts.logtail import telling_file
+from workloads.spec.inputs import generate
+from workloads.spec.program_file import ProgramSpec
+from workloads.spec.workload import Workload, WorkloadError
 
 
 @dataclass

@@ -28,8 +28,6 @@ from typing import Any
 import numpy as np
 
 from bench.measure.prepare import PreparedProgram, PreparedWorkload
-from bench.measure.program_file import PROGRAM_HOSTS, PROGRAM_VARIANTS
-from bench.measure.workload import Workload
 from bench.results.progress import CellState
 from contracts import paths
 from contracts.cells import Cell
@@ -37,6 +35,8 @@ from contracts.digests import file_sha256
 from contracts.hosts import host_variants
 from contracts.jobs import CellFailed, ModelFiles, peak_rss_kb, reset_peak_rss
 from contracts.phases import PROCESS, TOTAL
+from workloads.spec.program_file import PROGRAM_HOSTS, PROGRAM_VARIANTS
+from workloads.spec.workload import Workload
 
 OUTPUT_NAMES = ("stdout", "stderr")  # what outputs/<cell>.npz holds for a program cell
 JOB_KIND = "program"

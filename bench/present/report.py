@@ -238,11 +238,8 @@ def meta_block(run: Run) -> Block:
     return Block("table", header=["", ""], rows=rows)
 
 
-def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
-    """Write the charts into `out` and return the report's blocks; `ratios` is
-    variant_ratios(run.samples)."""
-    s = run.summary
-    totals = phase_ms(run.samples, "total")
+def intro_blocks(run: Run, s: pd.DataFrame) -> list[Block]:
+    """The title, the cell counts and how to read the ratios, and what the run lacks."""
     blocks = [Block("h1", f"wasi-nn bench report: {run.run_id}")]
     ok = int((s["status"] == "ok").sum())
     blocks.append(
@@ -279,6 +276,12 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
                 f"`wasinn-bench run --resume {run.path}`.",
             )
         )
+    return blocks
+
+
+def warning_blocks(s: pd.DataFrame) -> list[Block]:
+    """Noisy cells and outputs that differ from their baseline."""
+    blocks: list[Block] = []
     noisy = noisy_cells(s)
     if not noisy.empty:
         names = ", ".join(f"{_cell(r)} ({r['cv']:.1%})" for _, r in noisy.iterrows())
@@ -296,8 +299,12 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
     if not disagree.empty:
         names = ", ".join(_cell(r) for _, r in disagree.iterrows())
         blocks.append(Block("warn", f"⚠ Outputs differ from the native baseline: {names}."))
-    blocks += [Block("h2", "Summary"), summary_table(s)]
-    blocks += precision_blocks(run, s)
+    return blocks
+
+
+def not_run_blocks(s: pd.DataFrame) -> list[Block]:
+    """The cells that did not run, with their reasons."""
+    blocks: list[Block] = []
     bad = s[s["status"] != "ok"]
     if not bad.empty:
         blocks.append(Block("h2", "Cells that did not run"))
@@ -308,45 +315,63 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
                 rows=[[_cell(r), str(r["status"]), str(r["reason"])] for _, r in bad.iterrows()],
             )
         )
-    if not ratios.empty:
-        blocks.append(Block("h2", "Variants side by side (vs preview1, same run)"))
-        blocks.append(
-            Block(
-                "p",
-                "Median ratio of the per-iteration total to the preview1 cell of the same host, "
-                "backend and device, with a 95% bootstrap CI; the Δ columns say where the "
-                "difference goes (change of each phase's median, µs).",
-            )
+    return blocks
+
+
+def ratio_blocks(ratios: pd.DataFrame) -> list[Block]:
+    """Variants side by side: each variant against preview1 on the same host."""
+    if ratios.empty:
+        return []
+    blocks = [Block("h2", "Variants side by side (vs preview1, same run)")]
+    blocks.append(
+        Block(
+            "p",
+            "Median ratio of the per-iteration total to the preview1 cell of the same host, "
+            "backend and device, with a 95% bootstrap CI; the Δ columns say where the "
+            "difference goes (change of each phase's median, µs).",
         )
-        blocks.append(
-            Block(
-                "table",
-                header=[
-                    "workload",
-                    "host",
-                    "backend",
-                    "device",
-                    "variant",
-                    "vs preview1",
-                    "Δ total µs",
-                    "Δ set_input µs",
-                    "Δ compute µs",
-                    "Δ get_output µs",
-                ],  # fmt: skip
-                rows=[
-                    [
-                        str(r["workload"]),
-                        str(r["host"]),
-                        str(r["backend"]),
-                        str(r["device"]),
-                        str(r["variant"]),
-                        stats.Ratio(r["ratio"], r["ci_low"], r["ci_high"]).pct(),
-                        *(_num(r[f"delta_{p}_us"], "+.1f") for p in (TOTAL, *ITERATION_PHASES)),
-                    ]
-                    for _, r in ratios.iterrows()
-                ],  # fmt: skip
-            )
+    )
+    blocks.append(
+        Block(
+            "table",
+            header=[
+                "workload",
+                "host",
+                "backend",
+                "device",
+                "variant",
+                "vs preview1",
+                "Δ total µs",
+                "Δ set_input µs",
+                "Δ compute µs",
+                "Δ get_output µs",
+            ],  # fmt: skip
+            rows=[
+                [
+                    str(r["workload"]),
+                    str(r["host"]),
+                    str(r["backend"]),
+                    str(r["device"]),
+                    str(r["variant"]),
+                    stats.Ratio(r["ratio"], r["ci_low"], r["ci_high"]).pct(),
+                    *(_num(r[f"delta_{p}_us"], "+.1f") for p in (TOTAL, *ITERATION_PHASES)),
+                ]
+                for _, r in ratios.iterrows()
+            ],  # fmt: skip
         )
+    )
+    return blocks
+
+
+def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
+    """Write the charts into `out` and return the report's blocks; `ratios` is
+    variant_ratios(run.samples)."""
+    s = run.summary
+    totals = phase_ms(run.samples, "total")
+    blocks = intro_blocks(run, s) + warning_blocks(s)
+    blocks += [Block("h2", "Summary"), summary_table(s)]
+    blocks += precision_blocks(run, s)
+    blocks += not_run_blocks(s) + ratio_blocks(ratios)
     charts_made = [
         ("Latency per cell", charts.latency_chart(s, out)),
         ("Latency distributions", charts.distribution_chart(s, totals, out)),

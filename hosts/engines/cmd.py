@@ -27,7 +27,7 @@ from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, Ro
 from contracts.logtail import telling
 from hosts import guest_io
 from hosts.backends import device_problem
-from hosts.backends.openvino_c import library_env
+from hosts.openvino_c import library_env
 from hosts.base import RUNNABLE, Host, Probe
 from hosts.child import run_child
 from hosts.engines import Engine, expand, get, identity, version_text

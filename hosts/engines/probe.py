@@ -24,7 +24,7 @@ from pathlib import Path
 from contracts import paths
 from contracts.logtail import telling
 from hosts.abi.witx import ENCODINGS
-from hosts.backends.openvino_c import library_env
+from hosts.openvino_c import library_env
 from hosts.engines import Engine, expand, identity
 
 PROBED = ENCODINGS[

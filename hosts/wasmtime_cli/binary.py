@@ -17,7 +17,7 @@ from pathlib import Path
 
 from contracts import paths
 from contracts.jobs import CellFailed, CellUnsupported
-from hosts.backends.openvino_c import plugins_summary
+from hosts.openvino_c import plugins_summary
 from hosts.wasmtime_cli import releases
 
 # The CLI logs each wasi-nn host error at debug level ("host error: ..."): the

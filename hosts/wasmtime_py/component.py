@@ -48,7 +48,6 @@ from hosts.abi import MAX_DIMS, NnError
 from hosts.abi.wit import BACKEND_TO_WIT, DTYPE_WIT, NN_VERSION, TARGETS, WIT_DTYPES
 from hosts.backends import backend_for_encoding
 from hosts.backends.base import BackendError, Context, Graph
-from hosts.native import model_paths
 from hosts.registry import GraphRegistry, NamedGraph
 from hosts.wasmtime_py import fastlist
 from hosts.wasmtime_py.host_work import HostWork
@@ -419,7 +418,7 @@ def run_round(job: CellJob) -> RoundResult:
     if reason:
         raise CellUnsupported(reason)
     notes: dict[str, str] = {}
-    paths, _ = model_paths(job)
+    paths, _ = job.model.files_for(job.cell.backend)
     if job.load_mode == "bytes" and _model_values(paths) > HOSTCALL_CAP:
         job = dataclasses.replace(job, load_mode="name")
         notes["load_mode_reason"] = f"model over the {HOSTCALL_CAP}-value host-call cap"
