@@ -23,12 +23,9 @@ from bench.results.store import write_json
 from contracts.cells import Cell
 from contracts.errors import UserError
 from contracts.hosts import host_facts
-<<<<<<< HEAD
 from hosts import engines
 from hosts.engines import Engine
-=======
 from workloads.spec.workload import Workload, WorkloadError, find_workload, suite
->>>>>>> main
 
 
 @dataclass

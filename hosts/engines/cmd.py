@@ -27,11 +27,11 @@ from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, Ro
 from contracts.logtail import telling
 from hosts import guest_io
 from hosts.backends import device_problem
-from hosts.openvino_c import library_env
 from hosts.base import RUNNABLE, Host, Probe
 from hosts.child import run_child
 from hosts.engines import Engine, expand, get, identity, version_text
 from hosts.engines.probe import LOG_FILTER, NO_PREVIEW1, has_preview1, link_error, wasi_nn
+from hosts.openvino_c import library_env
 from hosts.programs import BENCH_PRELOAD, ProgramJob, ProgramResult, finish, imports_bench, lay_out
 
 ENCODING_OF = {"onnxruntime": "onnx", "openvino": "openvino"}

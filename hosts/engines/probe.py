@@ -24,8 +24,8 @@ from pathlib import Path
 from contracts import paths
 from contracts.logtail import telling
 from hosts.abi.witx import ENCODINGS
-from hosts.openvino_c import library_env
 from hosts.engines import Engine, expand, identity
+from hosts.openvino_c import library_env
 
 PROBED = ENCODINGS[
     :5

@@ -28,13 +28,10 @@ from hosts import engines, guest_io
 from hosts.backends import device_problem
 from hosts.base import RUNNABLE, Host, Probe
 from hosts.child import run_child
-<<<<<<< HEAD
 from hosts.engines import Engine
 from hosts.engines.cmd import ENCODING_OF, backend_probe
 from hosts.engines.probe import NO_PREVIEW1, has_preview1, link_error
-=======
 from hosts.openvino_c import library_dir, library_env
->>>>>>> main
 from hosts.programs import ProgramJob, ProgramResult
 from hosts.wasmtime_cli import binary, releases
 from hosts.wasmtime_cli.binary import (
