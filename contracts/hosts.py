@@ -162,7 +162,7 @@ def host_choices() -> str:
     """The host names a user can give, for help and error messages."""
     forms = [",".join(n for n, f in HOST_TABLE.items() if not f.instances_only)]
     forms += [f"{f.name}@VERSION (releases)" for f in HOST_TABLE.values() if f.releases]
-    forms += [f"{f.name}[NAME] (your build: --engine)" for f in HOST_TABLE.values() if f.binaries]
+    forms += [f"{f.name}[NAME] (your build)" for f in HOST_TABLE.values() if f.binaries]
     return ", ".join(forms)
 
 

@@ -31,6 +31,7 @@ FIELDS: dict[str, tuple[type, ...]] = {
     "packages": (dict,),
     "runtimes": (dict,),
     "engines": (dict,),
+    "engine_base": TEXT_OR_NONE,
     "models": (dict,),
     "workloads": (dict,),
     "backends": (dict,),

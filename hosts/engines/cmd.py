@@ -30,7 +30,14 @@ from hosts.backends import device_problem
 from hosts.base import RUNNABLE, Host, Probe
 from hosts.child import run_child
 from hosts.engines import Engine, expand, get, identity, version_text
-from hosts.engines.probe import LOG_FILTER, NO_PREVIEW1, has_preview1, link_error, wasi_nn
+from hosts.engines.probe import (
+    LOG_FILTER,
+    NO_PREVIEW1,
+    has_preview1,
+    link_error,
+    link_line,
+    wasi_nn,
+)
 from hosts.openvino_c import library_env
 from hosts.programs import BENCH_PRELOAD, ProgramJob, ProgramResult, finish, imports_bench, lay_out
 
@@ -157,7 +164,7 @@ def raise_failure(
     """The cell's outcome from a runtime that exited non-zero, in its own words."""
     told = telling(stderr, "driver", keep=3) or "no output"
     if link_error(stderr):
-        raise CellUnsupported(f"{NO_PREVIEW1} ({telling(stderr, keep=1)})")
+        raise CellUnsupported(f"{NO_PREVIEW1} ({link_line(stderr)})")
     if any(w in stderr for w in INVALID_ENCODING):
         raise CellUnsupported(f"{host}: {told}")
     if timed_out:

@@ -97,6 +97,12 @@ def link_error(stderr: str) -> bool:
     )
 
 
+def link_line(stderr: str) -> str:
+    """The runtime's line that names the missing `wasi_ephemeral_nn` import."""
+    lines = [line.strip() for line in stderr.splitlines() if "wasi_ephemeral_nn" in line]
+    return (lines or [telling(stderr, keep=1)])[0][:300]
+
+
 def _answer(code: int, stderr: str) -> str:
     if code < EXIT_BASE or code > EXIT_BASE + 99:
         return f"no (exit {code}: {telling(stderr, keep=2) or 'no output'})"
@@ -114,8 +120,7 @@ def _probe(engine: Engine) -> dict[str, object]:
             wasm = _wasm(Path(tmp), encoding, wat.replace("ENCODING", str(number)))
             code, err = run_module(engine, wasm, Path(tmp))
             if link_error(err):
-                why = telling(err, keep=1)
-                return {"preview1": False, "reason": why, "backends": {}}
+                return {"preview1": False, "reason": link_line(err), "backends": {}}
             backends[encoding] = _answer(code, err)
     return {"preview1": True, "backends": backends}
 
