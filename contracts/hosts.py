@@ -18,6 +18,9 @@ import re
 from dataclasses import dataclass
 
 PACKAGE_VERSION = re.compile(r"\d+\.\d+\.\d+")
+# A cell's reason when its engine build has no `wasi_ephemeral_nn` (hosts/engines/probe.py);
+# the report looks for it ("adapted works where preview1 is gone", bench/analyze/builds.py).
+NO_PREVIEW1_NN = "this build has no preview1 wasi-nn"
 
 
 @dataclass(frozen=True)

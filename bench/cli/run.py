@@ -6,13 +6,16 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bench.analyze.builds import compare_builds
 from bench.analyze.summarize import variant_ratios
 from bench.cli import args as types
 from bench.cli import engines as engine_options
 from bench.measure import finish, plan, runner
 from bench.measure.matrix import Filters
+from bench.measure.meta import engine_base
 from bench.present import tables
 from bench.results.run_plan import Overrides
 from bench.results.store import read_samples
@@ -172,7 +175,12 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
         setup.plan.stop_reason = run.stop_reason
     summary = finish.finish(setup, run.writer, run.machine["fingerprint"], interrupted=not finished)
     tables.print_summary(summary)
-    tables.print_variant_ratios(variant_ratios(read_samples(setup.run_dir)))
+    samples = read_samples(setup.run_dir)
+    tables.print_variant_ratios(variant_ratios(samples))
+    if base := engine_base(setup.plan):
+        tables.print_builds(
+            base, compare_builds(samples, base) if len(setup.plan.engines) > 1 else pd.DataFrame()
+        )
     if not finished:
         console.print(f"interrupted: kept what finished in {setup.run_dir}; "
                       f"continue with: wasinn-bench run --resume {setup.run_dir} "

@@ -95,7 +95,7 @@ def build_meta(
         # sha256 and the wasi-nn backends found by trying; the base (compared with) first
         "engines": old.get("engines") or _engines(plan),
         # the engine the others are compared with (--engine-base, else the first --engine)
-        "engine_base": _engine_base(plan),
+        "engine_base": engine_base(plan),
     }
 
 
@@ -105,7 +105,7 @@ def _engines(plan: Plan) -> dict[str, dict[str, Any]]:
     return {Engine(**e).host: describe(Engine(**e)) for e in plan.engines}
 
 
-def _engine_base(plan: Plan) -> str | None:
+def engine_base(plan: Plan) -> str | None:
     from hosts.engines import Engine
 
     return Engine(**plan.engines[0]).host if plan.engines else None

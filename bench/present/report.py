@@ -19,7 +19,7 @@ import pandas as pd
 from bench.analyze import stats
 from bench.analyze.runs import Run, load_run
 from bench.analyze.summarize import binding_cost, phase_ms, variant_ratios
-from bench.present import charts, release_charts
+from bench.present import builds, charts, release_charts
 from bench.present.slides import write_slides
 from bench.results.schema import NOISE_CV
 from contracts.phases import ITERATION_PHASES, TOTAL
@@ -363,6 +363,22 @@ def ratio_blocks(ratios: pd.DataFrame) -> list[Block]:
     return blocks
 
 
+def builds_blocks(run: Run) -> list[Block]:
+    """Builds side by side (--engine, two or more builds; bench/present/builds.py), and
+    the builds whose preview1 wasi-nn is gone while adapted runs."""
+    base, df = builds.of_run(run)
+    blocks: list[Block] = []
+    if base is not None and not df.empty:
+        blocks.append(Block("h2", "Builds side by side"))
+        blocks.append(Block("p", builds.intro(base, df)))
+        blocks.append(Block("table", header=builds.HEADER, rows=builds.rows(df)))
+    gone = builds.gone_lines(run.cells)
+    if gone:
+        blocks.append(Block("h2", "Preview1 gone"))
+        blocks += [Block("p", line) for line in gone]
+    return blocks
+
+
 def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
     """Write the charts into `out` and return the report's blocks; `ratios` is
     variant_ratios(run.samples)."""
@@ -371,7 +387,7 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
     blocks = intro_blocks(run, s) + warning_blocks(s)
     blocks += [Block("h2", "Summary"), summary_table(s)]
     blocks += precision_blocks(run, s)
-    blocks += not_run_blocks(s) + ratio_blocks(ratios)
+    blocks += not_run_blocks(s) + ratio_blocks(ratios) + builds_blocks(run)
     charts_made = [
         ("Latency per cell", charts.latency_chart(s, out)),
         ("Latency distributions", charts.distribution_chart(s, totals, out)),
@@ -476,7 +492,8 @@ def write_report(run_dir: str | Path, out: str | Path | None = None, slides: boo
     ratios = variant_ratios(run.samples)  # one computation for the table and the slide titles
     blocks = build(run, out, ratios)
     if slides:
-        paths = write_slides(run.summary, phase_ms(run.samples, "total"), ratios, out / "slides")
+        totals = phase_ms(run.samples, "total")
+        paths = write_slides(run.summary, totals, ratios, out / "slides", builds.of_run(run)[1])
         if paths:
             blocks.insert(-2, Block("h2", "Slides"))
             listing = ", ".join(f"[{p.name}](slides/{p.name})" for p in paths)

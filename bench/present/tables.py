@@ -107,3 +107,19 @@ def print_variant_ratios(ratios: pd.DataFrame) -> None:
             r["workload"], r["host"], r["backend"], r["device"], r["variant"], ratio, *deltas
         )
     stdout_console().print(table)
+
+
+def print_builds(base: str | None, build_rows: pd.DataFrame) -> None:
+    """Builds side by side at the end of a run (bench/present/builds.py)."""
+    if base is None or build_rows.empty:
+        return
+    from bench.present import builds
+
+    table = Table(
+        title=f"builds side by side vs {base} (same run, interleaved; 95% CI; compare's rule)"
+    )
+    for col in builds.HEADER[:-1]:
+        table.add_column(col)
+    for row in builds.rows(build_rows):
+        table.add_row(*row[:-1])
+    stdout_console().print(table)

@@ -22,6 +22,7 @@ from functools import cache
 from pathlib import Path
 
 from contracts import paths
+from contracts.hosts import NO_PREVIEW1_NN
 from contracts.logtail import telling
 from hosts.abi.witx import ENCODINGS
 from hosts.engines import Engine, expand, identity
@@ -144,4 +145,4 @@ def has_preview1(engine: Engine) -> bool:
     return bool(wasi_nn(engine)["preview1"])
 
 
-NO_PREVIEW1 = "this build has no preview1 wasi-nn"
+NO_PREVIEW1 = NO_PREVIEW1_NN
