@@ -160,7 +160,8 @@ def test_engines_run_every_cell_the_cli_runs(engine_run: Path) -> None:
     cells = pd.read_csv(engine_run / "cells.csv").set_index(["variant", "host"])
     for host in ("wasmtime-cli[a]", "wasmtime-cli[b]"):
         for variant in ("preview1", "adapted", "component"):
-            assert cells.loc[(variant, host), "status"] == "ok", (variant, host)
+            row = cells.loc[(variant, host)]
+            assert row["status"] == "ok", (variant, host, row["reason"])
     assert cells.loc[("preview1", "cmd[t]"), "status"] == "ok"
     assert ("adapted", "cmd[t]") not in cells.index  # a template runs preview1 modules only
     hosts = set(cells.index.get_level_values("host"))
