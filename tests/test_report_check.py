@@ -57,6 +57,15 @@ def test_a_good_result_passes() -> None:
     assert check_result({"status": "failed", "reason": "trap"}) is None
 
 
+def test_phases_with_their_own_count_may_differ_in_length() -> None:
+    """A generation's ttft and a program run's process time are not per iteration."""
+    decoding = {**GOOD, "iterations": {**GOOD["iterations"], "ttft": [50]}}
+    assert check_result(decoding) is None
+    program = {**GOOD, "iterations": {"total": [1, 2, 3], "process": [9]}}
+    assert check_result(program) is None
+    assert "no samples" in str(check_result({**GOOD, "iterations": {"total": [], "ttft": [5]}}))
+
+
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_every_hostile_report_is_refused_with_its_field(case: str) -> None:
     problem = check_result({**GOOD, **HOSTILE[case]})

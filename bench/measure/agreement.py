@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.measure.generate import tokens_agree
 from bench.measure.prepare import PreparedWorkload
 from bench.results.outputs import load_outputs
 from bench.results.progress import CellState
@@ -36,6 +37,9 @@ def agreement(
         mine, theirs = outputs_of(c), outputs_of(c.reference)
         if mine is None or theirs is None:
             result[c.key] = (None, None)
+            continue
+        if prepared[c.workload].generate is not None:  # the same token ids, exactly
+            result[c.key] = tokens_agree(mine, theirs)
             continue
         w = prepared[c.workload].workload
         agrees, worst = True, 0.0

@@ -55,8 +55,18 @@ def cells_frame(
             "guest_properties": s.notes.get("guest_properties", ""),
             "offline_k": offline_k if s.offline_ips else None,
             "offline_ips": s.offline_ips,
+            **abi_bytes(s.notes),
         })  # fmt: skip
     return pd.DataFrame(rows, columns=CELL_COLUMNS)
+
+
+def abi_bytes(notes: dict[str, str]) -> dict[str, int | None]:
+    """A generative cell's counted bytes per decode step (hosts/decoding.py)."""
+    i, o = notes.get("abi_bytes_in_per_token"), notes.get("abi_bytes_out_per_token")
+    if i is None or o is None:
+        return {}
+    return {"abi_bytes_per_token": int(i) + int(o), "abi_bytes_in_per_token": int(i),
+            "abi_bytes_out_per_token": int(o)}  # fmt: skip
 
 
 def backend_properties(

@@ -42,7 +42,10 @@ def products(prepared: dict[str, PreparedWorkload]) -> dict[str, str]:
     for name, p in prepared.items():
         found[f"prepared model of {name}"] = p.model.sha256
         for spec in p.inputs:
-            found[f"input {name}.{spec.name}"] = file_sha256(str(spec.path))
+            if spec.path is not None:  # a generative workload's inputs are made per step
+                found[f"input {name}.{spec.name}"] = file_sha256(str(spec.path))
+        if p.generate is not None:
+            found[f"prompt of {name}"] = file_sha256(p.generate.prompt)
     return found
 
 

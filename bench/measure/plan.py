@@ -23,6 +23,7 @@ from bench.results.store import write_json
 from contracts.cells import Cell
 from contracts.errors import UserError
 from contracts.hosts import host_facts
+from contracts.jobs import STATEFUL_ONLY_OPENVINO
 from hosts import engines
 from hosts.engines import Engine
 from workloads.spec.workload import Workload, WorkloadError, find_workload, suite
@@ -90,6 +91,11 @@ def _prepare_all(
 
             prepared[w.name] = prepare_program(w, run_dir)
             continue
+        if w.generate is not None:  # decoding: roles, cache pairs, prompt (generate.py)
+            from bench.measure.generate import prepare_generate
+
+            prepared[w.name] = prepare_generate(w, data_dir or run_dir / "inputs")
+            continue
         prepared[w.name] = prepare(w, data_dir or run_dir / "inputs")
     return prepared
 
@@ -103,6 +109,8 @@ def opset_outside_range(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | No
         from bench.measure.program import cell_problem
 
         return cell_problem(cell, p)
+    if p.model.stateful and cell.backend != "openvino":
+        return "unsupported", STATEFUL_ONLY_OPENVINO
     if cell.backend == "openvino" and not p.model.ir_xml:
         return (
             "unsupported",
@@ -280,7 +288,10 @@ def _prepare_resumed(
         shutil.rmtree(scratch, ignore_errors=True)
     for p in prepared.values():
         for spec in p.inputs:
-            spec.path = str(run_dir / "inputs" / Path(str(spec.path)).name)
+            if spec.path is not None:
+                spec.path = str(run_dir / "inputs" / Path(str(spec.path)).name)
+        if p.generate is not None:
+            p.generate.prompt = str(run_dir / "inputs" / Path(p.generate.prompt).name)
     return prepared
 
 

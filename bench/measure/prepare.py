@@ -21,7 +21,7 @@ import numpy as np
 from bench.measure.processes import exit_reason, kill_tree, watch
 from contracts import paths
 from contracts.dtypes import DTYPES
-from contracts.jobs import ModelFiles, TensorSpec
+from contracts.jobs import GenerateJob, ModelFiles, TensorSpec
 from contracts.logtail import telling_file
 from workloads.spec.inputs import generate
 from workloads.spec.program_file import ProgramSpec
@@ -44,6 +44,7 @@ class PreparedWorkload:
     outputs: list[TensorSpec]
     model_info: dict[str, Any] = field(default_factory=dict)
     program: PreparedProgram | None = None  # a program workload (bench/measure/program.py)
+    generate: GenerateJob | None = None  # a generative workload (bench/measure/generate.py)
 
 
 def prepare(w: Workload, data_dir: Path) -> PreparedWorkload:
@@ -111,7 +112,12 @@ def prepare(w: Workload, data_dir: Path) -> PreparedWorkload:
     for name in w.output_tolerances:
         if name not in {o.name for o in outputs}:
             raise WorkloadError(f"{where}: field 'outputs.{name}': the model has no such output")
-    info = {
+    return PreparedWorkload(w, prepared.files, inputs, outputs, model_info(w, prepared))
+
+
+def model_info(w: Workload, prepared: Any) -> dict[str, Any]:
+    """What meta.json records about a workload's model."""
+    return {
         "model": w.model_label,
         "sha256": prepared.files.sha256,
         "opset": prepared.opset,
@@ -124,7 +130,6 @@ def prepare(w: Workload, data_dir: Path) -> PreparedWorkload:
         "params": w.params,
         "path": str(w.model_path) if w.model_path else None,
     }
-    return PreparedWorkload(w, prepared.files, inputs, outputs, info)
 
 
 # Without `max_tensor_mb`, each tensor and all inputs together may take this share of

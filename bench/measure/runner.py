@@ -251,6 +251,7 @@ class Runner:
             round=r,
             load_mode="bytes",
             options=options,
+            generate=p.generate,
         )
         (workdir / "job.json").write_text(job.to_json())
 

@@ -10,6 +10,7 @@ from matplotlib.figure import SubFigure
 from bench.analyze import stats
 from bench.analyze.builds import compare_builds, engine_base, preview1_gone
 from bench.analyze.runs import Run
+from bench.present.markdown import md
 
 MARK = {"regressed": "❌ regressed", "improved": "✅ improved", "unchanged": "unchanged"}
 HEADER = ["workload", "backend", "device", "variant", "build", "base", "base p50 ms", "p50 ms",
@@ -46,7 +47,7 @@ def intro(base: str, builds: pd.DataFrame) -> str:
         f"{counts[v]} {v}" for v in ("regressed", "improved", "unchanged") if v in counts
     )
     return (
-        f"Each cell of a build against the same cell of the base build {base}, measured "
+        f"Each cell of a build against the same cell of the base build {md(base)}, measured "
         "interleaved round by round in this run: the ratio of the median per-iteration total "
         "with a paired 95% bootstrap CI over rounds, and `compare`'s verdict (beyond ×1.10 "
         f"and significant over rounds, else unchanged). {said}."
@@ -55,11 +56,11 @@ def intro(base: str, builds: pd.DataFrame) -> str:
 
 def gone_lines(cells: pd.DataFrame) -> list[str]:
     """'adapted works where preview1 is gone': the builds without preview1 wasi-nn
-    whose adapted cell ran."""
+    whose adapted cell ran (Markdown text: names escaped)."""
     gone = preview1_gone(cells)
     return [
-        f"{r['host']}: adapted works where preview1 is gone ({r['workload']}, "
-        f"{r['backend']}/{r['device']}: the preview1 cell is unsupported, this build has no "
+        f"{md(r['host'])}: adapted works where preview1 is gone ({md(r['workload'])}, "
+        f"{md(r['backend'])}/{md(r['device'])}: the preview1 cell is unsupported, this build has no "
         "preview1 wasi-nn; the adapted cell ran)"
         for _, r in gone.iterrows()
     ]

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.analyze import stats
+from bench.analyze import decoding, stats
 from bench.analyze.runs import Run, load_run
 from bench.analyze.summarize import binding_cost, phase_ms, variant_ratios
 from bench.present import builds, charts, release_charts
+from bench.present.markdown import md, md_code
 from bench.present.slides import write_slides
 from bench.results.schema import NOISE_CV
 from contracts.phases import ITERATION_PHASES, TOTAL
@@ -135,7 +136,7 @@ def precision_blocks(run: Run, s: pd.DataFrame) -> list[Block]:
     text = (
         f"Run with --target-ci {target['pct']:g}% (headline 95% CI half-width; --max-time "
         f"{target['max_time_s']:g}s): {len(wasm) - len(missed)} of {len(wasm)} wasm cells "
-        f"reached it. Stopped: {config.get('stop_reason') or 'not recorded (interrupted?)'}."
+        f"reached it. Stopped: {md(config.get('stop_reason') or 'not recorded (interrupted?)')}."
     )
     blocks = [Block("h2", "Precision"), Block("p", text)]
     if not missed.empty:
@@ -172,7 +173,7 @@ def binding_blocks(run: Run, s: pd.DataFrame, out: Path) -> list[Block]:
         "(`host_set_input`, `host_compute`, `host_get_output`); the rest of each guest-timed "
         "phase is the binding (wasmtime-py lifting/lowering values, the call) plus the guest. "
         f"Binding-bound cells (binding > 50% of the total): {len(bound)}"
-        + (": " + ", ".join(_cell(r) for _, r in bound.iterrows()) if len(bound) else "")
+        + (": " + ", ".join(md(_cell(r)) for _, r in bound.iterrows()) if len(bound) else "")
         + "."
     )
     blocks = [Block("h2", "Host binding cost"), Block("p", text)]
@@ -208,6 +209,65 @@ def binding_blocks(run: Run, s: pd.DataFrame, out: Path) -> list[Block]:
     return blocks
 
 
+DECODING_TEXT = (
+    "Greedy decoding, one token per compute (argmax in the guest). Per token = one decode "
+    "step (set_input + compute + get_output + argmax), median; TTFT = the prompt fed one "
+    "token per step plus the first token; ABI share = (set_input + get_output) / per-token "
+    "time: moving the token, its position and (kv = io) the whole KV cache across wasi-nn. "
+    "Bytes are counted by the guest, per step."
+)
+DECODING_HEADER = [
+    "workload", "kv", "variant", "host", "per token ms", "TTFT ms", "tokens/s", "set_input ms",
+    "compute ms", "get_output ms", "ABI share", "bytes/token", "× native-c", "same tokens",
+]  # fmt: skip
+SAVING_TEXT = (
+    "Keeping the cache in the backend: per-token time with the cache crossing wasi-nn "
+    "(kv = io) over the same decoder keeping it as OpenVINO state (kv = state), same cell, "
+    "same rounds; a CI that includes 1 is no finding."
+)
+SAVING_HEADER = ["variant", "host", "backend", "io ms/token", "state ms/token",
+                 "io / state [95% CI]"]  # fmt: skip
+
+
+def decoding_blocks(run: Run, s: pd.DataFrame) -> list[Block]:
+    """Generative workloads (docs/decoding.md): per-token cost by variant and KV mode,
+    the share of each token spent moving data across wasi-nn, and the measured saving
+    of keeping the KV cache in the backend (io vs state, paired over rounds)."""
+    table = decoding.per_token(s, run.meta)
+    if table.empty:
+        return []
+    rows = [
+        [str(r[c]) for c in ("workload", "kv", "variant", "host")]
+        + [_num(r["itl_p50_ms"]), _num(r["ttft_ms"], ".2f"), _num(r["tokens_per_s"], ".0f")]
+        + [_num(r[f"{p}_p50_ms"]) for p in ITERATION_PHASES]
+        + [_num(r["abi_share"], ".0%"), _bytes(r["abi_bytes_per_token"])]
+        + [_num(r["overhead_vs_native_c"], ".2f"), str(r["agrees"])]
+        for _, r in table.iterrows()
+    ]
+    blocks = [Block("h2", "Decoding"), Block("p", DECODING_TEXT),
+              Block("table", header=DECODING_HEADER, rows=rows)]  # fmt: skip
+    saving = decoding.savings(run.samples, s, run.meta)
+    if not saving.empty:
+        rows = [
+            [str(r["variant"]), str(r["host"]), str(r["backend"]), _num(r["io_itl_ms"]),
+             _num(r["state_itl_ms"]),
+             f"{r['ratio']:.2f}× [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"]
+            for _, r in saving.iterrows()
+        ]  # fmt: skip
+        blocks += [Block("p", SAVING_TEXT), Block("table", header=SAVING_HEADER, rows=rows)]
+    return blocks
+
+
+def _bytes(v: object) -> str:
+    try:
+        n = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "-"
+    if math.isnan(n):
+        return "-"
+    return f"{n / 2**20:.2f} MiB" if n >= 2**20 else f"{n:.0f} B"
+
+
 def meta_block(run: Run) -> Block:
     m = run.meta
     machine = m.get("machine") or {}
@@ -240,7 +300,7 @@ def meta_block(run: Run) -> Block:
 
 def intro_blocks(run: Run, s: pd.DataFrame) -> list[Block]:
     """The title, the cell counts and how to read the ratios, and what the run lacks."""
-    blocks = [Block("h1", f"wasi-nn bench report: {run.run_id}")]
+    blocks = [Block("h1", f"wasi-nn bench report: {md(run.run_id)}")]
     ok = int((s["status"] == "ok").sum())
     blocks.append(
         Block(
@@ -273,7 +333,7 @@ def intro_blocks(run: Run, s: pd.DataFrame) -> list[Block]:
                 "warn",
                 f"⚠ Interrupted run: not every round finished ({len(incomplete)} cell(s) have fewer "
                 f"rounds than planned; cells not run are listed as skipped). Finish it with "
-                f"`wasinn-bench run --resume {run.path}`.",
+                f"{md_code(f'wasinn-bench run --resume {run.path}')}.",
             )
         )
     return blocks
@@ -284,7 +344,7 @@ def warning_blocks(s: pd.DataFrame) -> list[Block]:
     blocks: list[Block] = []
     noisy = noisy_cells(s)
     if not noisy.empty:
-        names = ", ".join(f"{_cell(r)} ({r['cv']:.1%})" for _, r in noisy.iterrows())
+        names = ", ".join(f"{md(_cell(r))} ({r['cv']:.1%})" for _, r in noisy.iterrows())
         blocks.append(
             Block(
                 "warn",
@@ -297,7 +357,7 @@ def warning_blocks(s: pd.DataFrame) -> list[Block]:
         )
     disagree = s[(s["status"] == "ok") & (s["agrees"].astype(str).str.lower() == "false")]
     if not disagree.empty:
-        names = ", ".join(_cell(r) for _, r in disagree.iterrows())
+        names = ", ".join(md(_cell(r)) for _, r in disagree.iterrows())
         blocks.append(Block("warn", f"⚠ Outputs differ from the native baseline: {names}."))
     return blocks
 
@@ -401,6 +461,7 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
             blocks.append(Block("h2", title))
             blocks.append(Block("img", text=title, image=paths[0]))
             blocks.append(Block("p", f"SVG: [{paths[1].name}]({paths[1].name})"))
+    blocks += decoding_blocks(run, s)
     blocks += binding_blocks(run, s, out)
     blocks += [Block("h2", "Run"), meta_block(run)]
     return blocks
@@ -409,10 +470,6 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
 def _planned_rounds(run: Run, s: pd.DataFrame) -> pd.Series:
     planned = {name: w.get("rounds", 0) for name, w in (run.meta.get("workloads") or {}).items()}
     return s["workload"].map(planned).fillna(0).astype(float)
-
-
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def to_markdown(blocks: list[Block]) -> str:
@@ -430,9 +487,9 @@ def to_markdown(blocks: list[Block]) -> str:
             assert b.image is not None
             out.append(f"![{b.text}]({b.image.name})")
         elif b.kind == "table":
-            out.append("| " + " | ".join(_md_escape(h) for h in b.header) + " |")
+            out.append("| " + " | ".join(b.header) + " |")  # our own words
             out.append("|" + "---|" * len(b.header))
-            out += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in b.rows]
+            out += ["| " + " | ".join(md(c) for c in row) + " |" for row in b.rows]
         out.append("")
     return "\n".join(out)
 
@@ -443,12 +500,30 @@ th{background:#eee}.warn{background:#fff3cd;border:2px solid #e0a800;padding:0.6
 font-weight:bold}img{max-width:100%}code{background:#f4f4f4}"""
 
 
+INLINE = re.compile(r"\\(.)|`([^`]+)`|\[([^\]]+)\]\(([^)]+)\)")
+
+
 def _inline_md(text: str) -> str:
-    """The few inline Markdown forms the blocks use: `code`, and [text](file) links,
-    which become plain names: the HTML must stand alone, without the files beside it."""
-    t = html.escape(text)
-    t = re.sub(r"`([^`]+)`", r"<code>\1</code>", t)
-    return re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r"<code>\1</code>", t)
+    """The few inline Markdown forms the blocks use, in one pass: a backslash escape
+    (bench/present/markdown.py) is its character, `code` is code, and a [text](file)
+    link becomes a plain name: the HTML must stand alone, without the files beside it."""
+
+    def one(m: re.Match[str]) -> str:
+        escaped, code, link = m[1], m[2], m[3]
+        if escaped is not None:
+            return html.escape(escaped)
+        return f"<code>{html.escape(code if code is not None else link)}</code>"
+
+    out, at = [], 0
+    for m in INLINE.finditer(text):
+        out += [html.escape(text[at : m.start()]), one(m)]
+        at = m.end()
+    return "".join([*out, html.escape(text[at:])])
+
+
+def _plain(text: str) -> str:
+    """A block's text without its Markdown escapes (the HTML <title>)."""
+    return re.sub(r"\\(.)", r"\1", text)
 
 
 def to_html(blocks: list[Block]) -> str:
@@ -456,18 +531,18 @@ def to_html(blocks: list[Block]) -> str:
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<title>{html.escape(_plain(title))}</title><style>{_CSS}</style></head><body>",
     ]
     for b in blocks:
         if b.kind in ("h1", "h2"):
-            out.append(f"<{b.kind}>{html.escape(b.text)}</{b.kind}>")
+            out.append(f"<{b.kind}>{_inline_md(b.text)}</{b.kind}>")
         elif b.kind == "p":
             # SVG links point at files next to report.md; in the self-contained
             # HTML the PNG is already inline, so drop them.
             if not b.text.startswith("SVG: "):
                 out.append(f"<p>{_inline_md(b.text)}</p>")
         elif b.kind == "warn":
-            out.append(f'<p class="warn">{html.escape(b.text)}</p>')
+            out.append(f'<p class="warn">{_inline_md(b.text)}</p>')
         elif b.kind == "img":
             assert b.image is not None
             data = base64.b64encode(b.image.read_bytes()).decode()

@@ -53,6 +53,10 @@ CELL_COLUMNS = [
     "guest_properties",  # JSON object the guest got from the host's query ({}: none; docs/properties.md)
     "offline_k",  # concurrent instances in the offline-throughput pass (empty: not measured)
     "offline_ips",  # offline throughput, samples/s summed over those instances
+    # generative workloads (docs/decoding.md), counted by the guest (native: by the host)
+    "abi_bytes_per_token",  # bytes handed to + taken from wasi-nn per decode step
+    "abi_bytes_in_per_token",  # handed over by set_input
+    "abi_bytes_out_per_token",  # taken back by get_output
 ]
 
 # summary.csv = CELL_COLUMNS + these (all latencies from the per-iteration `total` phase).
@@ -81,6 +85,13 @@ STAT_COLUMNS = [
     "binding_ms",  # median per iteration of total - host work (wasmtime-py: binding + guest)
     "binding_share",  # binding_ms / p50_ms
     "binding_bound",  # binding_share > BINDING_BOUND: the time is mostly binding
+    # generative workloads (docs/decoding.md): iterations are decode steps, one token each
+    "ttft_ms",  # time to first token: the prompt fed and the first token out (median)
+    "itl_p50_ms",  # inter-token latency (one decode step, argmax included)
+    "itl_p90_ms",
+    "itl_p99_ms",
+    "tokens_per_s",  # decode rate: 1000 / mean inter-token latency
+    "abi_share",  # (set_input + get_output) / total, medians: the token's time moving data
 ]
 # plus "<phase>_p50_ms" for set_input, compute, get_output, compile, instantiate, load, init,
 # and the host-work phases host_set_input, host_compute, host_get_output (wasmtime-py).

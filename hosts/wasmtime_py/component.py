@@ -48,7 +48,7 @@ from hosts.abi import MAX_DIMS, NnError
 from hosts.abi.wit import BACKEND_TO_WIT, DTYPE_WIT, NN_VERSION, TARGETS, WIT_DTYPES
 from hosts.backends import backend_for_encoding
 from hosts.backends.base import BackendError, Context, Graph
-from hosts.registry import GraphRegistry, NamedGraph
+from hosts.graph_names import GraphRegistry, NamedGraph
 from hosts.wasmtime_py import fastlist
 from hosts.wasmtime_py.host_work import HostWork
 
@@ -106,7 +106,7 @@ class Table:
 class NnConfig:
     threads: int = 1
     device: str = "cpu"  # for load-by-name, which carries no execution target
-    # load-by-name: the graphs the host registered (hosts/registry.py)
+    # load-by-name: the graphs the host registered (hosts/graph_names.py)
     graphs: GraphRegistry = dataclasses.field(default_factory=GraphRegistry)
     fast: bool = True  # bulk list<u8> conversion (fastlist)
 
@@ -438,7 +438,9 @@ def run_round(job: CellJob) -> RoundResult:
         raise _exit_error(out.exit_code, telling_file(run.stderr, "driver"))
     result = guest_io.collect(job, run)
     # host work apart from the guest-timed phases (host_set_input, ...: docs/results.md)
-    result.iterations.update(out.state.host_work.per_iteration(job.iterations))
+    result.iterations.update(
+        out.state.host_work.per_iteration(job.iterations, guest_io.measured_computes(job))
+    )
     result.host_phases.update(out.host_phases)
     result.notes.update(notes)
     result.notes.update(nn_properties.host_notes())

@@ -30,7 +30,7 @@ from contracts.logtail import telling_file
 from hosts import guest_io, properties
 from hosts.abi import MAX_DIMS, NnError, witx
 from hosts.backends import Backend, BackendError, Context, Graph, backend_for_encoding
-from hosts.registry import GraphRegistry
+from hosts.graph_names import GraphRegistry
 from hosts.wasmtime_py.host_work import HostWork
 
 I32 = wasmtime.ValType.i32()
@@ -331,7 +331,7 @@ def run_round(job: CellJob) -> RoundResult:
 
     result = guest_io.collect(job, run)
     # host work apart from the guest-timed phases (host_set_input, ...: docs/results.md)
-    result.iterations |= nn.host_work.per_iteration(job.iterations)
+    result.iterations |= nn.host_work.per_iteration(job.iterations, guest_io.measured_computes(job))
     result.notes |= properties.host_notes()
     result.host_phases |= {"compile": t1 - t0, "instantiate": t3 - t2}
     result.peak_rss_kb = peak_rss_kb()
