@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench.analyze.builds import compare_builds
-from bench.analyze.summarize import variant_ratios
+from bench.analyze.outcome import outcome
+from bench.analyze.runs import measure_of
 from bench.cli import args as types
 from bench.cli import engines as engine_options
 from bench.measure import finish, plan, runner
@@ -83,6 +84,13 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                           "(default 30m; the planned rounds always complete)")  # fmt: skip
     run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish an interrupted run")
     run.add_argument("--report", action="store_true", help="write the report when done")
+    run.add_argument("--format", choices=["text", "json"], default="text",
+                     help="what stdout gets at the end: a summary in 100 columns (text) or one "
+                          "JSON object for machines (json); progress goes to stderr")  # fmt: skip
+    run.add_argument("--accept", type=types.accept_list, default=frozenset(), metavar="LIST",
+                     help="exit 0 anyway on: failed (some cells failed: else exit 3), "
+                          "target-ci (--target-ci not reached: else exit 4); comma-separated. "
+                          "A run that measured no cell exits 1 whatever is accepted")  # fmt: skip
     return run
 
 
@@ -174,13 +182,16 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
     if run.stop_reason:  # meta.json config.stop_reason: why the added rounds stopped
         setup.plan.stop_reason = run.stop_reason
     summary = finish.finish(setup, run.writer, run.machine["fingerprint"], interrupted=not finished)
-    tables.print_summary(summary)
-    samples = read_samples(setup.run_dir)
-    tables.print_variant_ratios(variant_ratios(samples))
-    if base := engine_base(setup.plan):
-        tables.print_builds(
-            base, compare_builds(samples, base) if len(setup.plan.engines) > 1 else pd.DataFrame()
-        )
+    result = outcome(summary)
+    code = result.exit_code(args.accept) if finished else 130
+    measure = measure_of(json.loads((setup.run_dir / "meta.json").read_text()))
+    if args.format == "json":
+        doc = tables.run_json(str(setup.run_dir), summary, result, code, measure)
+        print(json.dumps(doc, indent=1))
+    else:
+        tables.print_summary(summary, result, measure)
+        if len(setup.plan.engines) > 1 and (base := engine_base(setup.plan)):
+            tables.print_builds(base, compare_builds(read_samples(setup.run_dir), base))
     if not finished:
         console.print(f"interrupted: kept what finished in {setup.run_dir}; "
                       f"continue with: wasinn-bench run --resume {setup.run_dir} "
@@ -194,4 +205,6 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
 
         out = write_report(setup.run_dir)
         console.print(f"report: {out}")
-    return 0
+    if code:
+        console.print(result.why(code), style="bold red")
+    return code
