@@ -57,6 +57,18 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "    del args[i:i + 2]\n"
         f"os.execv({str(cli_binary())!r}, [{str(cli_binary())!r}, *args])\n",
     )
+    # a build that crashes when it runs a cell: a panic line, then SIGABRT
+    out["crash"] = _executable(
+        root / "wasmtime-that-crashes",
+        f"#!{sys.executable}\n"
+        "import os, signal, sys\n"
+        "if '--allow-precompiled' in sys.argv:\n"
+        "    print(\"thread 'main' panicked at crates/wasi-nn/src/witx.rs:1:1:\", file=sys.stderr)\n"
+        "    print('boom: this build crashes', file=sys.stderr)\n"
+        "    sys.stderr.flush()\n"
+        "    os.kill(os.getpid(), signal.SIGABRT)\n"
+        f"os.execv({str(cli_binary())!r}, [{str(cli_binary())!r}, *sys.argv[1:]])\n",
+    )
     return out
 
 
@@ -151,8 +163,10 @@ def engine_run(builds: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
         "run", "mlp-tiny", *FAST, "--backends", "openvino", "--out", str(out),
         "--engine", f"a={builds['a']}", "--engine", f"b={builds['b']}",
         "--engine", f"nop1={builds['nop1']}", "--engine", f"t={template}",
+        "--engine", f"crash={builds['crash']}",
     )  # fmt: skip
     assert p.returncode == 0, p.stderr[-3000:]
+    assert "builds vs wasmtime-cli[a]" in p.stdout  # the A/B lines after the summary
     return out
 
 
@@ -196,3 +210,26 @@ def test_meta_records_version_sha256_and_backends(
     plan = json.loads((engine_run / "plan.json").read_text())
     assert [e["name"] for e in plan["engines"]] == ["a", "b", "nop1", "t"]
     assert os.environ.get("WASINN_BENCH_ENGINES") is None  # the CLI ran in its own process
+
+
+def test_a_build_that_crashes_fails_its_cells_in_its_own_words(engine_run: Path) -> None:
+    cells = pd.read_csv(engine_run / "cells.csv").set_index(["variant", "host"])
+    for variant in ("preview1", "adapted", "component"):
+        row = cells.loc[(variant, "wasmtime-cli[crash]")]
+        assert row["status"] == "failed", (variant, row["reason"])
+        assert "SIGABRT" in row["reason"] and "panic at crates/wasi-nn" in row["reason"]
+    assert cells.loc[("preview1", "wasmtime-cli[b]"), "status"] == "ok"  # the run went on
+
+
+def test_builds_side_by_side_in_summary_and_report(engine_run: Path, tmp_path: Path) -> None:
+    from bench.present.report import write_report
+
+    s = pd.read_csv(engine_run / "summary.csv").set_index(["variant", "host"])
+    b = s.loc[("preview1", "wasmtime-cli[b]")]
+    assert b["engine_verdict"] in ("unchanged", "improved", "regressed")
+    assert b["vs_engine_base_low"] <= b["vs_engine_base"] <= b["vs_engine_base_high"]
+    assert pd.isna(s.loc[("preview1", "wasmtime-cli[a]"), "vs_engine_base"])  # the base
+    assert s.loc[("preview1", "cmd[t]"), "engine_verdict"] in ("unchanged", "improved", "regressed")
+    md = write_report(engine_run, tmp_path / "report").read_text()
+    assert "## Builds side by side" in md
+    assert "wasmtime-cli\\[nop1\\]: adapted works where preview1 is gone" in md
