@@ -163,7 +163,7 @@ def engine_run(builds: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
         "run", "mlp-tiny", *FAST, "--backends", "openvino", "--out", str(out),
         "--engine", f"a={builds['a']}", "--engine", f"b={builds['b']}",
         "--engine", f"nop1={builds['nop1']}", "--engine", f"t={template}",
-        "--engine", f"crash={builds['crash']}",
+        "--engine", f"crash={builds['crash']}", "--accept", "failed",  # the crash fails
     )  # fmt: skip
     assert p.returncode == 0, p.stderr[-3000:]
     assert "builds vs wasmtime-cli[a]" in p.stdout  # the A/B lines after the summary
@@ -197,7 +197,9 @@ def test_meta_records_version_sha256_and_backends(
 
     meta = json.loads((engine_run / "meta.json").read_text())
     engines = meta["engines"]
-    assert sorted(engines) == ["cmd[t]", "wasmtime-cli[a]", "wasmtime-cli[b]", "wasmtime-cli[nop1]"]
+    assert sorted(engines) == sorted(
+        ["cmd[t]", *(f"wasmtime-cli[{n}]" for n in ("a", "b", "nop1", "crash"))]
+    )
     assert meta["engine_base"] == "wasmtime-cli[a]"  # the first --engine
     a = engines["wasmtime-cli[a]"]
     assert a["sha256"] == hashlib.sha256(builds["a"].read_bytes()).hexdigest()
@@ -208,7 +210,7 @@ def test_meta_records_version_sha256_and_backends(
     assert "sha256" not in engines["cmd[t]"] and engines["cmd[t]"]["spec"].startswith("cmd:")
     assert meta["runtimes"]["cmd[t]"] == a["version"]
     plan = json.loads((engine_run / "plan.json").read_text())
-    assert [e["name"] for e in plan["engines"]] == ["a", "b", "nop1", "t"]
+    assert [e["name"] for e in plan["engines"]] == ["a", "b", "nop1", "t", "crash"]
     assert os.environ.get("WASINN_BENCH_ENGINES") is None  # the CLI ran in its own process
 
 
