@@ -63,9 +63,14 @@ def parse_samples(
     for n, line in lines:
         key, *values = line.split()
         numbers = [int(v) for v in values]
-        if key == "gen" and len(numbers) == 2:
+        if key == "gen" and len(numbers) == 2 and numbers[0] < job.iterations:
             phases[TTFT].append(numbers[1])
-        elif key == "step" and len(numbers) == 8:
+        elif (
+            key == "step"
+            and len(numbers) == 8
+            and numbers[0] < job.iterations > 0
+            and (numbers[1] < g.computes)
+        ):
             if numbers[1] >= g.prompt_len:  # a decode step
                 for phase, ns in zip(MEASURED_PHASES, numbers[2:6], strict=True):
                     phases[phase].append(ns)

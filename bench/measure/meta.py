@@ -11,7 +11,7 @@ from typing import Any
 from bench.measure.prepare import PreparedWorkload
 from bench.results.run_plan import Plan
 from bench.results.schema import SCHEMA_VERSION
-from contracts import machine, paths
+from contracts import machine, measures, paths
 from contracts.cells import Cell
 from contracts.hosts import HOST_TABLE
 
@@ -78,7 +78,7 @@ def build_meta(
                 "warmup": p.workload.warmup,
                 "iterations": p.workload.iterations,
                 "rounds": p.workload.rounds,
-                "threads": p.workload.threads,
+                "threads": 1 if plan.measure == measures.INSTRUCTIONS else p.workload.threads,
                 # bytes that cross the wasi-nn boundary per iteration (inputs + outputs):
                 # the report's conversion cost per MB
                 "io_bytes": sum(t.nbytes for t in (*p.inputs, *p.outputs)),
@@ -86,6 +86,10 @@ def build_meta(
             for name, p in prepared.items()
         },  # fmt: skip
         "backends": {f"{b}/{d}": v for (b, d), v in (properties or {}).items()},
+        # what every sample is (docs/measures.md), and the machine's state before measuring
+        "measure": plan.measure,
+        "measure_unit": measures.UNITS.get(plan.measure, ""),
+        "machine_state": plan.machine_state,
         "config": plan.config(),
         "shard": plan.shard,
         # every host that reads its version from its binary (the wasmtime CLIs, pinned and

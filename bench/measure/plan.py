@@ -42,12 +42,18 @@ class RunOptions:
     target_ci: float | None = None  # --target-ci: add rounds until every headline CI is this tight
     max_time_s: float = 1800.0  # --max-time: the run's time budget while adding rounds
     engines: list[Engine] = field(default_factory=list)  # --engine, checked; the base first
+    workloads: list[Workload] | None = None  # already read (instead of targets/suite)
+    measure: str = "wall"  # --measure: wall | cpu | instructions (contracts/measures.py)
+    machine_state: dict[str, Any] | None = None  # the machine's state before measuring
 
 
 def select_workloads(options: RunOptions) -> list[Workload]:
-    workloads = (
-        [find_workload(t) for t in options.targets] if options.targets else suite(options.suite)
-    )
+    if options.workloads is not None:
+        workloads = options.workloads
+    else:
+        workloads = (
+            [find_workload(t) for t in options.targets] if options.targets else suite(options.suite)
+        )
     if not workloads:
         raise WorkloadError(f"suite {options.suite!r} has no workloads")
     seen: dict[str, Workload] = {}
@@ -126,6 +132,15 @@ def opset_outside_range(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | No
         "unsupported",
         f"model opset {opset} outside {cell.backend}'s supported range {known[0]}-{known[1]}",
     )
+
+
+def wall_only(p: PreparedWorkload, measure: str) -> str | None:
+    """Why a workload's cells cannot take a --measure other than wall (None: they can):
+    programs and generative workloads time themselves in wall time (docs/measures.md)."""
+    if measure == "wall" or (p.program is None and p.generate is None):
+        return None
+    what = "a program workload" if p.program is not None else "a generative workload"
+    return f"--measure {measure}: {what} is measured in wall time only"
 
 
 def check_writable(run_dir: Path) -> None:
@@ -209,6 +224,7 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
     run_dir = (options.out if options.out else Path.cwd() / "results" / run_id).absolute()
     lock, created = claim_folder(run_dir)
     try:
+        keep_generated(workloads, run_dir)
         recorded = identity.sources(workloads)
         prepared = _prepare_all(workloads, run_dir, say)
     except BaseException:  # bad input found while preparing: leave nothing behind
@@ -220,6 +236,8 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             s.status, s.reason = "unsupported", missing[s.cell.host]
         elif found := probe(s.cell) or opset_outside_range(s.cell, prepared[s.cell.workload]):
             s.status, s.reason = found
+        elif reason := wall_only(prepared[s.cell.workload], options.measure):
+            s.status, s.reason = "unsupported", reason
     plan = Plan(
         run_id=run_dir.name,
         seed=options.seed,
@@ -236,12 +254,24 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
         ),
         cells=[PlannedCell(s.cell.key, s.status, s.reason) for s in states],
         engines=[asdict(e) for e in options.engines],
+        measure=options.measure,
+        machine_state=options.machine_state,
         # what --resume checks before it continues (bench/measure/identity.py)
         identity={"sources": recorded, "products": identity.products(prepared)},
     )
     plan.write(run_dir)
     write_json(run_dir / "meta.json", build_meta(run_dir, prepared, plan, interrupted=True))
     return RunSetup(run_dir, prepared, states, set(), plan, lock)
+
+
+def keep_generated(workloads: list[Workload], run_dir: Path) -> None:
+    """A workload made from a model and flags (`run model.onnx --shape ...`) is written
+    into the run folder as the TOML it stands for: the run records what it used, and
+    `--resume` reads it back like any workload file."""
+    for w in workloads:
+        if w.generated is not None:
+            w.path = run_dir / f"{w.name}.toml"
+            w.path.write_text(w.generated)
 
 
 def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:

@@ -14,11 +14,12 @@ from rich.console import Console
 from bench.analyze.headline import MEASURE_UNITS
 from bench.analyze.outcome import Outcome
 from bench.analyze.outcome import outcome as run_outcome
+from bench.analyze.summarize import program_rows
 from bench.results.schema import NOISE_CV
 from contracts.cells import Cell
 
 WIDTH = 100  # columns the summary fits
-_NAME = 40  # the cell column
+_NUMBERS = 58  # columns of a summary line after the cell name
 
 
 def plain_console(**options: object) -> Console:
@@ -70,6 +71,11 @@ def _clip(text: str, width: int) -> str:
     return text[:half] + "…" + text[len(text) - (width - 1 - half) :]
 
 
+def _name(key: Cell) -> str:
+    """A cell as the summary names it: its key, without the device when that is the cpu."""
+    return key.key.removesuffix("/cpu")
+
+
 def _truthy(value: object) -> bool:
     # summary.csv read back gives "True"/"False" strings; a fresh frame gives bools
     return str(value).strip().lower() in ("true", "1", "1.0")
@@ -83,23 +89,33 @@ def summary_lines(
     outcome = result or run_outcome(summary)
     cols = width()
     unit = MEASURE_UNITS.get(measure, measure)
-    head = f"{'cell':<{_NAME}}  {'p50 ' + unit:>9}  {'95% CI':<17}  ×native  ×native-c  CI±%"
-    lines = [head]
     ok = summary[summary["status"].astype(str) == "ok"]
+    names = {i: _name(Cell.from_row(r)) for i, r in ok.iterrows()}
+    name_w = min(max([len(n) for n in names.values()] + [4]), cols - _NUMBERS)
+    head = f"{'cell':<{name_w}}  {'p50 ' + unit:>9}  {'95% CI':<17}  ×native  ×native-c  CI±%"
     noisy = set(outcome.noisy)
     missed = set(outcome.target_missed)
-    for _, r in ok.iterrows():
+    programs = program_rows(ok)
+    lines = [] if len(ok) and programs.all() else [head]
+    # program workloads last, under their own head: their time is a bench region or a
+    # run, and their ratio is against preview1 on the same host (no native twin)
+    for at, (i, r) in enumerate(pd.concat([ok[~programs], ok[programs]]).iterrows()):
+        if at == (~programs).sum() and programs.any():
+            lines += ['program workloads: p50 per bench region (per run where timing = "process"),',
+                      "×preview1 against the preview1 cell of the same host, backend and device:",
+                      f"{'cell':<{name_w}}  {'p50 ' + unit:>9}  {'95% CI':<17}  ×preview1"]  # fmt: skip
         key = Cell.from_row(r)
         ci = f"[{num(r.get('p50_ci_low_ms'))}, {num(r.get('p50_ci_high_ms'))}]"
         marks = ("!" if key in noisy else "") + ("✗" if key in missed else "")
         lines.append(
-            f"{_clip(key.key, _NAME):<{_NAME}}  {num(r.get('p50_ms')):>9}  {ci:<17}  "
+            f"{_clip(names[i], name_w):<{name_w}}  {num(r.get('p50_ms')):>9}  {ci:<17}  "
             f"{num(r.get('overhead_vs_native')):>7}  {num(r.get('overhead_vs_native_c')):>9}  "
             f"{num(r.get('headline_ci_pct'), 2):>4} {marks}".rstrip()
         )
     for _, r in summary[summary["status"].astype(str) != "ok"].iterrows():
         reason = " ".join(str(r.get("reason") or "").split())  # one line
-        lines.append(_clip(f"{r['status']:<11} {Cell.from_row(r).key}: {reason}", cols))
+        head = f"{r['status']:<11} {_name(Cell.from_row(r))}: "
+        lines.append(head + _clip(reason, max(cols - len(head), 10)))
     counts = ", ".join(f"{n} {s}" for s, n in outcome.counts.items())
     lines.append(f"{outcome.cells} cells: {counts}")
     if outcome.noisy:
@@ -176,7 +192,7 @@ def builds_lines(base: str, build_rows: pd.DataFrame) -> list[str]:
     for _, r in build_rows.iterrows():
         key = f"{r['workload']}/{r['variant']}/{r['host']}/{r['backend']}/{r['device']}"
         ratio = stats.Ratio(r["ratio"], r["ratio_low"], r["ratio_high"]).pct()
-        lines.append(f"{_clip(key, _NAME):<{_NAME}}  {ratio:<24}  {r['verdict']}")
+        lines.append(f"{key}  {ratio}  {r['verdict']}")
     return [_clip(line, width()) for line in lines]
 
 

@@ -13,8 +13,10 @@ child process's wall time, compilation excluded (`wasmtime compile` once per bin
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
+from contracts.jobs import CellUnsupported
 from hosts.child import run_child
 from hosts.openvino_c import library_env
 from hosts.programs import (
@@ -36,17 +38,35 @@ def command(job: ProgramJob, guest: os.PathLike, cwasm: os.PathLike, cli: Path) 
     return [*cmd, "--allow-precompiled", "--argv0", job.argv0, str(cwasm), *job.args]
 
 
+# A line of the CLI's tracing log: "<RFC 3339 time> <LEVEL> <target>: message".
+LOG_LINE = re.compile(r"^(\x1b\[[0-9;]*m)*\d{4}-\d\d-\d\dT\S+Z\s.*?(TRACE|DEBUG|INFO|WARN|ERROR)\b")
+
+
+def split_log(stderr: str) -> tuple[str, str]:
+    """(the CLI's log lines, the program's own stderr)."""
+    log, own = [], []
+    for line in stderr.splitlines(keepends=True):
+        (log if LOG_LINE.match(line) else own).append(line)
+    return "".join(log), "".join(own)
+
+
 def run_program(job: ProgramJob, cli: Path, precompiled: tuple[Path, int, bool]) -> ProgramResult:
-    """One run of `cli` (the binary), its guest precompiled (binary.precompile)."""
+    """One run of `cli` (the binary), its guest precompiled (binary.precompile); the
+    host checked the module first (WasmtimeCliHost.run_program)."""
     run = lay_out(job)
     cwasm, compile_ns, cached = precompiled
     env = library_env(job.threads)
     env.pop("WASMTIME_BACKTRACE_DETAILS", None)
+    env["WASMTIME_LOG"] = binary.LOG_FILTER  # its wasi-nn's own words when a call fails
     cmd = command(job, run.guest, cwasm, cli)
     child = run_child(cmd, run.stdout, run.stderr, env, os.getcwd(), job.timeout_s)
     code, wall = child.code, child.wall_ns
     trap = f"killed after the {job.timeout_s} s timeout" if child.timed_out else None
     regions, stderr = split_marks(run.stderr.read_bytes())
+    log, stderr = split_log(stderr)  # the program's stderr is compared across cells: no log
+    if code != 0 and any(p in log for p in binary.UNSUPPORTED_PATTERNS):
+        version = binary.cli_version(cli).split(" (")[0]
+        raise CellUnsupported(f"{version}: {binary.first_error(log)}")
     if trap is None and code != 0 and "wasm backtrace" in stderr:
         trap = binary.first_error(stderr)  # the CLI's "Error: ... (cause)" line
     elif trap is None and code < 0:
