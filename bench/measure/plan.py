@@ -19,7 +19,7 @@ from bench.measure.prepare import PreparedWorkload, prepare
 from bench.results.lock import LOCK_NAME, RunLock, lock_run_folder
 from bench.results.progress import CellState, read_progress, replay
 from bench.results.run_plan import Overrides, Plan, PlannedCell, TargetCI
-from bench.results.store import write_json
+from bench.results.store import RunFolderError, check_run_files, write_json
 from contracts.cells import Cell
 from contracts.errors import UserError
 from contracts.hosts import host_facts
@@ -283,6 +283,7 @@ def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
         )
     lock = lock_run_folder(run_dir)
     try:
+        check_run_files(run_dir)  # now, not after minutes of measuring
         plan = Plan.read(run_dir)
         engines.use([Engine(**e) for e in plan.engines])
         workloads = select_workloads(RunOptions(targets=plan.workloads, overrides=plan.overrides))
@@ -293,10 +294,24 @@ def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
             )
         prepared = _prepare_resumed(workloads, run_dir, recorded, say)
         states, done = replay(plan, read_progress(run_dir))
+        _check_rounds(run_dir, prepared, plan, done)
     except BaseException:
         lock.release()
         raise
     return RunSetup(run_dir, prepared, states, done, plan, lock)
+
+
+def _check_rounds(
+    run_dir: Path, prepared: dict[str, PreparedWorkload], plan: Plan, done: set[tuple[str, int]]
+) -> None:
+    """progress.jsonl may name only rounds the plan has (added rounds with --target-ci)."""
+    for key, r in sorted(done):
+        p = prepared.get(key.split("/")[0])
+        if p is not None and plan.target_ci is None and r >= p.workload.rounds:
+            raise RunFolderError(
+                f"{run_dir / 'progress.jsonl'}: {key} round {r + 1} of {p.workload.rounds} "
+                "planned rounds: not a line this run wrote"
+            )
 
 
 def _prepare_resumed(

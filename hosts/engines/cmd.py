@@ -21,7 +21,7 @@ import shlex
 from pathlib import Path
 from typing import Self
 
-from contracts import paths, wasm_binary
+from contracts import marks, paths, wasm_binary
 from contracts.hosts import HostName
 from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, RoundResult
 from contracts.logtail import telling
@@ -39,7 +39,16 @@ from hosts.engines.probe import (
     wasi_nn,
 )
 from hosts.openvino_c import library_env
-from hosts.programs import BENCH_PRELOAD, ProgramJob, ProgramResult, finish, imports_bench, lay_out
+from hosts.programs import (
+    ProgramJob,
+    ProgramResult,
+    finish,
+    imports_bench,
+    lay_out,
+    preload_with_token,
+    read_output,
+    split_marks,
+)
 
 ENCODING_OF = {"onnxruntime": "onnx", "openvino": "openvino"}
 INVALID_ENCODING = ("InvalidEncoding", "invalid-encoding", "unsupported backend")
@@ -123,10 +132,11 @@ class CmdHost(Host):
         return result
 
     def run_program(self, job: ProgramJob) -> ProgramResult:
+        """A whole preview1 program, once; a bench import gets the harness's preload with
+        this run's mark token (hosts/programs.py), through the template's {bench}."""
         if not wasm_binary.is_core_module(job.wasm):
             raise CellUnsupported(f"{self.name} runs preview1 modules only, not components")
-        bench = BENCH_PRELOAD if imports_bench(job.wasm) else None
-        if bench is not None and "{bench}" not in (self.engine.template or ""):
+        if imports_bench(job.wasm) and "{bench}" not in (self.engine.template or ""):
             raise CellUnsupported(
                 f"{self.name}: the program imports bench (its marks) and the template has no "
                 "{bench} token to preload it (e.g. --preload=bench={bench} for wasmtime)"
@@ -134,15 +144,15 @@ class CmdHost(Host):
         if not has_preview1(self.engine):
             raise CellUnsupported(NO_PREVIEW1)
         run = lay_out(job)
+        token = marks.new_token()
+        bench = preload_with_token(run.root, token) if imports_bench(job.wasm) else None
         cmd = expand(self.engine, job.wasm, run.guest, list(job.args), job.argv0, bench)
         child = run_child(cmd, run.stdout, run.stderr, library_env(job.threads), os.getcwd(),
                           job.timeout_s)  # fmt: skip
-        from hosts.programs import split_marks
-
-        regions, stderr = split_marks(run.stderr.read_bytes())
+        regions, stderr, forged = split_marks(read_output(run.stderr), token)
         trap = f"killed after the {job.timeout_s} s timeout" if child.timed_out else None
-        result = finish(job, child.code, run.stdout.read_text(errors="replace"), stderr,
-                        regions, child.wall_ns, trap)  # fmt: skip
+        result = finish(job, child.code, read_output(run.stdout).decode(errors="replace"),
+                        stderr, regions, child.wall_ns, trap, forged)  # fmt: skip
         result.notes |= {"engine": version_text(self.engine)}
         return result
 

@@ -23,6 +23,7 @@ from typing import Self
 from contracts import wasm_binary
 from contracts.hosts import HostName
 from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, RoundResult
+from contracts.logtail import read_tail
 from contracts.measures import INSTRUCTIONS, WALL
 from contracts.wasm_binary import is_core_module
 from hosts import engines, guest_io, measures
@@ -159,7 +160,7 @@ class WasmtimeCliHost(Host):
         child = run_child(cmd, run.stdout, run.stderr, env, job.workdir, timeout)
         code = child.code
 
-        stderr = run.stderr.read_text(errors="replace")
+        stderr = read_tail(run.stderr)
         if code != 0:
             if why := measures.child_failure(job):
                 raise CellUnsupported(f"valgrind: {why}")
