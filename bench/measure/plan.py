@@ -19,11 +19,13 @@ from bench.measure.prepare import PreparedWorkload, prepare
 from bench.results.lock import LOCK_NAME, RunLock, lock_run_folder
 from bench.results.progress import CellState, read_progress, replay
 from bench.results.run_plan import Overrides, Plan, PlannedCell, TargetCI
-from bench.results.store import write_json
+from bench.results.store import RunFolderError, check_run_files, write_json
 from contracts.cells import Cell
 from contracts.errors import UserError
 from contracts.hosts import host_facts
 from contracts.jobs import STATEFUL_ONLY_OPENVINO
+from hosts import engines
+from hosts.engines import Engine
 from workloads.spec.workload import Workload, WorkloadError, find_workload, suite
 
 
@@ -39,6 +41,7 @@ class RunOptions:
     offline_k: int = 0  # concurrent instances for offline throughput; 0 = not measured
     target_ci: float | None = None  # --target-ci: add rounds until every headline CI is this tight
     max_time_s: float = 1800.0  # --max-time: the run's time budget while adding rounds
+    engines: list[Engine] = field(default_factory=list)  # --engine, checked; the base first
     workloads: list[Workload] | None = None  # already read (instead of targets/suite)
     measure: str = "wall"  # --measure: wall | cpu | instructions (contracts/measures.py)
     machine_state: dict[str, Any] | None = None  # the machine's state before measuring
@@ -207,6 +210,7 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             )
             + ")"
         )
+    engines.use(options.engines)  # the workers and the probes find them by name
     # Releases (`NAME@X`): an unknown version is bad input (exit 2, before any folder
     # exists); a missing one is installed now, or its cells say why it cannot be.
     from hosts import prepare_hosts
@@ -249,6 +253,7 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             else None
         ),
         cells=[PlannedCell(s.cell.key, s.status, s.reason) for s in states],
+        engines=[asdict(e) for e in options.engines],
         measure=options.measure,
         machine_state=options.machine_state,
         # what --resume checks before it continues (bench/measure/identity.py)
@@ -278,7 +283,9 @@ def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
         )
     lock = lock_run_folder(run_dir)
     try:
+        check_run_files(run_dir)  # now, not after minutes of measuring
         plan = Plan.read(run_dir)
+        engines.use([Engine(**e) for e in plan.engines])
         workloads = select_workloads(RunOptions(targets=plan.workloads, overrides=plan.overrides))
         recorded = plan.identity  # None: a run from before it was recorded
         if recorded:
@@ -287,10 +294,24 @@ def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
             )
         prepared = _prepare_resumed(workloads, run_dir, recorded, say)
         states, done = replay(plan, read_progress(run_dir))
+        _check_rounds(run_dir, prepared, plan, done)
     except BaseException:
         lock.release()
         raise
     return RunSetup(run_dir, prepared, states, done, plan, lock)
+
+
+def _check_rounds(
+    run_dir: Path, prepared: dict[str, PreparedWorkload], plan: Plan, done: set[tuple[str, int]]
+) -> None:
+    """progress.jsonl may name only rounds the plan has (added rounds with --target-ci)."""
+    for key, r in sorted(done):
+        p = prepared.get(key.split("/")[0])
+        if p is not None and plan.target_ci is None and r >= p.workload.rounds:
+            raise RunFolderError(
+                f"{run_dir / 'progress.jsonl'}: {key} round {r + 1} of {p.workload.rounds} "
+                "planned rounds: not a line this run wrote"
+            )
 
 
 def _prepare_resumed(

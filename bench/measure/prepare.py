@@ -35,6 +35,7 @@ class PreparedProgram:
     files_dir: Path  # the folder laid into the guest's '.' (links to the workload's files)
     wasm: dict[str, Path]  # variant -> the binary that runs
     adapt_error: str | None = None  # why `adapted` cannot run here (e.g. no WASI adapter)
+    mark_token: str | None = None  # the adapted program's bench mark secret (contracts/marks.py)
 
 
 @dataclass

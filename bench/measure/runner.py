@@ -33,10 +33,10 @@ import pandas as pd
 
 from bench.analyze.summarize import headline_widths
 from bench.measure.prepare import PreparedWorkload
-from bench.measure.processes import check_disk, exit_reason, watch
+from bench.measure.processes import check_disk, exit_reason, keep_tail, watch
 from bench.measure.report_check import read_result
 from bench.measure.worker import RUNNER_PID_ENV
-from bench.results.outputs import npz_safe
+from bench.results.outputs import write_outputs
 from bench.results.progress import OFFLINE_ROUND, CellState
 from bench.results.schema import ROUND_STATE_COLUMNS, SAMPLE_COLUMNS
 from bench.results.store import RunWriter, read_samples
@@ -334,7 +334,7 @@ class Runner:
                 )
             )
         try:
-            reasons = watch(self._current, timeout_s, memory_limit_mb)
+            reasons = watch(self._current, timeout_s, memory_limit_mb, workdirs)
         finally:
             procs, self._current = self._current, []
             for f in files:
@@ -360,7 +360,7 @@ class Runner:
         for name in ("worker.stderr", "worker.stdout", "stderr.txt", "stdout.txt"):
             src = workdir / name
             if src.exists() and src.stat().st_size:
-                shutil.copyfile(src, logs / f"{safe}.r{r}.{name}")
+                keep_tail(src, logs / f"{safe}.r{r}.{name}")  # a guest may print a GiB
 
     def _record_round(
         self, state: CellState, r: int, outcome: dict[str, Any], workdir: Path
@@ -389,11 +389,7 @@ class Runner:
                 arrays = {
                     name: npz[f"arr_{i}"] for i, name in enumerate(outcome.get("output_names", []))
                 }
-            final = self.writer.outputs / f"{c.slug}.npz"
-            tmp = final.with_name(f".{final.name}.tmp")
-            with open(tmp, "wb") as f:  # a file object: savez would add ".npz" to a path
-                np.savez(f, **npz_safe(arrays))
-            os.replace(tmp, final)  # whole or absent after a kill
+            write_outputs(self.writer.outputs / f"{c.slug}.npz", arrays)
         state.status = "ok"
         state.rounds_done += 1
         state.peak_rss_kb = max(state.peak_rss_kb, int(outcome.get("peak_rss_kb", 0)))
