@@ -119,6 +119,7 @@ class CellJob:
     load_mode: str = "bytes"  # "bytes" | "name"
     options: dict[str, str] = field(default_factory=dict)
     generate: GenerateJob | None = None  # a generative workload (docs/decoding.md)
+    measure: str = "wall"  # contracts.measures: wall | cpu | instructions (docs/measures.md)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -18,7 +18,12 @@ from onnx import TensorProto, helper
 from bench.analyze.runs import load_run
 from bench.measure.runner import Runner
 from bench.results.progress import CellState, read_progress
-from bench.results.schema import CELL_COLUMNS, SAMPLE_COLUMNS, SUMMARY_COLUMNS
+from bench.results.schema import (
+    CELL_COLUMNS,
+    ROUND_STATE_COLUMNS,
+    SAMPLE_COLUMNS,
+    SUMMARY_COLUMNS,
+)
 from contracts.cells import Cell
 from tests.helpers import REPO, run_cli
 
@@ -39,7 +44,16 @@ def test_native_run_writes_a_complete_run_folder(tmp_path: Path) -> None:
     )
     assert p.returncode == 0, p.stderr
     data = load_run(out)
-    assert list(data.samples.columns) == SAMPLE_COLUMNS
+    # every row carries its round's machine state; meta.json the measure and the state at start
+    assert list(data.samples.columns) == SAMPLE_COLUMNS + ROUND_STATE_COLUMNS
+    assert data.samples["under_load"].notna().all() and (data.samples["load1"] >= 0).all()
+    assert data.meta["measure"] == "wall" and set(data.meta["machine_state"]) >= {
+        "load1",
+        "steal_pct",
+        "others_cores",
+        "cpu_mhz",
+        "under_load",
+    }
     assert set(SUMMARY_COLUMNS) <= set(data.summary.columns)
     assert list(data.cells.columns) == CELL_COLUMNS
     s = data.summary.set_index("backend")
@@ -245,6 +259,7 @@ def test_killed_run_folder_reads_from_plan_and_progress(tmp_path: Path) -> None:
     import json
 
     from bench.present.report import write_report
+    from bench.results.store import write_json
 
     out = tmp_path / "run"
     p = run_cli("run", "mlp-tiny", "--hosts", "native", "--iterations", "5", "--rounds", "2",
@@ -255,7 +270,7 @@ def test_killed_run_folder_reads_from_plan_and_progress(tmp_path: Path) -> None:
     lines = (out / "progress.jsonl").read_text().splitlines()
     (out / "progress.jsonl").write_text(lines[0] + "\n")  # only one (cell, round) had finished
     meta = json.loads((out / "meta.json").read_text())
-    (out / "meta.json").write_text(json.dumps(meta | {"interrupted": True}))
+    write_json(out / "meta.json", meta | {"interrupted": True})  # as the harness writes it
     run = load_run(out)
     by_backend = run.cells.set_index("backend")
     first = json.loads(lines[0])["cell"].split("/")[3]

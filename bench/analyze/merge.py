@@ -17,8 +17,8 @@ import pandas as pd
 
 from bench.analyze.runs import Run, load_run
 from bench.analyze.summarize import summarize
-from bench.results.schema import CELL_COLUMNS, SAMPLE_COLUMNS
-from bench.results.store import write_frame_csv, write_frame_parquet, write_json
+from bench.results.schema import CELL_COLUMNS
+from bench.results.store import sample_columns, write_frame_csv, write_frame_parquet, write_json
 from contracts.cells import Cell
 from contracts.errors import UserError
 
@@ -130,7 +130,7 @@ def merge_runs(run_dirs: list[str | Path], out: str | Path, allow_mixed_sha: boo
     cells = cells.reindex(columns=CELL_COLUMNS + extra)
     summary = summarize(samples, cells)
     out.mkdir(parents=True, exist_ok=True)
-    write_frame_parquet(out / "samples.parquet", samples[SAMPLE_COLUMNS])
+    write_frame_parquet(out / "samples.parquet", samples[sample_columns(samples)])
     write_frame_csv(out / "cells.csv", cells)
     write_frame_csv(out / "summary.csv", summary)
     write_json(out / "meta.json", merged_meta(runs, out.name))

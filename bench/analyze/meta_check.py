@@ -30,10 +30,15 @@ FIELDS: dict[str, tuple[type, ...]] = {
     "machine": (dict,),
     "packages": (dict,),
     "runtimes": (dict,),
+    "engines": (dict,),
+    "engine_base": TEXT_OR_NONE,
     "models": (dict,),
     "workloads": (dict,),
     "backends": (dict,),
     "config": (dict,),
+    "measure": TEXT_OR_NONE,
+    "measure_unit": TEXT_OR_NONE,
+    "machine_state": (dict, type(None)),
 }
 WORKLOAD_NUMBERS = ("warmup", "iterations", "rounds", "threads", "io_bytes")
 SHARD = re.compile(r"[0-9]{1,6}/[0-9]{1,6}")

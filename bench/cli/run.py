@@ -5,22 +5,25 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.console import Console
 
-from bench.analyze.outcome import outcome
-from bench.analyze.runs import measure_of
 from bench.cli import args as types
-from bench.measure import finish, plan, runner
-from bench.measure.matrix import Filters
-from bench.present import tables
-from bench.results.run_plan import Overrides
+from contracts import machine, measures
 from contracts.cells import BACKENDS, DEVICES, VARIANTS
+from contracts.errors import UserError
 from contracts.hosts import host_choices
 
-# plain lines: errors stand alone
-console = tables.plain_console(stderr=True, log_time=False, log_path=False)
+if TYPE_CHECKING:  # the measuring modules import pandas, scipy, ...: only once input is good
+    from bench.measure import plan
+    from workloads.spec.workload import Workload
+
+# plain lines: errors stand alone; no markup (tables.plain_console, without importing the
+# tables module and its pandas before the input is checked)
+console = Console(markup=False, stderr=True, log_time=False, log_path=False)
 DEFAULT_MAX_TIME_S = 1800.0  # --max-time when --target-ci is given without it
 
 
@@ -29,8 +32,14 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "run", help="run workloads as a matrix of cells and write results/<run-id>/"
     )
     run.add_argument(
-        "workloads", nargs="*", metavar="WORKLOAD-NAME|PATH.toml", help="default: the --suite"
-    )
+        "workloads", nargs="*", metavar="WORKLOAD-NAME|PATH.toml|MODEL.onnx",
+        help="default: the --suite; a model file runs without a workload file (--shape)",
+    )  # fmt: skip
+    run.add_argument("--shape", type=types.input_shape, action="append", metavar="INPUT=D1,D2,..",
+                     help="with MODEL.onnx: the shape of a dynamic input, e.g. x=1,3,48,320")  # fmt: skip
+    run.add_argument("--input-file", type=types.input_file, action="append",
+                     metavar="INPUT=PATH", help="with MODEL.onnx: an input's values "
+                     "(.npy, or raw little-endian bytes); default: uniform [0, 1)")  # fmt: skip
     run.add_argument("--suite", default="quick", choices=["quick", "full"])
     run.add_argument("--variants", type=types.axis_list(VARIANTS), help=",".join(VARIANTS))
     run.add_argument(
@@ -38,6 +47,14 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         type=types.host_list,
         help=host_choices(),
     )
+    run.add_argument("--engine", action="append", default=[], metavar="NAME=PATH|NAME=cmd:'TEMPLATE'",
+                     help="run a wasmtime binary of yours as host wasmtime-cli[NAME], or another "
+                          "runtime by its command line as cmd[NAME] (repeatable; docs/engines.md)")  # fmt: skip
+    run.add_argument("--engine-base", metavar="NAME",
+                     help="with two or more engines: the build the others are compared with "
+                          "(default: the first --engine)")  # fmt: skip
+    run.add_argument("--engine-version", action="append", default=[], metavar="NAME=COMMAND",
+                     help="how a cmd: engine says its version (default: its program --version)")  # fmt: skip
     run.add_argument("--backends", type=types.axis_list(BACKENDS), help=",".join(BACKENDS))
     run.add_argument("--devices", type=types.axis_list(DEVICES), help=",".join(DEVICES))
     run.add_argument("--iterations", type=types.positive, help="measured iterations per round")
@@ -70,6 +87,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     run.add_argument("--max-time", type=types.duration, metavar="DURATION",
                      help="with --target-ci: time budget of the run, e.g. 90s, 15m, 1h "
                           "(default 30m; the planned rounds always complete)")  # fmt: skip
+    run.add_argument("--measure", default=measures.DEFAULT, metavar="|".join(measures.MEASURES),
+                     help="what each sample is: wall (elapsed time, default), cpu (the host "
+                          "process's CPU time) or instructions (counted under valgrind's "
+                          "callgrind); docs/measures.md")  # fmt: skip
     run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish an interrupted run")
     run.add_argument("--report", action="store_true", help="write the report when done")
     run.add_argument("--format", choices=["text", "json"], default="text",
@@ -82,11 +103,52 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return run
 
 
-def _options(args: argparse.Namespace) -> plan.RunOptions:
+class FlagError(UserError):
+    """--shape/--input-file without a model file to describe."""
+
+
+def read_workloads(args: argparse.Namespace) -> list[Workload]:
+    """The workloads to run, read and checked against their models' headers: bad input
+    is refused here in milliseconds, before the measuring modules are imported."""
+    from bench.measure.model_check import check_user_workload
+    from bench.measure.quick import ModelFlags, is_model_target, model_workload
+    from workloads.spec.workload import find_workload, suite
+
+    flags = ModelFlags(dict(args.shape or []), dict(args.input_file or []))
+    models = [t for t in args.workloads if is_model_target(t)]
+    if flags.given and len(models) != 1:
+        raise FlagError(
+            "--shape and --input-file describe the inputs of one model file given instead "
+            "of workloads, e.g. wasinn-bench run model.onnx --shape x=1,3,224,224"
+        )
+    if not args.workloads:
+        workloads = suite(args.suite)
+    else:
+        workloads = [
+            model_workload(t, flags) if is_model_target(t) else find_workload(t)
+            for t in args.workloads
+        ]
+    for w in workloads:
+        check_user_workload(w)
+    return workloads
+
+
+def _options(args: argparse.Namespace, workloads: list[Workload]) -> plan.RunOptions:
+    from bench.cli.engines import chosen_engines
+    from bench.measure import plan
+    from bench.measure.matrix import Filters
+    from bench.results.run_plan import Overrides
+
+    chosen = chosen_engines(args.engine, args.engine_version, args.engine_base)
+    hosts = args.hosts
+    if chosen:  # the engines, and the hosts --hosts names (default: the engines alone)
+        hosts = list(dict.fromkeys([*(args.hosts or []), *(e.host for e in chosen)]))
     return plan.RunOptions(
+        workloads=workloads,
         targets=args.workloads,
         suite=args.suite,
-        filters=Filters(args.variants, args.hosts, args.backends, args.devices),
+        filters=Filters(args.variants, hosts, args.backends, args.devices),
+        engines=chosen,
         overrides=Overrides(
             iterations=args.iterations,
             warmup=args.warmup,
@@ -100,17 +162,44 @@ def _options(args: argparse.Namespace) -> plan.RunOptions:
         offline_k=args.offline,
         target_ci=args.target_ci,
         max_time_s=args.max_time if args.max_time is not None else DEFAULT_MAX_TIME_S,
+        measure=args.measure,
     )
+
+
+def _check_measure(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
+    """Validate --measure (valgrind installed on first use for instructions), then watch
+    the machine for a second: its state goes to meta.json, and a busy machine is said
+    before anything is measured. Bad input raises a UserError before any folder exists."""
+    measures.check(args.measure)
+    if args.measure == measures.INSTRUCTIONS:
+        from hosts.measures.callgrind import ensure_valgrind
+
+        ensure_valgrind(say)
+    state = machine.sample_state(1.0)
+    if state.under_load:
+        hint = (
+            ""
+            if args.measure != measures.WALL
+            else "; --measure instructions or cpu hold up better"
+        )
+        console.print(f"warning: the machine is busy ({state.describe()}): "
+                      f"wall times will be noisy{hint}", style="yellow")  # fmt: skip
+    return asdict(state)
 
 
 def run(args: argparse.Namespace) -> int:
     say = console.log
     if args.resume:
+        from bench.measure import plan
+
         given = [name for name, value in (("WORKLOAD", args.workloads), ("--out", args.out),
+                 ("--shape", args.shape), ("--input-file", args.input_file),
                  ("--shard", args.shard), ("--iterations", args.iterations), ("--warmup", args.warmup),
                  ("--rounds", args.rounds), ("--timeout", args.timeout),
                  ("--memory-limit", args.memory_limit), ("--target-ci", args.target_ci),
-                 ("--max-time", args.max_time)) if value]  # fmt: skip
+                 ("--max-time", args.max_time), ("--engine", args.engine),
+                 ("--engine-base", args.engine_base),
+                 ("--measure", args.measure != measures.DEFAULT)) if value]  # fmt: skip
         if given:
             console.print(f"wasinn-bench run: error: --resume continues the run as planned; "
                           f"drop {', '.join(given)}")  # fmt: skip
@@ -121,7 +210,14 @@ def run(args: argparse.Namespace) -> int:
                       "give --target-ci PCT too")  # fmt: skip
         return 2
     else:
-        setup = plan.setup_new(_options(args), say)
+        workloads = read_workloads(args)
+        from bench.measure import plan
+
+        options = _options(args, workloads)
+        options.machine_state = _check_measure(args, say)
+        if args.measure != measures.WALL:
+            options.offline_k = 0  # offline throughput is samples per second: wall time only
+        setup = plan.setup_new(options, say)
     try:
         return _run(args, setup, say)
     finally:
@@ -130,6 +226,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], None]) -> int:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from bench.analyze.load import rounds_under_load
+    from bench.analyze.outcome import outcome
+    from bench.analyze.runs import measure_of
+    from bench.measure import finish, runner
+    from bench.present import tables
+    from bench.results.store import read_samples
+
     say(f"run folder: {setup.run_dir}")
     with Progress(
         TextColumn("{task.description}", style="bold", markup=False),
@@ -157,6 +268,7 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
             setup.run_dir, setup.prepared, setup.states, setup.plan.seed, on_progress
         )
         run.offline_k = setup.plan.offline_k
+        run.measure = setup.plan.measure
         if target := setup.plan.target_ci:
             run.target_ci, run.max_time_s = target.pct, target.max_time_s
         progress.update(task, total=run.total_jobs(run.pending_jobs(setup.done)))
@@ -172,6 +284,7 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
         print(json.dumps(doc, indent=1))
     else:
         tables.print_summary(summary, result, measure)
+        _print_builds(setup)
     if not finished:
         console.print(f"interrupted: kept what finished in {setup.run_dir}; "
                       f"continue with: wasinn-bench run --resume {setup.run_dir} "
@@ -179,6 +292,9 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
         return 130
     if run.stop_reason:  # --target-ci: the run stopped by itself; say why
         console.print(f"stopped: {run.stop_reason}", style="bold")
+    loaded, known = rounds_under_load(read_samples(setup.run_dir))
+    if loaded:  # docs/measures.md: another process kept half a core busy, or steal >= 5%
+        console.print(f"rounds measured under load: {loaded} of {known}", style="yellow")
     console.print(f"results: {setup.run_dir}")
     if args.report:
         from bench.present.report import write_report
@@ -188,3 +304,14 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
     if code:
         console.print(result.why(code), style="bold red")
     return code
+
+
+def _print_builds(setup: plan.RunSetup) -> None:
+    """Builds side by side after the summary, with two or more --engine builds."""
+    from bench.analyze.builds import compare_builds
+    from bench.measure.meta import engine_base
+    from bench.present import tables
+    from bench.results.store import read_samples
+
+    if len(setup.plan.engines) > 1 and (base := engine_base(setup.plan)):
+        tables.print_builds(base, compare_builds(read_samples(setup.run_dir), base))

@@ -11,7 +11,7 @@ from typing import Any
 from bench.measure.prepare import PreparedWorkload
 from bench.results.run_plan import Plan
 from bench.results.schema import SCHEMA_VERSION
-from contracts import machine, paths
+from contracts import machine, measures, paths
 from contracts.cells import Cell
 from contracts.hosts import HOST_TABLE
 
@@ -78,7 +78,7 @@ def build_meta(
                 "warmup": p.workload.warmup,
                 "iterations": p.workload.iterations,
                 "rounds": p.workload.rounds,
-                "threads": p.workload.threads,
+                "threads": 1 if plan.measure == measures.INSTRUCTIONS else p.workload.threads,
                 # bytes that cross the wasi-nn boundary per iteration (inputs + outputs):
                 # the report's conversion cost per MB
                 "io_bytes": sum(t.nbytes for t in (*p.inputs, *p.outputs)),
@@ -86,12 +86,33 @@ def build_meta(
             for name, p in prepared.items()
         },  # fmt: skip
         "backends": {f"{b}/{d}": v for (b, d), v in (properties or {}).items()},
+        # what every sample is (docs/measures.md), and the machine's state before measuring
+        "measure": plan.measure,
+        "measure_unit": measures.UNITS.get(plan.measure, ""),
+        "machine_state": plan.machine_state,
         "config": plan.config(),
         "shard": plan.shard,
         # every host that reads its version from its binary (the wasmtime CLIs, pinned and
         # releases): host -> what `--version` said (contracts/hosts.py: version_from_binary)
         "runtimes": _runtimes(plan),
+        # --engine builds (docs/engines.md): host -> how it was given, its --version,
+        # sha256 and the wasi-nn backends found by trying; the base (compared with) first
+        "engines": old.get("engines") or _engines(plan),
+        # the engine the others are compared with (--engine-base, else the first --engine)
+        "engine_base": engine_base(plan),
     }
+
+
+def _engines(plan: Plan) -> dict[str, dict[str, Any]]:
+    from hosts.engines import Engine, describe
+
+    return {Engine(**e).host: describe(Engine(**e)) for e in plan.engines}
+
+
+def engine_base(plan: Plan) -> str | None:
+    from hosts.engines import Engine
+
+    return Engine(**plan.engines[0]).host if plan.engines else None
 
 
 def _runtimes(plan: Plan) -> dict[str, str]:

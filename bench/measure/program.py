@@ -29,7 +29,7 @@ import numpy as np
 
 from bench.measure.prepare import PreparedProgram, PreparedWorkload
 from bench.results.progress import CellState
-from contracts import paths
+from contracts import marks, paths
 from contracts.cells import Cell
 from contracts.digests import file_sha256
 from contracts.hosts import host_variants
@@ -63,6 +63,7 @@ def prepare_program(w: Workload, run_dir: Path, adapt: bool = True) -> PreparedW
     if adapt and "adapted" in w.variants:
         try:
             wasm["adapted"] = adapted_module(spec.preview1)
+            prog.mark_token = mark_token_file(wasm["adapted"]).read_text().strip()
         except Exception as e:  # the toolchain (npm, wasm-tools): those cells fail, not the run
             prog.adapt_error = f"adapt {spec.preview1.name}: {e}"
     sha = file_sha256(spec.preview1)
@@ -92,9 +93,20 @@ def adapted_module(module: Path) -> Path:
     for part in (adapt.ADAPTER, adapt.BENCH_ADAPTER):
         h.update(part.read_bytes() if part.exists() else b"")
     out = paths.cache_root() / "programs" / f"{module.stem}-{h.hexdigest()[:16]}.adapted.wasm"
-    if not out.exists():
-        adapt.adapt(module, out)  # writes a temporary file, then renames: whole or absent
+    if not (out.exists() and mark_token_file(out).exists()):
+        token = marks.new_token()  # its bench adapter's secret (contracts/marks.py)
+        tmp = mark_token_file(out).with_suffix(f".tmp-{os.getpid()}")
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(token)
+        os.replace(tmp, mark_token_file(out))  # first: a component never lacks its token
+        adapt.adapt(module, out, mark_token=token)  # a temporary file, renamed: whole or absent
     return out
+
+
+def mark_token_file(adapted: Path) -> Path:
+    """Where the token of an adapted program's bench marks is kept, beside it (the cache,
+    never a folder the program sees)."""
+    return adapted.with_name(adapted.name + ".mark-token")
 
 
 def cell_problem(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | None:
@@ -127,6 +139,7 @@ class ProgramRoundJob:
     round: int = 0
     expect_stdout: str | None = None
     expect_stderr: str | None = None
+    mark_token: str | None = None  # the adapted program's bench marks (contracts/marks.py)
     kind: str = JOB_KIND
 
     def to_json(self) -> str:
@@ -152,6 +165,7 @@ def write_job(cell: Cell, r: int, workdir: Path, p: PreparedWorkload) -> None:
         threads=w.threads, timeout_s=w.timeout_s, workdir=str(workdir), round=r,
         expect_stdout=str(spec.expect_stdout) if spec.expect_stdout else None,
         expect_stderr=str(spec.expect_stderr) if spec.expect_stderr else None,
+        mark_token=prog.mark_token if cell.variant == "adapted" else None,
     )  # fmt: skip
     (workdir / "job.json").write_text(job.to_json())
 
@@ -204,7 +218,7 @@ def run_round(raw: dict[str, Any], out_dir: Path) -> dict[str, Any]:
         pj = ProgramJob(
             wasm=Path(job.wasm), workdir=run_dir, files=Path(job.files), args=tuple(job.args),
             timing=job.timing, argv0=job.argv0, device=job.cell.device, threads=job.threads,
-            timeout_s=job.timeout_s,
+            timeout_s=job.timeout_s, mark_token=job.mark_token,
         )  # fmt: skip
         result = host.run_program(pj)
         out = {"stdout": result.stdout, "stderr": result.stderr}

@@ -33,12 +33,12 @@ import pandas as pd
 
 from bench.analyze.summarize import headline_widths
 from bench.measure.prepare import PreparedWorkload
-from bench.measure.processes import check_disk, exit_reason, watch
+from bench.measure.processes import check_disk, exit_reason, keep_tail, watch
 from bench.measure.report_check import read_result
 from bench.measure.worker import RUNNER_PID_ENV
-from bench.results.outputs import npz_safe
+from bench.results.outputs import write_outputs
 from bench.results.progress import OFFLINE_ROUND, CellState
-from bench.results.schema import SAMPLE_COLUMNS
+from bench.results.schema import ROUND_STATE_COLUMNS, SAMPLE_COLUMNS
 from bench.results.store import RunWriter, read_samples
 from contracts import machine, paths
 from contracts.jobs import CellJob
@@ -76,6 +76,7 @@ class Runner:
         self.on_progress = on_progress or (lambda _msg: None)
         self._current: list[subprocess.Popen[bytes]] = []
         self._stop = False
+        self.measure = "wall"  # --measure: what each sample is (contracts/measures.py)
         self.offline_k = 0  # > 0: after the rounds, K concurrent instances per cell
         self.target_ci: float | None = None  # percent; None: only the planned rounds
         self.max_time_s = 1800.0
@@ -252,6 +253,7 @@ class Runner:
             load_mode="bytes",
             options=options,
             generate=p.generate,
+            measure=self.measure,
         )
         (workdir / "job.json").write_text(job.to_json())
 
@@ -332,7 +334,7 @@ class Runner:
                 )
             )
         try:
-            reasons = watch(self._current, timeout_s, memory_limit_mb)
+            reasons = watch(self._current, timeout_s, memory_limit_mb, workdirs)
         finally:
             procs, self._current = self._current, []
             for f in files:
@@ -358,7 +360,7 @@ class Runner:
         for name in ("worker.stderr", "worker.stdout", "stderr.txt", "stdout.txt"):
             src = workdir / name
             if src.exists() and src.stat().st_size:
-                shutil.copyfile(src, logs / f"{safe}.r{r}.{name}")
+                keep_tail(src, logs / f"{safe}.r{r}.{name}")  # a guest may print a GiB
 
     def _record_round(
         self, state: CellState, r: int, outcome: dict[str, Any], workdir: Path
@@ -373,9 +375,12 @@ class Runner:
                            ("machine", self.machine["fingerprint"])):  # fmt: skip
             frame[col] = value
         frame = frame.astype({"iteration": "int64", "ns": "int64", "round": "int64"})
+        for col, value in outcome.get("machine_state", {}).items():  # the round's, every row
+            if col in ROUND_STATE_COLUMNS:
+                frame[col] = value
         # Named by (cell, round): a round re-run after a kill -9 (its part written,
         # its progress line not) replaces its part instead of doubling its samples.
-        self.writer.append_samples(frame[SAMPLE_COLUMNS], name=f"{c.slug}.r{r}")
+        self.writer.append_samples(frame, name=f"{c.slug}.r{r}")
         if self._totals is not None:
             self._totals.append(frame.loc[frame["phase"] == "total", SAMPLE_COLUMNS])
         outputs = workdir / "outputs.npz"
@@ -384,11 +389,7 @@ class Runner:
                 arrays = {
                     name: npz[f"arr_{i}"] for i, name in enumerate(outcome.get("output_names", []))
                 }
-            final = self.writer.outputs / f"{c.slug}.npz"
-            tmp = final.with_name(f".{final.name}.tmp")
-            with open(tmp, "wb") as f:  # a file object: savez would add ".npz" to a path
-                np.savez(f, **npz_safe(arrays))
-            os.replace(tmp, final)  # whole or absent after a kill
+            write_outputs(self.writer.outputs / f"{c.slug}.npz", arrays)
         state.status = "ok"
         state.rounds_done += 1
         state.peak_rss_kb = max(state.peak_rss_kb, int(outcome.get("peak_rss_kb", 0)))

@@ -15,7 +15,9 @@ import sys
 import threading
 import time
 import traceback
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +25,9 @@ from bench.measure.program import is_program_job
 from bench.measure.program import run_round as run_program_round
 from bench.measure.report_check import checked
 from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, reset_peak_rss
-from hosts import get_host
+from contracts.machine import StateWindow
+from contracts.measures import INSTRUCTIONS, WALL
+from hosts import get_host, measures
 from hosts.backends import get_backend
 
 # Test-only fault hook (docs/reliability.md): "segv:CELL-KEY" makes the worker of
@@ -49,6 +53,15 @@ def _die_with_parent(parent: int, period_s: float = 0.5) -> None:
     threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
+def _kill_with_parent(parent: int) -> None:
+    """The kernel kills this worker when the runner dies (PR_SET_PDEATHSIG), for a worker
+    under callgrind, where a watcher thread's clock reads would be phase boundaries."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before we asked
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _test_fault(job: CellJob) -> None:
     kind, _, key = os.environ.get(FAULT_ENV, "").partition(":")
     if kind == "segv" and key == job.cell.key:
@@ -62,7 +75,9 @@ def _run_cell(job: CellJob, out_dir: Path) -> dict[str, object]:
     # round's peak should be its own work (model, tensors, guest), not import spikes.
     get_backend(job.cell.backend)
     reset_peak_rss()
+    window = StateWindow()  # the machine's state during the round (docs/measures.md)
     r = host.run_round(job)
+    state = window.close()
     np.savez(out_dir / "outputs.npz", *r.outputs.values())  # arr_0.. in output_names order
     return {
         "status": "ok",
@@ -71,13 +86,41 @@ def _run_cell(job: CellJob, out_dir: Path) -> dict[str, object]:
         "peak_rss_kb": r.peak_rss_kb,
         "notes": r.notes,
         "output_names": list(r.outputs),
+        "machine_state": asdict(state),
     }
+
+
+def _measured_exec(raw: dict[str, Any], job_path: Path, out_dir: Path) -> dict[str, Any]:
+    """Re-execute this worker under callgrind or with the clock shim when the job's
+    host measures itself in-process (hosts/measures); returns (the job, as it is to
+    run) only when it need not."""
+    measure = raw.get("measure", WALL)
+    if measure == WALL:
+        return raw
+    if is_program_job(raw) or raw.get("generate"):
+        what = "program" if is_program_job(raw) else "generative (docs/decoding.md)"
+        raise CellUnsupported(
+            f"--measure {measure}: {what} workloads are measured in wall time only"
+        )
+    job = CellJob.from_json(json.dumps(raw))
+    if job.measure == INSTRUCTIONS and job.threads != 1:
+        job.threads = 1  # every cell on one backend thread: counts like for like
+        job_path.write_text(job.to_json())
+        raw = json.loads(job.to_json())
+    argv = [sys.executable, "-m", "bench.measure.worker", str(job_path), str(out_dir)]
+    if plan := measures.worker_command(job, argv):
+        cmd, env = plan
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(cmd[0], cmd, env)
+    return raw
 
 
 def run(job_path: Path, out_dir: Path) -> int:
     raw = json.loads(job_path.read_text())
     result: dict[str, object]
     try:
+        raw = _measured_exec(raw, job_path, out_dir)
         if is_program_job(raw):  # a whole program, `runs` times (bench/measure/program.py)
             result = run_program_round(raw, out_dir)
         else:
@@ -102,7 +145,11 @@ def main() -> int:
         print("usage: python -m bench.measure.worker JOB.json OUT_DIR", file=sys.stderr)
         return 2
     # The runner's pid, not getppid(): the runner may have died during our imports.
-    _die_with_parent(int(os.environ.get(RUNNER_PID_ENV) or os.getppid()))
+    parent = int(os.environ.get(RUNNER_PID_ENV) or os.getppid())
+    if measures.under_callgrind():  # no watcher thread: its sleeps read the clock
+        _kill_with_parent(parent)
+    else:
+        _die_with_parent(parent)
     return run(Path(sys.argv[1]), Path(sys.argv[2]))
 
 

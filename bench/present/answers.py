@@ -8,14 +8,19 @@ from pathlib import Path
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from bench.analyze.answers import Answer, is_our_host
 from bench.present import charts
 
 
-def _ms(x: float) -> str:
-    """A per-iteration time difference, signed, in the unit that reads best."""
-    return f"{x * 1000:+.1f} µs" if abs(x) < 0.1 else f"{x:+.2f} ms"
+def _ms(x: float, measure: str = "wall") -> str:
+    """A per-iteration difference, signed, in the unit that reads best. `x` is the samples'
+    unit / 1e6 (ms of wall or CPU time, millions of instructions: docs/measures.md)."""
+    if measure == "instructions":
+        return f"{x * 1e6:+,.0f} instructions"
+    cpu = " CPU" if measure == "cpu" else ""
+    return f"{x * 1000:+.1f} µs{cpu}" if abs(x) < 0.1 else f"{x:+.2f} ms{cpu}"
 
 
 def where(a: Answer) -> str:
@@ -39,14 +44,18 @@ def size(a: Answer) -> str:
     return f"{abs(pct):.1f}% {'slower' if pct > 0 else 'faster'} ({ci})"
 
 
-def sentence(a: Answer) -> str:
-    """One sentence: the difference, or that there is none to measure; where it lies."""
+def sentence(a: Answer, measure: str = "wall") -> str:
+    """One sentence: the difference, or that there is none to measure; where it lies
+    (in the run's measure)."""
     head = f"{where(a)}: {a.cell.variant} vs {a.vs}:"
     if not a.measurable:
         return f"{head} no measurable difference (within ±{a.within_pct:.1f}%)."
     text = f"{head} {size(a)}"
     if "total" in a.delta_ms:
-        split = f"compute {_ms(a.compute_ms)}, ABI phases {_ms(a.abi_ms)} per iteration"
+        split = (
+            f"compute {_ms(a.compute_ms, measure)}, ABI phases {_ms(a.abi_ms, measure)} "
+            "per iteration"
+        )
         if a.in_compute:
             text += f"; it lies in the backend's compute, not the ABI ({split})"
         else:
@@ -88,26 +97,33 @@ def answer_chart(found: list[Answer], out: Path, name: str = "answers") -> list[
         fig = charts.figure(12.0, 1.2 + 0.32 * len(found) + 0.6 * len(groups(found)))
         draw(fig, found)
         fig.suptitle(
-            "The answer: difference of the per-iteration time, % [95% CI] (hollow: within "
-            "the CI of no difference)",
+            "The answer: per-iteration time × the reference [95% CI] (hollow: no "
+            "measurable difference)",
             fontweight="bold",
         )
         return charts.save(fig, out, name)
 
 
 def _panel(ax: Axes, title: str, items: list[Answer]) -> None:
+    """Ratios on a log axis: 0.7x and 1.3x sit about as far from 1 as they matter, and
+    an 18x cell does not squash a 5% difference to nothing."""
     y = np.arange(len(items))[::-1]
     for yi, a in zip(y, items, strict=True):
-        pct = (a.ratio.value - 1) * 100
-        lo, hi = (a.ratio.low - 1) * 100, (a.ratio.high - 1) * 100
+        r = a.ratio
         colour = charts.color(a.cell.variant)
-        ax.errorbar(pct, yi, xerr=[[max(pct - lo, 0)], [max(hi - pct, 0)]], fmt="none",
-                    ecolor=colour, capsize=3, lw=1.5)  # fmt: skip
-        ax.plot(pct, yi, "o", ms=7, color=colour,
+        ax.errorbar(r.value, yi, xerr=[[max(r.value - r.low, 0)], [max(r.high - r.value, 0)]],
+                    fmt="none", ecolor=colour, capsize=3, lw=1.5)  # fmt: skip
+        ax.plot(r.value, yi, "o", ms=7, color=colour,
                 mfc=colour if a.measurable else "white")  # fmt: skip
     labels = [f"{where(a)}: {a.cell.variant} vs {a.vs}" for a in items]
     ax.set_yticks(y, labels, fontsize="small")
-    ax.axvline(0, color="black", lw=0.8)
+    ax.set_ylim(-0.7, len(items) - 0.3)
+    ax.axvline(1, color="black", lw=0.8)
+    ax.set_xscale("log")
+    times = FuncFormatter(lambda v, _pos: f"×{v:g}")
+    ax.xaxis.set_major_formatter(times)
+    lo, hi = ax.get_xlim()
+    ax.xaxis.set_minor_formatter(times if hi / lo < 10 else NullFormatter())  # within a decade
     ax.set_title(title, loc="left")
-    ax.set_xlabel("% vs the reference (negative: faster)")
-    ax.grid(axis="x", alpha=0.3)
+    ax.set_xlabel("× the reference (log scale; left of 1: faster)")
+    ax.grid(axis="x", which="both", alpha=0.3)

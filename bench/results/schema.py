@@ -2,7 +2,8 @@
 
 A run folder `results/<run-id>/` holds (see docs/results.md):
   meta.json        machine, versions, git sha, models, backend properties
-  samples.parquet  long form, one row per (cell, round, iteration, phase)
+  samples.parquet  long form, one row per (cell, round, iteration, phase); `ns` holds the
+                   run's measure (meta.json `measure`: wall | cpu | instructions)
   cells.csv        one row per cell as the runner saw it (status, reason, agreement, rss...)
   summary.csv      cells.csv joined with the statistics (bench.analyze.summarize)
 """
@@ -25,9 +26,12 @@ SAMPLE_COLUMNS = [
     "round",
     "iteration",
     "phase",
-    "ns",
+    "ns",  # the run's measure: ns elapsed (wall), ns of CPU time (cpu), or instructions
     "machine",  # machine fingerprint (kept per cell so merged shards stay honest)
 ]
+# The machine's state during each round (contracts/machine.py: MachineState), on every
+# row of the round; absent in runs from before they were recorded (readers: if present).
+ROUND_STATE_COLUMNS = ["load1", "steal_pct", "others_cores", "cpu_mhz", "under_load"]
 
 # cells.csv: what the runner knows about each cell, independent of statistics.
 CELL_COLUMNS = [
@@ -98,7 +102,15 @@ STAT_COLUMNS = [
 PHASE_MEDIAN_COLUMNS = [
     f"{p}_p50_ms" for p in (*ITERATION_PHASES, *ROUND_PHASES, *HOST_WORK_PHASES.values())
 ]
-SUMMARY_COLUMNS = CELL_COLUMNS + STAT_COLUMNS + PHASE_MEDIAN_COLUMNS
+# builds side by side (--engine, two or more): each engine cell against the base
+# build's same cell, measured interleaved (bench/analyze/builds.py); empty elsewhere
+BUILD_COLUMNS = [
+    "vs_engine_base",  # median total / the base build's, same cell, same rounds
+    "vs_engine_base_low",  # its 95% CI (paired two-level bootstrap over rounds)
+    "vs_engine_base_high",
+    "engine_verdict",  # compare's rule: regressed | improved | unchanged
+]
+SUMMARY_COLUMNS = CELL_COLUMNS + STAT_COLUMNS + PHASE_MEDIAN_COLUMNS + BUILD_COLUMNS
 
 NOISE_CV = 0.05
 BINDING_BOUND = 0.5  # cells whose binding share of the total is above this are marked  # cells above this coefficient of variation get a visible noise warning

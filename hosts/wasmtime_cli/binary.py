@@ -24,6 +24,8 @@ from hosts.wasmtime_cli import releases
 # The CLI logs each wasi-nn host error at debug level ("host error: ..."): the
 # errno the guest sees is coarse (all usage errors are unsupported_operation).
 LOG_FILTER = "wasmtime_wasi_nn=debug"
+# Cranelift on one thread (compiles under valgrind: --measure instructions).
+SINGLE_THREADED = ("-C", "parallel-compilation=n")
 # The CLI's own words for "this build cannot run that" (found by trying).
 UNSUPPORTED_PATTERNS = ("InvalidEncoding", "unsupported backend", "invalid-encoding")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -68,9 +70,9 @@ def cli_binary() -> Path:
 
 
 @cache
-def cli_version(release: str | None = None) -> str:
-    """e.g. 'wasmtime 49.0.3 (f96eabaa1 2026-10-14)'."""
-    binary = binary_for(release)
+def cli_version(binary: Path | None = None) -> str:
+    """e.g. 'wasmtime 49.0.3 (f96eabaa1 2026-10-14)' (None: the pinned CLI)."""
+    binary = binary or cli_binary()
     proc = subprocess.run([binary, "--version"], capture_output=True, text=True)
     if proc.returncode != 0:
         raise CellFailed(f"{binary} --version failed: {proc.stderr.strip()[-300:]}")
@@ -90,15 +92,23 @@ def _cached_compile(cwasm: Path, meta: Path) -> int | None:
     return None
 
 
-def precompile(wasm: Path, release: str | None = None) -> tuple[Path, int, bool]:
-    """(cwasm, compile ns, cached?): `wasmtime compile` once per guest and CLI version.
+def precompile(
+    wasm: Path, binary: Path | None = None, key: str | None = None, valgrind: str | None = None
+) -> tuple[Path, int, bool]:
+    """(cwasm, compile ns, cached?): `wasmtime compile` once per guest and CLI, the CLI
+    known by `key` (an engine build: its sha256) or else by its version.
 
     The compile time is the wall time of the `wasmtime compile` child process
     (so it includes the CLI's start-up, ~ms), stored beside the .cwasm.
+    `valgrind`: compile under it (single-threaded), for runs under it: the code is
+    then for the CPU valgrind presents (a .cwasm for the real one is refused there,
+    e.g. "compilation setting has_avx_vnni is enabled, but not available").
     """
+    binary = binary or cli_binary()
     h = hashlib.sha256(wasm.read_bytes())
-    h.update(cli_version(release).encode())
-    cwasm = paths.cli_cache() / "cwasm" / f"{wasm.stem}-{h.hexdigest()[:16]}.cwasm"
+    h.update((key or cli_version(binary)).encode())
+    flavour = "-valgrind" if valgrind else ""
+    cwasm = paths.cli_cache() / "cwasm" / f"{wasm.stem}-{h.hexdigest()[:16]}{flavour}.cwasm"
     meta = cwasm.with_suffix(".json")
     cached_ns = _cached_compile(cwasm, meta)
     if cached_ns is not None:
@@ -106,9 +116,10 @@ def precompile(wasm: Path, release: str | None = None) -> tuple[Path, int, bool]
     cwasm.parent.mkdir(parents=True, exist_ok=True)
     tmp = cwasm.with_name(f"{cwasm.name}.tmp-{os.getpid()}")
     t0 = time.perf_counter_ns()
-    proc = subprocess.run(
-        [binary_for(release), "compile", "-o", tmp, wasm], capture_output=True, text=True
-    )
+    cmd = [binary, "compile", "-o", tmp, wasm]
+    if valgrind:
+        cmd = [valgrind, "-q", "--tool=none", cmd[0], "compile", *SINGLE_THREADED, *cmd[2:]]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     ns = time.perf_counter_ns() - t0
     if proc.returncode != 0:
         Path(tmp).unlink(missing_ok=True)
@@ -119,7 +130,7 @@ def precompile(wasm: Path, release: str | None = None) -> tuple[Path, int, bool]
     meta_tmp = meta.with_name(f"{meta.name}.tmp-{os.getpid()}")
     meta_tmp.write_text(
         json.dumps(
-            {"compile_ns": ns, "wasm": wasm.name, "cli": cli_version(release), "sha256": digest}
+            {"compile_ns": ns, "wasm": wasm.name, "cli": cli_version(binary), "sha256": digest}
         )  # fmt: skip
     )
     os.replace(meta_tmp, meta)
@@ -168,12 +179,14 @@ def guest_error(text: str) -> str:
     return ""
 
 
-def property_notes(ov: Path, threads: int, release: str | None = None) -> dict[str, str]:
+def property_notes(
+    ov: Path, threads: int, binary: Path | None = None, host: str = "wasmtime-cli"
+) -> dict[str, str]:
     """`prop.*` notes: what the CLI host knows about the backend it runs (docs/properties.md)."""
     lib = ov / "libopenvino_c.so"
     return {
-        "prop.host": "wasmtime-cli",
-        "prop.host.version": cli_version(release),
+        "prop.host": host,
+        "prop.host.version": cli_version(binary),
         "prop.wasi_nn": "wasmtime-wasi-nn, OpenVINO backend (openvino-rs, loaded at run time)",
         "prop.openvino.library": str(lib.resolve()) if lib.exists() else "",
         "prop.openvino.plugins_xml": plugins_summary(threads),
