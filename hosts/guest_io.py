@@ -221,7 +221,7 @@ def collect(job: CellJob, run: GuestRun) -> RoundResult:
         # what the guest itself learned from the host: a JSON object, {} when nothing
         notes["guest_properties"] = json.dumps(parse_properties(run.properties))
     return RoundResult(
-        iterations=phases,
+        per_iteration=phases,
         host_phases=dict(once),
         outputs=read_outputs(job, run),
         notes=notes,

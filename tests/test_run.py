@@ -80,11 +80,11 @@ def test_relative_out_from_another_directory(tmp_path: Path) -> None:
 
 
 def test_interleaving_is_seeded_and_shuffled(tmp_path: Path) -> None:
-    from bench.measure.prepare import PreparedWorkload
     from bench.measure.workload import find_workload
+    from bench.measure.workload_kind import PreparedWorkload
 
     w = find_workload("mlp-tiny")
-    prepared = {w.name: PreparedWorkload(w, None, [], [])}  # type: ignore[arg-type]
+    prepared = {w.name: PreparedWorkload(w)}
     cells = [
         Cell("mlp-tiny", v, "wasmtime-py", "onnx", "cpu")
         for v in ("preview1", "adapted", "component")

@@ -13,6 +13,7 @@ from bench.analyze.runs import load_run
 from bench.measure.runner import Runner
 from bench.results.progress import CellState
 from contracts.cells import Cell
+from contracts.jobs import WorkerResult
 from tests.helpers import run_cli
 
 
@@ -24,7 +25,7 @@ def test_offline_pass_survives_a_guest_reporting_zero_time(tmp_path: Path, monke
     prepared = {"w": SimpleNamespace(workload=workload)}
     r = Runner(tmp_path, prepared, [CellState(cell, status="ok")], seed=0)  # type: ignore[arg-type]
     r.offline_k = 2
-    ok = {"status": "ok", "iterations": {"total": [0, 0, 0]}}  # what a hostile guest can write
+    ok = WorkerResult("ok", per_iteration={"total": [0, 0, 0]})  # what a hostile guest can write
     monkeypatch.setattr(r, "_job", lambda *_args: None)  # the worker cannot be made to do it
     monkeypatch.setattr(r, "_spawn", lambda workdirs, *_args: [ok for _ in workdirs])
     r.run_offline(r.states[0])

@@ -13,7 +13,7 @@ from bench.analyze.summarize import summarize
 from bench.measure.agreement import agreement
 from bench.measure.meta import build_meta
 from bench.measure.plan import RunSetup
-from bench.measure.prepare import PreparedWorkload
+from bench.measure.workload_kind import PreparedWorkload
 from bench.results.progress import CellState
 from bench.results.schema import CELL_COLUMNS
 from bench.results.store import RunWriter, write_frame_csv, write_json
@@ -44,8 +44,8 @@ def cells_frame(
             "max_abs_diff": diff,
             "peak_rss_mb": round(s.peak_rss_kb / 1024, 1) if s.peak_rss_kb else None,
             "load_mode": s.notes.get("load_mode", ""),
-            "model_sha256": p.model.sha256,
-            "opset": p.model.opset,
+            "model_sha256": p.model_info.get("sha256"),
+            "opset": p.model_info.get("opset"),
             "onnx_ir_version": p.model_info.get("onnx_ir_version"),
             "openvino_ir_version": p.model_info.get("openvino_ir_version"),
             "machine": fingerprint,

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.measure.meta import package_versions
-from bench.measure.prepare import PreparedWorkload
 from bench.measure.workload import Workload
+from bench.measure.workload_kind import PreparedWorkload
 from contracts import paths
 from contracts.digests import file_sha256
 
@@ -37,12 +37,10 @@ def sources(workloads: list[Workload]) -> dict[str, str]:
 
 
 def products(prepared: dict[str, PreparedWorkload]) -> dict[str, str]:
-    """The prepared model and the generated input bytes of each workload."""
+    """What each workload's kind prepared (a model and its generated inputs...), by hash."""
     found: dict[str, str] = {}
-    for name, p in prepared.items():
-        found[f"prepared model of {name}"] = p.model.sha256
-        for spec in p.inputs:
-            found[f"input {name}.{spec.name}"] = file_sha256(str(spec.path))
+    for p in prepared.values():
+        found |= p.identity()
     return found
 
 

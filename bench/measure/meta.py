@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.measure.prepare import PreparedWorkload
+from bench.measure.workload_kind import PreparedWorkload
 from bench.results.run_plan import Plan
 from bench.results.schema import SCHEMA_VERSION
 from contracts import machine, paths
@@ -78,7 +78,7 @@ def build_meta(
                 "threads": p.workload.threads,
                 # bytes that cross the wasi-nn boundary per iteration (inputs + outputs):
                 # the report's conversion cost per MB
-                "io_bytes": sum(t.nbytes for t in (*p.inputs, *p.outputs)),
+                "io_bytes": p.io_bytes(),
             }
             for name, p in prepared.items()
         },  # fmt: skip

@@ -13,15 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import identity
+from bench.measure.kinds import kind_of
 from bench.measure.matrix import Filters, expand, probe, shard_of
 from bench.measure.meta import build_meta
-from bench.measure.prepare import PreparedWorkload, prepare
 from bench.measure.workload import Workload, WorkloadError, find_workload, suite
+from bench.measure.workload_kind import PreparedWorkload
 from bench.results.lock import LOCK_NAME, RunLock, lock_run_folder
 from bench.results.progress import CellState, read_progress, replay
 from bench.results.run_plan import Overrides, Plan, PlannedCell, TargetCI
 from bench.results.store import write_json
-from contracts.cells import Cell, base_host
+from contracts.cells import Cell
 
 
 @dataclass
@@ -80,39 +81,13 @@ def _prepare_all(
     prepared = {}
     for w in workloads:
         say(f"preparing {w.name} ({w.model_label}; cached after the first build)")
-        if w.program is not None:  # its files and its adapted module (bench/measure/program.py)
-            from bench.measure.program import prepare_program
-
-            prepared[w.name] = prepare_program(w, run_dir)
-            continue
-        prepared[w.name] = prepare(w, data_dir or run_dir / "inputs")
+        prepared[w.name] = kind_of(w).prepare(w, run_dir, data_dir or run_dir / "inputs")
     return prepared
 
 
-def opset_outside_range(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | None:
-    """Flag, before it runs, a model the cell's backend cannot take: an opset outside
-    its range, or (OpenVINO) a model its reader rejected when the IR was made."""
-    from hosts.backends import get_backend
-
-    if p.program is not None:  # a program loads its own model: only its adapter can be missing
-        from bench.measure.program import cell_problem
-
-        return cell_problem(cell, p)
-    if cell.backend == "openvino" and not p.model.ir_xml:
-        return (
-            "unsupported",
-            f"OpenVINO cannot read this model: {p.model_info.get('ir_error') or 'no IR'}",
-        )
-    if base_host(cell.host) == "wasmtime-cli":
-        return None  # its wasi-nn backends are its own: found by trying
-    opset = p.model.opset
-    known = get_backend(cell.backend).onnx_opset_range()
-    if opset is None or known is None or known[0] <= opset <= known[1]:
-        return None
-    return (
-        "unsupported",
-        f"model opset {opset} outside {cell.backend}'s supported range {known[0]}-{known[1]}",
-    )
+def cell_problem(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | None:
+    """(status, reason) of a cell its workload's kind knows cannot run here."""
+    return kind_of(p.workload).cell_problem(cell, p)
 
 
 def check_writable(run_dir: Path) -> None:
@@ -204,7 +179,7 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
     for s in states:
         if s.cell.host in missing:
             s.status, s.reason = "unsupported", missing[s.cell.host]
-        elif found := probe(s.cell) or opset_outside_range(s.cell, prepared[s.cell.workload]):
+        elif found := probe(s.cell) or cell_problem(s.cell, prepared[s.cell.workload]):
             s.status, s.reason = found
     plan = Plan(
         run_id=run_dir.name,
@@ -271,8 +246,7 @@ def _prepare_resumed(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     for p in prepared.values():
-        for spec in p.inputs:
-            spec.path = str(run_dir / "inputs" / Path(str(spec.path)).name)
+        p.rebase(run_dir)
     return prepared
 
 

@@ -11,41 +11,46 @@ import math
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from bench.measure.inputs import generate
 from bench.measure.processes import exit_reason, kill_tree, watch
-from bench.measure.program_file import ProgramSpec
 from bench.measure.workload import Workload, WorkloadError
+from bench.measure.workload_kind import PreparedWorkload
 from contracts import paths
+from contracts.digests import file_sha256
 from contracts.dtypes import DTYPES
 from contracts.jobs import ModelFiles, TensorSpec
 from contracts.logtail import telling_file
 
 
 @dataclass
-class PreparedProgram:
-    spec: ProgramSpec
-    files_dir: Path  # the folder laid into the guest's '.' (links to the workload's files)
-    wasm: dict[str, Path]  # variant -> the binary that runs
-    adapt_error: str | None = None  # why `adapted` cannot run here (e.g. no WASI adapter)
+class PreparedModel(PreparedWorkload):
+    """A model workload, ready: the built model (ONNX and IR) and its tensors."""
 
-
-@dataclass
-class PreparedWorkload:
-    workload: Workload
     model: ModelFiles
-    inputs: list[TensorSpec]
+    inputs: list[TensorSpec]  # written under the run's inputs/
     outputs: list[TensorSpec]
-    model_info: dict[str, Any] = field(default_factory=dict)
-    program: PreparedProgram | None = None  # a program workload (bench/measure/program.py)
+
+    def identity(self) -> dict[str, str]:
+        name = self.workload.name
+        found = {f"prepared model of {name}": self.model.sha256}
+        for spec in self.inputs:
+            found[f"input {name}.{spec.name}"] = file_sha256(str(spec.path))
+        return found
+
+    def io_bytes(self) -> int:
+        return sum(t.nbytes for t in (*self.inputs, *self.outputs))
+
+    def rebase(self, run_dir: Path) -> None:
+        for spec in self.inputs:
+            spec.path = str(run_dir / "inputs" / Path(str(spec.path)).name)
 
 
-def prepare(w: Workload, data_dir: Path) -> PreparedWorkload:
+def prepare(w: Workload, data_dir: Path) -> PreparedModel:
     """Build (or reuse) the model and write the input tensors under data_dir."""
     from workloads.models import ModelError, prepare_model
 
@@ -120,7 +125,7 @@ def prepare(w: Workload, data_dir: Path) -> PreparedWorkload:
         "params": w.params,
         "path": str(w.model_path) if w.model_path else None,
     }
-    return PreparedWorkload(w, prepared.files, inputs, outputs, info)
+    return PreparedModel(w, prepared.files, inputs, outputs, model_info=info)
 
 
 # Without `max_tensor_mb`, each tensor and all inputs together may take this share of

@@ -17,7 +17,6 @@ says which.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import random
 import shutil
@@ -33,16 +32,18 @@ import numpy as np
 import pandas as pd
 
 from bench.analyze.summarize import headline_widths
-from bench.measure.prepare import PreparedWorkload
+from bench.measure.kinds import kind_of
 from bench.measure.processes import check_disk, exit_reason, watch
-from bench.measure.worker import RUNNER_PID_ENV
+from bench.measure.worker import RUNNER_PID_ENV, envelope
+from bench.measure.workload_kind import PreparedWorkload
 from bench.results.outputs import npz_safe
 from bench.results.progress import OFFLINE_ROUND, CellState
 from bench.results.schema import SAMPLE_COLUMNS
 from bench.results.store import RunWriter, read_samples
 from contracts import machine, paths
-from contracts.jobs import CellJob
+from contracts.jobs import WorkerResult
 from contracts.logtail import telling_file
+from contracts.phases import TOTAL
 
 
 class Interrupted(Exception):
@@ -227,32 +228,11 @@ class Runner:
 
     def _job(self, state: CellState, r: int, workdir: Path) -> None:
         p = self.prepared[state.cell.workload]
-        w = p.workload
         if workdir.exists():
             shutil.rmtree(workdir)
         workdir.mkdir(parents=True)
-        if p.program is not None:  # a whole program, `runs` times (bench/measure/program.py)
-            from bench.measure.program import write_job
-
-            write_job(state.cell, r, workdir, p)
-            return
-        options = {"timeout_s": str(w.timeout_s)}
-        if state.cell.variant in w.guests:
-            options["guest_wasm"] = str(w.guests[state.cell.variant])
-        job = CellJob(
-            cell=state.cell,
-            model=p.model,
-            inputs=p.inputs,
-            outputs=p.outputs,
-            warmup=w.warmup,
-            iterations=w.iterations,
-            threads=w.threads,
-            workdir=str(workdir),
-            round=r,
-            load_mode="bytes",
-            options=options,
-        )
-        (workdir / "job.json").write_text(job.to_json())
+        job = kind_of(p.workload).job(state.cell, r, workdir, p)
+        (workdir / "job.json").write_text(envelope(p.workload.kind, state.cell.key, job))
 
     def run_one(self, state: CellState, r: int) -> None:
         w = self.prepared[state.cell.workload].workload
@@ -262,14 +242,13 @@ class Runner:
         outcome = self._spawn([workdir], w.timeout_s, w.memory_limit_mb)[0]
         if self._stop:
             raise Interrupted
-        status = outcome.get("status", "failed")
-        if status == "failed":
+        if outcome.status == "failed":
             check_disk(self.dir)  # a worker that could not write is not a failed cell
-        if status != "ok":
-            state.status = status
-            state.reason = str(outcome.get("reason", "no reason given"))
+        if not outcome.ok:
+            state.status = outcome.status
+            state.reason = outcome.reason or "no reason given"
             self.writer.record_progress(
-                {"cell": state.cell.key, "round": r, "status": status, "reason": state.reason}
+                {"cell": state.cell.key, "round": r, "status": state.status, "reason": state.reason}
             )
             self._keep_log(workdir, safe, r)
             shutil.rmtree(workdir, ignore_errors=True)
@@ -291,17 +270,15 @@ class Runner:
             raise Interrupted
         entry: dict[str, Any] = {"cell": state.cell.key, "round": OFFLINE_ROUND}
         # A guest writes its own samples: an all-zero total must not divide by zero.
-        if all(o.get("status") == "ok" and sum(o["iterations"]["total"]) > 0 for o in outcomes):
-            rate = sum(
-                len(o["iterations"]["total"]) / (sum(o["iterations"]["total"]) / 1e9)
-                for o in outcomes
-            )
+        totals = [o.per_iteration.get(TOTAL, []) for o in outcomes]
+        if all(o.ok and sum(t) > 0 for o, t in zip(outcomes, totals, strict=True)):
+            rate = sum(len(t) / (sum(t) / 1e9) for t in totals)
             state.offline_ips = rate
             entry |= {"status": "ok", "offline_ips": rate, "offline_k": self.offline_k}
         else:
-            no_time = {"reason": "the guest reported no time (its totals sum to 0)"}
-            bad = next((o for o in outcomes if o.get("status") != "ok"), no_time)
-            state.offline_reason = str(bad.get("reason", ""))
+            no_time = WorkerResult("failed", "the guest reported no time (its totals sum to 0)")
+            bad = next((o for o in outcomes if not o.ok), no_time)
+            state.offline_reason = bad.reason
             entry |= {"status": "offline-failed", "reason": state.offline_reason}
         self.writer.record_progress(entry)
         for wd in workdirs:
@@ -309,7 +286,7 @@ class Runner:
 
     def _spawn(
         self, workdirs: list[Path], timeout_s: float, memory_limit_mb: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[WorkerResult]:
         """Start one worker per workdir (all at once), wait for all, read their results."""
         # The worker's parent by pid: it may lose us during its imports (kill -9), and
         # then its own getppid() would already be init's.
@@ -340,15 +317,13 @@ class Runner:
         for wd, proc, reason in zip(workdirs, procs, reasons, strict=True):
             result_path = wd / "result.json"
             if reason is None and result_path.exists():
-                outcomes.append(json.loads(result_path.read_text()))
+                outcomes.append(WorkerResult.from_json(result_path.read_text()))
                 continue
             reason = reason or exit_reason(proc.returncode)
             last = telling_file(
                 wd / "worker.stderr", keep=8
             )  # more: a usage text can follow the error
-            outcomes.append(
-                {"status": "failed", "reason": f"{reason}{': ' + last if last else ''}"}
-            )
+            outcomes.append(WorkerResult("failed", f"{reason}{': ' + last if last else ''}"))
         return outcomes
 
     def _keep_log(self, workdir: Path, safe: str, r: int) -> None:
@@ -359,14 +334,12 @@ class Runner:
             if src.exists() and src.stat().st_size:
                 shutil.copyfile(src, logs / f"{safe}.r{r}.{name}")
 
-    def _record_round(
-        self, state: CellState, r: int, outcome: dict[str, Any], workdir: Path
-    ) -> None:
+    def _record_round(self, state: CellState, r: int, outcome: WorkerResult, workdir: Path) -> None:
         c = state.cell
         rows: list[tuple[int, str, int]] = []
-        for phase, values in outcome["iterations"].items():
+        for phase, values in outcome.per_iteration.items():
             rows += [(i, phase, int(ns)) for i, ns in enumerate(values)]
-        rows += [(-1, phase, int(ns)) for phase, ns in outcome.get("host_phases", {}).items()]
+        rows += [(-1, phase, int(ns)) for phase, ns in outcome.per_round.items()]
         frame = pd.DataFrame(rows, columns=["iteration", "phase", "ns"])
         for col, value in (("run_id", self.run_id), *c.to_dict().items(), ("round", r),
                            ("machine", self.machine["fingerprint"])):  # fmt: skip
@@ -380,9 +353,7 @@ class Runner:
         outputs = workdir / "outputs.npz"
         if outputs.exists():
             with np.load(outputs) as npz:
-                arrays = {
-                    name: npz[f"arr_{i}"] for i, name in enumerate(outcome.get("output_names", []))
-                }
+                arrays = {name: npz[f"arr_{i}"] for i, name in enumerate(outcome.output_names)}
             final = self.writer.outputs / f"{c.slug}.npz"
             tmp = final.with_name(f".{final.name}.tmp")
             with open(tmp, "wb") as f:  # a file object: savez would add ".npz" to a path
@@ -390,8 +361,8 @@ class Runner:
             os.replace(tmp, final)  # whole or absent after a kill
         state.status = "ok"
         state.rounds_done += 1
-        state.peak_rss_kb = max(state.peak_rss_kb, int(outcome.get("peak_rss_kb", 0)))
-        state.notes.update({k: str(v) for k, v in outcome.get("notes", {}).items()})
+        state.peak_rss_kb = max(state.peak_rss_kb, outcome.peak_rss_kb)
+        state.notes.update({k: str(v) for k, v in outcome.notes.items()})
         self.writer.record_progress(
             {
                 "cell": c.key,

@@ -1,8 +1,9 @@
 """Run one round of one cell in this (sub)process: `python -m bench.measure.worker JOB OUT`.
 
 The runner starts a fresh worker per (cell, round) so that a crash, a trap or
-a leak in one cell cannot touch the harness or the next cell. The worker
-writes OUT/result.json (status, samples, notes) and OUT/outputs.npz.
+a leak in one cell cannot touch the harness or the next cell. JOB is an envelope
+`{"kind", "cell", "job"}`: the workload kind (bench/measure/kinds) runs `job`. The
+worker writes OUT/result.json (a `WorkerResult`) and OUT/outputs.npz.
 """
 
 from __future__ import annotations
@@ -17,13 +18,8 @@ import time
 import traceback
 from pathlib import Path
 
-import numpy as np
-
-from bench.measure.program import is_program_job
-from bench.measure.program import run_round as run_program_round
-from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, reset_peak_rss
-from hosts import get_host
-from hosts.backends import get_backend
+from bench.measure.kinds import get_kind
+from contracts.jobs import CellFailed, CellSkipped, CellUnsupported, WorkerResult
 
 # Test-only fault hook (docs/reliability.md): "segv:CELL-KEY" makes the worker of
 # that cell die of a real SIGSEGV, the one crash no guest can cause here.
@@ -48,50 +44,33 @@ def _die_with_parent(parent: int, period_s: float = 0.5) -> None:
     threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
-def _test_fault(job: CellJob) -> None:
+def _test_fault(cell_key: str) -> None:
     kind, _, key = os.environ.get(FAULT_ENV, "").partition(":")
-    if kind == "segv" and key == job.cell.key:
+    if kind == "segv" and key == cell_key:
         ctypes.string_at(0)  # a real segmentation fault (NULL read)
 
 
-def _run_cell(job: CellJob, out_dir: Path) -> dict[str, object]:
-    _test_fault(job)
-    host = get_host(job.cell.host)
-    # Import the backend's libraries first, then start the peak-memory window: the
-    # round's peak should be its own work (model, tensors, guest), not import spikes.
-    get_backend(job.cell.backend)
-    reset_peak_rss()
-    r = host.run_round(job)
-    np.savez(out_dir / "outputs.npz", *r.outputs.values())  # arr_0.. in output_names order
-    return {
-        "status": "ok",
-        "iterations": r.iterations,
-        "host_phases": r.host_phases,
-        "peak_rss_kb": r.peak_rss_kb,
-        "notes": r.notes,
-        "output_names": list(r.outputs),
-    }
+def envelope(kind: str, cell_key: str, job: dict[str, object]) -> str:
+    """job.json: the kind that runs the job, the cell (for the fault hook), the job."""
+    return json.dumps({"kind": kind, "cell": cell_key, "job": job})
 
 
 def run(job_path: Path, out_dir: Path) -> int:
     raw = json.loads(job_path.read_text())
-    result: dict[str, object]
     try:
-        if is_program_job(raw):  # a whole program, `runs` times (bench/measure/program.py)
-            result = run_program_round(raw, out_dir)
-        else:
-            result = _run_cell(CellJob.from_json(json.dumps(raw)), out_dir)
+        _test_fault(raw["cell"])
+        result = get_kind(raw["kind"]).run_round(raw["job"], out_dir)
     except CellUnsupported as e:
-        result = {"status": "unsupported", "reason": str(e)}
+        result = WorkerResult("unsupported", str(e))
     except CellSkipped as e:
-        result = {"status": "skipped", "reason": str(e)}
+        result = WorkerResult("skipped", str(e))
     except CellFailed as e:
-        result = {"status": "failed", "reason": str(e)}
+        result = WorkerResult("failed", str(e))
     except Exception as e:  # a host bug: still a cell failure, with the traceback on stderr
         traceback.print_exc()
-        result = {"status": "failed", "reason": f"{type(e).__name__}: {e}"}
+        result = WorkerResult("failed", f"{type(e).__name__}: {e}")
     tmp = out_dir / "result.json.tmp"
-    tmp.write_text(json.dumps(result))
+    tmp.write_text(result.to_json())
     os.replace(tmp, out_dir / "result.json")
     return 0
 

@@ -67,7 +67,9 @@ class Workload:
     timeout_s: float = 300.0
     memory_limit_mb: int = 8192
     guests: dict[str, Path] = field(default_factory=dict)  # variant -> own guest .wasm
-    program: ProgramSpec | None = None  # a whole program instead of a model (program.py)
+    # which bench/measure/kinds module prepares, runs and compares it: "model" | "program"
+    kind: str = "model"
+    program: ProgramSpec | None = None  # a whole program instead of a model (kinds/program.py)
     max_tensor_mb: int | None = (
         None  # None: memory_limit_mb // TENSOR_SHARE (bench.measure.prepare)
     )
@@ -110,6 +112,7 @@ def load_workload(path: Path) -> Workload:
         raise top.error("timeout_s", f"must be > 0, got {w.timeout_s:g}")
     w.memory_limit_mb = top.positive_int("memory_limit_mb", 8192, minimum=64)
     if "program" in data:  # a whole program, no model (bench/measure/program_file.py)
+        w.kind = "program"
         w.program, axes = read_program(path.parent, top, data)
         w.variants, w.hosts, w.backends = axes.variants, axes.hosts, axes.backends
         return w
