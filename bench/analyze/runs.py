@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from bench.analyze.summarize import summarize
-from bench.results.progress import read_progress, replay
+from bench.results.progress import cell_row, read_progress, replay
 from bench.results.run_plan import Plan
 from bench.results.schema import CELL_COLUMNS, PHASE_MEDIAN_COLUMNS, STAT_COLUMNS
 from bench.results.store import RunFolderError, read_csv, read_samples
@@ -103,15 +103,11 @@ def _check_samples_cover_cells(run_dir: Path, samples: pd.DataFrame, cells: pd.D
 
 def _cells_from_plan(run_dir: Path) -> pd.DataFrame:
     """cells.csv as far as plan.json and progress.jsonl tell it (a run killed with no
-    chance to finish): statuses, reasons and rounds; agreement is unknown until
-    `run --resume` finishes the run."""
-    states, _ = replay(Plan.read(run_dir), read_progress(run_dir))
-    rows = [
-        {**s.cell.to_dict(), "rounds": s.rounds_done}
-        | ({"status": "skipped", "reason": "not run (interrupted)"} if s.status == "pending"
-           else {"status": s.status, "reason": s.reason})
-        for s in states
-    ]  # fmt: skip
+    chance to finish): each cell's state as `cell_row` reads it; agreement is unknown
+    until `run --resume` finishes the run."""
+    plan = Plan.read(run_dir)
+    states, _ = replay(plan, read_progress(run_dir))
+    rows = [cell_row(s, plan.offline_k) for s in states]
     return pd.DataFrame(rows).reindex(columns=CELL_COLUMNS)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -11,15 +10,24 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bench.analyze.summarize import variant_ratios
 from bench.cli import args as types
-from bench.measure import finish, plan, runner
+from bench.measure import events
+from bench.measure.execute import execute
 from bench.measure.matrix import Filters
+from bench.measure.options import (
+    DEFAULT_MAX_TIME_S,
+    DEFAULT_OFFLINE_K,
+    DEFAULT_SEED,
+    DEFAULT_SUITE,
+    ResumeOptions,
+    RunOptions,
+)
 from bench.present import tables
+from bench.results.progress import OFFLINE_ROUND
 from bench.results.run_plan import Overrides
 from bench.results.store import read_samples
 from contracts.cells import BACKENDS, DEVICES, HOSTS, VARIANTS
 
 console = Console(stderr=True)
-DEFAULT_MAX_TIME_S = 1800.0  # --max-time when --target-ci is given without it
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -29,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     run.add_argument(
         "workloads", nargs="*", metavar="WORKLOAD-NAME|PATH.toml", help="default: the --suite"
     )
-    run.add_argument("--suite", default="quick", choices=["quick", "full"])
+    run.add_argument("--suite", default=DEFAULT_SUITE, choices=["quick", "full"])
     run.add_argument("--variants", type=types.axis_list(VARIANTS), help=",".join(VARIANTS))
     run.add_argument(
         "--hosts", type=types.host_list, help=",".join(HOSTS) + ", wasmtime-cli@VERSION (releases)"
@@ -53,26 +61,30 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         metavar="MB",
         help="resident memory per cell worker",
     )
-    run.add_argument("--seed", type=int, default=0, help="seed of the interleaving order")
+    run.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="seed of the interleaving order"
+    )
     run.add_argument(
         "--shard", type=types.shard, help="run shard i/n of the matrix (join with `merge`)"
     )
-    run.add_argument("--offline", type=types.non_negative, default=2, metavar="K",
-                     help="offline throughput with K concurrent instances per cell (0: skip; default 2)")  # fmt: skip
+    run.add_argument("--offline", type=types.non_negative, default=DEFAULT_OFFLINE_K, metavar="K",
+                     help="offline throughput with K concurrent instances per cell "
+                          f"(0: skip; default {DEFAULT_OFFLINE_K})")  # fmt: skip
     run.add_argument("--target-ci", type=types.percent, metavar="PCT",
                      help="keep adding interleaved rounds until every wasm cell's headline ratio "
                           "(vs native-c, else native; adapted/component also vs preview1) has a "
                           "95%% CI half-width <= PCT%%, or --max-time runs out")  # fmt: skip
     run.add_argument("--max-time", type=types.duration, metavar="DURATION",
                      help="with --target-ci: time budget of the run, e.g. 90s, 15m, 1h "
-                          "(default 30m; the planned rounds always complete)")  # fmt: skip
+                          f"(default {DEFAULT_MAX_TIME_S / 60:g}m; the planned rounds always "
+                          "complete)")  # fmt: skip
     run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish an interrupted run")
     run.add_argument("--report", action="store_true", help="write the report when done")
     return run
 
 
-def _options(args: argparse.Namespace) -> plan.RunOptions:
-    return plan.RunOptions(
+def _options(args: argparse.Namespace) -> RunOptions:
+    return RunOptions(
         targets=args.workloads,
         suite=args.suite,
         filters=Filters(args.variants, args.hosts, args.backends, args.devices),
@@ -92,8 +104,8 @@ def _options(args: argparse.Namespace) -> plan.RunOptions:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    say = console.log
+def _refusal(args: argparse.Namespace) -> str | None:
+    """Flags that do not go together (exit 2 before anything happens)."""
     if args.resume:
         given = [name for name, value in (("WORKLOAD", args.workloads), ("--out", args.out),
                  ("--shard", args.shard), ("--iterations", args.iterations), ("--warmup", args.warmup),
@@ -101,26 +113,38 @@ def run(args: argparse.Namespace) -> int:
                  ("--memory-limit", args.memory_limit), ("--target-ci", args.target_ci),
                  ("--max-time", args.max_time)) if value]  # fmt: skip
         if given:
-            console.print(f"wasinn-bench run: error: --resume continues the run as planned; "
-                          f"drop {', '.join(given)}")  # fmt: skip
-            return 2
-        setup = plan.setup_resume(args.resume, say)
+            return f"--resume continues the run as planned; drop {', '.join(given)}"
     elif args.max_time is not None and args.target_ci is None:
-        console.print("wasinn-bench run: error: --max-time bounds the rounds --target-ci adds; "
-                      "give --target-ci PCT too")  # fmt: skip
+        return "--max-time bounds the rounds --target-ci adds; give --target-ci PCT too"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    if refusal := _refusal(args):
+        console.print(f"wasinn-bench run: error: {refusal}")
         return 2
-    else:
-        setup = plan.setup_new(_options(args), say)
-    try:
-        return _run(args, setup, say)
-    finally:
-        if setup.lock:
-            setup.lock.release()  # exit releases it too; in-process callers need it now
+    options = ResumeOptions(args.resume) if args.resume else _options(args)
+    with _progress() as progress:
+        outcome = execute(options, console.log, _ProgressBar(progress).on_event)
+    tables.print_summary(outcome.summary)
+    tables.print_variant_ratios(variant_ratios(read_samples(outcome.run_dir)))
+    if not outcome.finished:
+        console.print(f"[yellow]interrupted: kept what finished in {outcome.run_dir}; "
+                      f"continue with: wasinn-bench run --resume {outcome.run_dir} "
+                      f"(or: nox -s bench -- --resume {outcome.run_dir})")  # fmt: skip
+        return 130
+    if outcome.stop:  # --target-ci: the run stopped by itself; say why
+        console.print(f"[bold]stopped: {outcome.stop.text()}")
+    console.print(f"results: {outcome.run_dir}")
+    if args.report:
+        from bench.present.report import write_report
+
+        console.print(f"report: {write_report(outcome.run_dir)}")
+    return 0
 
 
-def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], None]) -> int:
-    say(f"run folder: {setup.run_dir}")
-    with Progress(
+def _progress() -> Progress:
+    return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -128,44 +152,29 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
         TextColumn("{task.fields[current]}"),
         console=console,
         transient=False,
-    ) as progress:
-        task = progress.add_task("cells x rounds", total=None, current="")
+    )
 
-        def on_progress(message: str) -> None:
-            if message == "advance":
-                progress.advance(task)
-            elif message.startswith("grow:"):  # --target-ci added a round
-                total = progress.tasks[0].total or 0
-                progress.update(task, total=total + int(message[5:]))
-            elif message.startswith("widest CI"):
-                progress.update(task, description=f"cells x rounds, {message}")
-            else:
-                progress.update(task, current=message)
 
-        run = runner.Runner(
-            setup.run_dir, setup.prepared, setup.states, setup.plan.seed, on_progress
-        )
-        run.offline_k = setup.plan.offline_k
-        if target := setup.plan.target_ci:
-            run.target_ci, run.max_time_s = target.pct, target.max_time_s
-        progress.update(task, total=run.total_jobs(run.pending_jobs(setup.done)))
-        finished = run.run(setup.done)
-    if run.stop_reason:  # meta.json config.stop_reason: why the added rounds stopped
-        setup.plan.stop_reason = run.stop_reason
-    summary = finish.finish(setup, run.writer, run.machine["fingerprint"], interrupted=not finished)
-    tables.print_summary(summary)
-    tables.print_variant_ratios(variant_ratios(read_samples(setup.run_dir)))
-    if not finished:
-        console.print(f"[yellow]interrupted: kept what finished in {setup.run_dir}; "
-                      f"continue with: wasinn-bench run --resume {setup.run_dir} "
-                      f"(or: nox -s bench -- --resume {setup.run_dir})")  # fmt: skip
-        return 130
-    if run.stop_reason:  # --target-ci: the run stopped by itself; say why
-        console.print(f"[bold]stopped: {run.stop_reason}")
-    console.print(f"results: {setup.run_dir}")
-    if args.report:
-        from bench.present.report import write_report
+class _ProgressBar:
+    """The run's events on a rich progress bar."""
 
-        out = write_report(setup.run_dir)
-        console.print(f"report: {out}")
-    return 0
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.task = progress.add_task("cells x rounds", total=None, current="")
+
+    def on_event(self, event: events.Event) -> None:
+        p, task = self.progress, self.task
+        if isinstance(event, events.Planned):
+            p.update(task, total=event.jobs_total)
+        elif isinstance(event, events.JobStarted):
+            where = "offline" if event.round == OFFLINE_ROUND else f"round {event.round + 1}"
+            p.update(task, current=f"{where}: {event.cell.key}")
+        elif isinstance(event, events.JobFinished):
+            p.update(task, completed=event.jobs_done, total=event.jobs_total)
+        elif isinstance(event, events.RoundAdded):
+            p.update(task, total=event.jobs_total)
+        elif isinstance(event, events.PrecisionChecked):
+            widest, target = event.precision.widest_pct, event.target_pct
+            p.update(
+                task, description=f"cells x rounds, widest CI ±{widest:.1f}% (target ±{target:g}%)"
+            )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.measure.stop_rule import StopReason
 from bench.measure.workload_kind import PreparedWorkload
 from bench.results.run_plan import Plan
 from bench.results.schema import SCHEMA_VERSION
@@ -54,9 +56,11 @@ def package_versions() -> dict[str, str]:
 def build_meta(
     run_dir: Path, prepared: dict[str, PreparedWorkload], plan: Plan, interrupted: bool,
     properties: dict[tuple[str, str], dict[str, str]] | None = None,
+    stop: StopReason | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """meta.json: what ran, where, with which versions; `created` and `git_sha` are kept
-    from the first write so a resumed run keeps its identity."""
+    """meta.json: what ran, where, with which versions, and why the added rounds stopped
+    (`stop`, with --target-ci); `created` and `git_sha` are kept from the first write so
+    a resumed run keeps its identity."""
     meta_path = run_dir / "meta.json"
     old = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     return {
@@ -83,7 +87,9 @@ def build_meta(
             for name, p in prepared.items()
         },  # fmt: skip
         "backends": {f"{b}/{d}": v for (b, d), v in (properties or {}).items()},
-        "config": plan.config(),
+        # config.stop_reason: the stop's sentence, where readers have always found it
+        "config": plan.config() | {"stop_reason": stop.text() if stop else None},
+        "stop": asdict(stop) if stop else None,
         "shard": plan.shard,
         # every wasmtime CLI used (the pinned one and releases): host -> `wasmtime --version`
         "runtimes": _runtimes(plan),

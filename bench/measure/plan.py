@@ -7,36 +7,23 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.measure import identity
 from bench.measure.kinds import kind_of
-from bench.measure.matrix import Filters, expand, probe, shard_of
+from bench.measure.matrix import expand, probe, shard_of
 from bench.measure.meta import build_meta
+from bench.measure.options import RunOptions
 from bench.measure.workload import Workload, WorkloadError, find_workload, suite
 from bench.measure.workload_kind import PreparedWorkload
 from bench.results.lock import LOCK_NAME, RunLock, lock_run_folder
 from bench.results.progress import CellState, read_progress, replay
-from bench.results.run_plan import Overrides, Plan, PlannedCell, TargetCI
+from bench.results.run_plan import Plan, PlannedCell, TargetCI
 from bench.results.store import write_json
 from contracts.cells import Cell
-
-
-@dataclass
-class RunOptions:
-    targets: list[str] = field(default_factory=list)  # workload names or .toml paths
-    suite: str = "quick"
-    filters: Filters = field(default_factory=Filters)
-    overrides: Overrides = field(default_factory=Overrides)  # over every workload's own
-    out: Path | None = None
-    seed: int = 0
-    shard: tuple[int, int] | None = None
-    offline_k: int = 0  # concurrent instances for offline throughput; 0 = not measured
-    target_ci: float | None = None  # --target-ci: add rounds until every headline CI is this tight
-    max_time_s: float = 1800.0  # --max-time: the run's time budget while adding rounds
 
 
 def select_workloads(options: RunOptions) -> list[Workload]:

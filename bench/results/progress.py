@@ -29,6 +29,27 @@ class CellState:
     offline_reason: str = ""
 
 
+NOT_RUN = "not run (interrupted)"
+
+
+def cell_row(s: CellState, offline_k: int = 0) -> dict[str, Any]:
+    """The cells.csv columns a cell's state gives (bench.results.schema.CELL_COLUMNS), the
+    one reading of a state as a row: a cell still pending (the run was interrupted
+    before it ran) is `skipped`, "not run (interrupted)"."""
+    pending = s.status == "pending"
+    return {
+        **s.cell.to_dict(),
+        "status": "skipped" if pending else s.status,
+        "reason": NOT_RUN if pending else s.reason,
+        "rounds": s.rounds_done,
+        "peak_rss_mb": round(s.peak_rss_kb / 1024, 1) if s.peak_rss_kb else None,
+        "load_mode": s.notes.get("load_mode", ""),
+        "guest_properties": s.notes.get("guest_properties", ""),
+        "offline_k": offline_k if s.offline_ips else None,
+        "offline_ips": s.offline_ips,
+    }
+
+
 def read_progress(run_dir: Path) -> list[dict[str, Any]]:
     path = run_dir / "progress.jsonl"
     if not path.exists():
@@ -40,8 +61,6 @@ def read_progress(run_dir: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue  # a line cut by a kill mid-write
     return entries
-
-
 
 
 def replay(

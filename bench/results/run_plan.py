@@ -2,8 +2,9 @@
 record. `--resume` continues exactly this plan; meta.json's `config` is a view of it;
 a run killed before it finished reads back from it (with progress.jsonl).
 
-The file format is unchanged by this type (docs/results.md): keys absent in older runs
-(`target_ci`, `identity`, `stop_reason`) read back as None.
+The plan is written once, before anything is measured, and never edited after: what
+happened (why added rounds stopped) is in meta.json. Keys absent in older runs
+(`target_ci`, `identity`) read back as None; an older run's `stop_reason` is ignored.
 """
 
 from __future__ import annotations
@@ -56,7 +57,6 @@ class Plan:
     target_ci: TargetCI | None = None
     cells: list[PlannedCell] = field(default_factory=list)
     identity: dict[str, Any] | None = None  # what --resume checks (bench/measure/identity.py)
-    stop_reason: str | None = None  # why added rounds stopped (--target-ci)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,14 +75,13 @@ class Plan:
             target_ci=TargetCI(**target) if target else None,
             cells=[PlannedCell(**c) for c in d.get("cells") or []],
             identity=d.get("identity"),
-            stop_reason=d.get("stop_reason"),
         )
 
     def config(self) -> dict[str, Any]:
         """meta.json's `config`: how the run was asked for."""
         d = self.to_json()
         keys = ("seed", "offline_k", "overrides", "filters", "workloads", "target_ci")
-        return {k: d[k] for k in keys} | {"stop_reason": self.stop_reason}
+        return {k: d[k] for k in keys}
 
     def write(self, run_dir: Path) -> None:
         write_json(run_dir / FILE, self.to_json())

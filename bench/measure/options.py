@@ -1,0 +1,38 @@
+"""What a run is asked to do (`RunOptions`, or `ResumeOptions` for `--resume`), and every
+default of a run in one place: the command line's help and defaults read them here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.measure.matrix import Filters
+from bench.results.run_plan import Overrides
+
+DEFAULT_SUITE = "quick"
+DEFAULT_SEED = 0  # of the interleaving order
+DEFAULT_OFFLINE_K = 2  # concurrent instances of the offline-throughput pass (0: skip it)
+DEFAULT_MAX_TIME_S = 1800.0  # --max-time: the run's time budget when --target-ci adds rounds
+
+
+@dataclass
+class RunOptions:
+    """A new run."""
+
+    targets: list[str] = field(default_factory=list)  # workload names or .toml paths
+    suite: str = DEFAULT_SUITE
+    filters: Filters = field(default_factory=Filters)
+    overrides: Overrides = field(default_factory=Overrides)  # over every workload's own
+    out: Path | None = None  # the run folder (default results/<run-id>)
+    seed: int = DEFAULT_SEED
+    shard: tuple[int, int] | None = None
+    offline_k: int = DEFAULT_OFFLINE_K
+    target_ci: float | None = None  # --target-ci: add rounds until every headline CI is this tight
+    max_time_s: float = DEFAULT_MAX_TIME_S  # with target_ci: the run's time budget
+
+
+@dataclass
+class ResumeOptions:
+    """Finish an interrupted run as its plan.json says."""
+
+    run_dir: Path
