@@ -111,9 +111,6 @@ class RoundResult:
     notes: dict[str, str] = field(default_factory=dict)
 
 
-STATUSES = ("ok", "failed", "unsupported", "skipped")
-
-
 @dataclass
 class WorkerResult:
     """What a worker hands back for one (cell, round): result.json, typed.
@@ -141,16 +138,13 @@ class WorkerResult:
         return cls("ok", "", r.per_iteration, r.host_phases, r.peak_rss_kb, r.notes,
                    list(r.outputs))  # fmt: skip
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
     @classmethod
-    def from_json(cls, text: str) -> WorkerResult:
-        d = json.loads(text)
-        if not isinstance(d, dict) or d.get("status") not in STATUSES:
-            return cls("failed", f"the worker wrote an unreadable result: {text[:200]!r}")
-        known = {f: d[f] for f in cls.__dataclass_fields__ if f in d}
-        return cls(**known)
+    def from_dict(cls, d: dict[str, Any]) -> WorkerResult:
+        """From a result.json object already checked (bench/measure/report_check.py)."""
+        return cls(**{f: d[f] for f in cls.__dataclass_fields__ if f in d})
 
 
 def reset_peak_rss() -> None:

@@ -79,3 +79,25 @@ def atomic_dir(final: Path, fill: Callable[[Path], None]) -> Path:
     except OSError:  # another worker won the race
         shutil.rmtree(tmp, ignore_errors=True)
     return final
+
+
+def is_plain_name(name: object) -> bool:
+    """One path component that stays where it is put: not empty, `.` or `..`, no
+    separator, no NUL or other control character, at most 200 characters."""
+    return (
+        isinstance(name, str)
+        and 0 < len(name) <= 200
+        and name not in (".", "..")
+        and "/" not in name
+        and "\\" not in name
+        and all(ch.isprintable() for ch in name)
+    )
+
+
+def confined(base: Path, *parts: str) -> Path:
+    """base/parts..., refused (ValueError) unless it stays inside base once resolved:
+    the one way to build a path from a name read out of a run folder."""
+    path = base.joinpath(*parts)
+    if not path.resolve().is_relative_to(base.resolve()) or not all(map(is_plain_name, parts)):
+        raise ValueError(f"{'/'.join(parts)!r} would leave {base}")
+    return path

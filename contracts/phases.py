@@ -17,3 +17,7 @@ PROCESS = "process"
 # the time spent in the body of the host calls that fall in each guest-timed phase.
 # The phase minus its host work is the binding (value conversion, call) plus the guest.
 HOST_WORK_PHASES = {p: f"host_{p}" for p in ITERATION_PHASES}
+# The longest time any report may carry (one day, in ns): a guest or a program writes its
+# own samples, and a number past this is a bug or a forgery, never a measurement. Sums of
+# millions of such samples stay far inside int64.
+MAX_NS = 86_400 * 10**9

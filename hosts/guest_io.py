@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,11 +30,14 @@ import numpy as np
 from contracts import paths
 from contracts.dtypes import DTYPES
 from contracts.jobs import CellFailed, CellJob, RoundResult
-from contracts.phases import MEASURED_PHASES
+from contracts.phases import MAX_NS, MEASURED_PHASES
 from hosts.native import model_paths
 
 GRAPH_NAME = "graph"  # the load_by_name name of the round's model
 SAMPLES_MAGIC = "wasi-nn-driver-samples 1"
+SAMPLE_LINE_BYTES = 100  # "iter" and four u64s: at most 4 + 4 * 21 characters and a newline
+MAX_PROPERTIES_BYTES = 1 << 20
+DECIMAL = re.compile(r"[0-9]{1,20}")  # ASCII digits only: int() also takes '1_0', '١'
 PROPERTIES_FILE = "properties.txt"
 # Guest file names of the model builders, per wasi-nn encoding.
 GRAPH_FILES = {"onnx": ("model.onnx",), "openvino": ("model.xml", "model.bin")}
@@ -157,32 +161,49 @@ def prepare(
     )
 
 
+def _read_small_text(path: Path, limit: int) -> str:
+    """A file the guest wrote, refused before reading when over `limit` bytes."""
+    size = path.stat().st_size
+    if size > limit:
+        raise CellFailed(f"{path.name}: {size} bytes, more than the {limit} expected")
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CellFailed(f"{path.name}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+
+
+def _sample_numbers(path: Path, n: int, line: str, values: list[str]) -> list[int]:
+    """The line's numbers: whole ns in [0, MAX_NS] (the driver prints unsigned ns)."""
+    numbers = [int(v) for v in values if DECIMAL.fullmatch(v)]
+    if len(numbers) != len(values) or any(not 0 <= x <= MAX_NS for x in numbers):
+        raise CellFailed(f"{path.name}:{n}: bad number in {line[:80]!r} (0 to {MAX_NS} ns)")
+    return numbers
+
+
 def parse_samples(path: Path, iterations: int) -> tuple[dict[str, list[int]], dict[str, int]]:
-    """The driver's samples file -> (per-iteration phases, {"load", "init"})."""
+    """The driver's samples file -> (per-iteration phases, {"load", "init"}).
+
+    The guest writes this file, so everything is checked: size, text, line shape, each
+    number's range, one load and one init at most, and the iteration count."""
     if not path.is_file():
         raise CellFailed(f"the guest wrote no samples file ({path.name})")
-    lines = path.read_text().splitlines()
+    lines = _read_small_text(path, (iterations + 8) * SAMPLE_LINE_BYTES).splitlines()
     if not lines or lines[0] != SAMPLES_MAGIC:
-        raise CellFailed(f"{path}: not a driver samples file (first line {lines[:1]})")
+        raise CellFailed(f"{path.name}: not a driver samples file (first line {lines[:1]})"[:200])
     phases: dict[str, list[int]] = {p: [] for p in MEASURED_PHASES}
     once: dict[str, int] = {}
     for n, line in enumerate(lines[1:], start=2):
         key, *values = line.split() or [""]  # a blank line: "unexpected line" below
-        try:
-            numbers = [int(v) for v in values]
-            if any(x < 0 for x in numbers):  # the driver prints unsigned ns
-                raise ValueError
-        except ValueError:
-            raise CellFailed(f"{path}:{n}: bad number in {line!r}") from None
-        if key in ("load", "init") and len(numbers) == 1:
+        numbers = _sample_numbers(path, n, line, values)
+        if key in ("load", "init") and len(numbers) == 1 and key not in once:
             once[key] = numbers[0]
-        elif key == "iter" and len(numbers) == 4:
+        elif key == "iter" and len(numbers) == 4 and len(phases["total"]) < iterations:
             for phase, ns in zip(phases, numbers, strict=True):
                 phases[phase].append(ns)
         else:
-            raise CellFailed(f"{path}:{n}: unexpected line {line!r}")
+            raise CellFailed(f"{path.name}:{n}: unexpected line {line[:80]!r}")
     if len(phases["total"]) != iterations:
-        raise CellFailed(f"{path}: {len(phases['total'])} iterations, expected {iterations}")
+        raise CellFailed(f"{path.name}: {len(phases['total'])} iterations, expected {iterations}")
     return phases, once
 
 
@@ -206,6 +227,8 @@ def read_outputs(job: CellJob, run: GuestRun) -> dict[str, np.ndarray]:
 def parse_properties(path: Path) -> dict[str, str]:
     """The driver's key=value lines (empty when the host has no query)."""
     pairs = {}
+    if path.stat().st_size > MAX_PROPERTIES_BYTES:
+        raise CellFailed(f"{path.name}: more than {MAX_PROPERTIES_BYTES} bytes")
     for line in path.read_text(errors="replace").splitlines():
         key, sep, value = line.partition("=")
         if sep:

@@ -74,3 +74,37 @@ def test_own_guest_gets_copies_not_links_of_model_and_inputs(tmp_path: Path) -> 
     theirs = guest_io.prepare(job(tmp_path / "b", {"guest_wasm": str(own)}))
     assert not os.path.samefile(theirs.preopen / "input0.bin", data)
     assert not os.path.samefile(theirs.graph_dir / "model.onnx", model)
+
+
+HOSTILE_SAMPLES = {
+    "past int64": "iter 1 1 1 99999999999999999999\n",
+    "past a day": "iter 1 1 1 86400000000001\n",
+    "a thousand digits": "iter 1 1 1 " + "9" * 1000 + "\n",
+    "a float": "iter 1 1 1 1.5\n",
+    "a hex number": "iter 1 1 1 0x10\n",
+    "underscores": "iter 1 1 1 1_000\n",
+    "unicode digits": "iter 1 1 1 \u0661\u0662\n",
+    "two loads": "load 1\nload 2\niter 1 1 1 3\n",
+    "more iterations than asked": "iter 1 1 1 3\niter 1 1 1 3\n",
+    "too few fields": "iter 1 1 3\n",
+    "an unknown key": "evil 1\niter 1 1 1 3\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_SAMPLES))
+def test_hostile_samples_fail_the_cell(tmp_path: Path, case: str) -> None:
+    path = _samples(tmp_path / "samples.txt", HOSTILE_SAMPLES[case])
+    with pytest.raises(CellFailed) as e:
+        guest_io.parse_samples(path, 1)
+    assert len(str(e.value)) < 200
+
+
+def test_samples_not_utf8_or_huge_fail_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "samples.txt"
+    path.write_bytes(guest_io.SAMPLES_MAGIC.encode() + b"\n\xff\xfe\n")
+    with pytest.raises(CellFailed, match="not UTF-8"):
+        guest_io.parse_samples(path, 1)
+    with open(path, "wb") as f:  # sparse: 1 GiB of nothing, refused by its size
+        f.truncate(1 << 30)
+    with pytest.raises(CellFailed, match="more than"):
+        guest_io.parse_samples(path, 1)

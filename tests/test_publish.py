@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -234,3 +235,100 @@ def test_x_runtime_puts_the_releases_of_a_host_on_one_line(tmp_path: Path) -> No
     assert line["steps"] == [run.name] and line["points"][2]["step"]
     page = (tmp_path / "site" / "cells" / f"{line['id']}.html").read_text()
     assert "48.0.2" in page and '<line class="step"' in page
+
+
+# -- hostile run folders and output folders (issue 25) --------------------------------
+
+ESCAPING_RUN_IDS = ["../../escaped", "/tmp/abs-escape", "..", ".", "a/b", "x\x00y", "", "\n"]
+
+
+@pytest.mark.parametrize("run_id", ESCAPING_RUN_IDS)
+def test_a_run_id_that_is_a_path_is_refused_and_nothing_is_written_outside(
+    tmp_path: Path, capsys: pytest.CaptureFixture, run_id: str
+) -> None:
+    """Defect 2: meta.json's run_id became a folder under SITE/runs/ and reports/."""
+    run = make_series(tmp_path / "deep" / "runs", runs=1)[0]
+    meta = json.loads((run / "meta.json").read_text())
+    (run / "meta.json").write_text(json.dumps(meta | {"run_id": run_id}))
+    site = tmp_path / "deep" / "site"
+    before = set(tmp_path.rglob("*"))
+    rc = main(["publish", str(run), "--out", str(site), "--make-reports",
+               "--reports", str(tmp_path / "deep" / "reports")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and "run_id" in err and "meta.json" in err, err
+    assert set(tmp_path.rglob("*")) == before  # nothing written anywhere
+    assert not Path("/tmp/abs-escape").exists()
+    rc = main(["report", str(run)])
+    assert rc == 2 and "run_id" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mode", ["data.json", "looks-like-a-site", "old-site-without-mark"])
+def test_publish_never_replaces_a_folder_that_is_not_provably_its_site(
+    tmp_path: Path, capsys: pytest.CaptureFixture, mode: str
+) -> None:
+    """Defect 3: a folder that merely held a data.json was deleted."""
+    good = make_series(tmp_path / "runs", runs=1)[0]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "data.json").write_text("{}")
+    if mode == "data.json":
+        (mine / "thesis.tex").write_text("years of work")
+    if mode == "looks-like-a-site":
+        (mine / ".wasinn-bench-site").write_text("wasinn-bench-site")
+        (mine / "thesis.tex").write_text("years of work")
+    if mode == "old-site-without-mark":
+        (mine / "index.html").write_text("<html></html>")
+    files = {p: p.read_bytes() for p in mine.rglob("*")}
+    assert main(["publish", str(good), "--out", str(mine)]) == 2
+    assert "not a site made by publish" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in mine.rglob("*")} == files
+
+
+def test_publish_replaces_its_own_site_keeps_the_umask_and_cleans_stale_staging(
+    tmp_path: Path,
+) -> None:
+    good = make_series(tmp_path / "runs", runs=1)[0]
+    site = tmp_path / "site"
+    assert main(["publish", str(good), "--out", str(site)]) == 0
+    assert site.stat().st_mode & 0o777 == 0o777 & ~_umask()  # not mkdtemp's 0700
+    # a publish killed mid-way left its staging folder (it carries the mark): cleaned
+    stale = tmp_path / ".site-staging-1-abcd"
+    stale.mkdir()
+    (stale / ".wasinn-bench-site").write_text("wasinn-bench-site")
+    # a hidden folder of the user's with a look-alike name: kept
+    users = tmp_path / ".site-staging-mine"
+    users.mkdir()
+    (users / "notes.txt").write_text("mine")
+    assert main(["publish", str(good), "--out", str(site)]) == 0  # its own site: replaced
+    assert (site / "index.html").is_file() and not stale.exists()
+    assert (users / "notes.txt").read_text() == "mine"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")] == [users.name]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_sigterm_during_publish_leaves_no_staging_folder(tmp_path: Path) -> None:
+    """Defect 15: a kill during publish left a hidden staging folder behind."""
+    runs = make_series(tmp_path / "runs", runs=4)
+    site = tmp_path / "out" / "site"
+    code = (
+        "import os, signal, sys, time\n"
+        "import bench.present.publish as p\n"
+        "real = p.build_data\n"
+        "def slow(*a, **k):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    time.sleep(5)\n"
+        "    return real(*a, **k)\n"
+        "p.build_data = slow\n"
+        "from bench.cli import main\n"
+        f"sys.exit(main(['publish', *{[str(r) for r in runs]!r}, '--out', {str(site)!r}]))\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       cwd=Path(__file__).resolve().parent.parent)  # fmt: skip
+    assert p.returncode == 130, p.stderr
+    assert "interrupted" in p.stderr and "Traceback" not in p.stderr
+    assert list((tmp_path / "out").iterdir()) == []  # no site, no hidden staging folder

@@ -15,12 +15,14 @@ from typing import Any
 
 import pandas as pd
 
+from bench.analyze.meta_check import check_meta
 from bench.analyze.summarize import summarize
 from bench.results.progress import cell_row, read_progress, replay
 from bench.results.run_plan import Plan
 from bench.results.schema import CELL_COLUMNS, PHASE_MEDIAN_COLUMNS, STAT_COLUMNS
 from bench.results.store import RunFolderError, read_csv, read_samples
 from contracts.cells import KEY_COLUMNS, Cell
+from contracts.paths import confined
 
 
 @dataclass
@@ -35,7 +37,14 @@ class Run:
 
     @property
     def run_id(self) -> str:
-        return str(self.meta.get("run_id") or self.path.name)
+        return str(self.meta.get("run_id") or self.path.resolve().name)
+
+    def folder_in(self, base: Path) -> Path:
+        """base/<run-id>, refused unless it stays inside base (run_id comes from a file)."""
+        try:
+            return confined(base, self.run_id)
+        except ValueError as e:
+            raise RunFolderError(f"{self.path / 'meta.json'}: field 'run_id': {e}") from None
 
     @property
     def fingerprint(self) -> str:
@@ -56,10 +65,11 @@ def load_run(run_dir: str | Path) -> Run:
         raise RunFolderError(f"{run_dir}: not a run folder (no meta.json)")
     try:
         meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as e:
+    except (OSError, ValueError) as e:  # ValueError: bad JSON or not UTF-8
         raise RunFolderError(f"{meta_path}: corrupt JSON: {e}") from None
     if not isinstance(meta, dict):
         raise RunFolderError(f"{meta_path}: not a JSON object")
+    check_meta(meta, meta_path)
     try:
         samples = read_samples(run_dir)
     except (OSError, ValueError) as e:

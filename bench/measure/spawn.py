@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from bench.measure.processes import exit_reason, watch
+from bench.measure.report_check import read_result
 from bench.measure.worker import RUNNER_PID_ENV
 from contracts import paths
 from contracts.jobs import WorkerResult
@@ -49,7 +50,7 @@ def run_workers(
 def _result(wd: Path, proc: subprocess.Popen[bytes], reason: str | None) -> WorkerResult:
     result_path = wd / "result.json"
     if reason is None and result_path.exists():
-        return WorkerResult.from_json(result_path.read_text())
+        return WorkerResult.from_dict(read_result(result_path))  # checked: a guest wrote it
     reason = reason or exit_reason(proc.returncode)
     last = telling_file(wd / "worker.stderr", keep=8)  # more: a usage text can follow the error
     return WorkerResult("failed", f"{reason}{': ' + last if last else ''}")

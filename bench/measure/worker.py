@@ -19,6 +19,7 @@ import traceback
 from pathlib import Path
 
 from bench.measure.kinds import get_kind
+from bench.measure.report_check import checked
 from contracts.jobs import CellFailed, CellSkipped, CellUnsupported, WorkerResult
 
 # Test-only fault hook (docs/reliability.md): "segv:CELL-KEY" makes the worker of
@@ -70,7 +71,8 @@ def run(job_path: Path, out_dir: Path) -> int:
         traceback.print_exc()
         result = WorkerResult("failed", f"{type(e).__name__}: {e}")
     tmp = out_dir / "result.json.tmp"
-    tmp.write_text(result.to_json())
+    # a guest's bad numbers fail this cell only (bench/measure/report_check.py)
+    tmp.write_text(json.dumps(checked(result.to_dict())))
     os.replace(tmp, out_dir / "result.json")
     return 0
 

@@ -22,15 +22,17 @@ import hashlib
 import html
 import json
 import math
+import os
 import re
+import secrets
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from string import Template
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -43,6 +45,7 @@ from bench.present.svg import Point, fmt, trend
 from bench.results.store import RunFolderError
 from contracts.cells import KEY_COLUMNS, Cell, base_host
 from contracts.errors import UserError
+from contracts.signals import terminate_as_interrupt
 
 SITE_FORMAT = "wasinn-bench-site"
 SITE_VERSION = 1  # bump when a key of data.json is renamed, removed or changes meaning
@@ -504,7 +507,7 @@ def regressions_html(data: dict[str, Any]) -> str:
 def find_report(run: Run, reports_dir: Path | None) -> Path | None:
     """reports/<run-id>/report.html (or one inside the run folder)."""
     for candidate in (
-        (reports_dir / run.run_id / "report.html") if reports_dir else None,
+        (run.folder_in(reports_dir) / "report.html") if reports_dir else None,
         run.path / "report" / "report.html",
         run.path / "report.html",
     ):
@@ -519,12 +522,12 @@ def _copy_reports(
     """Each run's report under SITE/runs/<run-id>/; with `make`, write missing ones."""
     out = {}
     for run in runs:
-        dest = site / "runs" / run.run_id
+        dest = run.folder_in(site / "runs")
         found = find_report(run, reports_dir)
         if found is not None:
             dest.mkdir(parents=True, exist_ok=True)
             for f in found.parent.iterdir():  # the report and its charts, not slides/
-                if f.is_file():
+                if f.is_file() and not f.is_symlink():  # a link could pull in any file
                     shutil.copy2(f, dest / f.name)
         elif make:
             from bench.present.report import write_report
@@ -532,8 +535,56 @@ def _copy_reports(
             write_report(run.path, dest)
         else:
             continue
-        out[run.run_id] = f"runs/{run.run_id}/report.html"
+        out[run.run_id] = f"runs/{quote(run.run_id)}/report.html"
     return out
+
+
+SITE_MARK = ".wasinn-bench-site"  # written first into every site: what makes it provably ours
+SITE_ENTRIES = {SITE_MARK, "index.html", "regressions.html", "style.css", "data.json", "cells",
+                "runs"}  # fmt: skip
+
+
+def is_our_site(folder: Path) -> bool:
+    """A folder publish made: our mark inside, and nothing but what publish writes."""
+    mark = folder / SITE_MARK
+    if not folder.is_dir() or folder.is_symlink() or not mark.is_file() or mark.is_symlink():
+        return False
+    return mark.read_text() == SITE_FORMAT and {p.name for p in folder.iterdir()} <= SITE_ENTRIES
+
+
+def _remove_ours(folder: Path) -> None:
+    """Remove a folder publish made (a stale staging or old site); anything else stays."""
+    if is_our_site(folder):
+        shutil.rmtree(folder)
+
+
+def _fill_site(tmp: Path, loaded: Loaded, options: dict[str, Any]) -> dict[str, Any]:
+    reports = _copy_reports(loaded.runs, tmp, options["reports_dir"], options["make_reports"])
+    data = build_data(loaded, options["x_axis"], options["metric"], options["factor"],
+                      options["compare_metric"], reports)  # fmt: skip
+    if not data["cells"]:
+        raise PublishError("no measured cell in these runs")
+    (tmp / "cells").mkdir()
+    shutil.copy2(TEMPLATES / "style.css", tmp / "style.css")
+    (tmp / "index.html").write_text(index_html(data))
+    (tmp / "regressions.html").write_text(regressions_html(data))
+    for cell in data["cells"]:
+        (tmp / "cells" / f"{cell['id']}.html").write_text(cell_html(data, cell))
+    (tmp / "data.json").write_text(json.dumps(data, indent=1, default=_json_default))
+    return data
+
+
+def _swap_in(tmp: Path, site: Path) -> None:
+    if site.is_dir() and not any(site.iterdir()):
+        site.rmdir()  # a folder made empty for us: nothing of the user's in it
+    if site.exists():
+        old = site.with_name(f".{site.name}-old")
+        _remove_ours(old)
+        site.rename(old)
+        tmp.rename(site)
+        _remove_ours(old)
+    else:
+        tmp.rename(site)
 
 
 def write_site(
@@ -541,37 +592,34 @@ def write_site(
     factor: float = 1.10, compare_metric: str = "overhead", reports_dir: str | Path | None = "reports",
     make_reports: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
-    """Build the site in a temporary sibling folder, then swap it in. Returns data.json."""
+    """Build the site in a staging sibling folder, then swap it in. Returns data.json.
+
+    Only a folder that is provably a site of ours (`is_our_site`) is replaced; staging
+    folders left by a killed publish are removed on the next one (they carry the mark)."""
     loaded = load_runs(run_dirs)
     if not loaded.runs:
         raise PublishError(f"no usable run among {', '.join(map(str, run_dirs))}")
     site = Path(site)
-    if site.exists() and any(site.iterdir()) and not (site / "data.json").exists():
-        raise PublishError(f"{site}: exists and is not a site made by publish (no data.json)")
-    site.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{site.name}-", dir=site.parent))
-    try:
-        reports = _copy_reports(
-            loaded.runs, tmp, Path(reports_dir) if reports_dir else None, make_reports
+    if site.is_symlink() or (site.exists() and not site.is_dir()):
+        raise PublishError(f"{site}: not a folder; --out names the site folder to write")
+    if site.exists() and any(site.iterdir()) and not is_our_site(site):
+        raise PublishError(
+            f"{site}: exists and is not a site made by publish (no {SITE_MARK}, or files "
+            "publish did not write); choose another --out or empty it"
         )
-        data = build_data(loaded, x_axis, metric, factor, compare_metric, reports)
-        if not data["cells"]:
-            raise PublishError("no measured cell in these runs")
-        (tmp / "cells").mkdir()
-        shutil.copy2(TEMPLATES / "style.css", tmp / "style.css")
-        (tmp / "index.html").write_text(index_html(data))
-        (tmp / "regressions.html").write_text(regressions_html(data))
-        for cell in data["cells"]:
-            (tmp / "cells" / f"{cell['id']}.html").write_text(cell_html(data, cell))
-        (tmp / "data.json").write_text(json.dumps(data, indent=1, default=_json_default))
-        if site.exists():
-            old = site.with_name(f".{site.name}-old")
-            shutil.rmtree(old, ignore_errors=True)
-            site.rename(old)
-            tmp.rename(site)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(site)
+    site.parent.mkdir(parents=True, exist_ok=True)
+    for stale in site.parent.glob(f".{site.name}-staging-*"):
+        _remove_ours(stale)
+    tmp = site.with_name(f".{site.name}-staging-{os.getpid()}-{secrets.token_hex(4)}")
+    tmp.mkdir()  # mkdir, not mkdtemp: the site gets the user's umask, not 0700
+    (tmp / SITE_MARK).write_text(SITE_FORMAT)
+    options = {"x_axis": x_axis, "metric": metric, "factor": factor,
+               "compare_metric": compare_metric, "make_reports": make_reports,
+               "reports_dir": Path(reports_dir) if reports_dir else None}  # fmt: skip
+    try:
+        with terminate_as_interrupt():
+            data = _fill_site(tmp, loaded, options)
+            _swap_in(tmp, site)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

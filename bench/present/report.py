@@ -446,7 +446,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None, slides: boo
     """Write report.md, report.html and the charts; returns the report.md path.
     Default folder: reports/<run-id>/. With `slides`, also <out>/slides/*.png|svg."""
     run = load_run(run_dir)
-    out = Path(out) if out is not None else Path("reports") / run.run_id
+    out = Path(out) if out is not None else run.folder_in(Path("reports"))
     out.mkdir(parents=True, exist_ok=True)
     ratios = variant_ratios(run.samples)  # one computation for the table and the slide titles
     blocks = build(run, out, ratios)

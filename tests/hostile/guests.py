@@ -44,3 +44,33 @@ def write_guest(name: str, folder: Path) -> Path:
     path = folder / f"{name}.wasm"
     path.write_bytes(wasmtime.wat2wasm(f"(module {_PRELUDE} {GUESTS[name]})"))
     return path
+
+
+def _wat_string(data: bytes) -> str:
+    return "".join(f"\\{b:02x}" for b in data)
+
+
+def write_samples_guest(text: str, folder: Path, name: str = "forger") -> Path:
+    """A guest that measures nothing and writes `text` as its samples file (the
+    driver's `--samples samples.txt`, in the preopened folder, fd 3), then exits 0."""
+    data = text.encode()
+    wat = f"""(module
+      (import "wasi_snapshot_preview1" "path_open" (func $open
+        (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_write" (func $write
+        (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 64) "samples.txt")
+      (data (i32.const 1024) "{_wat_string(data)}")
+      (func (export "_start")
+        ;; fd 3 = "."; O_CREAT|O_TRUNC; rights fd_write (1 << 6); new fd at 0
+        (if (call $open (i32.const 3) (i32.const 0) (i32.const 64) (i32.const 11)
+                        (i32.const 9) (i64.const 64) (i64.const 0) (i32.const 0) (i32.const 0))
+          (then unreachable))
+        (i32.store (i32.const 8) (i32.const 1024))
+        (i32.store (i32.const 12) (i32.const {len(data)}))
+        (drop (call $write (i32.load (i32.const 0)) (i32.const 8) (i32.const 1)
+                           (i32.const 16)))))"""
+    path = folder / f"{name}.wasm"
+    path.write_bytes(wasmtime.wat2wasm(wat))
+    return path
