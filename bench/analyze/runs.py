@@ -18,7 +18,7 @@ import pandas as pd
 from bench.analyze.meta_check import check_meta
 from bench.analyze.summarize import summarize
 from bench.results.progress import cell_row, read_progress, replay
-from bench.results.run_plan import Plan
+from bench.results.run_plan import Plan, TargetCI
 from bench.results.schema import CELL_COLUMNS, PHASE_MEDIAN_COLUMNS, STAT_COLUMNS
 from bench.results.store import RunFolderError, read_csv, read_samples
 from contracts.cells import KEY_COLUMNS, Cell
@@ -83,9 +83,9 @@ def load_run(run_dir: str | Path) -> Run:
     _check_samples_cover_cells(run_dir, samples, cells)
     summary = read_csv(run_dir / "summary.csv", [])
     stale = any(c not in summary for c in STAT_COLUMNS + PHASE_MEDIAN_COLUMNS)
-    if stale or (summary.empty and not cells.empty):
-        target = (meta.get("config") or {}).get("target_ci") or {}
-        summary = summarize(samples, cells, target_ci=target.get("pct"))
+    if stale or (summary.empty and not cells.empty):  # the statistics only: the rest is read
+        target = TargetCI.of_meta(meta)
+        summary = summarize(samples, cells, target_ci=target.pct if target else None)
     return Run(run_dir, meta, samples, cells, summary)
 
 

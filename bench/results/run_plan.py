@@ -37,6 +37,12 @@ class TargetCI:
     pct: float
     max_time_s: float
 
+    @classmethod
+    def of_meta(cls, meta: dict[str, Any]) -> TargetCI | None:
+        """The target a run recorded (meta.json `config.target_ci`, a view of its plan)."""
+        target = (meta.get("config") or {}).get("target_ci")
+        return cls(float(target["pct"]), float(target["max_time_s"])) if target else None
+
 
 @dataclass
 class PlannedCell:
