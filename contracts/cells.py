@@ -12,53 +12,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 VARIANTS = ("native", "preview1", "adapted", "component")
-HOSTS = ("native", "native-c", "wasmtime-py", "wasmtime-cli")
 BACKENDS = ("onnx", "openvino")
 DEVICES = ("cpu", "gpu")
-
-# Which variants a host can speak at all (an ABI fact, not a capability claim:
-# whether a backend/device works on a host is found by probing or trying).
-HOST_VARIANTS = {
-    "native": ("native",),
-    "native-c": ("native",),  # the guest driver compiled natively (hosts/native_c.py)
-    "wasmtime-py": ("preview1", "adapted", "component"),
-    "wasmtime-cli": ("preview1", "adapted", "component"),
-}
+# The host axis, and what each host speaks: contracts/hosts.py (HOST_TABLE).
 
 KEY_COLUMNS = ["workload", "variant", "host", "backend", "device"]
-
-# Hosts that also come as releases, `name@version` (hosts/wasmtime_cli/releases.py installs them).
-VERSIONED_HOSTS = ("wasmtime-cli",)
-
-
-def base_host(host: str) -> str:
-    """'wasmtime-cli@45.0.2' -> 'wasmtime-cli'; a plain host is its own base."""
-    return host.partition("@")[0]
-
-
-def host_version(host: str) -> str | None:
-    """'wasmtime-cli@45.0.2' -> '45.0.2'; None for a plain host."""
-    name, at, version = host.partition("@")
-    return version if at else None
-
-
-def host_variants(host: str) -> tuple[str, ...]:
-    """The variants a host (or a release of it) speaks."""
-    return HOST_VARIANTS[base_host(host)]
-
-
-def check_host(host: str) -> str | None:
-    """Why `host` is not a host name (syntax only: whether a release exists is
-    asked of the package index before a run), or None."""
-    name, at, version = host.partition("@")
-    if name not in HOSTS:
-        return f"unknown host {name!r}"
-    if at and name not in VERSIONED_HOSTS:
-        return f"host {name} has no releases (only {', '.join(VERSIONED_HOSTS)}@VERSION)"
-    if at and not version:
-        return f"host {host!r}: give a version after @, e.g. {name}@45.0.2"
-    return None
-
 
 # The backend whose native outputs every native cell is checked against.
 REFERENCE_BACKEND = "onnx"

@@ -14,6 +14,7 @@ import numpy as np
 from contracts.jobs import CellFailed, CellJob, CellSkipped, RoundResult, peak_rss_kb
 from contracts.phases import MEASURED_PHASES
 from hosts.backends import BackendError, device_problem, get_backend
+from hosts.base import RUNNABLE, Host, Probe
 
 
 def model_paths(job: CellJob) -> tuple[list[str], str]:
@@ -25,15 +26,15 @@ def model_paths(job: CellJob) -> tuple[list[str], str]:
     return [job.model.onnx], "onnx"
 
 
-class NativeHost:
+class NativeHost(Host):
     name = "native"
     variants = ("native",)
 
-    def probe(self, variant: str, backend: str, device: str) -> str | None:
+    def probe(self, variant: str, backend: str, device: str) -> Probe:
         if variant != "native":
-            return f"unsupported: the native host runs only the native variant, not {variant}"
+            return Probe.unsupported(f"the native host runs only the native variant, not {variant}")
         reason = device_problem(backend, device)
-        return f"skipped: {reason}" if reason else None
+        return Probe.skipped(reason) if reason else RUNNABLE
 
     def run_round(self, job: CellJob) -> RoundResult:
         backend = get_backend(job.cell.backend)

@@ -35,6 +35,7 @@ from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, Ro
 from contracts.logtail import telling_file
 from hosts import guest_io
 from hosts.backends import device_problem
+from hosts.base import RUNNABLE, Host, Probe
 from hosts.child import run_child
 
 SRC = paths.GUEST_SOURCES
@@ -201,23 +202,23 @@ def _driver_error(text: str) -> str:
     return ""
 
 
-class NativeCHost:
+class NativeCHost(Host):
     name = "native-c"
     variants = ("native",)
 
-    def probe(self, variant: str, backend: str, device: str) -> str | None:
+    def probe(self, variant: str, backend: str, device: str) -> Probe:
         if variant != "native":
-            return f"unsupported: native-c runs only the native variant, not {variant}"
+            return Probe.unsupported(f"native-c runs only the native variant, not {variant}")
         try:
             binding(backend)
         except CellUnsupported as e:
-            return f"unsupported: {e}"
+            return Probe.unsupported(str(e))
         reason = device_problem(backend, device)
         if reason:
-            return f"skipped: {reason}"
+            return Probe.skipped(reason)
         if backend == "onnx" and device != "cpu":  # nn_onnxruntime_c.c adds no provider
-            return "unsupported: native-c's onnxruntime binding has the CPU provider only"
-        return None
+            return Probe.unsupported("native-c's onnxruntime binding has the CPU provider only")
+        return RUNNABLE
 
     def _env(self, job: CellJob) -> tuple[dict[str, str], dict[str, str]]:
         """(environment, prop.* notes) for the driver: the backend's settings."""

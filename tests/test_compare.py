@@ -95,7 +95,8 @@ def test_one_cell_slowed_by_1_3_is_regressed_exit_1(tmp_path, capsys):
     assert compare_cmd(_args(RUN_A, head, metric="p50", markdown=md_file)) == 1
     md = md_file.read_text()
     assert md.startswith("### ❌") and "| mlp-tiny/preview1/wasmtime-py/onnx/cpu |" in md
-    assert "❌ regressed" in md and "1 regressed" in capsys.readouterr().out
+    assert "❌ regressed: ×1.300 above ×1.1; 95% CI excludes 1; 5+5 rounds cannot reach" in md
+    assert "1 regressed" in capsys.readouterr().out
     # the default overhead metric sees it too (its native baseline did not move)
     assert compare_cmd(_args(RUN_A, head)) == 1
     # a speed-up is reported, and does not fail the gate
@@ -157,6 +158,10 @@ def test_few_samples_fall_back_to_the_ci(tmp_path):
     cmp = compare_runs(load_run(base), load_run(head), metric="p50")
     # 3 vs 3 samples can never give p < 0.002, yet the CI clearly excludes 1
     assert cmp.rows[0].p > 0.002 and cmp.rows[0].verdict == "regressed"
+    # and the words say that rule, not another: no "p < 0.002" claimed for this cell
+    md = to_markdown(cmp)
+    assert "1+1 rounds cannot reach MWU p < 0.002: the CI decides" in md
+    assert "p < 0.002 and a 95% CI" not in md
 
 
 def test_bad_input_exit_2_names_the_path(tmp_path, capsys):

@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from contracts.cells import BACKENDS, HOST_VARIANTS, Cell
+from contracts.cells import BACKENDS, Cell
+from contracts.hosts import HOST_TABLE
 from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, TensorSpec
 from contracts.logtail import telling_file
 from hosts import get_host
@@ -42,12 +43,12 @@ def gpu_job(mlp: tuple, tmp_path: Path, variant: str, host: str, backend: str) -
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(
-    ("host", "variant"), [(h, v) for h, variants in HOST_VARIANTS.items() for v in variants]
+    ("host", "variant"), [(h, v) for h, facts in HOST_TABLE.items() for v in facts.variants]
 )
 def test_every_host_probes_gpu_skipped_with_reason(host: str, variant: str, backend: str) -> None:
-    reason = get_host(host).probe(variant, backend, "gpu")
-    assert reason is not None and reason.startswith("skipped: ")
-    assert "CUDAExecutionProvider" in reason or "GPU device" in reason
+    said = get_host(host).probe(variant, backend, "gpu")
+    assert said.status == "skipped"
+    assert "CUDAExecutionProvider" in said.reason or "GPU device" in said.reason
 
 
 @pytest.mark.parametrize("host", ["wasmtime-py", "wasmtime-cli"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 import pandas as pd
+import pytest
 
 from bench.analyze.history import load_history
 from bench.cli import main
@@ -57,3 +58,43 @@ def test_history_per_machine_with_step_and_chart(tmp_path, capsys):
     # on the overhead metric the step shows as well (native did not move)
     ov = load_history(dirs[:6], metric="overhead")
     assert list(ov[ov["step"]]["run_id"]) == ["r3"]
+
+
+def test_five_identical_runs_no_step_a_10pct_change_one_step(tmp_path, capsys):
+    """The acceptance of issue 21 on synthetic runs: compare's metric and rule over
+    rounds, so five runs of the same code show no step (on the overhead default and on
+    p50), and one run whose host got 10% slower shows one step, at that run."""
+    cells = {
+        ("w", "native", "native", "onnx", "cpu"): 1.0,
+        ("w", "preview1", "wasmtime-py", "onnx", "cpu"): 2.0,
+        ("w", "component", "wasmtime-py", "onnx", "cpu"): 1.6,
+    }
+
+    def runs(root, slow_last: float) -> list[str]:
+        out = []
+        for i in range(5):
+            scale = slow_last if i == 4 else 1.0
+            c = {k: v * (scale if k[1] == "preview1" else 1.0) for k, v in cells.items()}
+            out.append(str(make_run(root / f"r{i}", c, rounds=3, seed=10 + i,
+                                    created=f"2026-11-2{i}T10:00:00+00:00")))  # fmt: skip
+        return out
+
+    same = runs(tmp_path / "same", 1.0)
+    for metric in ("overhead", "p50"):
+        out = tmp_path / f"h-{metric}"
+        assert main(["history", *same, "--out", str(out), "--metric", metric,
+                     "--factor", "1.05"]) == 0  # fmt: skip
+        assert not pd.read_csv(out / "history.csv")["step"].any()
+        assert "No steps detected." in (out / "history.md").read_text()
+    changed = runs(tmp_path / "changed", 1.10)
+    out = tmp_path / "h-changed"
+    assert main(["history", *changed, "--out", str(out), "--factor", "1.05"]) == 0
+    frame = pd.read_csv(out / "history.csv")
+    steps = frame[frame["step"]]
+    assert list(zip(steps["variant"], steps["run_id"], strict=True)) == [("preview1", "r4")]
+    assert steps["step_ratio"].iloc[0] == pytest.approx(1.10, rel=0.03)
+    assert set(frame["n"]) == {3}  # rounds, not iterations
+    assert "1 step(s)" in capsys.readouterr().out
+    assert (
+        "12+3 rounds cannot reach MWU p < 0.002: the CI decides" in (out / "history.md").read_text()
+    )

@@ -172,9 +172,10 @@ def test_missing_library_is_unsupported(
 
 def test_probe() -> None:
     host = get_host("native-c")
-    assert host.probe("native", "openvino", "cpu") is None
-    assert host.probe("native", "onnx", "cpu") is None
-    assert host.probe("preview1", "openvino", "cpu").startswith("unsupported:")
+    assert host.probe("native", "openvino", "cpu").ok
+    assert host.probe("native", "onnx", "cpu").ok
+    said = host.probe("preview1", "openvino", "cpu")
+    assert said.status == "unsupported" and "native variant" in said.reason
 
 
 def test_bench_run_end_to_end(tmp_path: Path) -> None:

@@ -25,10 +25,12 @@ RUNS = 6
 STEP_AT = 3
 
 
-def make_series(root: Path, runs: int = RUNS, step_at: int = STEP_AT) -> list[Path]:
+def make_series(
+    root: Path, runs: int = RUNS, step_at: int = STEP_AT, scale: float = 1.6
+) -> list[Path]:
     """`runs` copies of the two fixture runs, an hour apart, each its own commit; the
-    SHIFTED cell's samples are scaled by 1.6 from run `step_at` on (a real regression's
-    shape on real noise). summary.csv is dropped so `load` recomputes it."""
+    SHIFTED cell's samples are scaled by `scale` from run `step_at` on (a real
+    regression's shape on real noise). summary.csv is dropped so `load` recomputes it."""
     out = []
     for i in range(runs):
         src = FIXTURES / ("mlp-tiny-a" if i % 2 == 0 else "mlp-tiny-b")
@@ -47,7 +49,7 @@ def make_series(root: Path, runs: int = RUNS, step_at: int = STEP_AT) -> list[Pa
                 [samples[c] == v for c, v in zip(
                     ("workload", "variant", "host", "backend", "device"), key, strict=True)]
             )  # fmt: skip
-            samples.loc[mask, "ns"] = (samples.loc[mask, "ns"] * 1.6).astype("int64")
+            samples.loc[mask, "ns"] = (samples.loc[mask, "ns"] * scale).astype("int64")
         samples.to_parquet(dst / "samples.parquet", index=False)
         out.append(dst)
     return out
@@ -71,7 +73,9 @@ def test_site_has_every_cell_a_step_and_the_regression(site: tuple[Path, dict]) 
     on_disk = json.loads((out / "data.json").read_text())
     assert on_disk["format"] == SITE_FORMAT and on_disk["version"] == SITE_VERSION
     keys = {c["key"] for c in data["cells"]}
-    assert SHIFTED in keys and "mlp-tiny/native/native/onnx/cpu" in keys
+    # the default metric is compare's (overhead vs native): the native cells are its
+    # references (1 by definition), drawn on --metric p50 only
+    assert SHIFTED in keys and "mlp-tiny/native/native/onnx/cpu" not in keys
     index = (out / "index.html").read_text()
     for c in data["cells"]:
         assert c["key"] in index
@@ -82,6 +86,7 @@ def test_site_has_every_cell_a_step_and_the_regression(site: tuple[Path, dict]) 
     assert shifted["steps"] == [f"run-{STEP_AT:02d}"]
     step = shifted["points"][STEP_AT]
     assert step["step"] and 1.4 < step["step_ratio"] < 1.8
+    assert step["step_ci"][0] > 1 and "95% CI excludes 1" in step["step_rule"]
     # the other cells ran the same code: no step there
     assert all(not c["steps"] for c in data["cells"] if c["key"] != SHIFTED)
     # compare between consecutive runs: the shift is a regression, found at its run
@@ -96,6 +101,18 @@ def test_site_has_every_cell_a_step_and_the_regression(site: tuple[Path, dict]) 
     cell_page = (out / "cells" / f"{shifted['id']}.html").read_text()
     assert 'href="../runs/run-05/report.html"' in cell_page
     assert 'class="step"' in cell_page and 'class="ci"' in cell_page
+
+
+def test_identical_runs_show_no_step_and_a_10pct_change_one(tmp_path: Path) -> None:
+    """Five runs of the same code (two real recordings, alternating): no step on any
+    metric; the same five with one cell 10% slower in the newest run: one step, there."""
+    same = make_series(tmp_path / "same", runs=5, step_at=99)
+    for metric in ("overhead", "p50"):
+        data = write_site(same, tmp_path / "site", metric=metric, factor=1.05, reports_dir=None)
+        assert [c["key"] for c in data["cells"] if c["steps"]] == []
+    changed = make_series(tmp_path / "changed", runs=5, step_at=4, scale=1.10)
+    data = write_site(changed, tmp_path / "site", factor=1.05, reports_dir=None)
+    assert {c["key"]: c["steps"] for c in data["cells"] if c["steps"]} == {SHIFTED: ["run-04"]}
 
 
 def test_x_axis_by_commit_and_by_runtime(tmp_path: Path) -> None:

@@ -118,3 +118,37 @@ def test_file_generator_checks_size(tmp_path: Path) -> None:
     w.inputs[0].shape = [1, 65]
     with pytest.raises(WorkloadError, match="inputs.input.file.*256 bytes"):
         generate(w.inputs[0], "w")
+
+
+# -- hostile numbers and bytes (issue 25, defects 9 and 14) -----------------------------
+
+HOSTILE_FIELDS = {
+    "timeout_s = nan": "timeout_s",
+    "timeout_s = inf": "timeout_s",
+    "timeout_s = -inf": "timeout_s",
+    "timeout_s = 1" + "0" * 400: "timeout_s",
+    "iterations = 9223372036854775808": "iterations",
+    "rounds = 99999999999999999999999": "rounds",
+}
+
+
+@pytest.mark.parametrize("line", sorted(HOSTILE_FIELDS))
+def test_non_finite_and_out_of_range_numbers_name_their_field(tmp_path: Path, line: str) -> None:
+    path = write(tmp_path, line + "\n" + GOOD)
+    with pytest.raises(WorkloadError, match=rf"w.toml: field '{HOSTILE_FIELDS[line]}'"):
+        load_workload(path)
+
+
+@pytest.mark.parametrize("shape", ["[1, 9223372036854775808]", "[1, 18446744073709551616]",
+                                   "[1, 1" + "0" * 400 + "]", "[-1, 64]"])  # fmt: skip
+def test_a_shape_dimension_past_int64_is_a_workload_error(tmp_path: Path, shape: str) -> None:
+    path = write(tmp_path, GOOD.replace("[1, 64]", shape))
+    with pytest.raises(WorkloadError, match=r"w.toml: field 'inputs.input.shape"):
+        load_workload(path)
+
+
+def test_a_workload_that_is_not_utf8_is_a_workload_error(tmp_path: Path) -> None:
+    path = tmp_path / "w.toml"
+    path.write_bytes(b'name = "w\xff"\n' + GOOD.encode())
+    with pytest.raises(WorkloadError, match="w.toml: not UTF-8"):
+        load_workload(path)

@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench.analyze import stats
-from bench.analyze.runs import Run
-from bench.analyze.summarize import baseline_of, phase_ms, phase_rounds
+from bench.analyze import headline, stats
+from bench.analyze.runs import Run, same_measure
+from bench.analyze.summarize import phase_rounds
 from contracts.cells import Cell
 
-METRICS = ("overhead", "overhead_c", "p50")
+METRICS = headline.METRICS
 VERDICT_ORDER = ("failed", "regressed", "improved", "unchanged")
 VERDICT_MARK = {"failed": "❌", "regressed": "❌", "improved": "✅", "unchanged": ""}
 
@@ -49,6 +49,7 @@ class CellComparison:
     n_head: int
     verdict: str  # failed | regressed | improved | unchanged
     note: str = ""
+    rule: str = ""  # the rule that decided the verdict, in words (stats.decide)
 
     @property
     def cell(self) -> str:
@@ -104,87 +105,67 @@ def compare_runs(
     if len(set(versions.values())) > 1:
         listing = ", ".join(f"{p}: {v}" for p, v in versions.items())
         raise ValueError(f"runs have different schema_version ({listing}); re-record one")
+    same_measure([base, head])
     cmp = Comparison(base, head, metric, factor)
     bs, hs = _statuses(base), _statuses(head)
-    bt, ht = phase_ms(base.samples, "total"), phase_ms(head.samples, "total")
     # Rounds are the independent unit: CIs resample rounds (then iterations within them)
-    # and the rank test compares per-round values (bench.analyze.stats).
+    # and the rank test compares per-round values (bench.analyze.headline).
     br, hr = phase_rounds(base.samples, "total"), phase_rounds(head.samples, "total")
     cmp.only_base = [(k, bs[k][0]) for k in bs if k not in hs]
     cmp.only_head = [(k, hs[k][0]) for k in hs if k not in bs]
     for key in (k for k in hs if k in bs):
-        b, h = bt.get(key), ht.get(key)
+        b, h = br.get(key), hr.get(key)
         # Failed on head after some rounds: its earlier samples must not hide the failure.
         newly_failed = hs[key][0] == "failed" and bs[key][0] != "failed"
-        if b is None or h is None or newly_failed:
-            if b is not None and hs[key][0] == "failed":
+        if not b or not h or newly_failed:
+            if b and hs[key][0] == "failed":
                 # a cell that ran on base and breaks on head is a regression of its own
+                ref = br.get(headline.reference(metric, key, set(br)))
+                m = headline.Measured(b, ref if metric != "p50" else None)
                 nan = stats.Ratio(np.nan, np.nan, np.nan)
                 cmp.rows.append(
-                    CellComparison(
-                        key,
-                        _value(metric, b, bt.get(_baseline(metric, key, set(bt)))),
-                        np.nan,
-                        nan,
-                        np.nan,
-                        len(br.get(key, {})),
-                        len(hr.get(key, {})),
-                        "failed",
-                        hs[key][1],
-                    )  # fmt: skip
-                )
+                    CellComparison(key, m.value(), np.nan, nan, np.nan, len(b), len(h or {}),
+                                   "failed", hs[key][1], "failed on head")
+                )  # fmt: skip
             else:
                 why = hs[key][1] or bs[key][1] or _no_samples(b, h)
                 cmp.not_compared.append((key, f"base {bs[key][0]}, head {hs[key][0]}: {why}"))
             continue
-        if metric == "p50":
-            ratio = stats.round_ratio(
-                hr[key], br[key], paired=False, seed=stats.seed_for(*key, "p50")
-            )
-            hu, bu = stats.round_medians(hr[key]), stats.round_medians(br[key])
-            bv, hv = float(np.median(b)), float(np.median(h))
-        else:
-            nk = _baseline(metric, key, set(ht))  # a program's cells: its preview1 cell
-            if key == nk or key.is_native:
-                # the references: overhead 1 by definition, and the other baseline's ratio
-                # is Python's per-call cost, not a question about wasm (docs/compare.md)
-                continue
-            bn, hn = bt.get(nk), ht.get(nk)
-            if bn is None or hn is None:
-                side = "base" if bn is None else "head"
-                cmp.not_compared.append((key, f"no {nk.host} baseline in {side}"))
-                continue
-            ratio = stats.round_ratio_of_ratios(
-                hr[key], hr[nk], br[key], br[nk], seed=stats.seed_for(*key, metric)
-            )
-            hu, bu = stats.round_overheads(hr[key], hr[nk]), stats.round_overheads(br[key], br[nk])
-            bv, hv = _value(metric, b, bn), _value(metric, h, hn)
-        p = stats.mann_whitney_p(hu, bu)
-        verdict = stats.verdict(ratio, p, bu.size, hu.size, factor)
-        cmp.rows.append(CellComparison(key, bv, hv, ratio, p, bu.size, hu.size, verdict))
+        bm, hm = _measured(metric, key, b, h, br, hr, cmp)
+        if bm is None or hm is None:
+            continue
+        c = headline.change(bm, hm, factor, seed=stats.seed_for(*key, metric))
+        cmp.rows.append(
+            CellComparison(key, bm.value(), hm.value(), c.ratio, c.p, c.n_base, c.n_head,
+                           c.verdict, rule=c.rule)
+        )  # fmt: skip
     cmp.rows.sort(key=lambda r: VERDICT_ORDER.index(r.verdict))  # stable: run order kept
     return cmp
+
+
+def _measured(
+    metric: str, key: Cell, b: stats.Rounds, h: stats.Rounds,
+    br: dict[Cell, stats.Rounds], hr: dict[Cell, stats.Rounds], cmp: Comparison,
+) -> tuple[headline.Measured | None, headline.Measured | None]:  # fmt: skip
+    """The cell's headline rounds in base and head; (None, None) when it is not compared
+    (a reference itself, or a run without the reference: noted in cmp.not_compared)."""
+    if metric == "p50":
+        return headline.Measured(b), headline.Measured(h)
+    ref = headline.reference(metric, key, set(hr))  # a program's cells: its preview1 cell
+    if key == ref or key.is_native:
+        # the references: overhead 1 by definition, and the other baseline's ratio
+        # is Python's per-call cost, not a question about wasm (docs/compare.md)
+        return None, None
+    bn, hn = br.get(ref), hr.get(ref)
+    if not bn or not hn:
+        cmp.not_compared.append((key, f"no {ref.host} baseline in {'base' if not bn else 'head'}"))
+        return None, None
+    return headline.Measured(b, bn), headline.Measured(h, hn)
 
 
 NO_SAMPLES = "has no total samples"
 
 
-def _no_samples(b: np.ndarray | None, h: np.ndarray | None) -> str:
+def _no_samples(b: stats.Rounds | None, h: stats.Rounds | None) -> str:
     """The reason when neither run gave one: which side's samples are missing."""
-    return f"{'base' if b is None else 'head'} {NO_SAMPLES}"
-
-
-def _value(metric: str, x: np.ndarray, native: np.ndarray | None) -> float:
-    if metric == "p50":
-        return float(np.median(x))
-    if native is None or native.size == 0:
-        return float("nan")
-    return float(np.median(x) / np.median(native))
-
-
-def _baseline(metric: str, key: Cell, known: set[Cell]) -> Cell:
-    """The in-run reference of an overhead metric (`known`: the run's measured cells).
-    A program's cells have no native twin in either metric: their preview1 cell."""
-    if metric == "overhead_c" and (key.baseline in known or key.is_native):
-        return key.native_c_baseline
-    return baseline_of(key, known)
+    return f"{'base' if not b else 'head'} {NO_SAMPLES}"

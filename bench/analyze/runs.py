@@ -47,6 +47,13 @@ class Run:
             raise RunFolderError(f"{self.path / 'meta.json'}: field 'run_id': {e}") from None
 
     @property
+    def measure(self) -> str:
+        """What the samples measure (`run --measure`): wall (the default, also for runs
+        recorded before the choice existed), cpu or instructions."""
+        config = self.meta.get("config") or {}
+        return str(self.meta.get("measure") or config.get("measure") or "wall")
+
+    @property
     def fingerprint(self) -> str:
         return str((self.meta.get("machine") or {}).get("fingerprint", "unknown"))
 
@@ -121,6 +128,18 @@ def _cells_from_plan(run_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows).reindex(columns=CELL_COLUMNS)
 
 
+def same_measure(runs: list[Run]) -> str:
+    """The measure all `runs` share; RunFolderError listing them when they differ
+    (a ratio of wall time to instructions means nothing)."""
+    measures = {r.measure for r in runs}
+    if len(measures) > 1:
+        listing = ", ".join(f"{r.path}: {r.measure}" for r in runs)
+        raise RunFolderError(
+            f"runs measured different quantities ({listing}); compare like with like"
+        )
+    return measures.pop() if measures else "wall"
+
+
 def run_folders(paths: list[str | Path], command: str) -> list[Path]:
     """The run folders among `paths`, so that `history results/*` works: a path that
     exists but is no run folder (a README, a folder of fixtures) is skipped with a note;
@@ -136,3 +155,17 @@ def run_folders(paths: list[str | Path], command: str) -> list[Path]:
     if not folders:
         raise RunFolderError(f"no run folder among {', '.join(map(str, paths))}")
     return folders
+
+
+def check_output(out: Path, runs: list[Run], flag: str) -> None:
+    """Refuse an output file inside a run folder being read (it would overwrite or add
+    to the run: `export -o RUN/samples.parquet`), or one that is a folder."""
+    if out.is_dir():
+        raise RunFolderError(f"{flag} {out}: is a folder; name the file to write")
+    target = out.resolve()
+    for run in runs:
+        if target.is_relative_to(run.path.resolve()):
+            raise RunFolderError(
+                f"{flag} {out}: inside the run folder {run.path} that this command reads; "
+                "write it elsewhere"
+            )

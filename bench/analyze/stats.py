@@ -101,25 +101,45 @@ def mwu_can_reach(n_a: int, n_b: int, alpha: float = MWU_ALPHA) -> bool:
     return 2 / comb(n_a + n_b, n_a) < alpha
 
 
+def decide(
+    ratio: Ratio, p: float, n_a: int, n_b: int, factor: float = 1.10, alpha: float = MWU_ALPHA
+) -> tuple[str, str]:
+    """The one rule for a change between two sets of rounds (compare, steps, history,
+    the dashboard): (verdict, the rule that decided it, in words).
+
+    asv-style: 'regressed' when the ratio is above `factor` AND significant; 'improved'
+    symmetrically below 1/factor; otherwise 'unchanged'. Significant = the bootstrap CI
+    of the ratio excludes 1 and, where the numbers of rounds can reach it, the
+    Mann-Whitney U p-value over per-round values is below alpha (asv's test; the CI
+    adds sightglass's effect-size view). Where they cannot (fewer than 7+7 rounds at
+    alpha 0.002: mwu_can_reach), the CI alone decides, and the rule says so."""
+    if not np.isfinite(ratio.value):
+        return "unchanged", "no ratio"
+    rounds = f"{n_a}+{n_b} rounds"
+    can_test = mwu_can_reach(n_a, n_b, alpha) and np.isfinite(p)
+    test = (
+        f"MWU p={p:.2g} {'<' if p < alpha else '≥'} {alpha:g} over {rounds}"
+        if can_test
+        else f"{rounds} cannot reach MWU p < {alpha:g}: the CI decides"
+    )
+    ci = f"95% CI {'excludes' if ratio.excludes_one() else 'includes'} 1"
+    if 1 / factor <= ratio.value <= factor:
+        return "unchanged", f"×{ratio.value:.3f} within ×{factor:g}"
+    if not ratio.excludes_one():
+        return "unchanged", ci
+    if can_test and not p < alpha:
+        return "unchanged", f"{ci}; {test}"
+    direction = "above" if ratio.value > factor else "below"
+    limit = f"×{factor:g}" if ratio.value > factor else f"×{1 / factor:.3f}"
+    rule = f"×{ratio.value:.3f} {direction} {limit}; {ci}; {test}"
+    return ("regressed" if ratio.value > factor else "improved"), rule
+
+
 def verdict(
     ratio: Ratio, p: float, n_a: int, n_b: int, factor: float = 1.10, alpha: float = MWU_ALPHA
 ) -> str:
-    """asv-style rule: 'regressed' when head/base > factor AND the difference is
-    significant; 'improved' symmetrically below 1/factor; otherwise 'unchanged'.
-    Significant = the bootstrap CI of the ratio excludes 1 and, where the sample
-    sizes can reach it, the Mann-Whitney U p-value is below alpha (asv's test; the
-    CI requirement adds sightglass's effect-size view and guards against a tiny p
-    from a huge n)."""
-    if not np.isfinite(ratio.value):
-        return "unchanged"
-    significant = ratio.excludes_one()
-    if mwu_can_reach(n_a, n_b, alpha) and np.isfinite(p):
-        significant = significant and p < alpha
-    if significant and ratio.value > factor:
-        return "regressed"
-    if significant and ratio.value < 1 / factor:
-        return "improved"
-    return "unchanged"
+    """The verdict of `decide` (its rule left out)."""
+    return decide(ratio, p, n_a, n_b, factor, alpha)[0]
 
 
 # -- rounds: the independent unit -------------------------------------------------

@@ -17,7 +17,8 @@ from bench.results.schema import (
     CellStats,
     Latency,
 )
-from contracts.cells import BACKENDS, DEVICES, HOSTS, KEY_COLUMNS, VARIANTS, Cell
+from contracts.cells import BACKENDS, DEVICES, KEY_COLUMNS, VARIANTS, Cell
+from contracts.hosts import HOST_NAMES, base_host, host_facts, host_version
 from contracts.phases import (
     HOST_WORK_PHASES,
     ITERATION_PHASES,
@@ -152,7 +153,7 @@ def order_cells(df: pd.DataFrame) -> pd.DataFrame:
             "_b": rank(df["backend"], BACKENDS),
             "_d": rank(df["device"], DEVICES),
             "_v": rank(df["variant"], VARIANTS),
-            "_h": rank(df["host"].astype(str).str.partition("@")[0], HOSTS),
+            "_h": rank(df["host"].astype(str).map(base_host), HOST_NAMES),
             # releases of one host: oldest first (numeric, so 9.x sorts before 10.x)
             "_r": df["host"].astype(str).map(_release_rank),
         },
@@ -163,8 +164,8 @@ def order_cells(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _release_rank(host: str) -> str:
-    _, at, version = host.partition("@")  # zero-padded numbers sort as strings
-    return ".".join(f"{int(x):06d}" for x in re.findall(r"\d+", version)) if at else ""
+    version = host_version(host)  # zero-padded numbers sort as strings
+    return ".".join(f"{int(x):06d}" for x in re.findall(r"\d+", version)) if version else ""
 
 
 def baseline_of(key: Cell, known: set[Cell]) -> Cell:
@@ -298,7 +299,8 @@ def binding_cost(summary: pd.DataFrame, io_bytes: dict[str, int]) -> pd.DataFram
     for _, r in summary.iterrows():
         key = Cell.from_row(r)
         mb = io_bytes.get(key.workload, 0) / 1e6
-        if key.host != "wasmtime-py" or key.variant not in ("adapted", "component") or mb <= 0:
+        timed = host_facts(key.host).times_host_work  # the host_* phases are measured
+        if not timed or key.variant not in ("adapted", "component") or mb <= 0:
             continue
         vals = [float(r[c]) for c in cols]
         if not all(np.isfinite(vals)):

@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Callable
 
-from contracts.cells import HOSTS, check_host
+from contracts.hosts import HOST_NAMES, check_host
 
 
 def axis_list(allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
@@ -25,12 +25,12 @@ def axis_list(allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
 
 def host_list(text: str) -> list[str]:
     """Hosts, releases included (`wasmtime-cli@45.0.2`); whether a release exists is
-    checked before the run (hosts/wasmtime_cli/releases.py), so its message can list the index."""
+    checked before the run (hosts.prepare_hosts), so its message can list the index."""
     values = list(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
     bad = [why for v in values if (why := check_host(v))]
     if bad or not values:
         raise argparse.ArgumentTypeError(
-            f"{'; '.join(bad) or 'no host given'}; choose from {','.join(HOSTS)} "
+            f"{'; '.join(bad) or 'no host given'}; choose from {','.join(HOST_NAMES)} "
             "or wasmtime-cli@VERSION (see `wasinn-bench runtimes`)"
         )
     return values
@@ -46,12 +46,21 @@ def shard(text: str) -> tuple[int, int]:
     return i, n
 
 
+def _finite(text: str, kind: type = float) -> int | float:
+    """A number from the command line: `nan` and `inf` are refused (a timeout of nan
+    would switch the timeout off: every comparison with nan is false)."""
+    try:
+        value = kind(text)
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
 def at_least(minimum: float, kind: type = int) -> Callable[[str], int | float]:
     def parse(text: str) -> int | float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        value = _finite(text, kind)
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be >= {minimum:g}, got {value:g}")
         return value
@@ -64,11 +73,8 @@ non_negative = at_least(0)
 
 
 def above_one(text: str) -> float:
-    """A slowdown factor: a number > 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    """A slowdown factor: a finite number > 1."""
+    value = _finite(text)
     if not value > 1:
         raise argparse.ArgumentTypeError(f"must be > 1, got {value:g}")
     return value
@@ -76,11 +82,8 @@ def above_one(text: str) -> float:
 
 def percent(text: str) -> float:
     """A CI half-width target in percent: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a percentage, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
+    value = _finite(text)
+    if not value > 0:
         raise argparse.ArgumentTypeError(f"must be a percentage > 0, got {text!r}")
     return value
 
@@ -95,6 +98,6 @@ def duration(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a duration like 90s, 15m or 1h, got {text!r}")
     h, mins, secs = (float(g) if g else 0.0 for g in m.groups())
     seconds = h * 3600 + mins * 60 + secs
-    if seconds <= 0:
+    if not 0 < seconds < math.inf:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
     return seconds

@@ -7,7 +7,8 @@ import argparse
 from pathlib import Path
 
 from bench.analyze.compare import METRICS, compare_runs
-from bench.analyze.runs import load_run
+from bench.analyze.runs import check_output, load_run
+from bench.cli import args as types
 from bench.present.comparison import print_table, to_markdown
 from contracts.errors import UserError
 
@@ -24,13 +25,17 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "machine drift; overhead_c: the same vs native-c (the C driver compiled natively: "
         "the cost of wasm); p50: raw latency, for a quiet dedicated machine",
     )
-    p.add_argument("--factor", type=float, default=1.10, help="slowdown ratio that counts (1.10)")
+    p.add_argument(
+        "--factor", type=types.above_one, default=1.10, help="slowdown ratio that counts (1.10)"
+    )
     p.add_argument("--markdown", metavar="FILE", type=Path, help="also write a PR comment here")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     base, head = load_run(args.base), load_run(args.head)
+    if args.markdown:
+        check_output(args.markdown, [base, head], "--markdown")
     try:
         cmp = compare_runs(base, head, args.metric, args.factor)
     except ValueError as e:  # runs that cannot be compared (e.g. schema versions)

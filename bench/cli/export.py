@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench.analyze.runs import load_run
+from bench.analyze.runs import check_output, load_run
 from bench.present.export import to_pytest_benchmark, to_sightglass
 
 
@@ -21,6 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     data = load_run(args.run_dir)
+    if args.output:
+        check_output(args.output, [data], "-o")
     if args.format == "sightglass":
         text = to_sightglass(data)
     else:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 
 from rich.table import Table
+from rich.text import Text
 
 from bench.measure.trial import trial_run
 from bench.measure.workload import load_workload, workload_files
 from bench.present.tables import stdout_console
+from contracts.cells import BACKENDS
 from hosts.backends import get_backend
 
 
@@ -34,10 +36,10 @@ def run(args: argparse.Namespace) -> int:
     devices = Table(title="backends and devices")
     for col in ("backend", "version", "device", "available"):
         devices.add_column(col)
-    for name in ("onnx", "openvino"):
+    for name in BACKENDS:
         backend = get_backend(name)
         for device, reason in backend.devices().items():
-            available = "[green]yes" if reason is None else f"[yellow]no: {reason}"
+            available = Text("yes", "green") if reason is None else Text(f"no: {reason}", "yellow")
             devices.add_row(name, backend.version(), device, available)
     out.print(devices)
 
@@ -47,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
     for col in ("variant", "host", "backend", "device", "available"):
         cells.add_column(col)
     for s in trial_run():
-        text = "[green]yes" if s.status == "ok" else f"[yellow]{s.status}: {s.reason}"
+        text = (
+            Text("yes", "green") if s.status == "ok" else Text(f"{s.status}: {s.reason}", "yellow")
+        )
         cells.add_row(s.cell.variant, s.cell.host, s.cell.backend, s.cell.device, text)
     out.print(cells)
     return 0

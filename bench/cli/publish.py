@@ -17,9 +17,11 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="SITE", help="site folder (replaced)")
     p.add_argument("--x", dest="x_axis", choices=X_AXES, default="time",
                    help="trend x axis: run time, git commit, or the cell's runtime version")  # fmt: skip
-    p.add_argument("--metric", choices=list(METRICS), default="p50")
-    p.add_argument("--compare-metric", choices=["overhead", "p50"], default="overhead",
-                   help="metric of the verdicts between consecutive runs (default overhead)")  # fmt: skip
+    p.add_argument("--metric", choices=list(METRICS), default="overhead",
+                   help="compare's headline metric for trends and steps (default overhead: "
+                        "ratio to native in the same run; p50 for a quiet dedicated machine)")  # fmt: skip
+    p.add_argument("--compare-metric", choices=list(METRICS), default=None,
+                   help="metric of the verdicts between consecutive runs (default: --metric)")  # fmt: skip
     p.add_argument("--factor", type=types.above_one, default=1.10)
     p.add_argument("--reports", default="reports", metavar="DIR",
                    help="where reports/<run-id>/report.html are looked for (default reports)")  # fmt: skip

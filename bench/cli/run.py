@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench.analyze.summarize import variant_ratios
@@ -25,9 +24,11 @@ from bench.present import tables
 from bench.results.progress import OFFLINE_ROUND
 from bench.results.run_plan import Overrides
 from bench.results.store import read_samples
-from contracts.cells import BACKENDS, DEVICES, HOSTS, VARIANTS
+from contracts.cells import BACKENDS, DEVICES, VARIANTS
+from contracts.hosts import HOST_NAMES
 
-console = Console(stderr=True)
+# plain lines: errors stand alone
+console = tables.plain_console(stderr=True, log_time=False, log_path=False)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,7 +41,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     run.add_argument("--suite", default=DEFAULT_SUITE, choices=["quick", "full"])
     run.add_argument("--variants", type=types.axis_list(VARIANTS), help=",".join(VARIANTS))
     run.add_argument(
-        "--hosts", type=types.host_list, help=",".join(HOSTS) + ", wasmtime-cli@VERSION (releases)"
+        "--hosts",
+        type=types.host_list,
+        help=",".join(HOST_NAMES) + ", wasmtime-cli@VERSION (releases)",
     )
     run.add_argument("--backends", type=types.axis_list(BACKENDS), help=",".join(BACKENDS))
     run.add_argument("--devices", type=types.axis_list(DEVICES), help=",".join(DEVICES))
@@ -129,12 +132,12 @@ def run(args: argparse.Namespace) -> int:
     tables.print_summary(outcome.summary)
     tables.print_variant_ratios(variant_ratios(read_samples(outcome.run_dir)))
     if not outcome.finished:
-        console.print(f"[yellow]interrupted: kept what finished in {outcome.run_dir}; "
+        console.print(f"interrupted: kept what finished in {outcome.run_dir}; "
                       f"continue with: wasinn-bench run --resume {outcome.run_dir} "
-                      f"(or: nox -s bench -- --resume {outcome.run_dir})")  # fmt: skip
+                      f"(or: nox -s bench -- --resume {outcome.run_dir})", style="yellow")  # fmt: skip
         return 130
     if outcome.stop:  # --target-ci: the run stopped by itself; say why
-        console.print(f"[bold]stopped: {outcome.stop.text()}")
+        console.print(f"stopped: {outcome.stop.text()}", style="bold")
     console.print(f"results: {outcome.run_dir}")
     if args.report:
         from bench.present.report import write_report
@@ -145,11 +148,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[current]}"),
+        TextColumn("{task.fields[current]}", markup=False),
         console=console,
         transient=False,
     )

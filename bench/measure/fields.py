@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +35,15 @@ class Fields:
         value = self.table[key]
         # TOML ints are acceptable where floats are asked for; bools are not ints here.
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            _check_range(self, key, value)  # float() of an int past 2**1024 raises
             value = float(value)
         if isinstance(value, bool) and kind is not bool:
             raise self.error(key, f"expected {_kind_name(kind)}, got a boolean")
         if not isinstance(value, kind):
             raise self.error(
-                key, f"expected {_kind_name(kind)}, got {type(value).__name__} {value!r}"
+                key, f"expected {_kind_name(kind)}, got {type(value).__name__} {value!r}"[:200]
             )
+        _check_range(self, key, value)
         return value
 
     def positive_int(self, key: str, default: int, minimum: int = 1) -> int:
@@ -65,6 +68,18 @@ class Fields:
         unknown = sorted(set(self.table) - self.used)
         if unknown:
             raise self.error(unknown[0], "unknown field")
+
+
+def _check_range(fields: Fields, key: str, value: object) -> None:
+    """Numbers a run can use: finite floats (TOML allows nan and inf: a timeout of nan
+    would never fire) and ints that fit int64 (a shape dimension of 2**63 would not)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise fields.error(key, f"must be a finite number, got {value}")
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) < value < 2**63:
+        raise fields.error(key, "is out of range (more than 2**63)")
+    for i, item in enumerate(value if isinstance(value, list) else []):
+        if isinstance(item, int | float) and not isinstance(item, bool):
+            _check_range(fields, f"{key}[{i}]", item)
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:

@@ -17,6 +17,7 @@ from bench.measure.workload_kind import Agreement, PreparedWorkload
 from bench.results.progress import CellState, cell_row
 from bench.results.schema import CELL_COLUMNS
 from bench.results.store import RunWriter, write_frame_csv, write_json
+from contracts.hosts import properties_describe
 
 
 def cells_frame(
@@ -29,10 +30,10 @@ def cells_frame(
         c = s.cell
         info = prepared[c.workload].model_info
         agrees, diff = agree.get(c.key, (None, None))
-        # Our Python backends serve every host but the CLI, whose wasi-nn brings its own
-        # (its OpenVINO is the same library, configured alike; it has no ONNX backend).
-        served_by_ours = c.host.partition("@")[0] != "wasmtime-cli" or c.backend == "openvino"
-        props = dict(properties.get((c.backend, c.device), {})) if served_by_ours else {}
+        # Our Python backends' properties, unless the host's wasi-nn brings its own backend
+        # (the CLI's OpenVINO is the same library configured alike: contracts/hosts.py).
+        ours = properties_describe(c.host, c.backend)
+        props = dict(properties.get((c.backend, c.device), {})) if ours else {}
         props.update({k[5:]: v for k, v in s.notes.items() if k.startswith("prop.")})
         rows.append(cell_row(s, offline_k) | {
             "model": info.get("model", ""),

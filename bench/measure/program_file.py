@@ -10,9 +10,10 @@ from typing import Any
 from bench.measure.fields import Fields
 from contracts import wasm_binary
 from contracts.cells import BACKENDS
+from contracts.hosts import HOST_TABLE
 
 PROGRAM_VARIANTS = ("preview1", "adapted", "component")
-PROGRAM_HOSTS = ("wasmtime-py", "wasmtime-cli")
+PROGRAM_HOSTS = tuple(f.name for f in HOST_TABLE.values() if f.runs_programs)
 TIMINGS = ("bench", "process")
 # Top-level fields of a model workload that mean nothing for a program.
 MODEL_ONLY = ("model", "inputs", "outputs", "guests", "backends", "warmup", "iterations")

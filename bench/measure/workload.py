@@ -15,8 +15,9 @@ from typing import Any
 from bench.measure.fields import Fields, WorkloadError
 from bench.measure.program_file import ProgramSpec, read_program
 from contracts import paths
-from contracts.cells import BACKENDS, DEVICES, HOSTS, VARIANTS
+from contracts.cells import BACKENDS, DEVICES, VARIANTS
 from contracts.dtypes import DTYPES
+from contracts.hosts import HOST_NAMES
 
 SUITES = ("quick", "full")
 GENERATORS = ("uniform", "normal", "zeros", "constant", "file")
@@ -63,7 +64,7 @@ class Workload:
     backends: list[str] = field(default_factory=lambda: list(BACKENDS))
     devices: list[str] = field(default_factory=lambda: ["cpu"])
     variants: list[str] = field(default_factory=lambda: list(VARIANTS))
-    hosts: list[str] = field(default_factory=lambda: list(HOSTS))
+    hosts: list[str] = field(default_factory=lambda: list(HOST_NAMES))
     timeout_s: float = 300.0
     memory_limit_mb: int = 8192
     guests: dict[str, Path] = field(default_factory=dict)  # variant -> own guest .wasm
@@ -92,6 +93,10 @@ def load_workload(path: Path) -> Workload:
         raise WorkloadError(f"{path}: no such workload file") from None
     except tomllib.TOMLDecodeError as e:
         raise WorkloadError(f"{path}: invalid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise WorkloadError(f"{path}: not UTF-8 text (byte {e.start}); TOML is UTF-8") from None
+    except OSError as e:
+        raise WorkloadError(f"{path}: cannot read ({e.strerror or e})") from None
     top = Fields(path, data)
     name = top.get("name", str, required=True)
     if not NAME_RE.match(name):
@@ -106,7 +111,7 @@ def load_workload(path: Path) -> Workload:
     w.backends = top.choices("backends", BACKENDS, list(BACKENDS))
     w.devices = top.choices("devices", DEVICES, ["cpu"])
     w.variants = top.choices("variants", VARIANTS, list(VARIANTS))
-    w.hosts = top.choices("hosts", HOSTS, list(HOSTS))
+    w.hosts = top.choices("hosts", HOST_NAMES, list(HOST_NAMES))
     w.timeout_s = top.get("timeout_s", float, 300.0)
     if w.timeout_s <= 0:
         raise top.error("timeout_s", f"must be > 0, got {w.timeout_s:g}")

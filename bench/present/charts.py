@@ -16,7 +16,8 @@ from matplotlib.figure import Figure, SubFigure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from bench.results.schema import NOISE_CV  # noqa: E402
-from contracts.cells import Cell, base_host
+from contracts.cells import Cell
+from contracts.hosts import host_facts
 
 VARIANT_COLORS = {
     "native": "#555555",
@@ -25,9 +26,6 @@ VARIANT_COLORS = {
     "component": "#009E73",
 }
 PHASE_COLORS = {"set_input": "#CC79A7", "compute": "#56B4E9", "get_output": "#D55E00"}
-
-
-HOST_HATCH = {"native": "", "native-c": "..", "wasmtime-py": "", "wasmtime-cli": "//"}
 OTHER_COLOR = "#999999"
 DPI = 100
 SLIDE_SIZE = (19.2, 10.8)  # inches at DPI 100 -> 1920x1080 px, 16:9
@@ -77,8 +75,8 @@ def figure(width: float, height: float) -> Figure:
 
 
 def hatch(host: str) -> str:
-    """A host's bar hatch; a release (`wasmtime-cli@45.0.2`) is drawn like its host."""
-    return HOST_HATCH.get(base_host(str(host)), "")
+    """A host's bar hatch (contracts/hosts.py); a release is drawn like its host."""
+    return host_facts(str(host)).hatch
 
 
 def variant_legend(
@@ -215,7 +213,8 @@ def binding_chart(summary: pd.DataFrame, out: Path) -> list[Path]:
     if any(c not in summary for c in host_cols):
         return []
     df = measured(summary)
-    df = df[(df["host"] == "wasmtime-py") & df[host_cols].notna().all(axis=1)]
+    timed = df["host"].astype(str).map(lambda h: host_facts(h).times_host_work).astype(bool)
+    df = df[timed & df[host_cols].notna().all(axis=1)]
     if df.empty:
         return []
     with style():

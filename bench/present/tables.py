@@ -9,15 +9,25 @@ import sys
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from bench.analyze import stats
 from bench.results.schema import NOISE_CV
 from contracts.phases import ITERATION_PHASES, TOTAL
 
 
+def plain_console(**options: object) -> Console:
+    """A rich console that never reads markup: names, reasons and paths come from guests,
+    workload files, run folders and the command line, and `[/x]` in any of them would
+    otherwise raise MarkupError (or restyle the text). Style with `style=`, not markup."""
+    return Console(markup=False, **options)  # type: ignore[arg-type]
+
+
 def stdout_console() -> Console:
     # Logs (CI, nox) are not terminals: rich would wrap the table at 80 columns.
-    return Console() if sys.stdout.isatty() else Console(width=int(os.environ.get("COLUMNS", 200)))
+    if sys.stdout.isatty():
+        return plain_console()
+    return plain_console(width=int(os.environ.get("COLUMNS", 200)))
 
 
 def fmt(value: object, digits: int = 3) -> str:
@@ -47,8 +57,8 @@ def print_summary(summary: pd.DataFrame) -> None:
         )
         table.add_row(
             row["workload"], row["variant"], row["host"], row["backend"], row["device"],
-            f"[{colour}]{status}[/]", fmt(row.get("p50_ms")), ci,
-            ("[yellow]" if noisy else "") + fmt(cv, 2) + f" ({fmt(row.get('cv_robust'), 2)})", fmt(row.get("overhead_vs_native")),
+            Text(status, style=colour), fmt(row.get("p50_ms")), ci,
+            Text(fmt(cv, 2) + f" ({fmt(row.get('cv_robust'), 2)})", style="yellow" if noisy else ""), fmt(row.get("overhead_vs_native")),
             fmt(row.get("overhead_vs_native_c")), _ci_cell(row), _binding_cell(row),
             fmt(row.get("agrees")), str(row.get("reason") or "")[:160],
         )  # fmt: skip
@@ -60,13 +70,15 @@ def _truthy(value: object) -> bool:
     return str(value).strip().lower() in ("true", "1", "1.0")
 
 
-def _ci_cell(row: pd.Series) -> str:
+def _ci_cell(row: pd.Series) -> str | Text:
     """The headline CI half-width, red when the run's --target-ci was not reached."""
     width = fmt(row.get("headline_ci_pct"), 2)
     met = row.get("target_ci_met")
     if met is None or (isinstance(met, float) and math.isnan(met)) or width == "-":
         return width
-    return width if _truthy(met) else f"[red]{width} (target {fmt(row.get('target_ci_pct'))})[/]"
+    if _truthy(met):
+        return width
+    return Text(f"{width} (target {fmt(row.get('target_ci_pct'))})", style="red")
 
 
 def _binding_cell(row: pd.Series) -> str:

@@ -1,21 +1,37 @@
-"""Inference backends behind one small interface (see `base.Backend`)."""
+"""Inference backends behind one small interface (see `base.Backend`).
+
+`REGISTRY` is the one place a backend name (the matrix `backend` axis,
+`contracts.cells.BACKENDS`) becomes code, and says which wasi-nn graph encodings
+each backend serves in our Python hosts.
+"""
 
 from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
 
 from hosts.backends.base import Backend, BackendError, Context, Graph, TensorInfo
 
 
+@dataclass(frozen=True)
+class BackendEntry:
+    cls: str  # "module:Class", imported on first use
+    encodings: tuple[str, ...]  # the wasi-nn graph encodings it loads
+
+
+REGISTRY: dict[str, BackendEntry] = {
+    "onnx": BackendEntry("hosts.backends.onnxruntime_backend:OnnxRuntimeBackend", ("onnx",)),
+    "openvino": BackendEntry("hosts.backends.openvino_backend:OpenVinoBackend", ("openvino",)),
+}
+
+
 def get_backend(name: str) -> Backend:
     """The backend for a matrix `backend` value ("onnx" or "openvino")."""
-    if name == "onnx":
-        from hosts.backends.onnxruntime_backend import OnnxRuntimeBackend
-
-        return OnnxRuntimeBackend()
-    if name == "openvino":
-        from hosts.backends.openvino_backend import OpenVinoBackend
-
-        return OpenVinoBackend()
-    raise ValueError(f"unknown backend {name!r}")
+    entry = REGISTRY.get(name)
+    if entry is None:
+        raise ValueError(f"unknown backend {name!r}")
+    module, _, cls = entry.cls.partition(":")
+    return getattr(importlib.import_module(module), cls)()
 
 
 def device_problem(backend: str, device: str) -> str | None:
@@ -26,14 +42,14 @@ def device_problem(backend: str, device: str) -> str | None:
 
 def backend_for_encoding(encoding: str) -> Backend:
     """Which backend serves a wasi-nn graph encoding in our Python hosts."""
-    if encoding == "onnx":
-        return get_backend("onnx")
-    if encoding == "openvino":
-        return get_backend("openvino")
+    for name, entry in REGISTRY.items():
+        if encoding in entry.encodings:
+            return get_backend(name)
     raise BackendError("invalid_encoding", f"no backend for encoding {encoding!r}")
 
 
 __all__ = [
+    "REGISTRY",
     "Backend",
     "BackendError",
     "Context",

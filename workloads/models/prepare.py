@@ -1,8 +1,9 @@
 """prepare_model: the one entry the harness calls to get a runnable model.
 
-It builds a zoo model or takes the user's .onnx (fixing its dynamic dimensions),
-converts it to OpenVINO IR (tensor names as the model has them), and caches the
-result in a folder named by the content hash of the recipe. Folders appear
+It builds a zoo model or takes the user's .onnx as it is (copied byte for byte, its
+hash checked; never rewritten), converts it to OpenVINO IR (tensor names as the
+model has them; the workload's input shapes set, as benchmark_app's -shape does),
+and caches the result in a folder named by the content hash of the recipe. Folders appear
 atomically (built under a temporary name, then renamed), so a killed build
 never leaves a half-written model behind.
 """
@@ -19,39 +20,30 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import onnx
-from onnx import TensorProto
 
 from contracts import paths
 from contracts.digests import file_sha256
 from contracts.jobs import ModelFiles
 from workloads.models.errors import ModelError, with_defaults
+from workloads.models.user_model import (
+    TensorDesc,
+    check_user_model,
+    describe,
+    model_opset,
+    one_line,
+)
 from workloads.models.zoo import BUILDER_VERSION, BUILDERS, DEFAULTS
 
-# Bump when what prepare_model writes changes (shape fixing, IR conversion).
+# Bump when what prepare_model writes changes (the copy, IR conversion).
 # 2: IR inputs no longer get "0", "1", ... alias names (the adapter reads real names).
-PREPARE_VERSION = 2
+# 3: a user's model.onnx is the user's file byte for byte (no shape rewriting); the
+#    IR gets the workload's input shapes through OpenVINO's reshape.
+PREPARE_VERSION = 3
 # protobuf cannot serialise a message of 2 GiB or more; we keep models in one file.
 MAX_ONNX_BYTES = 2**31 - 1
-
-ONNX_DTYPES = {
-    TensorProto.FLOAT16: "f16",
-    TensorProto.FLOAT: "f32",
-    TensorProto.DOUBLE: "f64",
-    TensorProto.UINT8: "u8",
-    TensorProto.INT32: "i32",
-    TensorProto.INT64: "i64",
-}
-
-
-class TensorDesc(NamedTuple):
-    """One graph input or output; -1 in `shape` = known only at run time."""
-
-    name: str
-    dtype: str  # canonical: f16 f32 f64 u8 i32 i64
-    shape: list[int]
 
 
 @dataclass
@@ -70,6 +62,7 @@ class PreparedModel:
     cache_hit: bool
     build_s: float  # time the (first) build and conversion took
     ir_error: str | None = None  # why there is no OpenVINO IR, if there is none
+    ir_shapes: str = "static"  # "static" | "dynamic (<why reshape failed>)": the IR's inputs
 
 
 def prepare_model(
@@ -81,6 +74,8 @@ def prepare_model(
 ) -> PreparedModel:
     """Build (zoo `builder` + `params`) or adopt (`onnx_path` + `input_shapes`) a model.
 
+    A user's model is never rewritten: model.onnx is the file's bytes (sha256 checked on
+    every use of the cache); `input_shapes` must fit its declared inputs and size the IR.
     Returns the cached copy when the same recipe was prepared before.
     Raises ModelError with a one-line message naming the file/builder and input.
     """
@@ -113,12 +108,16 @@ def prepare_model(
         stem, source = re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem), str(path)
 
         def make() -> onnx.ModelProto:
-            return fix_shapes(path, shapes)
+            return check_user_model(path, shapes)
 
     recipe["prepare"] = PREPARE_VERSION
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
     folder = folder_root / f"{stem}-{key[:16]}"
-    prepared = _load_cached(folder) or _build(folder, make, source, key)
+    original = None if onnx_path is None else (Path(onnx_path), recipe["onnx_sha256"])
+    byo_shapes = shapes if original else None  # zoo models are sized by their params
+    prepared = _load_cached(folder, original) or _build(
+        folder, make, source, key, original, byo_shapes
+    )
     prepared.source = source  # the same bytes may have been cached from another path
     if builder is not None:
         _check_zoo_shapes(builder, prepared, shapes)
@@ -133,7 +132,10 @@ def _files(folder: Path, has_ir: bool, sha256: str, opset: int) -> ModelFiles:
     return ModelFiles(str(folder / "model.onnx"), ir[0], ir[1], sha256, opset)
 
 
-def _load_cached(folder: Path) -> PreparedModel | None:
+Original = tuple[Path, str] | None  # a user's model: its path and the sha256 of its bytes
+
+
+def _load_cached(folder: Path, original: Original = None) -> PreparedModel | None:
     try:
         meta = json.loads((folder / "meta.json").read_text())
         has_ir = meta["openvino_ir_version"] is not None
@@ -141,6 +143,10 @@ def _load_cached(folder: Path) -> PreparedModel | None:
         paths = [files.onnx] + ([files.ir_xml, files.ir_bin] if has_ir else [])
         if meta["prepare"] != PREPARE_VERSION or not all(Path(p).is_file() for p in paths):
             raise ValueError("stale")
+        # A user's model runs as the user's bytes: a copy that differs (edited by hand,
+        # a damaged disk) is rebuilt, never run.
+        if original and not meta["sha256"] == file_sha256(files.onnx) == original[1]:
+            raise ValueError("not the user's bytes")
         return PreparedModel(
             files=files,
             inputs=[TensorDesc(*t) for t in meta["inputs"]],
@@ -169,25 +175,42 @@ _META_FIELDS = (
     "cache_key",
     "build_s",
     "ir_error",
+    "ir_shapes",
 )
 
 
-def _build(folder: Path, make, source: str, key: str) -> PreparedModel:
+def _write_onnx(model: onnx.ModelProto, onnx_file: Path, source: str, original: Original) -> None:
+    """The zoo model serialised, or the user's file copied byte for byte (hash checked)."""
+    if original is None:
+        if model.ByteSize() > MAX_ONNX_BYTES:
+            raise ModelError(f"{source}: model is larger than 2 GiB, which is not supported")
+        onnx.save(model, onnx_file)
+        return
+    shutil.copyfile(original[0], onnx_file)
+    if file_sha256(onnx_file) != original[1]:
+        raise ModelError(f"{source}: the model file changed while it was being read")
+
+
+def _build(
+    folder: Path, make, source: str, key: str, original: Original = None,
+    shapes: dict[str, list[int]] | None = None,
+) -> PreparedModel:  # fmt: skip
     tmp = folder.parent / f".tmp-{folder.name}-{os.getpid()}-{secrets.token_hex(4)}"
     tmp.mkdir(parents=True)
     try:
         start = time.perf_counter()
         model = make()
-        if model.ByteSize() > MAX_ONNX_BYTES:
-            raise ModelError(f"{source}: model is larger than 2 GiB, which is not supported")
         onnx_file = tmp / "model.onnx"
-        onnx.save(model, onnx_file)
-        inputs, outputs = describe(model)
+        _write_onnx(model, onnx_file, source, original)
+        inputs, outputs = describe(model, shapes or {})
+        ir_shapes = "static"
         try:
-            ir_version, outputs = convert_ir(onnx_file, tmp / "model.xml", inputs, outputs)
+            ir_version, outputs, ir_shapes = convert_ir(
+                onnx_file, tmp / "model.xml", inputs, outputs, shapes or {}
+            )
             ir_error = None
         except Exception as e:  # the onnx backend can still run it; say why openvino cannot
-            ir_version, ir_error = None, f"OpenVINO conversion failed: {_one_line(e)}"
+            ir_version, ir_error = None, f"OpenVINO conversion failed: {one_line(e)}"
             for leftover in ("model.xml", "model.bin"):
                 (tmp / leftover).unlink(missing_ok=True)
         data = onnx_file.read_bytes()
@@ -207,6 +230,7 @@ def _build(folder: Path, make, source: str, key: str) -> PreparedModel:
             "cache_key": key,
             "build_s": round(time.perf_counter() - start, 3),
             "ir_error": ir_error,
+            "ir_shapes": ir_shapes,
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
         try:
@@ -216,136 +240,10 @@ def _build(folder: Path, make, source: str, key: str) -> PreparedModel:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # no-op after a successful rename
-    prepared = _load_cached(folder)
+    prepared = _load_cached(folder, original)
     assert prepared is not None
     prepared.cache_hit = False
     return prepared
-
-
-def _one_line(e: BaseException) -> str:
-    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-    return " | ".join(lines[:3])[:300] or type(e).__name__
-
-
-# -- describing and fixing ONNX graphs ------------------------------------------------
-
-
-def model_opset(model: onnx.ModelProto) -> int:
-    return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
-
-
-def graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
-    """Real inputs: old exporters also list every initializer as a graph input."""
-    inits = {i.name for i in model.graph.initializer}
-    return [i for i in model.graph.input if i.name not in inits]
-
-
-def _dims(value: onnx.ValueInfoProto) -> list[int | str] | None:
-    """Declared dims (int, or the symbol/'?' for dynamic ones); None if the rank is unknown."""
-    tensor = value.type.tensor_type
-    if not tensor.HasField("shape"):
-        return None
-    return [
-        d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in tensor.shape.dim
-    ]
-
-
-def describe(model: onnx.ModelProto) -> tuple[list[TensorDesc], list[TensorDesc]]:
-    def one(v: onnx.ValueInfoProto) -> TensorDesc:
-        dims = _dims(v) or []
-        dtype = ONNX_DTYPES.get(v.type.tensor_type.elem_type, "?")
-        return TensorDesc(v.name, dtype, [d if isinstance(d, int) else -1 for d in dims])
-
-    return [one(v) for v in graph_inputs(model)], [one(v) for v in model.graph.output]
-
-
-def _check_dtype(path: Path, what: str, value: onnx.ValueInfoProto) -> None:
-    if not value.type.HasField("tensor_type"):
-        raise ModelError(f"{path}: {what} {value.name!r} is not a tensor, which is unsupported")
-    elem = value.type.tensor_type.elem_type
-    if elem not in ONNX_DTYPES:
-        name = TensorProto.DataType.Name(elem)
-        raise ModelError(
-            f"{path}: {what} {value.name!r} has dtype {name}, unsupported "
-            f"(supported: {', '.join(ONNX_DTYPES.values())})"
-        )
-
-
-def fix_shapes(path: Path, shapes: dict[str, list[int]]) -> onnx.ModelProto:
-    """Load a user's model and make every input shape static; errors name file and input."""
-    try:
-        model = onnx.load(str(path))
-        onnx.checker.check_model(model)
-    except FileNotFoundError:
-        raise ModelError(f"{path}: model file not found") from None
-    except Exception as e:
-        raise ModelError(f"{path}: not a valid ONNX model ({_one_line(e)})") from None
-
-    inputs = graph_inputs(model)
-    names = [i.name for i in inputs]
-    for name in shapes:
-        if name not in names:
-            raise ModelError(
-                f"{path}: input_shapes names input {name!r}, which the model does not have "
-                f"(inputs: {', '.join(names)})",
-                field=f"inputs.{name}",
-            )
-    for value in inputs:
-        _check_dtype(path, "input", value)
-        dims, given = _dims(value), shapes.get(value.name)
-        if given is None:
-            if dims is None or not all(isinstance(d, int) and d > 0 for d in dims):
-                raise ModelError(
-                    f"{path}: input {value.name!r} has dynamic shape {_fmt(dims)}; "
-                    "give its shape in input_shapes"
-                )
-            continue
-        if not (
-            isinstance(given, list | tuple)
-            and all(isinstance(g, int) and not isinstance(g, bool) and g > 0 for g in given)
-        ):
-            raise ModelError(
-                f"{path}: input_shapes[{value.name!r}] must be a list of positive integers, "
-                f"got {given!r}"
-            )
-        if dims is not None and len(dims) != len(given):
-            raise ModelError(
-                f"{path}: input {value.name!r}: shape {list(given)} has rank {len(given)} "
-                f"but the model's input is {_fmt(dims)} (rank {len(dims)})",
-                field=f"inputs.{value.name}.shape",
-            )
-        for axis, (d, g) in enumerate(zip(dims or given, given, strict=True)):
-            if isinstance(d, int) and d > 0 and d != g:
-                raise ModelError(
-                    f"{path}: input {value.name!r}: shape {list(given)} contradicts the "
-                    f"model's {_fmt(dims)} at dimension {axis}",
-                    field=f"inputs.{value.name}.shape",
-                )
-        shape = value.type.tensor_type.shape
-        shape.ClearField("dim")
-        for g in given:
-            shape.dim.add().dim_value = g
-
-    for value in model.graph.output:
-        _check_dtype(path, "output", value)
-        # Forget symbolic output dims and stale intermediate shapes: inference redoes them.
-        for d in value.type.tensor_type.shape.dim:
-            if not d.HasField("dim_value"):
-                d.Clear()
-    del model.graph.value_info[:]
-    try:
-        # Strict: shapes that contradict the graph further in (not only at its inputs)
-        # fail here with ONNX's own message. Ops of unknown domains are skipped.
-        model = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
-    except Exception as e:
-        raise ModelError(
-            f"{path}: input_shapes {shapes} do not fit the model ({_one_line(e)})"
-        ) from None
-    return model
-
-
-def _fmt(dims: list[int | str] | None) -> str:
-    return "unknown rank" if dims is None else "[" + ", ".join(str(d) for d in dims) + "]"
 
 
 def _check_zoo_shapes(builder: str, prepared: PreparedModel, shapes: dict[str, list[int]]) -> None:
@@ -367,12 +265,20 @@ def _check_zoo_shapes(builder: str, prepared: PreparedModel, shapes: dict[str, l
 
 
 def convert_ir(
-    onnx_file: Path, xml: Path, inputs: list[TensorDesc], outputs: list[TensorDesc]
-) -> tuple[int, list[TensorDesc]]:
-    """Write model.xml/.bin; returns the IR version and outputs with OpenVINO's static dims.
+    onnx_file: Path,
+    xml: Path,
+    inputs: list[TensorDesc],
+    outputs: list[TensorDesc],
+    shapes: dict[str, list[int]],
+) -> tuple[int, list[TensorDesc], str]:
+    """Write model.xml/.bin; returns the IR version, the outputs with OpenVINO's static
+    dims, and whether the IR's inputs are static ("static", else "dynamic (why)").
 
     The IR keeps the model's tensor names and nothing else (no "0", "1", ... aliases): the
     adapter sends real names (docs/adapter.md), so runs use the model as the user has it.
+    Dynamic input dims get the workload's shapes (`Model.reshape`, benchmark_app's -shape):
+    the same operations, specialised to the shapes every cell runs with. Where OpenVINO
+    cannot reshape the model the IR keeps its dynamic dims (and says why).
     """
     import openvino as ov  # slow import: only when converting
 
@@ -384,6 +290,18 @@ def convert_ir(
         # the legacy ABI's index i must be OpenVINO's input i
         if desc.name not in model.inputs[i].get_names():
             raise RuntimeError(f"OpenVINO numbers input {desc.name!r} differently from ONNX")
+    reshape = {
+        port: ov.PartialShape(shapes[desc.name])
+        for port, desc in zip(model.inputs, inputs, strict=True)
+        if desc.name in shapes and not port.get_partial_shape().is_static
+    }
+    ir_shapes = "static"
+    if reshape:
+        try:
+            model.reshape(reshape)
+        except Exception as e:  # runs as declared: OpenVINO resolves the dims per request
+            model = ov.Core().read_model(str(onnx_file))
+            ir_shapes = f"dynamic (OpenVINO reshape failed: {one_line(e)})"
     fixed = []
     for desc in outputs:
         port = _port(model.outputs, desc.name, "output")
@@ -393,7 +311,7 @@ def convert_ir(
         )
     ov.save_model(model, str(xml), compress_to_fp16=False)
     version = int(ET.parse(xml).getroot().get("version", "0"))
-    return version, fixed
+    return version, fixed, ir_shapes
 
 
 def _port(ports, name: str, what: str):

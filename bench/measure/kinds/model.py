@@ -14,7 +14,8 @@ from bench.measure.workload import Workload
 from bench.measure.workload_kind import Agreement, CellProblem, PreparedWorkload
 from bench.results.outputs import load_outputs
 from bench.results.progress import CellState
-from contracts.cells import Cell, base_host
+from contracts.cells import Cell
+from contracts.hosts import host_facts
 from contracts.jobs import CellJob, WorkerResult, reset_peak_rss
 from hosts import get_host
 from hosts.backends import get_backend
@@ -34,7 +35,7 @@ class ModelKind:
         if cell.backend == "openvino" and not p.model.ir_xml:
             why = p.model_info.get("ir_error") or "no IR"
             return "unsupported", f"OpenVINO cannot read this model: {why}"
-        if base_host(cell.host) == "wasmtime-cli":
+        if host_facts(cell.host).own_backends:
             return None  # its wasi-nn backends are its own: found by trying
         opset = p.model.opset
         known = get_backend(cell.backend).onnx_opset_range()

@@ -30,8 +30,9 @@ from bench.measure.workload_kind import Agreement, CellProblem, PreparedWorkload
 from bench.results.outputs import load_outputs
 from bench.results.progress import CellState
 from contracts import paths
-from contracts.cells import HOST_VARIANTS, Cell
+from contracts.cells import Cell
 from contracts.digests import file_sha256
+from contracts.hosts import host_variants
 from contracts.jobs import CellFailed, WorkerResult, peak_rss_kb, reset_peak_rss
 from contracts.phases import PROCESS, TOTAL
 from hosts import get_host
@@ -65,7 +66,7 @@ class ProgramKind:
         assert isinstance(p, PreparedProgram)
         if cell.variant == "adapted" and p.adapt_error:
             return "failed", p.adapt_error
-        if cell.variant not in HOST_VARIANTS.get(cell.host, ()):
+        if cell.variant not in host_variants(cell.host):
             return "unsupported", f"{cell.host} does not run {cell.variant}"
         return None
 
