@@ -60,6 +60,10 @@ HOSTILE = {
 def test_a_good_result_passes() -> None:
     assert check_result(GOOD) is None
     assert check_result({"status": "failed", "reason": "trap"}) is None
+    # a program: bench regions as `total`, one `process` per run (bench/measure/kinds/program.py)
+    assert (
+        check_result({**GOOD, "per_iteration": {"total": [1, 2, 3, 4], "process": [9, 9]}}) is None
+    )
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))

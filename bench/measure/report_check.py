@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from contracts.phases import MAX_NS
+from contracts.phases import MAX_NS, PROCESS
 
 STATUSES = ("ok", "failed", "skipped", "unsupported")
 PHASE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
@@ -51,7 +51,8 @@ def _check_phases(per_iteration: object) -> str | None:
         problem = check_ns(values, f"per_iteration.{phase}")
         if problem:
             return problem
-        lengths.add(len(values))
+        if phase != PROCESS:  # a program's: one per run, beside its bench regions
+            lengths.add(len(values))
     if lengths == {0}:
         return "per_iteration: no samples"
     if len(lengths) > 1:
