@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)  # fmt: skip
 
 from bench.analyze.summarize import variant_ratios
 from bench.cli import args as types
@@ -127,8 +134,11 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"wasinn-bench run: error: {refusal}")
         return 2
     options = ResumeOptions(args.resume) if args.resume else _options(args)
-    with _progress() as progress:
-        outcome = execute(options, console.log, _ProgressBar(progress).on_event)
+    bar = _ProgressBar()  # starts when the run has a plan: bad input prints only its line
+    try:
+        outcome = execute(options, console.log, bar.on_event)
+    finally:
+        bar.close()
     tables.print_summary(outcome.summary)
     tables.print_variant_ratios(variant_ratios(read_samples(outcome.run_dir)))
     if not outcome.finished:
@@ -146,30 +156,31 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}", style="bold", markup=False),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[current]}", markup=False),
-        console=console,
-        transient=False,
-    )
-
-
 class _ProgressBar:
-    """The run's events on a rich progress bar."""
+    """The run's events on a rich progress bar (on stderr, beside the log lines)."""
 
-    def __init__(self, progress: Progress):
-        self.progress = progress
-        self.task = progress.add_task("cells x rounds", total=None, current="")
+    def __init__(self) -> None:
+        self.progress: Progress | None = None
+        self.task = TaskID(0)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
 
     def on_event(self, event: events.Event) -> None:
-        p, task = self.progress, self.task
         if isinstance(event, events.Planned):
-            p.update(task, total=event.jobs_total)
-        elif isinstance(event, events.JobStarted):
+            self.progress = Progress(
+                TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
+                MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("{task.fields[current]}", markup=False), console=console,
+            )  # fmt: skip
+            self.progress.start()
+            self.task = self.progress.add_task("cells x rounds", total=event.jobs_total, current="")
+            return
+        p, task = self.progress, self.task
+        if p is None:
+            return
+        if isinstance(event, events.JobStarted):
             where = "offline" if event.round == OFFLINE_ROUND else f"round {event.round + 1}"
             p.update(task, current=f"{where}: {event.cell.key}")
         elif isinstance(event, events.JobFinished):
@@ -178,6 +189,5 @@ class _ProgressBar:
             p.update(task, total=event.jobs_total)
         elif isinstance(event, events.PrecisionChecked):
             widest, target = event.precision.widest_pct, event.target_pct
-            p.update(
-                task, description=f"cells x rounds, widest CI ±{widest:.1f}% (target ±{target:g}%)"
-            )
+            text = f"cells x rounds, widest CI ±{widest:.1f}% (target ±{target:g}%)"
+            p.update(task, description=text)

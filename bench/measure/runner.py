@@ -119,9 +119,10 @@ class Runner:
         target = self.plan.target_ci
         assert target is not None
         r, last = schedule.first_added_round(planned, done)
-        self.recorder.totals = [self._totals_so_far()]
         while True:
             if r > last:  # past what a killed run had started: ask the stop rule
+                if self.recorder.totals is None:
+                    self.recorder.totals = [self._totals_so_far()]
                 running = {s.cell for s in self.states if s.status == "ok"}
                 precision = stop_rule.precision(
                     pd.concat(self.recorder.totals), running, target.pct
@@ -142,9 +143,9 @@ class Runner:
             r += 1
 
     def _totals_so_far(self) -> pd.DataFrame:
-        """The `total` samples on disk: read once when the added rounds start; the
-        recorder then keeps the new ones (re-reading every part file after each round
-        would grow with the run)."""
+        """The `total` samples on disk: read once, at the first check; the recorder
+        then keeps the new ones (re-reading every part file after each round would grow
+        with the run)."""
         samples = read_samples(self.dir)
         return samples[samples["phase"] == TOTAL]
 
