@@ -144,6 +144,14 @@ def is_official(host: str) -> bool:
     return parse_host(host).plain and host_facts(host).official
 
 
+def host_choices() -> str:
+    """The host names a user can give, for help and error messages."""
+    forms = [",".join(HOST_TABLE)]
+    forms += [f"{f.name}@VERSION (releases)" for f in HOST_TABLE.values() if f.releases]
+    forms += [f"{f.name}[NAME] (your build)" for f in HOST_TABLE.values() if f.binaries]
+    return ", ".join(forms)
+
+
 def check_host(host: str) -> str | None:
     """Why `host` is not a host name (syntax only: whether a release exists is asked of
     the package index, whether an instance was given of the run's options), or None."""

@@ -61,6 +61,15 @@ class ModelFiles:
     sha256: str
     opset: int | None = None
 
+    def files_for(self, backend: str) -> tuple[list[str], str]:
+        """The model files a backend loads, in builder order, and their wasi-nn encoding:
+        OpenVINO takes the IR (xml+bin), every other backend the ONNX file."""
+        if backend == "openvino":
+            if not (self.ir_xml and self.ir_bin):
+                raise CellFailed("openvino backend needs the model's IR (xml+bin)")
+            return [self.ir_xml, self.ir_bin], "openvino"
+        return [self.onnx], "onnx"
+
 
 @dataclass
 class CellJob:

@@ -31,7 +31,6 @@ from contracts import paths
 from contracts.dtypes import DTYPES
 from contracts.jobs import CellFailed, CellJob, RoundResult
 from contracts.phases import MAX_NS, MEASURED_PHASES
-from hosts.native import model_paths
 
 GRAPH_NAME = "graph"  # the load_by_name name of the round's model
 SAMPLES_MAGIC = "wasi-nn-driver-samples 1"
@@ -107,7 +106,7 @@ def prepare(
     graph_dir = preopen / GRAPH_NAME
     graph_dir.mkdir(parents=True, exist_ok=True)
 
-    files, encoding = model_paths(job)
+    files, encoding = job.model.files_for(job.cell.backend)
     names = GRAPH_FILES[encoding]
     for src, name in zip(files, names, strict=True):
         _place(src, graph_dir / name, trusted=ours)

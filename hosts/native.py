@@ -17,15 +17,6 @@ from hosts.backends import BackendError, device_problem, get_backend
 from hosts.base import RUNNABLE, Host, Probe
 
 
-def model_paths(job: CellJob) -> tuple[list[str], str]:
-    """Model files and wasi-nn encoding for the cell's backend."""
-    if job.cell.backend == "openvino":
-        if not (job.model.ir_xml and job.model.ir_bin):
-            raise CellFailed("openvino backend needs the model's IR (xml+bin)")
-        return [job.model.ir_xml, job.model.ir_bin], "openvino"
-    return [job.model.onnx], "onnx"
-
-
 class NativeHost(Host):
     name = "native"
     variants = ("native",)
@@ -38,7 +29,7 @@ class NativeHost(Host):
 
     def run_round(self, job: CellJob) -> RoundResult:
         backend = get_backend(job.cell.backend)
-        paths, encoding = model_paths(job)
+        paths, encoding = job.model.files_for(job.cell.backend)
         if reason := device_problem(job.cell.backend, job.cell.device):
             raise CellSkipped(reason)
         try:

@@ -226,7 +226,7 @@ class NativeCHost(Host):
         notes = {"prop.host": "native-c"}
         if job.cell.backend == "openvino":
             # The very plugins.xml the wasmtime CLI gets: same precision, threads, hint.
-            from hosts.backends.openvino_c import library_dir, plugins_summary
+            from hosts.openvino_c import library_dir, plugins_summary
 
             xml = library_dir(job.threads) / "plugins.xml"
             env["NN_OPENVINO_CONFIG"] = str(xml)

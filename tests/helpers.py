@@ -33,7 +33,7 @@ def cli_run(
 ) -> subprocess.CompletedProcess[str]:
     """`wasmtime run -S nn [-S NN]... --dir FOLDER::. WASM ARGS` on the pinned CLI, with
     the benchmark's OpenVINO library folder."""
-    from hosts.backends import openvino_c
+    from hosts import openvino_c
     from hosts.wasmtime_cli import binary
 
     env = {"LD_LIBRARY_PATH": str(openvino_c.library_dir(1)), "PATH": "/usr/bin:/bin"}

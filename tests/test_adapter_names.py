@@ -22,12 +22,12 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from bench.measure.workload import find_workload, workload_files
 from contracts.paths import NODE_DIR
 from hosts.wasmtime_py.component import HOSTCALL_CAP, NnConfig, run_component
 from tests.fuzz import models as fuzz_models
 from tests.helpers import REPO, run_cli, run_py_preview1
 from workloads.models import prepare_model
+from workloads.spec.workload import find_workload, workload_files
 
 PROGRAM = Path(__file__).parent / "adapter_fixtures" / "named_inputs.c"
 F32, I64 = TensorProto.FLOAT, TensorProto.INT64

@@ -23,7 +23,7 @@ from wasmtime import _ffi as ffi
 from contracts import paths
 from contracts.cells import Cell
 from contracts.jobs import CellJob, CellUnsupported, ModelFiles, TensorSpec
-from hosts.registry import GraphRegistry, NamedGraph
+from hosts.graph_names import GraphRegistry, NamedGraph
 from hosts.wasmtime_py import component, fastlist
 from hosts.wasmtime_py.component import HOSTCALL_CAP, NnConfig, run_component
 

@@ -11,7 +11,7 @@ import pytest
 import wasmtime
 
 from contracts import paths
-from hosts.registry import GraphRegistry, NamedGraph
+from hosts.graph_names import GraphRegistry, NamedGraph
 from hosts.wasmtime_py import component
 from hosts.wasmtime_py.component import NnConfig, run_component
 from hosts.wasmtime_py.preview1 import Preview1Nn

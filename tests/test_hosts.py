@@ -12,13 +12,13 @@ import pytest
 
 import hosts
 from bench.measure.matrix import Filters, expand, probe
-from bench.measure.workload import Workload
 from contracts.cells import BACKENDS, Cell
 from contracts.hosts import (
     HOST_TABLE,
     HostFacts,
     HostName,
     check_host,
+    host_choices,
     host_facts,
     is_official,
     parse_host,
@@ -30,6 +30,7 @@ from hosts import REGISTRY, get_host, host_class, prepare_hosts, runtime_version
 from hosts.backends import REGISTRY as BACKEND_REGISTRY
 from hosts.backends import get_backend
 from hosts.base import RUNNABLE, Host, Probe
+from workloads.spec.workload import Workload
 
 
 def test_every_table_host_has_one_class_and_the_class_agrees_with_its_row() -> None:
@@ -71,6 +72,10 @@ def test_check_host_says_why_a_name_is_not_a_host() -> None:
     assert "runs no binary of yours" in (check_host("wasmtime-py[x]") or "")
     with pytest.raises(ValueError, match="unknown host"):
         get_host("wasmer")
+    assert (
+        host_choices()
+        == "native,native-c,wasmtime-py,wasmtime-cli, wasmtime-cli@VERSION (releases)"
+    )
 
 
 def test_the_facts_the_stages_ask() -> None:
@@ -136,6 +141,9 @@ def test_a_new_host_needs_only_its_class_a_registry_line_and_a_table_row(
     monkeypatch.setitem(HOST_TABLE, "echo", facts)
     monkeypatch.setitem(REGISTRY, "echo", f"{__name__}:EchoHost")
     assert check_host("echo[a]") is None and check_host("echo@1") is not None
+    assert host_choices().endswith(
+        ",echo, wasmtime-cli@VERSION (releases), echo[NAME] (your build)"
+    )
     host = get_host("echo[a]")
     assert isinstance(host, EchoHost) and host.name == "echo[a]"
     w = replace(Workload(name="w", path=tmp_path / "w.toml"), hosts=["native", "echo"])

@@ -1,12 +1,12 @@
-"""bench/measure/inputs.py: the input tensors a workload's generators make (the
+"""workloads/spec/inputs.py: the input tensors a workload's generators make (the
 generators' seeding and types are in tests/test_workload.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bench.measure.inputs import generate
-from bench.measure.workload import InputSpec, WorkloadError
+from workloads.spec.inputs import generate
+from workloads.spec.workload import InputSpec, WorkloadError
 
 
 def test_uniform_integer_range_without_an_integer_is_a_clear_error() -> None:

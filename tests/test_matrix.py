@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.measure.matrix import Filters, expand
-from bench.measure.workload import find_workload
+from workloads.spec.workload import find_workload
 
 W = "mlp-tiny"  # the workload the tests below run
 

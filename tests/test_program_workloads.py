@@ -18,11 +18,11 @@ import wasmtime
 
 from bench.cli import main
 from bench.measure.kinds.program import first_difference, program_agreement
-from bench.measure.workload import WorkloadError, load_workload
 from bench.results.outputs import npz_safe
 from bench.results.progress import CellState
 from contracts.cells import Cell
 from tests.helpers import REPO, run_cli
+from workloads.spec.workload import WorkloadError, load_workload
 
 CLASSIFY = REPO / "workloads" / "programs" / "classify"
 WASM = CLASSIFY / "classify.wasm"

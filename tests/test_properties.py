@@ -22,7 +22,6 @@ from wasmtime.component import Component, Linker
 
 from bench.measure.plan import cell_problem
 from bench.measure.prepare import prepare
-from bench.measure.workload import find_workload
 from contracts.cells import Cell
 from contracts.jobs import CellJob, TensorSpec
 from hosts import get_host, guest_io, properties
@@ -36,6 +35,7 @@ from hosts.wasmtime_py.preview1 import Preview1Nn, wasi_config
 from tests.helpers import run_cli
 from workloads.guests import build_adapter
 from workloads.models import prepare_model
+from workloads.spec.workload import find_workload
 
 QUERY = "wasi-nn-bench:properties/query@0.1.0"
 ONNX, OPENVINO = witx.ENCODINGS.index("onnx"), witx.ENCODINGS.index("openvino")

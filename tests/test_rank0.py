@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from bench.measure.inputs import generate
-from bench.measure.workload import load_workload
 from tests.helpers import run_cli
+from workloads.spec.inputs import generate
+from workloads.spec.workload import load_workload
 
 TOML = """\
 name = "rank0"

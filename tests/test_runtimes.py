@@ -14,10 +14,10 @@ import pytest
 
 from bench.cli import main
 from bench.measure.matrix import Filters, expand
-from bench.measure.workload import find_workload
 from contracts import paths
 from contracts.hosts import base_host, check_host, host_variants, host_version
 from hosts.wasmtime_cli import releases as runtimes
+from workloads.spec.workload import find_workload
 
 INDEX = ("36.0.9", "42.0.1", "45.0.1", "45.0.2", "48.0.2", "49.0.3", "49.0.4")
 

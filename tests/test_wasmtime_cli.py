@@ -39,6 +39,35 @@ def test_cli_compile_cache_survives_a_kill_while_writing_its_meta(
     assert cwasm.is_file() and ns > 0 and not cached
 
 
+@pytest.mark.cli
+@pytest.mark.parametrize("damage", ["truncated", "emptied", "a flipped byte", "meta corrupt",
+                                    "meta without sha256"])  # fmt: skip
+def test_a_damaged_cached_cwasm_is_compiled_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    """Defect 15: a truncated .cwasm in the cache was used by every later CLI cell."""
+    monkeypatch.setenv(paths.CLI_CACHE_ENV, str(tmp_path / "cache"))
+    wasm = tmp_path / "tiny.wasm"
+    wasm.write_bytes(wasmtime.wat2wasm('(module (func (export "f") (result i32) i32.const 7))'))
+    cwasm, _, cached = wasmtime_binary.precompile(wasm)
+    good = cwasm.read_bytes()
+    meta = cwasm.with_suffix(".json")
+    if damage == "truncated":
+        cwasm.write_bytes(good[: len(good) // 2])
+    elif damage == "emptied":
+        cwasm.write_bytes(b"")
+    elif damage == "a flipped byte":
+        cwasm.write_bytes(good[:100] + bytes([good[100] ^ 1]) + good[101:])
+    elif damage == "meta corrupt":
+        meta.write_text("{")
+    else:
+        meta.write_text('{"compile_ns": 5}')
+    again, ns, cached = wasmtime_binary.precompile(wasm)
+    assert again == cwasm and not cached and ns > 0
+    assert again.read_bytes() == good
+    assert wasmtime_binary.precompile(wasm)[2]  # whole again: the cache is used
+
+
 def test_cli_crash_with_a_timeout_set_is_not_called_a_timeout(
     onnx_model: abi_cases.Model, tmp_path: Path, monkeypatch
 ) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.measure.inputs import generate
-from bench.measure.workload import (
+from workloads.spec.inputs import generate
+from workloads.spec.workload import (
     WorkloadError,
     find_workload,
     load_workload,

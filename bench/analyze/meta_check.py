@@ -59,10 +59,12 @@ def _nested(meta: dict[str, Any]) -> str | None:
         if not isinstance((meta.get("machine") or {}).get(k, ""), str):
             return f"field 'machine.{k}': expected str"
     target = (meta.get("config") or {}).get("target_ci")
-    if target is not None and not (
-        isinstance(target, dict) and isinstance(target.get("pct", 0), (*NUMBER, type(None)))
-    ):
-        return "field 'config.target_ci': expected an object with a number 'pct'"
+    numbers = isinstance(target, dict) and all(
+        isinstance(target.get(k), NUMBER) and not isinstance(target.get(k), bool)
+        for k in ("pct", "max_time_s")
+    )
+    if target is not None and not numbers:
+        return "field 'config.target_ci': expected an object with numbers 'pct' and 'max_time_s'"
     for name, w in (meta.get("workloads") or {}).items():
         if not isinstance(w, dict):
             return f"field 'workloads.{name}': expected an object"

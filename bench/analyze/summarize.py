@@ -250,6 +250,12 @@ def summarize(
     return order_cells(out)
 
 
+VARIANT_RATIO_COLUMNS = [
+    "workload", "host", "backend", "device", "variant", "vs", "ratio", "ci_low", "ci_high",
+    *(f"delta_{p}_us" for p in MEASURED_PHASES),
+]  # fmt: skip
+
+
 def variant_ratios(samples: pd.DataFrame, n_boot: int = stats.N_BOOT) -> pd.DataFrame:
     """The working group's question, per (workload, host, backend, device): adapted and
     component against preview1 measured interleaved in the same run — the median ratio
@@ -283,7 +289,9 @@ def variant_ratios(samples: pd.DataFrame, n_boot: int = stats.N_BOOT) -> pd.Data
                     else np.nan
                 )
             rows.append(row)
-    return pd.DataFrame(rows)
+    # Its columns even with no row: a run without adapted or component cells is a normal
+    # run, and every reader selects columns by name.
+    return pd.DataFrame(rows, columns=VARIANT_RATIO_COLUMNS)
 
 
 def binding_cost(summary: pd.DataFrame, io_bytes: dict[str, int]) -> pd.DataFrame:

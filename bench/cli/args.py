@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Callable
 
-from contracts.hosts import HOST_NAMES, check_host
+from contracts.hosts import check_host, host_choices
 
 
 def axis_list(allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
@@ -30,8 +30,8 @@ def host_list(text: str) -> list[str]:
     bad = [why for v in values if (why := check_host(v))]
     if bad or not values:
         raise argparse.ArgumentTypeError(
-            f"{'; '.join(bad) or 'no host given'}; choose from {','.join(HOST_NAMES)} "
-            "or wasmtime-cli@VERSION (see `wasinn-bench runtimes`)"
+            f"{'; '.join(bad) or 'no host given'}; choose from {host_choices()} "
+            "(releases: see `wasinn-bench runtimes`)"
         )
     return values
 

@@ -8,10 +8,10 @@ from rich.table import Table
 from rich.text import Text
 
 from bench.measure.trial import trial_run
-from bench.measure.workload import load_workload, workload_files
 from bench.present.tables import stdout_console
 from contracts.cells import BACKENDS
 from hosts.backends import get_backend
+from workloads.spec.workload import load_workload, workload_files
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -32,7 +32,7 @@ from bench.results.progress import OFFLINE_ROUND
 from bench.results.run_plan import Overrides
 from bench.results.store import read_samples
 from contracts.cells import BACKENDS, DEVICES, VARIANTS
-from contracts.hosts import HOST_NAMES
+from contracts.hosts import host_choices
 
 # plain lines: errors stand alone
 console = tables.plain_console(stderr=True, log_time=False, log_path=False)
@@ -50,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     run.add_argument(
         "--hosts",
         type=types.host_list,
-        help=",".join(HOST_NAMES) + ", wasmtime-cli@VERSION (releases)",
+        help=host_choices(),
     )
     run.add_argument("--backends", type=types.axis_list(BACKENDS), help=",".join(BACKENDS))
     run.add_argument("--devices", type=types.axis_list(DEVICES), help=",".join(DEVICES))

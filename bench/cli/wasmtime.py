@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import subprocess
 
-from hosts.backends.openvino_c import library_env
+from hosts.openvino_c import library_env
 from hosts.wasmtime_cli.binary import cli_binary
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.measure.meta import package_versions
-from bench.measure.workload import Workload
 from bench.measure.workload_kind import PreparedWorkload
 from contracts import paths
 from contracts.digests import file_sha256
+from workloads.spec.workload import Workload
 
 
 def sources(workloads: list[Workload]) -> dict[str, str]:

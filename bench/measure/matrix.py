@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bench.measure.kinds import kind_of
-from bench.measure.workload import Workload
 from contracts.cells import Cell
 from contracts.hosts import HOST_TABLE, base_host, host_variants
+from workloads.spec.workload import Workload
 
 
 @dataclass

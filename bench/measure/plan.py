@@ -17,7 +17,6 @@ from bench.measure.kinds import kind_of
 from bench.measure.matrix import expand, probe, shard_of
 from bench.measure.meta import build_meta
 from bench.measure.options import RunOptions
-from bench.measure.workload import Workload, WorkloadError, find_workload, suite
 from bench.measure.workload_kind import PreparedWorkload
 from bench.results.lock import LOCK_NAME, RunLock, lock_run_folder
 from bench.results.progress import CellState, read_progress, replay
@@ -25,6 +24,7 @@ from bench.results.run_plan import Plan, PlannedCell, TargetCI
 from bench.results.store import write_json
 from contracts.cells import Cell
 from contracts.errors import UserError
+from workloads.spec.workload import Workload, WorkloadError, find_workload, suite
 
 
 def select_workloads(options: RunOptions) -> list[Workload]:

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.measure.inputs import generate
 from bench.measure.processes import exit_reason, kill_tree, watch
-from bench.measure.workload import Workload, WorkloadError
 from bench.measure.workload_kind import PreparedWorkload
 from contracts import paths
 from contracts.digests import file_sha256
 from contracts.dtypes import DTYPES
 from contracts.jobs import ModelFiles, TensorSpec
 from contracts.logtail import telling_file
+from workloads.spec.inputs import generate
+from workloads.spec.workload import Workload, WorkloadError
 
 
 @dataclass

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from bench.measure.workload import Workload
 from bench.results.progress import CellState
 from contracts.cells import Cell
 from contracts.jobs import WorkerResult
+from workloads.spec.workload import Workload
 
 # (status, reason) of a cell decided before it runs: unsupported | skipped | failed
 CellProblem = tuple[str, str]

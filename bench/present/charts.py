@@ -4,6 +4,7 @@ everywhere (VARIANT_COLORS, Okabe-Ito: distinguishable with colour-blindness).""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -54,6 +55,8 @@ def measured(summary: pd.DataFrame) -> pd.DataFrame:
 def save(fig: Figure | SubFigure, out: Path, name: str) -> list[Path]:
     fig = fig.figure  # the root figure of a slide's body
     out.mkdir(parents=True, exist_ok=True)
+    # A name may carry a run folder's text (a machine fingerprint): a plain file name only.
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", name)[:100]
     paths = [out / f"{name}.png", out / f"{name}.svg"]
     for p in paths:
         fig.savefig(p, dpi=DPI, metadata={"Date": None} if p.suffix == ".svg" else None)

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from bench.analyze import stats
 from bench.analyze.compare import VERDICT_MARK, CellComparison, Comparison
+from bench.present.markdown import md, md_code
 from bench.present.tables import plain_console
 
 RULE = (
@@ -70,17 +71,18 @@ def to_markdown(cmp: Comparison) -> str:
     """A pull-request comment: headline, the table, and the cells not compared."""
     mark = "❌" if cmp.exit_code else "✅"
     lines = [
-        f"### {mark} wasi-nn bench: `{cmp.head.run_id}` vs `{cmp.base.run_id}`",
+        f"### {mark} wasi-nn bench: {md_code(cmp.head.run_id)} vs {md_code(cmp.base.run_id)}",
         "",
         f"**{_headline(cmp)}** (metric `{cmp.metric}`, factor {cmp.factor:.2f})",
         "",
         RULE.format(factor=cmp.factor, alpha=stats.MWU_ALPHA),
         "",
     ]
-    lines += [f"> ⚠ {w}" for w in cmp.warnings()]
+    lines += [f"> ⚠ {md(w)}" for w in cmp.warnings()]
     header = _header(cmp.metric)
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_row_cells(r, cmp.metric, rule=True)) + " |" for r in cmp.rows]
+    lines += ["| " + " | ".join(map(md, _row_cells(r, cmp.metric, rule=True))) + " |"
+              for r in cmp.rows]  # fmt: skip
     lines.append("")
     listed = [
         (cmp.only_base, "Only in base"),
@@ -90,10 +92,10 @@ def to_markdown(cmp: Comparison) -> str:
     for items, title in listed:
         if items:
             lines.append(f"<details><summary>{title} ({len(items)})</summary>\n")
-            lines += [f"- `{k.key}`: {why.replace('|', '/')[:200]}" for k, why in items]
+            lines += [f"- {md_code(k.key)}: {md(why[:200])}" for k, why in items]
             lines += ["", "</details>", ""]
     shas = f"{str(cmp.base.meta.get('git_sha', '?'))[:12]} → {str(cmp.head.meta.get('git_sha', '?'))[:12]}"
-    lines.append(f"<sub>git {shas}; machine {cmp.head.fingerprint}</sub>")
+    lines.append(f"<sub>git {md(shas)}; machine {md(cmp.head.fingerprint)}</sub>")
     return "\n".join(lines) + "\n"
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 
 from bench.analyze import headline, stats
 from bench.present import charts
+from bench.present.markdown import md
 from contracts.hosts import host_facts
 
 
@@ -71,10 +72,10 @@ def to_markdown(frame: pd.DataFrame, metric: str, charts_made: list[Path]) -> st
     ]
     for machine, m in frame.groupby("machine", sort=False):
         runs = m.drop_duplicates("run_id").sort_values("created")
-        lines += [f"## machine {machine}: {len(runs)} runs", ""]
+        lines += [f"## machine {md(machine)}: {len(runs)} runs", ""]
         lines += ["| # | created | git sha | run |", "|---|---|---|---|"]
         lines += [
-            f"| {i} | {r['created']} | {r['git_sha'][:12]} | {r['run_id']} |"
+            f"| {i} | {md(r['created'])} | {md(r['git_sha'][:12])} | {md(r['run_id'])} |"
             for i, (_, r) in enumerate(runs.iterrows())
         ]
         lines.append("")
@@ -89,7 +90,7 @@ def to_markdown(frame: pd.DataFrame, metric: str, charts_made: list[Path]) -> st
             for _, s in steps.iterrows():
                 cell = "/".join(s[c] for c in ("workload", "variant", "host", "backend", "device"))
                 lines.append(
-                    f"| {cell} | {s['run_id']} ({s['created']}) | {s['git_sha'][:12]} | "
+                    f"| {md(cell)} | {md(s['run_id'])} ({md(s['created'])}) | {md(s['git_sha'][:12])} | "
                     f"×{s['step_ratio']:.3f} [{s['step_ci_low']:.3f}, {s['step_ci_high']:.3f}] | "
                     f"{s['step_rule']} |"
                 )

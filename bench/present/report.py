@@ -20,6 +20,7 @@ from bench.analyze import stats
 from bench.analyze.runs import Run, load_run
 from bench.analyze.summarize import binding_cost, phase_ms, variant_ratios
 from bench.present import charts, release_charts
+from bench.present.markdown import md, md_code
 from bench.present.slides import write_slides
 from bench.results.schema import NOISE_CV
 from contracts.phases import ITERATION_PHASES, TOTAL
@@ -135,7 +136,7 @@ def precision_blocks(run: Run, s: pd.DataFrame) -> list[Block]:
     text = (
         f"Run with --target-ci {target['pct']:g}% (headline 95% CI half-width; --max-time "
         f"{target['max_time_s']:g}s): {len(wasm) - len(missed)} of {len(wasm)} wasm cells "
-        f"reached it. Stopped: {config.get('stop_reason') or 'not recorded (interrupted?)'}."
+        f"reached it. Stopped: {md(config.get('stop_reason') or 'not recorded (interrupted?)')}."
     )
     blocks = [Block("h2", "Precision"), Block("p", text)]
     if not missed.empty:
@@ -172,7 +173,7 @@ def binding_blocks(run: Run, s: pd.DataFrame, out: Path) -> list[Block]:
         "(`host_set_input`, `host_compute`, `host_get_output`); the rest of each guest-timed "
         "phase is the binding (wasmtime-py lifting/lowering values, the call) plus the guest. "
         f"Binding-bound cells (binding > 50% of the total): {len(bound)}"
-        + (": " + ", ".join(_cell(r) for _, r in bound.iterrows()) if len(bound) else "")
+        + (": " + ", ".join(md(_cell(r)) for _, r in bound.iterrows()) if len(bound) else "")
         + "."
     )
     blocks = [Block("h2", "Host binding cost"), Block("p", text)]
@@ -238,12 +239,9 @@ def meta_block(run: Run) -> Block:
     return Block("table", header=["", ""], rows=rows)
 
 
-def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
-    """Write the charts into `out` and return the report's blocks; `ratios` is
-    variant_ratios(run.samples)."""
-    s = run.summary
-    totals = phase_ms(run.samples, "total")
-    blocks = [Block("h1", f"wasi-nn bench report: {run.run_id}")]
+def intro_blocks(run: Run, s: pd.DataFrame) -> list[Block]:
+    """The title, the cell counts and how to read the ratios, and what the run lacks."""
+    blocks = [Block("h1", f"wasi-nn bench report: {md(run.run_id)}")]
     ok = int((s["status"] == "ok").sum())
     blocks.append(
         Block(
@@ -276,12 +274,18 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
                 "warn",
                 f"⚠ Interrupted run: not every round finished ({len(incomplete)} cell(s) have fewer "
                 f"rounds than planned; cells not run are listed as skipped). Finish it with "
-                f"`wasinn-bench run --resume {run.path}`.",
+                f"{md_code(f'wasinn-bench run --resume {run.path}')}.",
             )
         )
+    return blocks
+
+
+def warning_blocks(s: pd.DataFrame) -> list[Block]:
+    """Noisy cells and outputs that differ from their baseline."""
+    blocks: list[Block] = []
     noisy = noisy_cells(s)
     if not noisy.empty:
-        names = ", ".join(f"{_cell(r)} ({r['cv']:.1%})" for _, r in noisy.iterrows())
+        names = ", ".join(f"{md(_cell(r))} ({r['cv']:.1%})" for _, r in noisy.iterrows())
         blocks.append(
             Block(
                 "warn",
@@ -294,10 +298,14 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
         )
     disagree = s[(s["status"] == "ok") & (s["agrees"].astype(str).str.lower() == "false")]
     if not disagree.empty:
-        names = ", ".join(_cell(r) for _, r in disagree.iterrows())
+        names = ", ".join(md(_cell(r)) for _, r in disagree.iterrows())
         blocks.append(Block("warn", f"⚠ Outputs differ from the native baseline: {names}."))
-    blocks += [Block("h2", "Summary"), summary_table(s)]
-    blocks += precision_blocks(run, s)
+    return blocks
+
+
+def not_run_blocks(s: pd.DataFrame) -> list[Block]:
+    """The cells that did not run, with their reasons."""
+    blocks: list[Block] = []
     bad = s[s["status"] != "ok"]
     if not bad.empty:
         blocks.append(Block("h2", "Cells that did not run"))
@@ -308,45 +316,63 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
                 rows=[[_cell(r), str(r["status"]), str(r["reason"])] for _, r in bad.iterrows()],
             )
         )
-    if not ratios.empty:
-        blocks.append(Block("h2", "Variants side by side (vs preview1, same run)"))
-        blocks.append(
-            Block(
-                "p",
-                "Median ratio of the per-iteration total to the preview1 cell of the same host, "
-                "backend and device, with a 95% bootstrap CI; the Δ columns say where the "
-                "difference goes (change of each phase's median, µs).",
-            )
+    return blocks
+
+
+def ratio_blocks(ratios: pd.DataFrame) -> list[Block]:
+    """Variants side by side: each variant against preview1 on the same host."""
+    if ratios.empty:
+        return []
+    blocks = [Block("h2", "Variants side by side (vs preview1, same run)")]
+    blocks.append(
+        Block(
+            "p",
+            "Median ratio of the per-iteration total to the preview1 cell of the same host, "
+            "backend and device, with a 95% bootstrap CI; the Δ columns say where the "
+            "difference goes (change of each phase's median, µs).",
         )
-        blocks.append(
-            Block(
-                "table",
-                header=[
-                    "workload",
-                    "host",
-                    "backend",
-                    "device",
-                    "variant",
-                    "vs preview1",
-                    "Δ total µs",
-                    "Δ set_input µs",
-                    "Δ compute µs",
-                    "Δ get_output µs",
-                ],  # fmt: skip
-                rows=[
-                    [
-                        str(r["workload"]),
-                        str(r["host"]),
-                        str(r["backend"]),
-                        str(r["device"]),
-                        str(r["variant"]),
-                        stats.Ratio(r["ratio"], r["ci_low"], r["ci_high"]).pct(),
-                        *(_num(r[f"delta_{p}_us"], "+.1f") for p in (TOTAL, *ITERATION_PHASES)),
-                    ]
-                    for _, r in ratios.iterrows()
-                ],  # fmt: skip
-            )
+    )
+    blocks.append(
+        Block(
+            "table",
+            header=[
+                "workload",
+                "host",
+                "backend",
+                "device",
+                "variant",
+                "vs preview1",
+                "Δ total µs",
+                "Δ set_input µs",
+                "Δ compute µs",
+                "Δ get_output µs",
+            ],  # fmt: skip
+            rows=[
+                [
+                    str(r["workload"]),
+                    str(r["host"]),
+                    str(r["backend"]),
+                    str(r["device"]),
+                    str(r["variant"]),
+                    stats.Ratio(r["ratio"], r["ci_low"], r["ci_high"]).pct(),
+                    *(_num(r[f"delta_{p}_us"], "+.1f") for p in (TOTAL, *ITERATION_PHASES)),
+                ]
+                for _, r in ratios.iterrows()
+            ],  # fmt: skip
         )
+    )
+    return blocks
+
+
+def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
+    """Write the charts into `out` and return the report's blocks; `ratios` is
+    variant_ratios(run.samples)."""
+    s = run.summary
+    totals = phase_ms(run.samples, "total")
+    blocks = intro_blocks(run, s) + warning_blocks(s)
+    blocks += [Block("h2", "Summary"), summary_table(s)]
+    blocks += precision_blocks(run, s)
+    blocks += not_run_blocks(s) + ratio_blocks(ratios)
     charts_made = [
         ("Latency per cell", charts.latency_chart(s, out)),
         ("Latency distributions", charts.distribution_chart(s, totals, out)),
@@ -370,10 +396,6 @@ def _planned_rounds(run: Run, s: pd.DataFrame) -> pd.Series:
     return s["workload"].map(planned).fillna(0).astype(float)
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def to_markdown(blocks: list[Block]) -> str:
     out: list[str] = []
     for b in blocks:
@@ -389,9 +411,9 @@ def to_markdown(blocks: list[Block]) -> str:
             assert b.image is not None
             out.append(f"![{b.text}]({b.image.name})")
         elif b.kind == "table":
-            out.append("| " + " | ".join(_md_escape(h) for h in b.header) + " |")
+            out.append("| " + " | ".join(b.header) + " |")  # our own words
             out.append("|" + "---|" * len(b.header))
-            out += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in b.rows]
+            out += ["| " + " | ".join(md(c) for c in row) + " |" for row in b.rows]
         out.append("")
     return "\n".join(out)
 
@@ -402,12 +424,30 @@ th{background:#eee}.warn{background:#fff3cd;border:2px solid #e0a800;padding:0.6
 font-weight:bold}img{max-width:100%}code{background:#f4f4f4}"""
 
 
+INLINE = re.compile(r"\\(.)|`([^`]+)`|\[([^\]]+)\]\(([^)]+)\)")
+
+
 def _inline_md(text: str) -> str:
-    """The few inline Markdown forms the blocks use: `code`, and [text](file) links,
-    which become plain names: the HTML must stand alone, without the files beside it."""
-    t = html.escape(text)
-    t = re.sub(r"`([^`]+)`", r"<code>\1</code>", t)
-    return re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r"<code>\1</code>", t)
+    """The few inline Markdown forms the blocks use, in one pass: a backslash escape
+    (bench/present/markdown.py) is its character, `code` is code, and a [text](file)
+    link becomes a plain name: the HTML must stand alone, without the files beside it."""
+
+    def one(m: re.Match[str]) -> str:
+        escaped, code, link = m[1], m[2], m[3]
+        if escaped is not None:
+            return html.escape(escaped)
+        return f"<code>{html.escape(code if code is not None else link)}</code>"
+
+    out, at = [], 0
+    for m in INLINE.finditer(text):
+        out += [html.escape(text[at : m.start()]), one(m)]
+        at = m.end()
+    return "".join([*out, html.escape(text[at:])])
+
+
+def _plain(text: str) -> str:
+    """A block's text without its Markdown escapes (the HTML <title>)."""
+    return re.sub(r"\\(.)", r"\1", text)
 
 
 def to_html(blocks: list[Block]) -> str:
@@ -415,18 +455,18 @@ def to_html(blocks: list[Block]) -> str:
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<title>{html.escape(_plain(title))}</title><style>{_CSS}</style></head><body>",
     ]
     for b in blocks:
         if b.kind in ("h1", "h2"):
-            out.append(f"<{b.kind}>{html.escape(b.text)}</{b.kind}>")
+            out.append(f"<{b.kind}>{_inline_md(b.text)}</{b.kind}>")
         elif b.kind == "p":
             # SVG links point at files next to report.md; in the self-contained
             # HTML the PNG is already inline, so drop them.
             if not b.text.startswith("SVG: "):
                 out.append(f"<p>{_inline_md(b.text)}</p>")
         elif b.kind == "warn":
-            out.append(f'<p class="warn">{html.escape(b.text)}</p>')
+            out.append(f'<p class="warn">{_inline_md(b.text)}</p>')
         elif b.kind == "img":
             assert b.image is not None
             data = base64.b64encode(b.image.read_bytes()).decode()

@@ -8,7 +8,7 @@ and the per-iteration phases come from the guest's own clock.
 
 The CLI's wasi-nn has only an OpenVINO backend, loaded at run time from an
 unversioned `libopenvino_c.so`; the `openvino` wheel ships versioned names only.
-`hosts/backends/openvino_c.py` makes a cache folder of symlinks plus a `plugins.xml` that gives
+`hosts/openvino_c.py` makes a cache folder of symlinks plus a `plugins.xml` that gives
 the CPU plugin the same properties our Python OpenVINO backend uses (f32
 precision, threads, latency hint), so outputs and speed are comparable.
 """
@@ -25,9 +25,9 @@ from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, Ro
 from contracts.wasm_binary import is_core_module
 from hosts import guest_io
 from hosts.backends import device_problem
-from hosts.backends.openvino_c import library_dir, library_env
 from hosts.base import RUNNABLE, Host, Probe
 from hosts.child import run_child
+from hosts.openvino_c import library_dir, library_env
 from hosts.programs import ProgramJob, ProgramResult
 from hosts.wasmtime_cli import binary, releases
 from hosts.wasmtime_cli.binary import (

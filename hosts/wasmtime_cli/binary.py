@@ -16,8 +16,9 @@ from functools import cache
 from pathlib import Path
 
 from contracts import paths
+from contracts.digests import file_sha256
 from contracts.jobs import CellFailed, CellUnsupported
-from hosts.backends.openvino_c import plugins_summary
+from hosts.openvino_c import plugins_summary
 from hosts.wasmtime_cli import releases
 
 # The CLI logs each wasi-nn host error at debug level ("host error: ..."): the
@@ -76,6 +77,19 @@ def cli_version(release: str | None = None) -> str:
     return proc.stdout.strip()
 
 
+def _cached_compile(cwasm: Path, meta: Path) -> int | None:
+    """The compile ns of a cached .cwasm that is whole (its sha256 as recorded when it
+    was made), else None: a truncated or damaged file is compiled again, never run."""
+    try:
+        record = json.loads(meta.read_text())
+        ns, digest = record["compile_ns"], record["sha256"]
+        if isinstance(ns, int) and digest == file_sha256(cwasm):
+            return ns
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # missing, old (no sha256) or corrupt record: compile again
+    return None
+
+
 def precompile(wasm: Path, release: str | None = None) -> tuple[Path, int, bool]:
     """(cwasm, compile ns, cached?): `wasmtime compile` once per guest and CLI version.
 
@@ -86,8 +100,9 @@ def precompile(wasm: Path, release: str | None = None) -> tuple[Path, int, bool]
     h.update(cli_version(release).encode())
     cwasm = paths.cli_cache() / "cwasm" / f"{wasm.stem}-{h.hexdigest()[:16]}.cwasm"
     meta = cwasm.with_suffix(".json")
-    if cwasm.is_file() and meta.is_file():
-        return cwasm, int(json.loads(meta.read_text())["compile_ns"]), True
+    cached_ns = _cached_compile(cwasm, meta)
+    if cached_ns is not None:
+        return cwasm, cached_ns, True
     cwasm.parent.mkdir(parents=True, exist_ok=True)
     tmp = cwasm.with_name(f"{cwasm.name}.tmp-{os.getpid()}")
     t0 = time.perf_counter_ns()
@@ -96,12 +111,16 @@ def precompile(wasm: Path, release: str | None = None) -> tuple[Path, int, bool]
     )
     ns = time.perf_counter_ns() - t0
     if proc.returncode != 0:
+        Path(tmp).unlink(missing_ok=True)
         raise CellFailed(f"wasmtime compile {wasm.name}: {first_error(proc.stderr)}")
+    digest = file_sha256(tmp)
     os.replace(tmp, cwasm)
     # Atomic too: a concurrent run (e.g. another shard) reads it once the .cwasm exists.
     meta_tmp = meta.with_name(f"{meta.name}.tmp-{os.getpid()}")
     meta_tmp.write_text(
-        json.dumps({"compile_ns": ns, "wasm": wasm.name, "cli": cli_version(release)})
+        json.dumps(
+            {"compile_ns": ns, "wasm": wasm.name, "cli": cli_version(release), "sha256": digest}
+        )  # fmt: skip
     )
     os.replace(meta_tmp, meta)
     return cwasm, ns, False

@@ -6,7 +6,7 @@
 A preview1 module that imports `bench` gets the prebuilt preload module (bench.start/end
 over WASI preview1's monotonic clock_time_get, marks on stderr); a component brings its
 own bench adapter (`wasinn-bench adapt`). The OpenVINO library folder and plugins.xml
-are the ones the benchmark's CLI cells use (hosts/backends/openvino_c.py). `wall_ns` is the
+are the ones the benchmark's CLI cells use (hosts/openvino_c.py). `wall_ns` is the
 child process's wall time, compilation excluded (`wasmtime compile` once per binary).
 """
 
@@ -16,8 +16,8 @@ import os
 
 from contracts import wasm_binary
 from contracts.jobs import CellFailed
-from hosts.backends.openvino_c import library_env
 from hosts.child import run_child
+from hosts.openvino_c import library_env
 from hosts.programs import (
     BENCH_PRELOAD,
     ProgramJob,

@@ -48,8 +48,7 @@ from hosts.abi import MAX_DIMS, NnError
 from hosts.abi.wit import BACKEND_TO_WIT, DTYPE_WIT, NN_VERSION, TARGETS, WIT_DTYPES
 from hosts.backends import backend_for_encoding
 from hosts.backends.base import BackendError, Context, Graph
-from hosts.native import model_paths
-from hosts.registry import GraphRegistry, NamedGraph
+from hosts.graph_names import GraphRegistry, NamedGraph
 from hosts.wasmtime_py import fastlist
 from hosts.wasmtime_py.host_work import HostWork
 
@@ -107,7 +106,7 @@ class Table:
 class NnConfig:
     threads: int = 1
     device: str = "cpu"  # for load-by-name, which carries no execution target
-    # load-by-name: the graphs the host registered (hosts/registry.py)
+    # load-by-name: the graphs the host registered (hosts/graph_names.py)
     graphs: GraphRegistry = dataclasses.field(default_factory=GraphRegistry)
     fast: bool = True  # bulk list<u8> conversion (fastlist)
 
@@ -419,7 +418,7 @@ def run_round(job: CellJob) -> RoundResult:
     if reason:
         raise CellUnsupported(reason)
     notes: dict[str, str] = {}
-    paths, _ = model_paths(job)
+    paths, _ = job.model.files_for(job.cell.backend)
     if job.load_mode == "bytes" and _model_values(paths) > HOSTCALL_CAP:
         job = dataclasses.replace(job, load_mode="name")
         notes["load_mode_reason"] = f"model over the {HOSTCALL_CAP}-value host-call cap"

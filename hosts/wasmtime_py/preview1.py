@@ -30,7 +30,7 @@ from contracts.logtail import telling_file
 from hosts import guest_io, properties
 from hosts.abi import MAX_DIMS, NnError, witx
 from hosts.backends import Backend, BackendError, Context, Graph, backend_for_encoding
-from hosts.registry import GraphRegistry
+from hosts.graph_names import GraphRegistry
 from hosts.wasmtime_py.host_work import HostWork
 
 I32 = wasmtime.ValType.i32()

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from hosts import native_c
-from hosts.backends.openvino_c import library_dir
+from hosts.openvino_c import library_dir
 from workloads.models import prepare_model
 
 HERE = Path(__file__).resolve().parent

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import wasmtime
 
+from hosts import openvino_c
 from hosts.abi.witx import ENCODINGS, ERRNO
-from hosts.backends import openvino_c
 from hosts.wasmtime_cli import binary as wasmtime_binary
 
 # Guest memory map (2 pages = 128 KiB).

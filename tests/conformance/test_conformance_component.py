@@ -14,7 +14,7 @@ import pytest
 import wasmtime
 
 from contracts import paths
-from hosts.registry import GraphRegistry, NamedGraph
+from hosts.graph_names import GraphRegistry, NamedGraph
 from hosts.wasmtime_cli import binary as wasmtime_binary
 from hosts.wasmtime_py.component import NnConfig, run_component
 from tests.conformance import abi_cases

@@ -23,7 +23,7 @@ from wasmtime.component import Component, Linker
 from contracts import paths
 from hosts.abi.witx import ENCODINGS, ERRNOS
 from hosts.backends.base import BackendError
-from hosts.registry import GraphRegistry, NamedGraph
+from hosts.graph_names import GraphRegistry, NamedGraph
 from hosts.wasmtime_py import component as comp
 from tests.conformance import abi_cases
 from tests.fuzz.preview1 import CALLS, MAX_PAGES, Case, Tally

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from bench.measure.prepare import PreparedModel, prepare
-from bench.measure.workload import Workload
 from bench.measure.workload_kind import Agreement, CellProblem, PreparedWorkload
 from bench.results.outputs import load_outputs
 from bench.results.progress import CellState
@@ -19,6 +18,7 @@ from contracts.hosts import host_facts
 from contracts.jobs import CellJob, WorkerResult, reset_peak_rss
 from hosts import get_host
 from hosts.backends import get_backend
+from workloads.spec.workload import Workload
 
 
 class ModelKind:

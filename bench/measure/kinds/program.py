@@ -6,7 +6,7 @@ A `[program]` table replaces `model`/`inputs`: the cells are the program as give
 each on wasmtime-py and the wasmtime CLI. There is no native twin, so no native cell:
 summaries compare against the preview1 cell of the same host.
 
-The table is read by `program_file.read_program` (from workload.load_workload); the
+The table is read by `workloads/spec/program_file.read_program` (from `load_workload`); the
 rest is `ProgramKind` (bench/measure/workload_kind.py): `prepare` stages the files and
 adapts the module (cached by content), `cell_problem` marks the cells an unavailable
 adapter keeps from running, `job`/`run_round` run `runs` programs per (cell, round), and
@@ -24,8 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from bench.measure.program_file import PROGRAM_HOSTS, PROGRAM_VARIANTS, ProgramSpec
-from bench.measure.workload import Workload
 from bench.measure.workload_kind import Agreement, CellProblem, PreparedWorkload
 from bench.results.outputs import load_outputs
 from bench.results.progress import CellState
@@ -37,6 +35,8 @@ from contracts.jobs import CellFailed, WorkerResult, peak_rss_kb, reset_peak_rss
 from contracts.phases import PROCESS, TOTAL
 from hosts import get_host
 from hosts.programs import ProgramJob
+from workloads.spec.program_file import PROGRAM_HOSTS, PROGRAM_VARIANTS, ProgramSpec
+from workloads.spec.workload import Workload
 
 OUTPUT_NAMES = ("stdout", "stderr")  # what outputs/<cell>.npz holds for a program cell
 

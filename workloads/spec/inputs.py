@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.measure.workload import InputSpec, WorkloadError
 from contracts.dtypes import DTYPES
+from workloads.spec.workload import InputSpec, WorkloadError
 
 
 def generate(spec: InputSpec, where: str) -> np.ndarray:

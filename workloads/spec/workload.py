@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.measure.fields import Fields, WorkloadError
-from bench.measure.program_file import ProgramSpec, read_program
 from contracts import paths
 from contracts.cells import BACKENDS, DEVICES, VARIANTS
 from contracts.dtypes import DTYPES
 from contracts.hosts import HOST_NAMES
+from workloads.spec.fields import Fields, WorkloadError
+from workloads.spec.program_file import ProgramSpec, read_program
 
 SUITES = ("quick", "full")
 GENERATORS = ("uniform", "normal", "zeros", "constant", "file")
@@ -98,6 +98,31 @@ def load_workload(path: Path) -> Workload:
     except OSError as e:
         raise WorkloadError(f"{path}: cannot read ({e.strerror or e})") from None
     top = Fields(path, data)
+    w = _read_top(path, top)
+    if "program" in data:  # a whole program, no model (program_file.py)
+        w.kind = "program"
+        w.program, axes = read_program(path.parent, top, data)
+        w.variants, w.hosts, w.backends = axes.variants, axes.hosts, axes.backends
+        return w
+    if "max_tensor_mb" in data:
+        w.max_tensor_mb = top.positive_int("max_tensor_mb", 1)
+    if "model" not in data:
+        raise top.error("model", "is required (a zoo `builder` or a `path` to an .onnx file)")
+    _read_model(path, top.table_of("model"), w)
+    inputs = top.table_of("inputs")
+    if not inputs.table:
+        raise top.error("inputs", "at least one input is required")
+    for input_name in inputs.table:
+        w.inputs.append(_input_spec(path, input_name, inputs.table_of(input_name)))
+        inputs.used.add(input_name)
+    _read_guests(path, top.table_of("guests"), w)
+    _read_outputs(top.table_of("outputs"), w)
+    top.reject_unknown()
+    return w
+
+
+def _read_top(path: Path, top: Fields) -> Workload:
+    """The fields every workload has: name, suites, repetitions, axes, limits."""
     name = top.get("name", str, required=True)
     if not NAME_RE.match(name):
         raise top.error("name", f"{name!r} must be lowercase letters, digits, '.', '_' or '-'")
@@ -116,17 +141,11 @@ def load_workload(path: Path) -> Workload:
     if w.timeout_s <= 0:
         raise top.error("timeout_s", f"must be > 0, got {w.timeout_s:g}")
     w.memory_limit_mb = top.positive_int("memory_limit_mb", 8192, minimum=64)
-    if "program" in data:  # a whole program, no model (bench/measure/program_file.py)
-        w.kind = "program"
-        w.program, axes = read_program(path.parent, top, data)
-        w.variants, w.hosts, w.backends = axes.variants, axes.hosts, axes.backends
-        return w
-    if "max_tensor_mb" in data:
-        w.max_tensor_mb = top.positive_int("max_tensor_mb", 1)
+    return w
 
-    model = top.table_of("model")
-    if "model" not in data:
-        raise top.error("model", "is required (a zoo `builder` or a `path` to an .onnx file)")
+
+def _read_model(path: Path, model: Fields, w: Workload) -> None:
+    """[model]: a zoo builder (with params) or a path to an .onnx file."""
     w.builder = model.get("builder", str)
     w.params = model.get("params", dict, {})
     model_path = model.get("path", str)
@@ -145,14 +164,9 @@ def load_workload(path: Path) -> Workload:
             raise model.error("path", f"model file {w.model_path} does not exist")
     model.reject_unknown()
 
-    inputs = top.table_of("inputs")
-    if not inputs.table:
-        raise top.error("inputs", "at least one input is required")
-    for input_name in inputs.table:
-        w.inputs.append(_input_spec(path, input_name, inputs.table_of(input_name)))
-        inputs.used.add(input_name)
 
-    guests = top.table_of("guests")
+def _read_guests(path: Path, guests: Fields, w: Workload) -> None:
+    """[guests]: a workload's own guest per wasm variant."""
     for variant in guests.table:
         if variant not in VARIANTS or variant == "native":
             raise guests.error(
@@ -163,7 +177,9 @@ def load_workload(path: Path) -> Workload:
             raise guests.error(variant, f"guest file {wasm} does not exist")
         w.guests[variant] = wasm
 
-    outputs = top.table_of("outputs")
+
+def _read_outputs(outputs: Fields, w: Workload) -> None:
+    """[outputs]: the agreement tolerance, and per output its own."""
     w.tolerance = Tolerance(outputs.get("atol", float, 1e-3), outputs.get("rtol", float, 1e-3))
     for key, value in outputs.table.items():
         if isinstance(value, dict):
@@ -174,8 +190,6 @@ def load_workload(path: Path) -> Workload:
             out.reject_unknown()
             outputs.used.add(key)
     outputs.reject_unknown()
-    top.reject_unknown()
-    return w
 
 
 def _input_spec(path: Path, name: str, f: Fields) -> InputSpec:

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.measure.fields import Fields
 from contracts import wasm_binary
 from contracts.cells import BACKENDS
 from contracts.hosts import HOST_TABLE
+from workloads.spec.fields import Fields
 
 PROGRAM_VARIANTS = ("preview1", "adapted", "component")
 PROGRAM_HOSTS = tuple(f.name for f in HOST_TABLE.values() if f.runs_programs)
