@@ -31,6 +31,12 @@ class CellFailed(Exception):
     """The cell was attempted and broke; message = reason (errno, trap, stderr tail)."""
 
 
+STATEFUL_ONLY_OPENVINO = (
+    "the stateful form keeps its KV cache as OpenVINO variables (ReadValue/Assign): "
+    "only the OpenVINO IR has it; an ONNX graph cannot keep state between runs"
+)
+
+
 @dataclass
 class TensorSpec:
     name: str
@@ -60,15 +66,45 @@ class ModelFiles:
     ir_bin: str | None
     sha256: str
     opset: int | None = None
+    # the IR keeps a KV cache as internal state (OpenVINO only; the ONNX file is stateless)
+    stateful: bool = False
 
     def files_for(self, backend: str) -> tuple[list[str], str]:
         """The model files a backend loads, in builder order, and their wasi-nn encoding:
         OpenVINO takes the IR (xml+bin), every other backend the ONNX file."""
+        if self.stateful and backend != "openvino":
+            raise CellUnsupported(STATEFUL_ONLY_OPENVINO)
         if backend == "openvino":
             if not (self.ir_xml and self.ir_bin):
                 raise CellFailed("openvino backend needs the model's IR (xml+bin)")
             return [self.ir_xml, self.ir_bin], "openvino"
         return [self.onnx], "onnx"
+
+
+@dataclass
+class GenerateJob:
+    """Decode instead of iterate (docs/decoding.md): each of warmup + iterations
+    generations feeds the prompt one token per compute, then `steps` greedy tokens.
+    Tensors are named by their role; their specs are the job's inputs and outputs."""
+
+    prompt: str  # raw int64 token ids
+    prompt_len: int
+    steps: int
+    token: str  # input: the token id, int64
+    position: str  # input: its position, int64
+    logits: str  # output: float32 scores over the vocabulary
+    kv: list[list[str]] = field(default_factory=list)  # [input, output]: cache carried over
+
+    @property
+    def computes(self) -> int:
+        """Computes per generation (the last token needs none)."""
+        return self.prompt_len + self.steps - 1
+
+    def decode_computes(self, warmup: int, iterations: int) -> list[int]:
+        """Indices (among all of a round's computes) of the measured decode steps: those
+        that take a generated token in, one per inter-token latency."""
+        n = self.computes
+        return [(warmup + g) * n + i for g in range(iterations) for i in range(self.prompt_len, n)]
 
 
 @dataclass
@@ -84,6 +120,7 @@ class CellJob:
     round: int = 0
     load_mode: str = "bytes"  # "bytes" | "name"
     options: dict[str, str] = field(default_factory=dict)
+    generate: GenerateJob | None = None  # a generative workload (docs/decoding.md)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,6 +135,8 @@ class CellJob:
         d["model"] = ModelFiles(**d["model"])
         d["inputs"] = [TensorSpec(**t) for t in d["inputs"]]
         d["outputs"] = [TensorSpec(**t) for t in d["outputs"]]
+        if d.get("generate") is not None:
+            d["generate"] = GenerateJob(**d["generate"])
         return cls(**d)
 
     @classmethod

@@ -31,10 +31,13 @@ from contracts import paths
 from contracts.dtypes import DTYPES
 from contracts.jobs import CellFailed, CellJob, RoundResult
 from contracts.phases import MAX_NS, MEASURED_PHASES
+from hosts import decoding
 
 GRAPH_NAME = "graph"  # the load_by_name name of the round's model
+PROMPT_FILE, TOKENS_FILE = "prompt.bin", "tokens.bin"  # generate mode (hosts/decoding.py)
 SAMPLES_MAGIC = "wasi-nn-driver-samples 1"
 SAMPLE_LINE_BYTES = 100  # "iter" and four u64s: at most 4 + 4 * 21 characters and a newline
+STEP_LINE_BYTES = 180  # generate mode: "step" and eight u64s
 MAX_PROPERTIES_BYTES = 1 << 20
 DECIMAL = re.compile(r"[0-9]{1,20}")  # ASCII digits only: int() also takes '1_0', '١'
 PROPERTIES_FILE = "properties.txt"
@@ -59,6 +62,7 @@ class GuestRun:
     stderr: Path
     notes: dict[str, str] = field(default_factory=dict)
     properties: Path | None = None  # the driver's --properties FILE (our drivers only)
+    tokens: Path | None = None  # generate mode: the generated ids the driver writes
 
 
 def guest_wasm(variant: str) -> Path:
@@ -121,7 +125,13 @@ def prepare(
         for name in names:
             argv += ["--model", f"{GRAPH_NAME}/{name}"]
 
-    for i, spec in enumerate(job.inputs):
+    tokens = None
+    if job.generate is not None:  # decode: the driver makes its inputs and keeps the ids
+        _place(job.generate.prompt, preopen / PROMPT_FILE, trusted=ours)
+        tokens = preopen / TOKENS_FILE
+        tokens.unlink(missing_ok=True)
+        argv += decoding.driver_argv(job, PROMPT_FILE, TOKENS_FILE)
+    for i, spec in enumerate(job.inputs if job.generate is None else []):
         assert spec.path is not None, f"input {spec.name} has no file"
         guest_name = f"input{i}.bin"
         _place(spec.path, preopen / guest_name, trusted=ours)
@@ -129,7 +139,7 @@ def prepare(
         argv += ["--input", str(spec.index), spec.name, spec.dtype, dims, guest_name]
 
     outputs = []
-    for i, spec in enumerate(job.outputs):
+    for i, spec in enumerate(job.outputs if job.generate is None else []):
         guest_name = f"output{i}.bin"
         (preopen / guest_name).unlink(missing_ok=True)
         outputs.append(preopen / guest_name)
@@ -157,6 +167,7 @@ def prepare(
         stderr=workdir / "stderr.txt",
         notes={"load_mode": job.load_mode, "guest": wasm.name},
         properties=properties,
+        tokens=tokens,
     )
 
 
@@ -179,31 +190,53 @@ def _sample_numbers(path: Path, n: int, line: str, values: list[str]) -> list[in
     return numbers
 
 
-def parse_samples(path: Path, iterations: int) -> tuple[dict[str, list[int]], dict[str, int]]:
-    """The driver's samples file -> (per-iteration phases, {"load", "init"}).
+def parse_samples(
+    path: Path, iterations: int, job: CellJob | None = None
+) -> tuple[dict[str, list[int]], dict[str, int], dict[str, str]]:
+    """The driver's samples file -> (per-iteration phases, {"load", "init"}, notes); a
+    generate job's file has per-step lines instead (hosts/decoding.py).
 
     The guest writes this file, so everything is checked: size, text, line shape, each
     number's range, one load and one init at most, and the iteration count."""
     if not path.is_file():
         raise CellFailed(f"the guest wrote no samples file ({path.name})")
-    lines = _read_small_text(path, (iterations + 8) * SAMPLE_LINE_BYTES).splitlines()
+    g = job.generate if job is not None else None
+    limit = (iterations + 8) * SAMPLE_LINE_BYTES
+    if g is not None:  # a "gen" line per generation, a "step" line (8 numbers) per compute
+        limit = (iterations * (g.computes + 1) + 8) * STEP_LINE_BYTES
+    lines = _read_small_text(path, limit).splitlines()
     if not lines or lines[0] != SAMPLES_MAGIC:
         raise CellFailed(f"{path.name}: not a driver samples file (first line {lines[:1]})"[:200])
     phases: dict[str, list[int]] = {p: [] for p in MEASURED_PHASES}
     once: dict[str, int] = {}
+    steps: list[tuple[int, str]] = []
     for n, line in enumerate(lines[1:], start=2):
         key, *values = line.split() or [""]  # a blank line: "unexpected line" below
         numbers = _sample_numbers(path, n, line, values)
         if key in ("load", "init") and len(numbers) == 1 and key not in once:
             once[key] = numbers[0]
-        elif key == "iter" and len(numbers) == 4 and len(phases["total"]) < iterations:
+        elif (
+            key == "iter" and g is None and len(numbers) == 4 and len(phases["total"]) < iterations
+        ):
             for phase, ns in zip(phases, numbers, strict=True):
                 phases[phase].append(ns)
+        elif key in ("gen", "step") and g is not None:
+            steps.append((n, line))
         else:
             raise CellFailed(f"{path.name}:{n}: unexpected line {line[:80]!r}")
+    if job is not None and g is not None:
+        phases, notes = decoding.parse_samples(path, job, steps)
+        return phases, once, notes
     if len(phases["total"]) != iterations:
         raise CellFailed(f"{path.name}: {len(phases['total'])} iterations, expected {iterations}")
-    return phases, once
+    return phases, once, {}
+
+
+def measured_computes(job: CellJob) -> list[int] | None:
+    """A generate job's decode steps among the round's computes (None: the last
+    `iterations`, one compute each)."""
+    g = job.generate
+    return None if g is None else g.decode_computes(job.warmup, job.iterations)
 
 
 def read_outputs(job: CellJob, run: GuestRun) -> dict[str, np.ndarray]:
@@ -237,14 +270,13 @@ def parse_properties(path: Path) -> dict[str, str]:
 
 def collect(job: CellJob, run: GuestRun) -> RoundResult:
     """A RoundResult from the driver's files (host phases other than load/init are the host's)."""
-    phases, once = parse_samples(run.samples, job.iterations)
-    notes = dict(run.notes)
+    phases, once, notes = parse_samples(run.samples, job.iterations, job)
+    notes = {**run.notes, **notes}
     if run.properties is not None and run.properties.is_file():
         # what the guest itself learned from the host: a JSON object, {} when nothing
         notes["guest_properties"] = json.dumps(parse_properties(run.properties))
-    return RoundResult(
-        per_iteration=phases,
-        host_phases=dict(once),
-        outputs=read_outputs(job, run),
-        notes=notes,
-    )
+    if job.generate is not None and run.tokens is not None:
+        outputs = {decoding.TOKENS: decoding.read_tokens(run.tokens, job.generate.steps)}
+    else:
+        outputs = read_outputs(job, run)
+    return RoundResult(per_iteration=phases, host_phases=dict(once), outputs=outputs, notes=notes)

@@ -11,8 +11,15 @@ import time
 
 import numpy as np
 
-from contracts.jobs import CellFailed, CellJob, CellSkipped, RoundResult, peak_rss_kb
+from contracts.jobs import (
+    CellFailed,
+    CellJob,
+    CellSkipped,
+    RoundResult,
+    peak_rss_kb,
+)
 from contracts.phases import MEASURED_PHASES
+from hosts import decoding
 from hosts.backends import BackendError, device_problem, get_backend
 from hosts.base import RUNNABLE, Host, Probe
 
@@ -41,6 +48,20 @@ class NativeHost(Host):
         except BackendError as e:
             raise CellFailed(f"load: {e}") from e
 
+        if job.generate is not None:
+            try:
+                phases, notes, tokens = decoding.run_native(
+                    job.generate, job, ctx.set_input, ctx.compute, ctx.get_output
+                )
+            except BackendError as e:
+                raise CellFailed(str(e)) from e
+            return RoundResult(
+                per_iteration=phases,
+                host_phases={"load": t1 - t0, "init": t2 - t1},
+                outputs={decoding.TOKENS: tokens},
+                peak_rss_kb=peak_rss_kb(),
+                notes={"load_mode": "files", **notes},
+            )
         inputs = [(spec.name, spec.read()) for spec in job.inputs]
         out_bufs = {
             spec.name: np.empty(spec.shape, dtype=spec.read_dtype()) for spec in job.outputs

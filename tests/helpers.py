@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,3 +71,35 @@ def run_py_preview1(wasm: Path, folder: Path, argv: list[str], stdout_name: str)
     except wasmtime.ExitTrap as e:
         assert e.code == 0, out.read_text()
     return out.read_text()
+
+
+# -- headless Chromium (test_publish, test_report) -----------------------------------
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+def find_browser() -> str | None:
+    """Chromium, installed from Debian when missing and apt is usable (as in .ci/run)."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        subprocess.run(
+            ["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
+            capture_output=True,
+            timeout=600,
+        )
+        return shutil.which("chromium")
+    return None
+
+
+def chromium(browser: str, *args: str) -> subprocess.CompletedProcess:
+    with tempfile.TemporaryDirectory(prefix="wasinn-chromium-") as profile:
+        return subprocess.run(
+            [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )

@@ -229,3 +229,35 @@ def test_compare_overhead_c_without_native_c_says_so(tmp_path: Path) -> None:
     base, head = make_run(tmp_path / "b", cells), make_run(tmp_path / "h", cells, seed=1)
     cmp = compare_runs(load_run(base), load_run(head), metric="overhead_c")
     assert not cmp.rows and any("native-c" in why for _, why in cmp.not_compared)
+
+
+def test_compare_metric_ttft_compares_generations_only(tmp_path: Path) -> None:
+    """Generative cells' time to first token (one sample per generation); the cells of
+    other workloads have none and are listed without failing the gate."""
+    import pandas as pd
+
+    runs = []
+    for name, ms in (("base", 40.0), ("head", 60.0)):
+        run = load_run(make_run(tmp_path / name, basic_cells()))
+        one = run.samples[run.samples["variant"] == "preview1"].iloc[0]
+        rows = [
+            {
+                **one.to_dict(),
+                "round": r,
+                "iteration": g,
+                "phase": "ttft",
+                "ns": int((ms + 0.1 * g + 0.05 * r) * 1e6),
+            }
+            for r in range(4)
+            for g in range(3)
+        ]
+        run.samples = pd.concat([run.samples, pd.DataFrame(rows)], ignore_index=True)
+        runs.append(run)
+    cmp = compare_runs(*runs, metric="ttft")
+    assert [r.verdict for r in cmp.rows] == ["regressed"]
+    assert cmp.rows[0].ratio.value == pytest.approx(1.5, rel=0.01)
+    ok_left_out = [why for _, why in cmp.not_compared if why.startswith("base ok, head ok")]
+    assert ok_left_out and all("not a generative workload" in why for why in ok_left_out)
+    assert cmp.not_compared and cmp.exit_code == 1  # the regression, not the others
+    same = compare_runs(runs[0], runs[0], metric="ttft")
+    assert same.exit_code == 0 and same.count("unchanged") == 1

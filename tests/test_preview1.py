@@ -91,7 +91,7 @@ def test_bad_output_size_is_too_large(mlp, tmp_path: Path) -> None:
 def test_samples_file_is_checked(tmp_path: Path) -> None:
     path = tmp_path / "samples.txt"
     path.write_text(f"{guest_io.SAMPLES_MAGIC}\nload 5\ninit 6\niter 1 2 3 6\n")
-    phases, once = guest_io.parse_samples(path, 1)
+    phases, once, _ = guest_io.parse_samples(path, 1)
     assert phases["total"] == [6] and once == {"load": 5, "init": 6}
     with pytest.raises(CellFailed, match="1 iterations, expected 2"):
         guest_io.parse_samples(path, 2)

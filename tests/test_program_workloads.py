@@ -108,7 +108,8 @@ def test_wrong_expected_file_fails_with_the_first_differing_line(tmp_path: Path)
     path = workload(tmp_path, "wrong", {"variants": ["preview1"], "hosts": ["wasmtime-py"]},
                     expect_stdout=wrong)  # fmt: skip
     out = tmp_path / "run"
-    assert main(["run", str(path), "--rounds", "1", "--offline", "0", "--out", str(out)]) == 0
+    # its only cell failed: nothing measured, exit 1
+    assert main(["run", str(path), "--rounds", "1", "--offline", "0", "--out", str(out)]) == 1
     cell = pd.read_csv(out / "cells.csv").iloc[0]
     assert cell["status"] == "failed"
     assert cell["reason"] == (
@@ -126,7 +127,7 @@ def test_program_failures_reach_cells_csv(tmp_path: Path) -> None:
     quiet = workload(tmp_path, "quiet", only, preview1=wat(tmp_path, "q.wasm", QUIET), files=[])
     out = tmp_path / "run"
     argv = ["run", str(exits), str(traps), str(quiet), "--rounds", "1", "--offline", "0"]
-    assert main([*argv, "--out", str(out)]) == 0
+    assert main([*argv, "--out", str(out)]) == 1  # every cell failed: nothing measured
     cells = pd.read_csv(out / "cells.csv").set_index("workload")
     assert (cells["status"] == "failed").all()
     assert cells.loc["exits", "reason"].startswith("run 1 of 1: exited 3: model.xml")

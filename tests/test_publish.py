@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,8 @@ import pytest
 
 from bench.cli import main
 from bench.present.publish import SITE_FORMAT, SITE_VERSION, write_site
+from tests.helpers import chromium as _chromium
+from tests.helpers import find_browser
 
 FIXTURES = Path(__file__).resolve().parent.parent / "results" / "fixtures"
 SHIFTED = "mlp-tiny/preview1/wasmtime-py/onnx/cpu"  # made 1.6x slower from run 3 on
@@ -152,25 +153,6 @@ def test_bad_input_is_skipped_or_exit_2(tmp_path: Path, capsys: pytest.CaptureFi
 
 # -- in a real browser --------------------------------------------------------------
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]  # fmt: skip
-
-
-def find_browser() -> str | None:
-    """Chromium, installed from Debian when missing and apt is usable (as in .ci/run)."""
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
-        subprocess.run(
-            ["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
-            capture_output=True,
-            timeout=600,
-        )
-        return shutil.which("chromium")
-    return None
-
 
 @pytest.fixture(scope="module")
 def browser() -> str:
@@ -178,16 +160,6 @@ def browser() -> str:
     if path is None:
         pytest.skip("no Chromium here and none can be installed (no apt-get as root)")
     return path
-
-
-def _chromium(browser: str, *args: str) -> subprocess.CompletedProcess:
-    with tempfile.TemporaryDirectory(prefix="wasinn-chromium-") as profile:
-        return subprocess.run(
-            [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
 
 
 def _screenshot(browser: str, url: str, png: Path) -> np.ndarray:

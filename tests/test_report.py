@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import html
 import io
+import json
 import re
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from bench.analyze.runs import load_run
 from bench.cli import main
 from bench.present import charts
 from bench.present.report import write_report
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, chromium, find_browser
 from tests.synthetic_run import (
     basic_cells,
     make_run,
@@ -50,13 +52,14 @@ def test_report_files_and_inline_images(report: Path):
     # the HTML carries the PNGs themselves, byte for byte, and links nothing outside
     inlined = re.findall(r'<img alt="[^"]*" src="data:image/png;base64,([^"]+)"', html)
     # binding: the synthetic wasmtime-py cells carry host work (tests/synthetic_run.py)
-    charts = ("latency", "distributions", "overhead", "binding")
+    charts = ("answers", "latency", "distributions", "overhead", "binding")
     assert len(inlined) == len(charts)
     on_disk = {(report / f"{n}.png").read_bytes() for n in charts}
     assert {base64.b64decode(b) for b in inlined} == on_disk
-    for data in on_disk:
-        w, h = _png_shape(data)
+    for name in charts[1:]:
+        w, h = _png_shape((report / f"{name}.png").read_bytes())
         assert w == 1100 and h > 300
+    assert _png_shape((report / "answers.png").read_bytes())[0] == 1200
     assert not re.search(r'(src|href)="(https?:|//)', html)
     assert "<script" not in html and "<link" not in html and "<a " not in html
     # the summary table and the cells that did not run, with their reasons
@@ -69,24 +72,32 @@ def test_slides_are_16_9_and_state_the_finding(report: Path):
     slides = sorted((report / "slides").glob("*.png"))
     names = [p.stem for p in slides]
     assert names == [
-        "01-variants-mlp-tiny",
-        "02-variants-squeezenet",
-        "03-overhead-heatmap",
-        "04-distributions",
-        "05-phases",
-        "06-throughput",
+        "01-answer",
+        "02-variants-mlp-tiny",
+        "03-variants-squeezenet",
+        "04-overhead-heatmap",
+        "05-distributions",
+        "06-phases",
+        "07-throughput",
     ]
     for p in slides:
         assert _png_shape(p.read_bytes()) == (1920, 1080)
         assert p.with_suffix(".svg").is_file()
-    svg = (report / "slides" / "01-variants-mlp-tiny.svg").read_text()
-    # adapted is 1.52/1.5 of preview1 in the synthetic run: the title says so with a CI
+    svg = (report / "slides" / "02-variants-mlp-tiny.svg").read_text()
+    # adapted is 1.52/1.5 of preview1 in the synthetic run, on the CLI a wasm cell alone:
+    # the title quotes the report's answer, with its CI (or says it is not measurable)
     assert re.search(
-        r"adapted vs preview1 \(wasmtime-py, onnx\): \+1\.\d% \[\+[\d.]+, \+[\d.]+\]", svg
+        r"adapted vs preview1 \(wasmtime-py, onnx\): (1\.\d% slower|no measurable difference)",
+        svg,
     )
-    heat = (report / "slides" / "03-overhead-heatmap.svg").read_text()
+    heat = (report / "slides" / "04-overhead-heatmap.svg").read_text()
     assert "×1.52" in heat or "×1.51" in heat
-    assert "slides/01-variants-mlp-tiny.png" in (report / "report.md").read_text()
+    md = (report / "report.md").read_text()
+    assert "slides/02-variants-mlp-tiny.png" in md and "slides/deck.html" in md
+    # one deck: every slide inline, in order
+    deck = (report / "slides" / "deck.html").read_text()
+    assert re.findall(r'<section id="([^"]+)">', deck) == names
+    assert deck.count("data:image/png;base64,") == len(names) and "<script" not in deck
 
 
 def test_noise_warning_for_high_cv_cell(tmp_path):
@@ -97,7 +108,10 @@ def test_noise_warning_for_high_cv_cell(tmp_path):
     run = make_run(tmp_path / "run", cells, cv=0.2)  # CV ~20% > 5%
     out = write_report(run, tmp_path / "out").parent
     md, html = (out / "report.md").read_text(), (out / "report.html").read_text()
-    assert "⚠ Noise warning: 2 cell(s)" in md and "w / preview1 / wasmtime-py / onnx / cpu" in md
+    # one line with a count; the cells themselves are marked in the table
+    warning = next(line for line in md.splitlines() if "Noise warning" in line)
+    assert "⚠ Noise warning: 2 of 2 measured cells have a CV above 5%" in warning
+    assert "w / preview1" not in warning and md.count("Noise warning") == 1
     assert '<p class="warn">⚠ Noise warning' in html
     assert re.search(r"\| ⚠ \d+\.\d% \(\d+\.\d%\) \|", md)  # flagged in the table, robust CV beside
 
@@ -168,3 +182,75 @@ def test_report_shows_both_baselines_binding_and_precision(tmp_path: Path) -> No
     assert "Stopped: time out: test" in md and "✗" in md
     assert (tmp_path / "report" / "binding.png").exists()
     assert (tmp_path / "report" / "overhead-native-c.png").exists()
+
+
+def test_the_answer_comes_first_and_non_findings_are_not_headlined(tmp_path: Path) -> None:
+    cells = {
+        ("w", "native", "native", "onnx", "cpu"): 1.0,
+        ("w", "native", "native-c", "onnx", "cpu"): 0.9,
+        ("w", "preview1", "wasmtime-cli", "onnx", "cpu"): 1.0,
+        ("w", "adapted", "wasmtime-cli", "onnx", "cpu"): 1.0,
+        ("w", "component", "wasmtime-cli", "onnx", "cpu"): 1.3,
+        ("w", "preview1", "wasmtime-py", "onnx", "cpu"): 3.0,
+    }
+    run = make_run(tmp_path / "run", cells, rounds=4, iterations=40, cv=0.01)
+    md = write_report(run, tmp_path / "rep", slides=True).read_text()
+    first = md.index("## The answer")
+    assert first < md.index("## Summary") and first < md.index("Which baseline to read")
+    answer = md[first : md.index("## Summary")]
+    assert (
+        "- w, wasmtime-cli, onnx: adapted vs preview1: no measurable difference (within ±" in answer
+    )
+    assert re.search(r"- w, wasmtime-cli, onnx: component vs preview1: (29|30)\.\d% slower", answer)
+    assert "lies in the backend's compute, not the ABI" in answer
+    # the official runtime first, our Python host apart, after it
+    assert answer.index("The runtime (wasmtime CLI):") < answer.index("Our Python host")
+    assert "(answers.png)" in answer and (tmp_path / "rep" / "answers.png").is_file()
+    # the slide of the workload headlines the answer, not a non-finding with a wide CI
+    svg = (tmp_path / "rep" / "slides" / "02-variants-w.svg").read_text()
+    assert "adapted vs preview1 (wasmtime-cli, onnx): no measurable difference" in svg
+
+
+def test_slides_without_adapted_or_component_cells(tmp_path: Path) -> None:
+    cells = {("w", "native", "native", "onnx", "cpu"): 1.0,
+             ("w", "preview1", "wasmtime-cli", "onnx", "cpu"): 1.4}  # fmt: skip
+    run = make_run(tmp_path / "run", cells, rounds=2, iterations=20)
+    write_report(run, tmp_path / "rep", slides=True)
+    names = sorted(p.stem for p in (tmp_path / "rep" / "slides").glob("*.png"))
+    assert names[:2] == ["01-answer", "02-variants-w"]
+    only_native = make_run(tmp_path / "native", {cells_key: 1.0 for cells_key in list(cells)[:1]})
+    write_report(only_native, tmp_path / "rep2", slides=True)  # nothing to answer: no crash
+    assert "nothing to answer" in (tmp_path / "rep2" / "report.md").read_text()
+
+
+@pytest.mark.browser
+def test_summary_fits_1400px_and_the_deck_clips_no_slide(report: Path, tmp_path: Path) -> None:
+    """Rendered in headless Chromium: at a 1400-px window nothing is wider than the page
+    (the summary table included), and each slide of the deck is shown whole."""
+    browser = find_browser()
+    if browser is None:
+        pytest.skip("no Chromium here and none can be installed (no apt-get as root)")
+    probe = (
+        '<script>document.body.insertAdjacentHTML("beforeend", "<pre id=probe>" + '
+        "JSON.stringify({page: document.documentElement.scrollWidth, tables: "
+        '[...document.querySelectorAll("table")].map(t => t.getBoundingClientRect().right), '
+        'imgs: [...document.querySelectorAll("section img")].map(i => {const r = '
+        "i.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom, i.naturalWidth, "
+        'i.naturalHeight]})}) + "</pre>")</script></body>'
+    )
+    for page, size in ((report / "report.html", (1400, 1000)),
+                       (report / "slides" / "deck.html", (1400, 788))):  # fmt: skip
+        copy = tmp_path / f"probe-{page.name}"
+        copy.write_text(page.read_text().replace("</body>", probe))
+        dom = chromium(browser, "--dump-dom", f"--window-size={size[0]},{size[1]}",
+                       copy.as_uri()).stdout  # fmt: skip
+        found = json.loads(html.unescape(re.search(r'<pre id="probe">([^<]*)', dom)[1]))
+        assert found["page"] <= size[0], (page.name, found)
+        assert all(right <= size[0] for right in found["tables"]), (page.name, found)
+        for left, top, right, bottom, w, h in found["imgs"]:  # whole, and not distorted
+            assert (
+                left >= 0 and top >= 0 and right <= size[0] + 0.5 and bottom - top <= size[1] + 0.5
+            )
+            assert abs((right - left) / (bottom - top) - w / h) < 0.01
+        if page.name == "deck.html":
+            assert len(found["imgs"]) == 7 and found["imgs"][0][4:] == [1920, 1080]

@@ -65,6 +65,20 @@ def test_native_run_writes_a_complete_run_folder(tmp_path: Path) -> None:
     assert (data.cells["offline_k"] == 2).all() and (data.cells["offline_ips"] > 0).all()
 
 
+def test_format_json_for_machines_and_accept_is_checked(tmp_path: Path) -> None:
+    """--format json: stdout is one JSON object (progress stays on stderr); --accept
+    takes only the documented conditions."""
+    out = tmp_path / "run"
+    p = run_cli("run", "mlp-tiny", "--hosts", "native", "--backends", "onnx", "--iterations", "3",
+                "--rounds", "1", "--offline", "0", "--format", "json", "--out", str(out))  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["exit_code"] == 0 and doc["counts"] == {"ok": 1} and doc["run_dir"] == str(out)
+    assert doc["cells"][0]["host"] == "native" and doc["cells"][0]["p50_ms"] > 0
+    p = run_cli("run", "mlp-tiny", "--accept", "failed,bogus", "--out", str(tmp_path / "x"))
+    assert p.returncode == 2 and "bogus" in p.stderr and not (tmp_path / "x").exists()
+
+
 def test_relative_out_from_another_directory(tmp_path: Path) -> None:
     """`--out rel` from a folder other than the repository: the workers (which run
     in the repository) must still find their job and input files."""
@@ -172,7 +186,8 @@ def test_gpu_on_cpu_machine_is_skipped_with_reason(tmp_path: Path, args: list[st
         pytest.skip("this machine has a GPU")
     out = tmp_path / "run"
     p = run_cli("run", "mlp-tiny", "--hosts", "native", *args, "--out", str(out))
-    assert p.returncode == 0, p.stderr
+    # nothing measured: exit 1, whatever --accept says
+    assert p.returncode == 1 and "no cell measured" in p.stderr, p.stderr
     s = load_run(out).summary
     assert (s["status"] == "skipped").all()
     assert s["reason"].str.contains("CUDAExecutionProvider|GPU").all()

@@ -84,7 +84,7 @@ def test_target_ci_run_resumes_to_its_recorded_target(tmp_path: Path) -> None:
     common = ["--hosts", "native,wasmtime-py", "--variants", "native,preview1", "--backends",
               "onnx", "--iterations", "20", "--warmup", "2", "--offline", "0"]  # fmt: skip
     p = run_cli("run", W, *common, "--rounds", "1", "--target-ci", "50", "--max-time", "1s",
-                "--out", str(out))  # fmt: skip
+                "--accept", "target-ci", "--out", str(out))  # fmt: skip
     assert p.returncode == 0 and "stopped: time out" in p.stderr, p.stderr
     # a longer budget, as if the first session had been cut short: resume goes on from plan.json
     plan = json.loads((out / "plan.json").read_text())

@@ -1,6 +1,6 @@
-"""bench/present/tables.py: console output never reads rich markup out of the text it
-prints (names, reasons, paths come from guests, run folders and the command line; issue
-25, defect 4)."""
+"""bench/present/tables.py: the run's summary in 100 columns and its JSON; console output
+never reads rich markup out of the text it prints (names, reasons, paths come from
+guests, run folders and the command line; issue 25, defect 4)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from bench.analyze.outcome import outcome
 from bench.analyze.runs import load_run
 from bench.cli import main
 from bench.present import tables
+from bench.present.tables import WIDTH, num, run_json, summary_lines
 from tests.helpers import run_cli
+from tests.synthetic_run import basic_cells, make_run, summary_of
 
 FIXTURE = Path(__file__).resolve().parent.parent / "results" / "fixtures" / "mlp-tiny-a"
 MARKUP = ["[/x]", "[/]", "[bold red]loud[/bold red]", "[link=javascript:x]y[/link]", "[", "]["]
@@ -59,3 +63,43 @@ def test_a_run_whose_out_folder_holds_markup_finishes(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     assert "MarkupError" not in p.stderr and str(out) in p.stderr + p.stdout
     assert main(["report", str(out), "--out", str(tmp_path / "rep [/x]")]) == 0
+
+
+def test_numbers_are_fixed_notation_with_three_digits():
+    assert [num(v) for v in (180.4, 0.0421, 12345.6, 1.0, 0.000123)] == [
+        "180", "0.0421", "12346", "1.00", "0.000123",
+    ]  # fmt: skip
+    assert num(float("nan")) == "-" and num(None) == "-" and num("x") == "-"
+
+
+def test_summary_fits_100_columns_and_says_what_did_not_run(tmp_path, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    cells = basic_cells(scale=900.0)  # latencies in the hundreds of ms: no e+02
+    long = ("a-workload-with-a-very-long-name", "component", "wasmtime-cli@45.0.2", "openvino",
+            "cpu")  # fmt: skip
+    cells[long] = "failed: " + "a long reason from the runtime " * 10
+    run = make_run(tmp_path / "r", cells, rounds=2, iterations=10, cv=0.2)
+    summary = summary_of(run)
+    lines = summary_lines(summary, outcome(summary))
+    assert all(len(line) <= WIDTH for line in lines), max(lines, key=len)
+    assert not any("e+" in line or "e-0" in line for line in lines)
+    assert any(line.startswith("failed      a-workload-with-a-very-long-name/") for line in lines)
+    assert any(line.startswith("unsupported ") and "invalid-encoding" in line for line in lines)
+    noisy = [line for line in lines if "noisy" in line]
+    assert len(noisy) == 1 and noisy[0].startswith("17 of 17 measured cells noisy")
+    assert sum(line.rstrip().endswith("!") for line in lines) == 17
+
+
+def test_json_is_strict_and_complete(tmp_path):
+    run = make_run(tmp_path / "r", basic_cells(), rounds=2, iterations=10)
+    summary = summary_of(run)
+    o = outcome(summary)
+    doc = json.loads(json.dumps(run_json(str(run), summary, o, 3), allow_nan=False))
+    assert doc["exit_code"] == 3 and doc["exit_reason"].startswith("exit 3: 1 cell(s) failed")
+    assert doc["counts"] == {"ok": 17, "failed": 1, "unsupported": 1}
+    assert len(doc["cells"]) == len(summary)
+    failed = next(c for c in doc["cells"] if c["status"] == "failed")
+    assert failed["p50_ms"] is None and failed["reason"] == "trap: oops"
+    ok = next(c for c in doc["cells"] if c["variant"] == "preview1" and c["status"] == "ok")
+    assert ok["p50_ms"] > 0 and isinstance(ok["agrees"], bool)
+    assert pd.notna(ok["overhead_vs_native"])

@@ -20,6 +20,10 @@ Metrics:
             wasm itself. Cells of a run without native-c samples are not compared.
   p50       ratio of the medians of the per-iteration `total` samples (for a quiet,
             dedicated machine; compare warns when the fingerprints differ).
+  ttft      generative workloads (docs/decoding.md): ratio of the medians of the time
+            to first token, one sample per generation, as p50 does for `total`. Their
+            per-token latency is what the other metrics compare (their iterations are
+            decode steps).
 """
 
 from __future__ import annotations
@@ -32,8 +36,12 @@ from bench.analyze import headline, stats
 from bench.analyze.runs import Run, same_measure
 from bench.analyze.summarize import phase_rounds
 from contracts.cells import Cell
+from contracts.phases import TOTAL, TTFT
 
-METRICS = headline.METRICS
+METRICS = (*headline.METRICS, "ttft")
+# the samples each metric compares: per-iteration `total`, or one TTFT per generation
+PHASES = {"ttft": TTFT}
+PLAIN = ("p50", "ttft")  # metrics of the cell's own samples, no in-run reference
 VERDICT_ORDER = ("failed", "regressed", "improved", "unchanged")
 VERDICT_MARK = {"failed": "❌", "regressed": "❌", "improved": "✅", "unchanged": ""}
 
@@ -110,7 +118,8 @@ def compare_runs(
     bs, hs = _statuses(base), _statuses(head)
     # Rounds are the independent unit: CIs resample rounds (then iterations within them)
     # and the rank test compares per-round values (bench.analyze.headline).
-    br, hr = phase_rounds(base.samples, "total"), phase_rounds(head.samples, "total")
+    phase = PHASES.get(metric, TOTAL)
+    br, hr = phase_rounds(base.samples, phase), phase_rounds(head.samples, phase)
     cmp.only_base = [(k, bs[k][0]) for k in bs if k not in hs]
     cmp.only_head = [(k, hs[k][0]) for k in hs if k not in bs]
     for key in (k for k in hs if k in bs):
@@ -121,14 +130,14 @@ def compare_runs(
             if b and hs[key][0] == "failed":
                 # a cell that ran on base and breaks on head is a regression of its own
                 ref = br.get(headline.reference(metric, key, set(br)))
-                m = headline.Measured(b, ref if metric != "p50" else None)
+                m = headline.Measured(b, ref if metric not in PLAIN else None)
                 nan = stats.Ratio(np.nan, np.nan, np.nan)
                 cmp.rows.append(
                     CellComparison(key, m.value(), np.nan, nan, np.nan, len(b), len(h or {}),
                                    "failed", hs[key][1], "failed on head")
                 )  # fmt: skip
             else:
-                why = hs[key][1] or bs[key][1] or _no_samples(b, h)
+                why = hs[key][1] or bs[key][1] or _no_samples(b, h, phase)
                 cmp.not_compared.append((key, f"base {bs[key][0]}, head {hs[key][0]}: {why}"))
             continue
         bm, hm = _measured(metric, key, b, h, br, hr, cmp)
@@ -149,7 +158,7 @@ def _measured(
 ) -> tuple[headline.Measured | None, headline.Measured | None]:  # fmt: skip
     """The cell's headline rounds in base and head; (None, None) when it is not compared
     (a reference itself, or a run without the reference: noted in cmp.not_compared)."""
-    if metric == "p50":
+    if metric in PLAIN:
         return headline.Measured(b), headline.Measured(h)
     ref = headline.reference(metric, key, set(hr))  # a program's cells: its preview1 cell
     if key == ref or key.is_native:
@@ -163,9 +172,12 @@ def _measured(
     return headline.Measured(b, bn), headline.Measured(h, hn)
 
 
-NO_SAMPLES = "has no total samples"
+NO_SAMPLES = "samples"  # how the reason of a cell left out for missing samples ends
 
 
-def _no_samples(b: stats.Rounds | None, h: stats.Rounds | None) -> str:
-    """The reason when neither run gave one: which side's samples are missing."""
-    return f"{'base' if not b else 'head'} {NO_SAMPLES}"
+def _no_samples(b: stats.Rounds | None, h: stats.Rounds | None, phase: str = TOTAL) -> str:
+    """The reason when neither run gave one: which side's samples are missing (a cell
+    without TTFT samples on both sides is simply not a generative one)."""
+    if phase == TTFT and not b and not h:
+        return "no ttft in either run (not a generative workload)"
+    return f"{'base' if not b else 'head'} has no {phase} {NO_SAMPLES}"

@@ -36,6 +36,8 @@ def unit(metric: str, measure: str = "wall") -> str:
         return "× native"
     if metric == "overhead_c":
         return "× native-c"
+    if metric == "ttft":  # compare only (generative workloads)
+        return f"TTFT {MEASURE_UNITS.get(measure, measure)}"
     return f"p50 {MEASURE_UNITS.get(measure, measure)}"
 
 

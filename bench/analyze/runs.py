@@ -48,14 +48,18 @@ class Run:
 
     @property
     def measure(self) -> str:
-        """What the samples measure (`run --measure`): wall (the default, also for runs
-        recorded before the choice existed), cpu or instructions."""
-        config = self.meta.get("config") or {}
-        return str(self.meta.get("measure") or config.get("measure") or "wall")
+        return measure_of(self.meta)
 
     @property
     def fingerprint(self) -> str:
         return str((self.meta.get("machine") or {}).get("fingerprint", "unknown"))
+
+
+def measure_of(meta: dict[str, Any]) -> str:
+    """What a run's samples measure (`run --measure`): wall (the default, also for runs
+    recorded before the choice existed), cpu or instructions."""
+    config = meta.get("config") or {}
+    return str(meta.get("measure") or config.get("measure") or "wall")
 
 
 def load_run(run_dir: str | Path) -> Run:

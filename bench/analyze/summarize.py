@@ -15,6 +15,7 @@ from bench.results.schema import (
     PHASE_MEDIAN_COLUMNS,
     SUMMARY_COLUMNS,
     CellStats,
+    Decoding,
     Latency,
 )
 from contracts.cells import BACKENDS, DEVICES, KEY_COLUMNS, VARIANTS, Cell
@@ -25,6 +26,7 @@ from contracts.phases import (
     MEASURED_PHASES,
     ROUND_PHASES,
     TOTAL,
+    TTFT,
 )
 
 NS_PER_MS = 1e6
@@ -232,6 +234,7 @@ def summarize(
         for p in (*ITERATION_PHASES, *ROUND_PHASES, *HOST_WORK_PHASES.values())
     }
     binding = _binding_ms(samples)
+    ttft = phase_ms(samples, TTFT)
     by_round = phase_rounds(samples, TOTAL)
     rows = []
     for _, cell in cells.iterrows():
@@ -243,11 +246,26 @@ def summarize(
         for col in PHASE_MEDIAN_COLUMNS:
             v = phases[col.removesuffix("_p50_ms")].get(key)
             row[col] = float(np.median(v)) if v is not None and v.size else np.nan
+        row |= asdict(decode_stats(row, total.get(key, np.empty(0)), ttft.get(key)))
         rows.append(row)
     extra_cols = [c for c in cells.columns if c not in SUMMARY_COLUMNS]
     out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS + extra_cols)
     out["n"] = out["n"].fillna(0).astype(int)
     return order_cells(out)
+
+
+def decode_stats(row: dict, itl_ms: np.ndarray, ttft_ms: np.ndarray | None) -> Decoding:
+    """The generative columns (docs/decoding.md) of a cell whose iterations are decode
+    steps; NaN for every other cell (no ttft samples)."""
+    if ttft_ms is None or not ttft_ms.size or not itl_ms.size:
+        return Decoding()
+    p50, p90, p99 = np.percentile(itl_ms, [50, 90, 99])
+    moving = row.get("set_input_p50_ms", np.nan) + row.get("get_output_p50_ms", np.nan)
+    return Decoding(
+        ttft_ms=float(np.median(ttft_ms)), itl_p50_ms=float(p50), itl_p90_ms=float(p90),
+        itl_p99_ms=float(p99), tokens_per_s=1000.0 / float(np.mean(itl_ms)),
+        abi_share=float(moving / p50) if p50 > 0 else np.nan,
+    )  # fmt: skip
 
 
 VARIANT_RATIO_COLUMNS = [

@@ -4,7 +4,8 @@ One module per command under this package; each has `add_parser(subparsers)` and
 `run(args) -> int` and only parses arguments, calls the library and prints.
 Errors become exit codes here, in one place: 0 done, 1 a regression (compare) or
 failed work, 2 bad input (`contracts.errors.UserError`, an unreadable or
-unwritable file), 130 interrupted (what finished is kept).
+unwritable file), 130 interrupted (what finished is kept). `run` adds 1 (no cell
+measured), 3 (cells failed) and 4 (--target-ci not reached): bench/analyze/outcome.py.
 """
 
 from __future__ import annotations

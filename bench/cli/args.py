@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Callable
 
+from bench.analyze.outcome import ACCEPTABLE
 from contracts.hosts import check_host, host_choices
 
 
@@ -101,3 +102,8 @@ def duration(text: str) -> float:
     if not 0 < seconds < math.inf:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
     return seconds
+
+
+def accept_list(text: str) -> frozenset[str]:
+    """`run --accept failed,target-ci`: the exit conditions to pass anyway."""
+    return frozenset(axis_list(tuple(ACCEPTABLE))(text))

@@ -1,4 +1,4 @@
-"""`wasinn-bench compare BASE_RUN HEAD_RUN [--metric overhead|overhead_c|p50] [--factor F] [--markdown FILE]`:
+"""`wasinn-bench compare BASE_RUN HEAD_RUN [--metric overhead|overhead_c|p50|ttft] [--factor F] [--markdown FILE]`:
 per cell, head vs base with a CI and a verdict; exit 1 on a regression."""
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from rich.progress import (
@@ -14,10 +15,11 @@ from rich.progress import (
     TimeElapsedColumn,
 )  # fmt: skip
 
-from bench.analyze.summarize import variant_ratios
+from bench.analyze.outcome import outcome
+from bench.analyze.runs import measure_of
 from bench.cli import args as types
 from bench.measure import events
-from bench.measure.execute import execute
+from bench.measure.execute import Outcome, execute
 from bench.measure.matrix import Filters
 from bench.measure.options import (
     DEFAULT_MAX_TIME_S,
@@ -30,7 +32,6 @@ from bench.measure.options import (
 from bench.present import tables
 from bench.results.progress import OFFLINE_ROUND
 from bench.results.run_plan import Overrides
-from bench.results.store import read_samples
 from contracts.cells import BACKENDS, DEVICES, VARIANTS
 from contracts.hosts import host_choices
 
@@ -90,6 +91,13 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                           "complete)")  # fmt: skip
     run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish an interrupted run")
     run.add_argument("--report", action="store_true", help="write the report when done")
+    run.add_argument("--format", choices=["text", "json"], default="text",
+                     help="what stdout gets at the end: a summary in 100 columns (text) or one "
+                          "JSON object for machines (json); progress goes to stderr")  # fmt: skip
+    run.add_argument("--accept", type=types.accept_list, default=frozenset(), metavar="LIST",
+                     help="exit 0 anyway on: failed (some cells failed: else exit 3), "
+                          "target-ci (--target-ci not reached: else exit 4); comma-separated. "
+                          "A run that measured no cell exits 1 whatever is accepted")  # fmt: skip
     return run
 
 
@@ -136,24 +144,37 @@ def run(args: argparse.Namespace) -> int:
     options = ResumeOptions(args.resume) if args.resume else _options(args)
     bar = _ProgressBar()  # starts when the run has a plan: bad input prints only its line
     try:
-        outcome = execute(options, console.log, bar.on_event)
+        done = execute(options, console.log, bar.on_event)
     finally:
         bar.close()
-    tables.print_summary(outcome.summary)
-    tables.print_variant_ratios(variant_ratios(read_samples(outcome.run_dir)))
-    if not outcome.finished:
-        console.print(f"interrupted: kept what finished in {outcome.run_dir}; "
-                      f"continue with: wasinn-bench run --resume {outcome.run_dir} "
-                      f"(or: nox -s bench -- --resume {outcome.run_dir})", style="yellow")  # fmt: skip
+    return _report(args, done)
+
+
+def _report(args: argparse.Namespace, done: Outcome) -> int:
+    """The run's summary (console or JSON), what to do next, and its exit code."""
+    result = outcome(done.summary)
+    code = result.exit_code(args.accept) if done.finished else 130
+    measure = measure_of(json.loads((done.run_dir / "meta.json").read_text()))
+    if args.format == "json":
+        doc = tables.run_json(str(done.run_dir), done.summary, result, code, measure)
+        print(json.dumps(doc, indent=1))
+    else:
+        tables.print_summary(done.summary, result, measure)
+    if not done.finished:
+        console.print(f"interrupted: kept what finished in {done.run_dir}; "
+                      f"continue with: wasinn-bench run --resume {done.run_dir} "
+                      f"(or: nox -s bench -- --resume {done.run_dir})", style="yellow")  # fmt: skip
         return 130
-    if outcome.stop:  # --target-ci: the run stopped by itself; say why
-        console.print(f"stopped: {outcome.stop.text()}", style="bold")
-    console.print(f"results: {outcome.run_dir}")
+    if done.stop:  # --target-ci: the run stopped by itself; say why
+        console.print(f"stopped: {done.stop.text()}", style="bold")
+    console.print(f"results: {done.run_dir}")
     if args.report:
         from bench.present.report import write_report
 
-        console.print(f"report: {write_report(outcome.run_dir)}")
-    return 0
+        console.print(f"report: {write_report(done.run_dir)}")
+    if code:
+        console.print(result.why(code), style="bold red")
+    return code
 
 
 class _ProgressBar:

@@ -14,6 +14,7 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,8 @@ class PreparedModel(PreparedWorkload):
         name = self.workload.name
         found = {f"prepared model of {name}": self.model.sha256}
         for spec in self.inputs:
-            found[f"input {name}.{spec.name}"] = file_sha256(str(spec.path))
+            if spec.path is not None:  # a generative workload's inputs are made per step
+                found[f"input {name}.{spec.name}"] = file_sha256(str(spec.path))
         return found
 
     def io_bytes(self) -> int:
@@ -48,7 +50,8 @@ class PreparedModel(PreparedWorkload):
 
     def rebase(self, run_dir: Path) -> None:
         for spec in self.inputs:
-            spec.path = str(run_dir / "inputs" / Path(str(spec.path)).name)
+            if spec.path is not None:
+                spec.path = str(run_dir / "inputs" / Path(str(spec.path)).name)
 
 
 def prepare(w: Workload, data_dir: Path) -> PreparedModel:
@@ -116,7 +119,12 @@ def prepare(w: Workload, data_dir: Path) -> PreparedModel:
     for name in w.output_tolerances:
         if name not in {o.name for o in outputs}:
             raise WorkloadError(f"{where}: field 'outputs.{name}': the model has no such output")
-    info = {
+    return PreparedModel(w, prepared.files, inputs, outputs, model_info=model_info(w, prepared))
+
+
+def model_info(w: Workload, prepared: Any) -> dict[str, Any]:
+    """What meta.json records about a workload's model."""
+    return {
         "model": w.model_label,
         "sha256": prepared.files.sha256,
         "opset": prepared.opset,
@@ -129,7 +137,6 @@ def prepare(w: Workload, data_dir: Path) -> PreparedModel:
         "params": w.params,
         "path": str(w.model_path) if w.model_path else None,
     }
-    return PreparedModel(w, prepared.files, inputs, outputs, model_info=info)
 
 
 # Without `max_tensor_mb`, each tensor and all inputs together may take this share of

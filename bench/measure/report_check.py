@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from contracts.phases import MAX_NS, PROCESS
+from contracts.phases import MAX_NS, OWN_COUNT_PHASES
 
 STATUSES = ("ok", "failed", "skipped", "unsupported")
 PHASE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
@@ -51,9 +51,9 @@ def _check_phases(per_iteration: object) -> str | None:
         problem = check_ns(values, f"per_iteration.{phase}")
         if problem:
             return problem
-        if phase != PROCESS:  # a program's: one per run, beside its bench regions
+        if phase not in OWN_COUNT_PHASES:  # one per program run, one per generation
             lengths.add(len(values))
-    if lengths == {0}:
+    if not lengths or lengths == {0}:
         return "per_iteration: no samples"
     if len(lengths) > 1:
         return f"per_iteration: phases of different lengths {sorted(lengths)}"

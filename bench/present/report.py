@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.analyze import stats
+from bench.analyze import decoding, stats
+from bench.analyze.answers import Answer, answers
 from bench.analyze.runs import Run, load_run
 from bench.analyze.summarize import binding_cost, phase_ms, variant_ratios
+from bench.present import answers as answers_view
 from bench.present import charts, release_charts
 from bench.present.markdown import md, md_code
 from bench.present.slides import write_slides
@@ -28,7 +30,7 @@ from contracts.phases import ITERATION_PHASES, TOTAL
 
 @dataclass
 class Block:
-    kind: str  # h1 | h2 | p | warn | table | img | pre
+    kind: str  # h1 | h2 | p | li | warn | table | img | pre
     text: str = ""
     header: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
@@ -52,10 +54,11 @@ def _cell(r: pd.Series) -> str:
 
 
 def summary_table(summary: pd.DataFrame) -> Block:
+    """The cells in a table that fits a 1400-px page; tails and throughput are in
+    detail_table."""
     header = [
-        "workload", "variant", "host", "backend", "device", "status", "n",
-        "p50 ms", "95% CI", "p90 ms", "p99 ms", "CV (robust)", "× native [CI]", "× native-c [CI]",
-        "headline CI ±%", "binding", "inf/s", "agrees",
+        "workload", "variant", "host", "backend", "device", "status", "p50 ms [95% CI]",
+        "CV (robust)", "× native [CI]", "× native-c [CI]", "CI ±%", "binding", "agrees",
     ]  # fmt: skip
     rows = []
     for _, r in summary.iterrows():
@@ -68,22 +71,32 @@ def summary_table(summary: pd.DataFrame) -> Block:
         if ov and r["variant"] != "native":
             ov += f" [{_num(r['overhead_ci_low'], '.2f')}, {_num(r['overhead_ci_high'], '.2f')}]"
         ovc = _ratio_ci(r, "overhead_vs_native_c", "overhead_c_ci_low", "overhead_c_ci_high")
-        ci = ""
+        p50 = _num(r["p50_ms"])
         if not pd.isna(r["p50_ci_low_ms"]):
-            ci = f"{_num(r['p50_ci_low_ms'])} – {_num(r['p50_ci_high_ms'])}"
+            p50 += f" [{_num(r['p50_ci_low_ms'])}, {_num(r['p50_ci_high_ms'])}]"
         rows.append(
             [
                 str(r["workload"]), str(r["variant"]), str(r["host"]), str(r["backend"]),
-                str(r["device"]), str(r["status"]), str(int(r["n"])), _num(r["p50_ms"]), ci,
-                _num(r["p90_ms"]), _num(r["p99_ms"]), cv, ov, ovc, _precision(r), _binding(r),
-                _num(r["throughput_ips"], ".1f"),
+                str(r["device"]), str(r["status"]), p50, cv, ov, ovc, _precision(r), _binding(r),
                 "" if pd.isna(r["agrees"]) else str(r["agrees"]),
             ]
         )  # fmt: skip
+    return Block("table", header=header, rows=rows)
+
+
+def detail_table(summary: pd.DataFrame) -> Block:
+    """The measured cells' tails and throughput: n, p90, p99, single-stream and offline."""
+    header = ["cell", "n", "p90 ms", "p99 ms", "inf/s"]
+    ok = summary[summary["status"] == "ok"]
+    rows = [
+        [_cell(r), str(int(r["n"])), _num(r["p90_ms"]), _num(r["p99_ms"]),
+         _num(r["throughput_ips"], ".1f")]
+        for _, r in ok.iterrows()
+    ]  # fmt: skip
     if "offline_ips" in summary and summary["offline_ips"].notna().any():
         header.insert(header.index("inf/s") + 1, "offline inf/s")
         at = header.index("offline inf/s")
-        for row, (_, r) in zip(rows, summary.iterrows(), strict=True):
+        for row, (_, r) in zip(rows, ok.iterrows(), strict=True):
             k = "" if pd.isna(r.get("offline_k")) else f" (×{int(r['offline_k'])})"
             row.insert(
                 at, _num(r["offline_ips"], ".1f") + (k if not pd.isna(r["offline_ips"]) else "")
@@ -209,6 +222,65 @@ def binding_blocks(run: Run, s: pd.DataFrame, out: Path) -> list[Block]:
     return blocks
 
 
+DECODING_TEXT = (
+    "Greedy decoding, one token per compute (argmax in the guest). Per token = one decode "
+    "step (set_input + compute + get_output + argmax), median; TTFT = the prompt fed one "
+    "token per step plus the first token; ABI share = (set_input + get_output) / per-token "
+    "time: moving the token, its position and (kv = io) the whole KV cache across wasi-nn. "
+    "Bytes are counted by the guest, per step."
+)
+DECODING_HEADER = [
+    "workload", "kv", "variant", "host", "per token ms", "TTFT ms", "tokens/s", "set_input ms",
+    "compute ms", "get_output ms", "ABI share", "bytes/token", "× native-c", "same tokens",
+]  # fmt: skip
+SAVING_TEXT = (
+    "Keeping the cache in the backend: per-token time with the cache crossing wasi-nn "
+    "(kv = io) over the same decoder keeping it as OpenVINO state (kv = state), same cell, "
+    "same rounds; a CI that includes 1 is no finding."
+)
+SAVING_HEADER = ["variant", "host", "backend", "io ms/token", "state ms/token",
+                 "io / state [95% CI]"]  # fmt: skip
+
+
+def decoding_blocks(run: Run, s: pd.DataFrame) -> list[Block]:
+    """Generative workloads (docs/decoding.md): per-token cost by variant and KV mode,
+    the share of each token spent moving data across wasi-nn, and the measured saving
+    of keeping the KV cache in the backend (io vs state, paired over rounds)."""
+    table = decoding.per_token(s, run.meta)
+    if table.empty:
+        return []
+    rows = [
+        [str(r[c]) for c in ("workload", "kv", "variant", "host")]
+        + [_num(r["itl_p50_ms"]), _num(r["ttft_ms"], ".2f"), _num(r["tokens_per_s"], ".0f")]
+        + [_num(r[f"{p}_p50_ms"]) for p in ITERATION_PHASES]
+        + [_num(r["abi_share"], ".0%"), _bytes(r["abi_bytes_per_token"])]
+        + [_num(r["overhead_vs_native_c"], ".2f"), str(r["agrees"])]
+        for _, r in table.iterrows()
+    ]
+    blocks = [Block("h2", "Decoding"), Block("p", DECODING_TEXT),
+              Block("table", header=DECODING_HEADER, rows=rows)]  # fmt: skip
+    saving = decoding.savings(run.samples, s, run.meta)
+    if not saving.empty:
+        rows = [
+            [str(r["variant"]), str(r["host"]), str(r["backend"]), _num(r["io_itl_ms"]),
+             _num(r["state_itl_ms"]),
+             f"{r['ratio']:.2f}× [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"]
+            for _, r in saving.iterrows()
+        ]  # fmt: skip
+        blocks += [Block("p", SAVING_TEXT), Block("table", header=SAVING_HEADER, rows=rows)]
+    return blocks
+
+
+def _bytes(v: object) -> str:
+    try:
+        n = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "-"
+    if math.isnan(n):
+        return "-"
+    return f"{n / 2**20:.2f} MiB" if n >= 2**20 else f"{n:.0f} B"
+
+
 def meta_block(run: Run) -> Block:
     m = run.meta
     machine = m.get("machine") or {}
@@ -239,6 +311,35 @@ def meta_block(run: Run) -> Block:
     return Block("table", header=["", ""], rows=rows)
 
 
+def answer_blocks(found: list[Answer], out: Path) -> list[Block]:
+    """The working group's question answered first: one sentence per answer, grouped
+    (the runtime; our Python host apart), then one chart of them all."""
+    if not found:
+        return [
+            Block("h2", "The answer"),
+            Block("p", "This run has no wasm cell with a reference measured beside it "
+                       "(preview1, native-c or native): nothing to answer."),
+        ]  # fmt: skip
+    blocks = [
+        Block("h2", "The answer"),
+        Block(
+            "p",
+            "Per workload and host: adapted and component vs preview1, and each wasm variant "
+            "vs native-c (vs native where native-c was not measured), as the ratio of the "
+            "per-iteration time measured side by side in this run, 95% CI over rounds. A "
+            "difference whose CI includes zero is no measurable difference.",
+        ),
+    ]
+    for title, items in answers_view.groups(found):
+        blocks.append(Block("p", md(f"{title[0].upper()}{title[1:]}:")))
+        blocks += [Block("li", md(answers_view.sentence(a))) for a in items]
+    paths = answers_view.answer_chart(found, out)
+    if paths:
+        blocks += [Block("img", text="the answer", image=paths[0]),
+                   Block("p", f"SVG: [{paths[1].name}]({paths[1].name})")]  # fmt: skip
+    return blocks
+
+
 def intro_blocks(run: Run, s: pd.DataFrame) -> list[Block]:
     """The title, the cell counts and how to read the ratios, and what the run lacks."""
     blocks = [Block("h1", f"wasi-nn bench report: {md(run.run_id)}")]
@@ -248,7 +349,8 @@ def intro_blocks(run: Run, s: pd.DataFrame) -> list[Block]:
             "p",
             f"{len(s)} cells: {ok} ok, {int((s['status'] == 'failed').sum())} failed, "
             f"{int((s['status'] == 'unsupported').sum())} unsupported, "
-            f"{int((s['status'] == 'skipped').sum())} skipped. Latency = per-iteration "
+            f"{int((s['status'] == 'skipped').sum())} skipped. Measure: {run.measure}. "
+            "Latency = per-iteration "
             "`total` phase; CIs are 95% bootstrap intervals of the median; "
             "× native = p50 ratio to the native cell of the same workload, backend and "
             "device in this run (program workloads, which have none: to the preview1 cell "
@@ -284,16 +386,14 @@ def warning_blocks(s: pd.DataFrame) -> list[Block]:
     """Noisy cells and outputs that differ from their baseline."""
     blocks: list[Block] = []
     noisy = noisy_cells(s)
-    if not noisy.empty:
-        names = ", ".join(f"{md(_cell(r))} ({r['cv']:.1%})" for _, r in noisy.iterrows())
+    if not noisy.empty:  # one line with a count: the cells are marked ⚠ in the table
+        measured = int((s["status"] == "ok").sum())
         blocks.append(
             Block(
                 "warn",
-                f"⚠ Noise warning: {len(noisy)} cell(s) have a coefficient of variation above "
-                f"{NOISE_CV:.0%}: {names}. Differences smaller than their CI are not findings; "
-                "rerun on a quieter machine or with more rounds. A large CV with a small robust "
-                "CV (in brackets in the table: IQR / 1.349 / median) means rare spikes, not a "
-                "broad distribution.",
+                f"⚠ Noise warning: {len(noisy)} of {measured} measured cells have a CV above "
+                f"{NOISE_CV:.0%} (marked ⚠ in the table): a difference within its CI is not a "
+                "finding.",
             )
         )
     disagree = s[(s["status"] == "ok") & (s["agrees"].astype(str).str.lower() == "false")]
@@ -364,14 +464,17 @@ def ratio_blocks(ratios: pd.DataFrame) -> list[Block]:
     return blocks
 
 
-def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
+def build(run: Run, out: Path, ratios: pd.DataFrame, found: list[Answer]) -> list[Block]:
     """Write the charts into `out` and return the report's blocks; `ratios` is
-    variant_ratios(run.samples)."""
+    variant_ratios(run.samples), `found` answers(run.samples, run.summary)."""
     s = run.summary
     totals = phase_ms(run.samples, "total")
-    blocks = intro_blocks(run, s) + warning_blocks(s)
-    blocks += [Block("h2", "Summary"), summary_table(s)]
+    intro = intro_blocks(run, s)  # the title, then the answer first
+    blocks = intro[:1] + answer_blocks(found, out) + warning_blocks(s)
+    blocks += intro[1:] + [Block("h2", "Summary"), summary_table(s)]
     blocks += precision_blocks(run, s)
+    if (s["status"] == "ok").any():
+        blocks += [Block("h2", "Tails and throughput"), detail_table(s)]
     blocks += not_run_blocks(s) + ratio_blocks(ratios)
     charts_made = [
         ("Latency per cell", charts.latency_chart(s, out)),
@@ -386,6 +489,7 @@ def build(run: Run, out: Path, ratios: pd.DataFrame) -> list[Block]:
             blocks.append(Block("h2", title))
             blocks.append(Block("img", text=title, image=paths[0]))
             blocks.append(Block("p", f"SVG: [{paths[1].name}]({paths[1].name})"))
+    blocks += decoding_blocks(run, s)
     blocks += binding_blocks(run, s, out)
     blocks += [Block("h2", "Run"), meta_block(run)]
     return blocks
@@ -398,13 +502,17 @@ def _planned_rounds(run: Run, s: pd.DataFrame) -> pd.Series:
 
 def to_markdown(blocks: list[Block]) -> str:
     out: list[str] = []
-    for b in blocks:
+    for i, b in enumerate(blocks):
         if b.kind == "h1":
             out.append(f"# {b.text}")
         elif b.kind == "h2":
             out.append(f"## {b.text}")
         elif b.kind == "p":
             out.append(b.text)
+        elif b.kind == "li":
+            out.append(f"- {b.text}")
+            if i + 1 < len(blocks) and blocks[i + 1].kind == "li":
+                continue  # list items stay together
         elif b.kind == "warn":
             out.append(f"> **{b.text}**")
         elif b.kind == "img":
@@ -421,7 +529,8 @@ def to_markdown(blocks: list[Block]) -> str:
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}
 table{border-collapse:collapse;font-size:0.85em}td,th{border:1px solid #ccc;padding:2px 6px}
 th{background:#eee}.warn{background:#fff3cd;border:2px solid #e0a800;padding:0.6em;
-font-weight:bold}img{max-width:100%}code{background:#f4f4f4}"""
+font-weight:bold}img{max-width:100%}code{background:#f4f4f4}
+p.answer{margin:0.2em 0 0.2em 1.2em}"""
 
 
 INLINE = re.compile(r"\\(.)|`([^`]+)`|\[([^\]]+)\]\(([^)]+)\)")
@@ -465,6 +574,8 @@ def to_html(blocks: list[Block]) -> str:
             # HTML the PNG is already inline, so drop them.
             if not b.text.startswith("SVG: "):
                 out.append(f"<p>{_inline_md(b.text)}</p>")
+        elif b.kind == "li":
+            out.append(f'<p class="answer">{_inline_md(b.text)}</p>')
         elif b.kind == "warn":
             out.append(f'<p class="warn">{_inline_md(b.text)}</p>')
         elif b.kind == "img":
@@ -489,13 +600,15 @@ def write_report(run_dir: str | Path, out: str | Path | None = None, slides: boo
     out = Path(out) if out is not None else run.folder_in(Path("reports"))
     out.mkdir(parents=True, exist_ok=True)
     ratios = variant_ratios(run.samples)  # one computation for the table and the slide titles
-    blocks = build(run, out, ratios)
+    found = answers(run.samples, run.summary)  # one computation for the report and slides
+    blocks = build(run, out, ratios, found)
     if slides:
-        paths = write_slides(run.summary, phase_ms(run.samples, "total"), ratios, out / "slides")
+        paths = write_slides(run.summary, phase_ms(run.samples, "total"), found, out / "slides")
         if paths:
             blocks.insert(-2, Block("h2", "Slides"))
             listing = ", ".join(f"[{p.name}](slides/{p.name})" for p in paths)
-            blocks.insert(-2, Block("p", f"16:9 set in `slides/`: {listing}"))
+            blocks.insert(-2, Block("p", f"The deck: `slides/deck.html` (16:9, one slide per "
+                                         f"page); the slides: {listing}"))  # fmt: skip
     (out / "report.md").write_text(to_markdown(blocks))
     (out / "report.html").write_text(to_html(blocks))
     return out / "report.md"

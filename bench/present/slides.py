@@ -13,7 +13,8 @@ from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import SubFigure
 from matplotlib.patches import Patch
 
-from bench.analyze import stats
+from bench.analyze.answers import Answer
+from bench.present import answers as answers_view
 from bench.present.charts import (
     PHASE_COLORS,
     SLIDE_FONT,
@@ -28,6 +29,7 @@ from bench.present.charts import (
     style,
     variant_legend,
 )
+from bench.present.deck import write_deck
 from bench.present.release_charts import draw, release_groups
 from bench.results.schema import NOISE_CV
 from contracts.cells import Cell
@@ -49,32 +51,44 @@ def _slide(title: str, subtitle: str = "") -> SubFigure:
     return body
 
 
-def workload_finding(df: pd.DataFrame, ratios: pd.DataFrame) -> str:
-    """The headline for one workload: adapted vs preview1 on the same host, backend
-    and device if both ran (bench.analyze.summarize.variant_ratios, the report's own numbers),
-    else the best wasm variant vs native."""
-    mine = ratios[(ratios["workload"].isin(df["workload"])) & (ratios["variant"] == "adapted")]
-    if not mine.empty:
-        # The official runtime's result (the pinned one) is the headline when it ran.
-        r = mine.sort_values(
-            "host", key=lambda hs: hs.map(lambda h: not is_official(h)), kind="stable"
-        ).iloc[0]
-        ratio = stats.Ratio(r["ratio"], r["ci_low"], r["ci_high"])
-        return f"adapted vs preview1 ({r['host']}, {r['backend']}): {ratio.pct()}"
-    wasm = df[df["variant"] != "native"].dropna(subset=["overhead_vs_native"])
-    if not wasm.empty:
-        best = wasm.loc[wasm["overhead_vs_native"].idxmin()]
-        r = stats.Ratio(
-            best["overhead_vs_native"], best["overhead_ci_low"], best["overhead_ci_high"]
+def workload_finding(df: pd.DataFrame, found: list[Answer]) -> str:
+    """The headline for one workload, from the report's own answers: on the official
+    runtime where it ran, adapted vs preview1, else component vs preview1, else the
+    wasm variant vs native-c (or native); 'no measurable difference' when its CI says
+    so. Without a wasm cell: the fastest cell, or the native baseline alone."""
+    mine = [a for a in found if a.cell.workload in set(df["workload"])]
+    order = [("adapted", "preview1"), ("component", "preview1"), ("preview1", "native-c"),
+             ("preview1", "native")]  # fmt: skip
+    rank = {q: i for i, q in enumerate(order)}
+    mine.sort(key=lambda a: (rank.get((a.cell.variant, a.vs), len(order)),
+                             not is_official(a.cell.host)))  # fmt: skip
+    if mine:
+        a = mine[0]
+        said = (
+            answers_view.size(a)
+            if a.measurable
+            else f"no measurable difference (within ±{a.within_pct:.1f}%)"
         )
-        return f"fastest wasm: {cell_label(best)} ({best['backend']}) vs native {r.pct()}"
+        return f"{a.cell.variant} vs {a.vs} ({a.cell.host}, {a.cell.backend}): {said}"
     return "native baseline only"
 
 
-def slide_variants(df: pd.DataFrame, ratios: pd.DataFrame, workload: str) -> SubFigure:
+def slide_answer(found: list[Answer]) -> SubFigure:
+    """The answer first: every question of the run as one chart."""
+    measurable = sum(a.measurable for a in found)
+    body = _slide(
+        f"The answer: {measurable} of {len(found)} differences measurable",
+        "per-iteration time vs the reference, % with 95% CI; hollow: no measurable "
+        "difference; our Python host apart from the official runtime",
+    )
+    answers_view.draw(body, found)
+    return body
+
+
+def slide_variants(df: pd.DataFrame, found: list[Answer], workload: str) -> SubFigure:
     d = df[df["workload"] == workload]
     fig = _slide(
-        f"{workload}: {workload_finding(d, ratios)}",
+        f"{workload}: {workload_finding(d, found)}",
         "latency p50 with 95% CI; lower is better",
     )
     ax = fig.subplots()
@@ -255,17 +269,19 @@ def slide_throughput(df: pd.DataFrame) -> SubFigure:
 
 
 def write_slides(
-    summary: pd.DataFrame, totals: dict[Cell, np.ndarray], ratios: pd.DataFrame, out: Path
+    summary: pd.DataFrame, totals: dict[Cell, np.ndarray], found: list[Answer], out: Path
 ) -> list[Path]:
-    """The 16:9 meeting set, numbered in presentation order; `ratios` is
-    bench.analyze.summarize.variant_ratios of the same run (the slide titles quote it)."""
+    """The 16:9 meeting set, numbered in presentation order, and deck.html (bench.present.
+    deck); `found` is bench.analyze.answers of the same run (the slide titles quote it)."""
     df = measured(summary)
     if df.empty:
         return []
     figs: list[tuple[str, Callable[[], SubFigure]]] = []
+    if found:
+        figs.append(("answer", lambda: slide_answer(found)))
     for w in dict.fromkeys(df["workload"]):
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in str(w))
-        figs.append((f"variants-{safe}", lambda w=w: slide_variants(df, ratios, w)))
+        figs.append((f"variants-{safe}", lambda w=w: slide_variants(df, found, w)))
     figs += [
         ("overhead-heatmap", lambda: slide_overhead_heatmap(df)),
         ("distributions", lambda: slide_distributions(df, totals)),
@@ -278,7 +294,7 @@ def write_slides(
     for i, (name, make) in enumerate(figs, 1):
         with style(SLIDE_FONT):
             paths += save(make(), out, f"{i:02d}-{name}")
-    return paths
+    return paths + [write_deck([p for p in paths if p.suffix == ".png"], out / "deck.html")]
 
 
 def slide_releases(summary: pd.DataFrame) -> SubFigure:

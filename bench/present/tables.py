@@ -1,19 +1,24 @@
-"""Console tables (rich): the run summary, variants side by side, compare verdicts."""
+"""What `run` prints when it ends: a compact summary that fits 100 columns (a CI log
+wraps nothing), or the same as JSON for machines (`--format json`)."""
 
 from __future__ import annotations
 
 import math
 import os
 import sys
+from typing import Any
 
 import pandas as pd
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from bench.analyze import stats
+from bench.analyze.headline import MEASURE_UNITS
+from bench.analyze.outcome import Outcome
+from bench.analyze.outcome import outcome as run_outcome
 from bench.results.schema import NOISE_CV
-from contracts.phases import ITERATION_PHASES, TOTAL
+from contracts.cells import Cell
+
+WIDTH = 100  # columns the summary fits
+_NUMBERS = 58  # columns of a summary line after the cell name
 
 
 def plain_console(**options: object) -> Console:
@@ -30,39 +35,44 @@ def stdout_console() -> Console:
     return plain_console(width=int(os.environ.get("COLUMNS", 200)))
 
 
-def fmt(value: object, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+def width() -> int:
+    """The summary's width: WIDTH, or $COLUMNS where it is set (a wide terminal)."""
+    try:
+        return max(WIDTH, int(os.environ.get("COLUMNS", WIDTH)))
+    except ValueError:
+        return WIDTH
+
+
+def num(value: object, sig: int = 3) -> str:
+    """`sig` significant digits in fixed notation (never 1.8e+02); '-' when missing."""
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
         return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:.0f}"
-    return str(value)
+    if not math.isfinite(v):
+        return "-"
+    if v == 0:
+        return "0"
+    digits = max(0, sig - 1 - math.floor(math.log10(abs(v))))
+    return f"{v:.{digits}f}"
 
 
-def print_summary(summary: pd.DataFrame) -> None:
-    table = Table(title="wasi-nn bench summary (p50 of set_input+compute+get_output per iteration)")
-    for col in ("workload", "variant", "host", "backend", "device", "status", "p50 ms", "95% CI", "cv (robust)",
-                "vs native", "vs native-c", "CI ±%", "binding", "agrees", "reason"):  # fmt: skip
-        table.add_column(col, overflow="fold")
-    for _, row in summary.iterrows():
-        status = row["status"]
-        colour = {"ok": "green", "failed": "red", "unsupported": "yellow", "skipped": "dim"}.get(
-            status, ""
-        )
-        cv = row.get("cv")
-        noisy = isinstance(cv, float) and not math.isnan(cv) and cv > NOISE_CV
-        ci = (
-            f"[{fmt(row.get('p50_ci_low_ms'))}, {fmt(row.get('p50_ci_high_ms'))}]"
-            if status == "ok"
-            else ""
-        )
-        table.add_row(
-            row["workload"], row["variant"], row["host"], row["backend"], row["device"],
-            Text(status, style=colour), fmt(row.get("p50_ms")), ci,
-            Text(fmt(cv, 2) + f" ({fmt(row.get('cv_robust'), 2)})", style="yellow" if noisy else ""), fmt(row.get("overhead_vs_native")),
-            fmt(row.get("overhead_vs_native_c")), _ci_cell(row), _binding_cell(row),
-            fmt(row.get("agrees")), str(row.get("reason") or "")[:160],
-        )  # fmt: skip
-    stdout_console().print(table)
+def fmt(value: object, digits: int = 3) -> str:
+    """A value for a console cell: numbers as num(), anything else as text."""
+    return num(value, digits) if isinstance(value, float) else str(value)
+
+
+def _clip(text: str, width: int) -> str:
+    """`text` in at most `width` columns, cut in the middle (both ends say most)."""
+    if len(text) <= width:
+        return text
+    half = (width - 1) // 2
+    return text[:half] + "…" + text[len(text) - (width - 1 - half) :]
+
+
+def _name(key: Cell) -> str:
+    """A cell as the summary names it: its key, without the device when that is the cpu."""
+    return key.key.removesuffix("/cpu")
 
 
 def _truthy(value: object) -> bool:
@@ -70,40 +80,94 @@ def _truthy(value: object) -> bool:
     return str(value).strip().lower() in ("true", "1", "1.0")
 
 
-def _ci_cell(row: pd.Series) -> str | Text:
-    """The headline CI half-width, red when the run's --target-ci was not reached."""
-    width = fmt(row.get("headline_ci_pct"), 2)
-    met = row.get("target_ci_met")
-    if met is None or (isinstance(met, float) and math.isnan(met)) or width == "-":
-        return width
-    if _truthy(met):
-        return width
-    return Text(f"{width} (target {fmt(row.get('target_ci_pct'))})", style="red")
-
-
-def _binding_cell(row: pd.Series) -> str:
-    """Binding share of the total; marked when the time is mostly binding."""
-    share = row.get("binding_share")
-    if share is None or (isinstance(share, float) and math.isnan(share)):
-        return "-"
-    text = f"{share:.0%}"
-    return f"[magenta]{text} binding-bound[/]" if _truthy(row.get("binding_bound")) else text
-
-
-def print_variant_ratios(ratios: pd.DataFrame) -> None:
-    """adapted and component vs preview1 (bench.analyze.summarize.variant_ratios)."""
-    if ratios.empty:
-        return
-    table = Table(
-        title="adapted and component vs preview1 (same run; median ratio [95% CI], Δ µs per iteration)"
-    )
-    for col in ("workload", "host", "backend", "device", "variant", "vs preview1", "Δ total", "Δ set_input",
-                "Δ compute", "Δ get_output"):  # fmt: skip
-        table.add_column(col)
-    for _, r in ratios.iterrows():
-        deltas = [fmt(r[f"delta_{p}_us"]) for p in (TOTAL, *ITERATION_PHASES)]
-        ratio = stats.Ratio(r["ratio"], r["ci_low"], r["ci_high"]).pct()
-        table.add_row(
-            r["workload"], r["host"], r["backend"], r["device"], r["variant"], ratio, *deltas
+def summary_lines(
+    summary: pd.DataFrame, result: Outcome | None = None, measure: str = "wall"
+) -> list[str]:
+    """The run's cells in at most WIDTH columns: one line per measured cell, then one
+    line per cell that did not run (status: reason), then the counts."""
+    outcome = result or run_outcome(summary)
+    cols = width()
+    unit = MEASURE_UNITS.get(measure, measure)
+    ok = summary[summary["status"].astype(str) == "ok"]
+    names = {i: _name(Cell.from_row(r)) for i, r in ok.iterrows()}
+    name_w = min(max([len(n) for n in names.values()] + [4]), cols - _NUMBERS)
+    head = f"{'cell':<{name_w}}  {'p50 ' + unit:>9}  {'95% CI':<17}  ×native  ×native-c  CI±%"
+    lines = [head]
+    noisy = set(outcome.noisy)
+    missed = set(outcome.target_missed)
+    for i, r in ok.iterrows():
+        key = Cell.from_row(r)
+        ci = f"[{num(r.get('p50_ci_low_ms'))}, {num(r.get('p50_ci_high_ms'))}]"
+        marks = ("!" if key in noisy else "") + ("✗" if key in missed else "")
+        lines.append(
+            f"{_clip(names[i], name_w):<{name_w}}  {num(r.get('p50_ms')):>9}  {ci:<17}  "
+            f"{num(r.get('overhead_vs_native')):>7}  {num(r.get('overhead_vs_native_c')):>9}  "
+            f"{num(r.get('headline_ci_pct'), 2):>4} {marks}".rstrip()
         )
-    stdout_console().print(table)
+    for _, r in summary[summary["status"].astype(str) != "ok"].iterrows():
+        reason = " ".join(str(r.get("reason") or "").split())  # one line
+        head = f"{r['status']:<11} {_name(Cell.from_row(r))}: "
+        lines.append(head + _clip(reason, max(cols - len(head), 10)))
+    counts = ", ".join(f"{n} {s}" for s, n in outcome.counts.items())
+    lines.append(f"{outcome.cells} cells: {counts}")
+    if outcome.noisy:
+        lines.append(
+            f"{len(outcome.noisy)} of {len(ok)} measured cells noisy (CV > {NOISE_CV:.0%}, "
+            "marked !): differences within their CI are not findings"
+        )
+    if outcome.target_missed:
+        lines.append(f"{len(outcome.target_missed)} wasm cell(s) short of --target-ci (✗)")
+    return [_clip(line, cols) for line in lines]
+
+
+def print_summary(
+    summary: pd.DataFrame, result: Outcome | None = None, measure: str = "wall"
+) -> None:
+    """summary_lines on stdout, as they are (no markup is read: names and reasons come
+    from guests and run folders)."""
+    for line in summary_lines(summary, result, measure):
+        print(line)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return _json_value(value.item())
+    return value
+
+
+JSON_COLUMNS = (
+    "status", "reason", "rounds", "n", "p50_ms", "p50_ci_low_ms", "p50_ci_high_ms", "cv",
+    "cv_robust", "overhead_vs_native", "overhead_ci_low", "overhead_ci_high",
+    "overhead_vs_native_c", "overhead_c_ci_low", "overhead_c_ci_high", "headline_vs",
+    "headline_ci_pct", "target_ci_met", "binding_bound", "agrees",
+)  # fmt: skip
+
+
+def run_json(
+    run_dir: str, summary: pd.DataFrame, outcome: Outcome, code: int, measure: str = "wall"
+) -> dict[str, Any]:
+    """`run --format json`: the run folder, exit code and why, counts, and per cell its
+    key and summary statistics (NaN as null; the columns of docs/results.md)."""
+    cells = []
+    for _, r in summary.iterrows():
+        entry = Cell.from_row(r).to_dict()
+        for col in JSON_COLUMNS:
+            if col in r:
+                value = r[col]
+                if col in ("target_ci_met", "binding_bound", "agrees") and not pd.isna(value):
+                    value = _truthy(value)
+                entry[col] = None if pd.isna(value) else _json_value(value)
+        cells.append(entry)
+    return {
+        "run_dir": run_dir,
+        "exit_code": code,
+        "exit_reason": outcome.why(code),
+        "measure": measure,
+        "counts": outcome.counts,
+        "noisy": [k.key for k in outcome.noisy],
+        "failed": [k.key for k in outcome.failed],
+        "target_missed": [k.key for k in outcome.target_missed],
+        "cells": cells,
+    }

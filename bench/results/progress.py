@@ -47,7 +47,17 @@ def cell_row(s: CellState, offline_k: int = 0) -> dict[str, Any]:
         "guest_properties": s.notes.get("guest_properties", ""),
         "offline_k": offline_k if s.offline_ips else None,
         "offline_ips": s.offline_ips,
+        **abi_bytes(s.notes),
     }
+
+
+def abi_bytes(notes: dict[str, str]) -> dict[str, int]:
+    """A generative cell's counted bytes per decode step (hosts/decoding.py)."""
+    i, o = notes.get("abi_bytes_in_per_token"), notes.get("abi_bytes_out_per_token")
+    if i is None or o is None:
+        return {}
+    return {"abi_bytes_per_token": int(i) + int(o), "abi_bytes_in_per_token": int(i),
+            "abi_bytes_out_per_token": int(o)}  # fmt: skip
 
 
 def read_progress(run_dir: Path) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from contracts.phases import HOST_WORK_PHASES, ITERATION_PHASES, ROUND_PHASES
 
 SCHEMA_VERSION = 1
+NAN = float("nan")
 
 # samples.parquet. Iteration phases have iteration >= 0; once-per-round host
 # phases (compile, instantiate, load, init) are stored with iteration == -1.
@@ -55,6 +56,10 @@ CELL_COLUMNS = [
     "guest_properties",  # JSON object the guest got from the host's query ({}: none; docs/properties.md)
     "offline_k",  # concurrent instances in the offline-throughput pass (empty: not measured)
     "offline_ips",  # offline throughput, samples/s summed over those instances
+    # generative workloads (docs/decoding.md), counted by the guest (native: by the host)
+    "abi_bytes_per_token",  # bytes handed to + taken from wasi-nn per decode step
+    "abi_bytes_in_per_token",  # handed over by set_input
+    "abi_bytes_out_per_token",  # taken back by get_output
 ]
 
 
@@ -97,7 +102,20 @@ class CellStats(Latency):
     binding_bound: bool | None  # binding_share > BINDING_BOUND: the time is mostly binding
 
 
-STAT_COLUMNS = [f.name for f in fields(CellStats)]
+@dataclass(frozen=True)
+class Decoding:
+    """A generative cell's statistics (docs/decoding.md): its iterations are decode
+    steps, one token each; NaN for every other cell."""
+
+    ttft_ms: float = NAN  # time to first token: the prompt fed and the first token out (median)
+    itl_p50_ms: float = NAN  # inter-token latency (one decode step, argmax included)
+    itl_p90_ms: float = NAN
+    itl_p99_ms: float = NAN
+    tokens_per_s: float = NAN  # decode rate: 1000 / mean inter-token latency
+    abi_share: float = NAN  # (set_input + get_output) / total, medians: the time moving data
+
+
+STAT_COLUMNS = [f.name for f in (*fields(CellStats), *fields(Decoding))]
 # plus "<phase>_p50_ms" for set_input, compute, get_output, compile, instantiate, load, init,
 # and the host-work phases host_set_input, host_compute, host_get_output (wasmtime-py).
 PHASE_MEDIAN_COLUMNS = [

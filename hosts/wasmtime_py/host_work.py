@@ -54,10 +54,11 @@ class HostWork:
 
         return wrapper
 
-    def per_iteration(self, iterations: int) -> dict[str, list[int]]:
+    def per_iteration(self, iterations: int, pick: list[int] | None = None) -> dict[str, list[int]]:
         """{"host_set_input": [...], "host_compute": [...], "host_get_output": [...]}
-        for the last `iterations` iterations; {} when the calls do not have the
-        driver's shape (fewer computes than iterations: not our driver)."""
+        for the last `iterations` iterations (or the iterations numbered in `pick`: a
+        generate job's decode steps); {} when the calls do not have the driver's shape
+        (fewer computes than iterations: not our driver)."""
         # One iteration = set_input* compute get_output*: a set_input after a compute,
         # or a second compute, starts the next one.
         iters: list[dict[str, int]] = []
@@ -72,7 +73,12 @@ class HostWork:
             computed = computed or phase == "compute"
         if not computed:
             iters.pop()  # the last iteration never computed
-        if len(iters) < iterations or iterations <= 0:
+        if pick is not None:
+            if not pick or len(iters) <= max(pick):
+                return {}
+            last = [iters[i] for i in pick]
+        elif len(iters) < iterations or iterations <= 0:
             return {}
-        last = iters[-iterations:]
+        else:
+            last = iters[-iterations:]
         return {HOST_WORK_PHASES[p]: [s[p] for s in last] for p in HOST_WORK_PHASES}

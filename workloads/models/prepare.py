@@ -71,11 +71,16 @@ def prepare_model(
     onnx_path: str | Path | None,
     input_shapes: dict[str, list[int]] | None,
     cache_dir: str | Path | None = None,
+    state: dict[str, str] | None = None,
 ) -> PreparedModel:
     """Build (zoo `builder` + `params`) or adopt (`onnx_path` + `input_shapes`) a model.
 
     A user's model is never rewritten: model.onnx is the file's bytes (sha256 checked on
     every use of the cache); `input_shapes` must fit its declared inputs and size the IR.
+    `state` (input name -> output name) makes the OpenVINO IR stateful: each pair
+    becomes internal state (ReadValue/Assign) that the request keeps from one infer to
+    the next, and leaves the IR's inputs and outputs; `inputs`/`outputs` then describe
+    the IR, and the ONNX file (which cannot hold state) is the stateless form.
     Returns the cached copy when the same recipe was prepared before.
     Raises ModelError with a one-line message naming the file/builder and input.
     """
@@ -111,12 +116,15 @@ def prepare_model(
             return check_user_model(path, shapes)
 
     recipe["prepare"] = PREPARE_VERSION
+    if state:
+        recipe["state"] = dict(sorted(state.items()))
+        stem += "-stateful"
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
     folder = folder_root / f"{stem}-{key[:16]}"
     original = None if onnx_path is None else (Path(onnx_path), recipe["onnx_sha256"])
     byo_shapes = shapes if original else None  # zoo models are sized by their params
     prepared = _load_cached(folder, original) or _build(
-        folder, make, source, key, original, byo_shapes
+        folder, make, source, key, original, byo_shapes, state or {}
     )
     prepared.source = source  # the same bytes may have been cached from another path
     if builder is not None:
@@ -127,9 +135,9 @@ def prepare_model(
 # -- cache ---------------------------------------------------------------------------
 
 
-def _files(folder: Path, has_ir: bool, sha256: str, opset: int) -> ModelFiles:
+def _files(folder: Path, has_ir: bool, sha256: str, opset: int, stateful: bool) -> ModelFiles:
     ir = (str(folder / "model.xml"), str(folder / "model.bin")) if has_ir else (None, None)
-    return ModelFiles(str(folder / "model.onnx"), ir[0], ir[1], sha256, opset)
+    return ModelFiles(str(folder / "model.onnx"), ir[0], ir[1], sha256, opset, stateful)
 
 
 Original = tuple[Path, str] | None  # a user's model: its path and the sha256 of its bytes
@@ -139,7 +147,7 @@ def _load_cached(folder: Path, original: Original = None) -> PreparedModel | Non
     try:
         meta = json.loads((folder / "meta.json").read_text())
         has_ir = meta["openvino_ir_version"] is not None
-        files = _files(folder, has_ir, meta["sha256"], meta["opset"])
+        files = _files(folder, has_ir, meta["sha256"], meta["opset"], bool(meta.get("state")))
         paths = [files.onnx] + ([files.ir_xml, files.ir_bin] if has_ir else [])
         if meta["prepare"] != PREPARE_VERSION or not all(Path(p).is_file() for p in paths):
             raise ValueError("stale")
@@ -193,7 +201,7 @@ def _write_onnx(model: onnx.ModelProto, onnx_file: Path, source: str, original: 
 
 def _build(
     folder: Path, make, source: str, key: str, original: Original = None,
-    shapes: dict[str, list[int]] | None = None,
+    shapes: dict[str, list[int]] | None = None, state: dict[str, str] | None = None,
 ) -> PreparedModel:  # fmt: skip
     tmp = folder.parent / f".tmp-{folder.name}-{os.getpid()}-{secrets.token_hex(4)}"
     tmp.mkdir(parents=True)
@@ -206,10 +214,17 @@ def _build(
         ir_shapes = "static"
         try:
             ir_version, outputs, ir_shapes = convert_ir(
-                onnx_file, tmp / "model.xml", inputs, outputs, shapes or {}
+                onnx_file, tmp / "model.xml", inputs, outputs, shapes or {}, state
             )
+            inputs = [t for t in inputs if t.name not in (state or {})]
             ir_error = None
+        except ModelError:
+            raise
         except Exception as e:  # the onnx backend can still run it; say why openvino cannot
+            if state:  # the stateful form is the IR: without one there is nothing to run
+                raise ModelError(
+                    f"{source}: OpenVINO cannot make it stateful: {one_line(e)}"
+                ) from None
             ir_version, ir_error = None, f"OpenVINO conversion failed: {one_line(e)}"
             for leftover in ("model.xml", "model.bin"):
                 (tmp / leftover).unlink(missing_ok=True)
@@ -231,6 +246,7 @@ def _build(
             "build_s": round(time.perf_counter() - start, 3),
             "ir_error": ir_error,
             "ir_shapes": ir_shapes,
+            "state": state or {},
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
         try:
@@ -270,9 +286,11 @@ def convert_ir(
     inputs: list[TensorDesc],
     outputs: list[TensorDesc],
     shapes: dict[str, list[int]],
+    state: dict[str, str] | None = None,
 ) -> tuple[int, list[TensorDesc], str]:
     """Write model.xml/.bin; returns the IR version, the outputs with OpenVINO's static
     dims, and whether the IR's inputs are static ("static", else "dynamic (why)").
+    `state`: the input/output pairs made internal state (gone from the outputs returned).
 
     The IR keeps the model's tensor names and nothing else (no "0", "1", ... aliases): the
     adapter sends real names (docs/adapter.md), so runs use the model as the user has it.
@@ -302,6 +320,9 @@ def convert_ir(
         except Exception as e:  # runs as declared: OpenVINO resolves the dims per request
             model = ov.Core().read_model(str(onnx_file))
             ir_shapes = f"dynamic (OpenVINO reshape failed: {one_line(e)})"
+    if state:
+        _make_stateful(model, state, inputs, outputs)
+        outputs = [t for t in outputs if t.name not in state.values()]
     fixed = []
     for desc in outputs:
         port = _port(model.outputs, desc.name, "output")
@@ -312,6 +333,28 @@ def convert_ir(
     ov.save_model(model, str(xml), compress_to_fp16=False)
     version = int(ET.parse(xml).getroot().get("version", "0"))
     return version, fixed, ir_shapes
+
+
+def _make_stateful(
+    model, state: dict[str, str], inputs: list[TensorDesc], outputs: list[TensorDesc]
+) -> None:
+    """OpenVINO's MakeStateful: each (input, output) pair becomes one variable."""
+    from openvino._offline_transformations import apply_make_stateful_transformation
+
+    have_in = {t.name: t for t in inputs}
+    have_out = {t.name: t for t in outputs}
+    for src, dst in state.items():
+        if src not in have_in or dst not in have_out:
+            missing = f"input {src!r}" if src not in have_in else f"output {dst!r}"
+            raise ModelError(f"the model has no {missing} to keep as state", field="generate")
+        a, b = have_in[src], have_out[dst]
+        if (a.dtype, a.shape) != (b.dtype, b.shape) or any(d <= 0 for d in a.shape):
+            raise ModelError(
+                f"state pair {src!r} -> {dst!r}: {a.dtype} {a.shape} vs {b.dtype} {b.shape} "
+                "(a state needs one static shape and dtype)",
+                field="generate",
+            )
+    apply_make_stateful_transformation(model, state)
 
 
 def _port(ports, name: str, what: str):

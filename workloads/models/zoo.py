@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import onnx
 
-from workloads.models import cnn, transformer
+from workloads.models import cnn, decoder, transformer
 from workloads.models.errors import with_defaults
 from workloads.models.graph import OPSET, Builder
 
@@ -48,6 +48,7 @@ BUILDERS: dict[str, Callable[[dict[str, Any]], onnx.ModelProto]] = {
     "mobilenetv2": cnn.mobilenetv2,
     "resnet50": cnn.resnet50,
     "bert_encoder": transformer.bert_encoder,
+    "decoder": decoder.decoder,
 }
 
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -56,6 +57,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "mobilenetv2": cnn.MOBILENETV2_DEFAULTS,
     "resnet50": cnn.RESNET50_DEFAULTS,
     "bert_encoder": transformer.BERT_ENCODER_DEFAULTS,
+    "decoder": decoder.DECODER_DEFAULTS,
 }
 
 __all__ = ["BUILDERS", "BUILDER_VERSION", "DEFAULTS", "OPSET", "parameter_count"]

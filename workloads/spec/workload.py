@@ -17,6 +17,7 @@ from contracts.cells import BACKENDS, DEVICES, VARIANTS
 from contracts.dtypes import DTYPES
 from contracts.hosts import HOST_NAMES
 from workloads.spec.fields import Fields, WorkloadError
+from workloads.spec.generate_file import GenerateSpec, read_generate
 from workloads.spec.program_file import ProgramSpec, read_program
 
 SUITES = ("quick", "full")
@@ -69,8 +70,10 @@ class Workload:
     memory_limit_mb: int = 8192
     guests: dict[str, Path] = field(default_factory=dict)  # variant -> own guest .wasm
     # which bench/measure/kinds module prepares, runs and compares it: "model" | "program"
+    # | "generate"
     kind: str = "model"
     program: ProgramSpec | None = None  # a whole program instead of a model (kinds/program.py)
+    generate: GenerateSpec | None = None  # decode token by token (generate_file.py)
     max_tensor_mb: int | None = (
         None  # None: memory_limit_mb // TENSOR_SHARE (bench.measure.prepare)
     )
@@ -109,8 +112,13 @@ def load_workload(path: Path) -> Workload:
     if "model" not in data:
         raise top.error("model", "is required (a zoo `builder` or a `path` to an .onnx file)")
     _read_model(path, top.table_of("model"), w)
+    if "generate" in data:  # the driver makes the inputs (bench/measure/kinds/generate.py)
+        w.kind = "generate"
+        w.generate = read_generate(top.table_of("generate"))
+        if "inputs" in data:
+            raise top.error("inputs", "a [generate] workload makes its own inputs; remove it")
     inputs = top.table_of("inputs")
-    if not inputs.table:
+    if not inputs.table and w.generate is None:
         raise top.error("inputs", "at least one input is required")
     for input_name in inputs.table:
         w.inputs.append(_input_spec(path, input_name, inputs.table_of(input_name)))

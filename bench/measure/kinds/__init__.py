@@ -6,11 +6,11 @@ A new kind is one module here with an object implementing `WorkloadKind`, listed
 
 from __future__ import annotations
 
-from bench.measure.kinds import model, program
+from bench.measure.kinds import generate, model, program
 from bench.measure.workload_kind import WorkloadKind
 from workloads.spec.workload import Workload
 
-KINDS: dict[str, WorkloadKind] = {k.name: k for k in (model.KIND, program.KIND)}
+KINDS: dict[str, WorkloadKind] = {k.name: k for k in (model.KIND, program.KIND, generate.KIND)}
 
 
 def get_kind(name: str) -> WorkloadKind:

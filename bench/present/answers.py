@@ -1,0 +1,113 @@
+"""The answer first: one sentence per answer (bench.analyze.answers) and one chart of
+them all, the official runtime apart from our Python host (wasmtime-py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure, SubFigure
+
+from bench.analyze.answers import Answer, is_our_host
+from bench.present import charts
+
+
+def _ms(x: float) -> str:
+    """A per-iteration time difference, signed, in the unit that reads best."""
+    return f"{x * 1000:+.1f} µs" if abs(x) < 0.1 else f"{x:+.2f} ms"
+
+
+def where(a: Answer) -> str:
+    device = "" if a.cell.device == "cpu" else f", {a.cell.device}"
+    return f"{a.cell.workload}, {a.cell.host}, {a.cell.backend}{device}"
+
+
+def size(a: Answer) -> str:
+    """How much slower or faster, with the 95% CI: '12.3% slower (95% CI +8.1% to
+    +16.0%)', or as a factor from 2x on ('18.8x slower (95% CI 18.4x to 19.1x)')."""
+    r = a.ratio
+    if r.value >= 2 or r.value <= 0.5:
+        slower = r.value > 1
+        f = (lambda x: x) if slower else (lambda x: 1 / x)
+        lo, hi = sorted((f(r.low), f(r.high)))
+        return (
+            f"{f(r.value):.1f}x {'slower' if slower else 'faster'} (95% CI {lo:.1f}x to {hi:.1f}x)"
+        )
+    pct = (r.value - 1) * 100
+    ci = f"95% CI {(r.low - 1) * 100:+.1f}% to {(r.high - 1) * 100:+.1f}%"
+    return f"{abs(pct):.1f}% {'slower' if pct > 0 else 'faster'} ({ci})"
+
+
+def sentence(a: Answer) -> str:
+    """One sentence: the difference, or that there is none to measure; where it lies."""
+    head = f"{where(a)}: {a.cell.variant} vs {a.vs}:"
+    if not a.measurable:
+        return f"{head} no measurable difference (within ±{a.within_pct:.1f}%)."
+    text = f"{head} {size(a)}"
+    if "total" in a.delta_ms:
+        split = f"compute {_ms(a.compute_ms)}, ABI phases {_ms(a.abi_ms)} per iteration"
+        if a.in_compute:
+            text += f"; it lies in the backend's compute, not the ABI ({split})"
+        else:
+            text += f"; {split} (set_input + get_output)"
+    if a.binding_bound:
+        text += "; our Python host: mostly the wasmtime-py binding"
+    return text + "."
+
+
+def groups(found: list[Answer]) -> list[tuple[str, list[Answer]]]:
+    """The answers in two groups: the runtime as users run it, then our Python host."""
+    official = [a for a in found if not is_our_host(a.cell.host)]
+    ours = [a for a in found if is_our_host(a.cell.host)]
+    return [
+        (title, items)
+        for title, items in (
+            ("the runtime (wasmtime CLI)", official),
+            ("our Python host (wasmtime-py, binding-bound)", ours),
+        )
+        if items
+    ]
+
+
+def draw(fig: Figure | SubFigure, found: list[Answer]) -> None:
+    """The answers into `fig`: one panel per group (groups()), each answer a row, its %
+    difference with the 95% CI; hollow where the CI includes 0."""
+    parts = groups(found)
+    rows = [len(items) for _, items in parts]
+    axes = fig.subplots(len(parts), 1, squeeze=False, height_ratios=rows)[:, 0]
+    for ax, (title, items) in zip(axes, parts, strict=True):
+        _panel(ax, title, items)
+
+
+def answer_chart(found: list[Answer], out: Path, name: str = "answers") -> list[Path]:
+    """The answers as one chart (PNG + SVG) sized to its rows; [] without answers."""
+    if not found:
+        return []
+    with charts.style(11):
+        fig = charts.figure(12.0, 1.2 + 0.32 * len(found) + 0.6 * len(groups(found)))
+        draw(fig, found)
+        fig.suptitle(
+            "The answer: difference of the per-iteration time, % [95% CI] (hollow: within "
+            "the CI of no difference)",
+            fontweight="bold",
+        )
+        return charts.save(fig, out, name)
+
+
+def _panel(ax: Axes, title: str, items: list[Answer]) -> None:
+    y = np.arange(len(items))[::-1]
+    for yi, a in zip(y, items, strict=True):
+        pct = (a.ratio.value - 1) * 100
+        lo, hi = (a.ratio.low - 1) * 100, (a.ratio.high - 1) * 100
+        colour = charts.color(a.cell.variant)
+        ax.errorbar(pct, yi, xerr=[[max(pct - lo, 0)], [max(hi - pct, 0)]], fmt="none",
+                    ecolor=colour, capsize=3, lw=1.5)  # fmt: skip
+        ax.plot(pct, yi, "o", ms=7, color=colour,
+                mfc=colour if a.measurable else "white")  # fmt: skip
+    labels = [f"{where(a)}: {a.cell.variant} vs {a.vs}" for a in items]
+    ax.set_yticks(y, labels, fontsize="small")
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_title(title, loc="left")
+    ax.set_xlabel("% vs the reference (negative: faster)")
+    ax.grid(axis="x", alpha=0.3)
