@@ -121,6 +121,7 @@ class CellJob:
     load_mode: str = "bytes"  # "bytes" | "name"
     options: dict[str, str] = field(default_factory=dict)
     generate: GenerateJob | None = None  # a generative workload (docs/decoding.md)
+    measure: str = "wall"  # contracts.measures: wall | cpu | instructions (docs/measures.md)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,15 +177,17 @@ class WorkerResult:
     peak_rss_kb: int = 0
     notes: dict[str, str] = field(default_factory=dict)
     output_names: list[str] = field(default_factory=list)
+    # the machine's state during the round (contracts/machine.py: MachineState, as a dict)
+    machine_state: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
 
     @classmethod
-    def of_round(cls, r: RoundResult) -> WorkerResult:
+    def of_round(cls, r: RoundResult, machine_state: dict[str, Any]) -> WorkerResult:
         return cls("ok", "", r.per_iteration, r.host_phases, r.peak_rss_kb, r.notes,
-                   list(r.outputs))  # fmt: skip
+                   list(r.outputs), machine_state)  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

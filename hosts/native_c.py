@@ -33,7 +33,7 @@ from pathlib import Path
 from contracts import paths
 from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, RoundResult
 from contracts.logtail import telling_file
-from hosts import guest_io
+from hosts import guest_io, measures
 from hosts.backends import device_problem
 from hosts.base import RUNNABLE, Host, Probe
 from hosts.child import run_child
@@ -251,20 +251,23 @@ class NativeCHost(Host):
         run = guest_io.prepare(job, wasm=made.binary, ours=True)
         env, prop_notes = self._env(job)
         timeout = float(job.options["timeout_s"]) if "timeout_s" in job.options else None
-        # argv[0] stays "driver"; cwd is the guest's "." (paths in argv are relative)
-        child = run_child(
-            run.argv, run.stdout, run.stderr, env, run.preopen, timeout, executable=made.binary
-        )
+        # cwd is the guest's "." (paths in argv are relative)
+        # the job's measure: cpu preloads the clock shim, instructions runs it under callgrind
+        cmd, env = measures.child_command(job, [str(made.binary), *run.argv[1:]], env, False)
+        child = run_child(cmd, run.stdout, run.stderr, env, run.preopen, timeout)
         code = child.code
         if code != 0:
             stderr = run.stderr.read_text(errors="replace")
             if child.timed_out and code < 0:
                 raise CellFailed(f"native-c: killed after the {timeout} s timeout")
+            if why := measures.child_failure(job):
+                raise CellUnsupported(f"valgrind: {why}")
             if LOADER_ERROR in stderr:
                 raise CellUnsupported(f"native-c: {telling_file(run.stderr, 'driver', 2)}")
             why = _driver_error(stderr) or telling_file(run.stderr, "driver") or f"exit {code}"
             raise CellFailed(f"native-c driver exited {code}: {why}")
         result = guest_io.collect(job, run)
+        measures.collect_counts(job, result)
         result.peak_rss_kb = child.peak_rss_kb
         result.notes |= prop_notes
         result.notes |= {

@@ -17,7 +17,12 @@ from onnx import TensorProto, helper
 
 from bench.analyze.runs import load_run
 from bench.results.progress import read_progress
-from bench.results.schema import CELL_COLUMNS, SAMPLE_COLUMNS, SUMMARY_COLUMNS
+from bench.results.schema import (
+    CELL_COLUMNS,
+    ROUND_STATE_COLUMNS,
+    SAMPLE_COLUMNS,
+    SUMMARY_COLUMNS,
+)
 from tests.helpers import REPO, run_cli
 
 
@@ -37,7 +42,16 @@ def test_native_run_writes_a_complete_run_folder(tmp_path: Path) -> None:
     )
     assert p.returncode == 0, p.stderr
     data = load_run(out)
-    assert list(data.samples.columns) == SAMPLE_COLUMNS
+    # every row carries its round's machine state; meta.json the measure and the state at start
+    assert list(data.samples.columns) == SAMPLE_COLUMNS + ROUND_STATE_COLUMNS
+    assert data.samples["under_load"].notna().all() and (data.samples["load1"] >= 0).all()
+    assert data.meta["measure"] == "wall" and set(data.meta["machine_state"]) >= {
+        "load1",
+        "steal_pct",
+        "others_cores",
+        "cpu_mhz",
+        "under_load",
+    }
     assert set(SUMMARY_COLUMNS) <= set(data.summary.columns)
     assert list(data.cells.columns) == CELL_COLUMNS
     s = data.summary.set_index("backend")

@@ -34,6 +34,9 @@ FIELDS: dict[str, tuple[type, ...]] = {
     "workloads": (dict,),
     "backends": (dict,),
     "config": (dict,),
+    "measure": TEXT_OR_NONE,
+    "measure_unit": TEXT_OR_NONE,
+    "machine_state": (dict, type(None)),
 }
 WORKLOAD_NUMBERS = ("warmup", "iterations", "rounds", "threads", "io_bytes")
 SHARD = re.compile(r"[0-9]{1,6}/[0-9]{1,6}")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from rich.progress import (
     BarColumn,
@@ -15,6 +18,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )  # fmt: skip
 
+from bench.analyze.load import rounds_under_load
 from bench.analyze.outcome import outcome
 from bench.analyze.runs import measure_of
 from bench.cli import args as types
@@ -32,6 +36,8 @@ from bench.measure.options import (
 from bench.present import tables
 from bench.results.progress import OFFLINE_ROUND
 from bench.results.run_plan import Overrides
+from bench.results.store import read_samples
+from contracts import machine, measures
 from contracts.cells import BACKENDS, DEVICES, VARIANTS
 from contracts.hosts import host_choices
 
@@ -89,6 +95,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                      help="with --target-ci: time budget of the run, e.g. 90s, 15m, 1h "
                           f"(default {DEFAULT_MAX_TIME_S / 60:g}m; the planned rounds always "
                           "complete)")  # fmt: skip
+    run.add_argument("--measure", default=measures.DEFAULT, metavar="|".join(measures.MEASURES),
+                     help="what each sample is: wall (elapsed time, default), cpu (the host "
+                          "process's CPU time) or instructions (counted under valgrind's "
+                          "callgrind); docs/measures.md")  # fmt: skip
     run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish an interrupted run")
     run.add_argument("--report", action="store_true", help="write the report when done")
     run.add_argument("--format", choices=["text", "json"], default="text",
@@ -116,10 +126,33 @@ def _options(args: argparse.Namespace) -> RunOptions:
         out=args.out,
         seed=args.seed,
         shard=args.shard,
-        offline_k=args.offline,
+        # offline throughput is samples per second: wall time only
+        offline_k=args.offline if args.measure == measures.WALL else 0,
         target_ci=args.target_ci,
         max_time_s=args.max_time if args.max_time is not None else DEFAULT_MAX_TIME_S,
+        measure=args.measure,
     )
+
+
+def _check_measure(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
+    """Validate --measure (valgrind installed on first use for instructions), then watch
+    the machine for a second: its state goes to meta.json, and a busy machine is said
+    before anything is measured. Bad input raises a UserError before any folder exists."""
+    measures.check(args.measure)
+    if args.measure == measures.INSTRUCTIONS:
+        from hosts.measures.callgrind import ensure_valgrind
+
+        ensure_valgrind(say)
+    state = machine.sample_state(1.0)
+    if state.under_load:
+        hint = (
+            ""
+            if args.measure != measures.WALL
+            else "; --measure instructions or cpu hold up better"
+        )
+        console.print(f"warning: the machine is busy ({state.describe()}): "
+                      f"wall times will be noisy{hint}", style="yellow")  # fmt: skip
+    return asdict(state)
 
 
 def _refusal(args: argparse.Namespace) -> str | None:
@@ -129,7 +162,8 @@ def _refusal(args: argparse.Namespace) -> str | None:
                  ("--shard", args.shard), ("--iterations", args.iterations), ("--warmup", args.warmup),
                  ("--rounds", args.rounds), ("--timeout", args.timeout),
                  ("--memory-limit", args.memory_limit), ("--target-ci", args.target_ci),
-                 ("--max-time", args.max_time)) if value]  # fmt: skip
+                 ("--max-time", args.max_time),
+                 ("--measure", args.measure != measures.DEFAULT)) if value]  # fmt: skip
         if given:
             return f"--resume continues the run as planned; drop {', '.join(given)}"
     elif args.max_time is not None and args.target_ci is None:
@@ -141,7 +175,10 @@ def run(args: argparse.Namespace) -> int:
     if refusal := _refusal(args):
         console.print(f"wasinn-bench run: error: {refusal}")
         return 2
-    options = ResumeOptions(args.resume) if args.resume else _options(args)
+    options: RunOptions | ResumeOptions = ResumeOptions(args.resume)
+    if not args.resume:
+        options = _options(args)
+        options.machine_state = _check_measure(args, console.log)
     bar = _ProgressBar()  # starts when the run has a plan: bad input prints only its line
     try:
         done = execute(options, console.log, bar.on_event)
@@ -167,6 +204,9 @@ def _report(args: argparse.Namespace, done: Outcome) -> int:
         return 130
     if done.stop:  # --target-ci: the run stopped by itself; say why
         console.print(f"stopped: {done.stop.text()}", style="bold")
+    loaded, known = rounds_under_load(read_samples(done.run_dir))
+    if loaded:  # docs/measures.md: another process kept half a core busy, or steal >= 5%
+        console.print(f"rounds measured under load: {loaded} of {known}", style="yellow")
     console.print(f"results: {done.run_dir}")
     if args.report:
         from bench.present.report import write_report

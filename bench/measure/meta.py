@@ -13,7 +13,7 @@ from bench.measure.stop_rule import StopReason
 from bench.measure.workload_kind import PreparedWorkload
 from bench.results.run_plan import Plan
 from bench.results.schema import SCHEMA_VERSION
-from contracts import machine, paths
+from contracts import machine, measures, paths
 from contracts.cells import Cell
 from contracts.hosts import HOST_TABLE
 
@@ -82,7 +82,7 @@ def build_meta(
                 "warmup": p.workload.warmup,
                 "iterations": p.workload.iterations,
                 "rounds": p.workload.rounds,
-                "threads": p.workload.threads,
+                "threads": 1 if plan.measure == measures.INSTRUCTIONS else p.workload.threads,
                 # bytes that cross the wasi-nn boundary per iteration (inputs + outputs):
                 # the report's conversion cost per MB
                 "io_bytes": p.io_bytes(),
@@ -90,6 +90,10 @@ def build_meta(
             for name, p in prepared.items()
         },  # fmt: skip
         "backends": {f"{b}/{d}": v for (b, d), v in (properties or {}).items()},
+        # what every sample is (docs/measures.md), and the machine's state before measuring
+        "measure": plan.measure,
+        "measure_unit": measures.UNITS.get(plan.measure, ""),
+        "machine_state": plan.machine_state,
         # config.stop_reason: the stop's sentence, where readers have always found it
         "config": plan.config() | {"stop_reason": stop.text() if stop else None},
         "stop": asdict(stop) if stop else None,

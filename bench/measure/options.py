@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench.measure.matrix import Filters
 from bench.results.run_plan import Overrides
+from contracts import measures
 
 DEFAULT_SUITE = "quick"
 DEFAULT_SEED = 0  # of the interleaving order
@@ -29,6 +31,8 @@ class RunOptions:
     offline_k: int = DEFAULT_OFFLINE_K
     target_ci: float | None = None  # --target-ci: add rounds until every headline CI is this tight
     max_time_s: float = DEFAULT_MAX_TIME_S  # with target_ci: the run's time budget
+    measure: str = measures.DEFAULT  # --measure: wall | cpu | instructions (contracts/measures.py)
+    machine_state: dict[str, Any] | None = None  # the machine's state before measuring
 
 
 @dataclass

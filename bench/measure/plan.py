@@ -78,6 +78,14 @@ def cell_problem(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | None:
     return kind_of(p.workload).cell_problem(cell, p)
 
 
+def wall_only(p: PreparedWorkload, measure: str) -> str | None:
+    """Why a workload's cells cannot take the run's --measure (None: they can): its kind
+    says which it takes (programs and generative workloads: wall time only)."""
+    if measure in kind_of(p.workload).measures:
+        return None
+    return f"--measure {measure}: a {p.workload.kind} workload is measured in wall time only"
+
+
 def check_writable(run_dir: Path) -> None:
     """Fail before measuring anything if the results cannot be written."""
     if any(p.name != LOCK_NAME for p in run_dir.iterdir()):
@@ -169,6 +177,8 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             s.status, s.reason = "unsupported", missing[s.cell.host]
         elif found := probe(s.cell) or cell_problem(s.cell, prepared[s.cell.workload]):
             s.status, s.reason = found
+        elif reason := wall_only(prepared[s.cell.workload], options.measure):
+            s.status, s.reason = "unsupported", reason
     plan = Plan(
         run_id=run_dir.name,
         seed=options.seed,
@@ -184,6 +194,8 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             else None
         ),
         cells=[PlannedCell(s.cell.key, s.status, s.reason) for s in states],
+        measure=options.measure,
+        machine_state=options.machine_state,
         # what --resume checks before it continues (bench/measure/identity.py)
         identity={"sources": recorded, "products": identity.products(prepared)},
     )

@@ -176,7 +176,7 @@ class Runner:
         if workdir.exists():
             shutil.rmtree(workdir)
         workdir.mkdir(parents=True)
-        job = kind_of(p.workload).job(state.cell, r, workdir, p)
+        job = kind_of(p.workload).job(state.cell, r, workdir, p, self.plan.measure)
         (workdir / "job.json").write_text(envelope(p.workload.kind, state.cell.key, job))
 
     def run_one(self, state: CellState, r: int) -> None:

@@ -10,7 +10,8 @@ and finish are the same for every kind. A kind is one module in
   program...), as the kind's own `PreparedWorkload` subclass;
 - `cell_problem`: before anything runs, whether a cell of it cannot run here;
 - `job`: the JSON-able job of one (cell, round) that the worker receives (the kind's
-  own fields: a model's `CellJob`, a program's `runs`...);
+  own fields: a model's `CellJob`, a program's `runs`...), for the run's `--measure`
+  (one of the kind's `measures`);
 - `run_round`: in the worker process, run that job and return a `WorkerResult`: its
   `per_iteration` samples are whatever the kind measures per iteration (an
   inference, a program run, a decoding step), phase -> ns;
@@ -66,6 +67,9 @@ class WorkloadKind(Protocol):
     # Does each (workload, backend, device) group get its native and native-c baseline
     # cells (bench/measure/matrix.py)? A kind with no native twin compares with preview1.
     native_baselines: bool
+    # The --measure values its cells can take (contracts/measures.py); a cell asked for
+    # another is unsupported before anything runs (a program times itself in wall time).
+    measures: tuple[str, ...]
 
     def prepare(self, w: Workload, run_dir: Path, data_dir: Path) -> PreparedWorkload:
         """Build or stage what the cells need; bad input raises WorkloadError (file + field).
@@ -77,9 +81,10 @@ class WorkloadKind(Protocol):
         ...
 
     def job(
-        self, cell: Cell, round_index: int, workdir: Path, p: PreparedWorkload
+        self, cell: Cell, round_index: int, workdir: Path, p: PreparedWorkload, measure: str
     ) -> dict[str, Any]:
-        """The job of one (cell, round) as a JSON object (the worker's input)."""
+        """The job of one (cell, round) as a JSON object (the worker's input); `measure`:
+        the run's --measure, one of `measures`."""
         ...
 
     def run_round(self, job: dict[str, Any], out_dir: Path) -> WorkerResult:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from bench.analyze import decoding, stats
 from bench.analyze.answers import Answer, answers
+from bench.analyze.load import load_sentence
 from bench.analyze.runs import Run, load_run
 from bench.analyze.summarize import binding_cost, phase_ms, variant_ratios
 from bench.present import answers as answers_view
@@ -359,6 +360,8 @@ def intro_blocks(run: Run, s: pd.DataFrame) -> list[Block]:
         )
     )
     blocks.append(Block("p", BASELINE_ADVICE))
+    if state := load_sentence(run.meta, run.samples):  # docs/measures.md
+        blocks.append(Block("p", md(state)))
     if "overhead_vs_native_c" in s and s["overhead_vs_native_c"].isna().all():
         blocks.append(
             Block(

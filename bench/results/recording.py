@@ -17,8 +17,8 @@ import pandas as pd
 
 from bench.results.outputs import npz_safe
 from bench.results.progress import OFFLINE_ROUND, CellState
-from bench.results.schema import SAMPLE_COLUMNS
-from bench.results.store import RunWriter
+from bench.results.schema import ROUND_STATE_COLUMNS
+from bench.results.store import RunWriter, sample_columns
 from contracts.jobs import WorkerResult
 from contracts.phases import TOTAL
 
@@ -38,7 +38,10 @@ def samples_frame(
                        ("machine", machine)):  # fmt: skip
         frame[col] = value
     frame = frame.astype({"iteration": "int64", "ns": "int64", "round": "int64"})
-    return frame[SAMPLE_COLUMNS]
+    for col in ROUND_STATE_COLUMNS:  # the round's machine state, on every row
+        if col in result.machine_state:
+            frame[col] = result.machine_state[col]
+    return frame[sample_columns(frame)]
 
 
 class Recorder:

@@ -4,7 +4,8 @@ a run killed before it finished reads back from it (with progress.jsonl).
 
 The plan is written once, before anything is measured, and never edited after: what
 happened (why added rounds stopped) is in meta.json. Keys absent in older runs
-(`target_ci`, `identity`) read back as None; an older run's `stop_reason` is ignored.
+(`target_ci`, `identity`, `machine_state`) read back as None, `measure` as "wall"; an
+older run's `stop_reason` is ignored.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class Plan:
     target_ci: TargetCI | None = None
     cells: list[PlannedCell] = field(default_factory=list)
     identity: dict[str, Any] | None = None  # what --resume checks (bench/measure/identity.py)
+    measure: str = "wall"  # --measure: the unit of every sample (contracts/measures.py)
+    machine_state: dict[str, Any] | None = None  # load, steal, MHz before measuring
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,12 +84,14 @@ class Plan:
             target_ci=TargetCI(**target) if target else None,
             cells=[PlannedCell(**c) for c in d.get("cells") or []],
             identity=d.get("identity"),
+            measure=str(d.get("measure") or "wall"),
+            machine_state=d.get("machine_state"),
         )
 
     def config(self) -> dict[str, Any]:
         """meta.json's `config`: how the run was asked for."""
         d = self.to_json()
-        keys = ("seed", "offline_k", "overrides", "filters", "workloads", "target_ci")
+        keys = ("seed", "offline_k", "overrides", "filters", "workloads", "target_ci", "measure")
         return {k: d[k] for k in keys}
 
     def write(self, run_dir: Path) -> None:

@@ -2,7 +2,8 @@
 
 A run folder `results/<run-id>/` holds (see docs/results.md):
   meta.json        machine, versions, git sha, models, backend properties
-  samples.parquet  long form, one row per (cell, round, iteration, phase)
+  samples.parquet  long form, one row per (cell, round, iteration, phase); `ns` holds the
+                   run's measure (meta.json `measure`: wall | cpu | instructions)
   cells.csv        one row per cell as the runner saw it (status, reason, agreement, rss...)
   summary.csv      cells.csv joined with the statistics (bench.analyze.summarize)
 """
@@ -28,9 +29,12 @@ SAMPLE_COLUMNS = [
     "round",
     "iteration",
     "phase",
-    "ns",
+    "ns",  # the run's measure: ns elapsed (wall), ns of CPU time (cpu), or instructions
     "machine",  # machine fingerprint (kept per cell so merged shards stay honest)
 ]
+# The machine's state during each round (contracts/machine.py: MachineState), on every
+# row of the round; absent in runs from before they were recorded (readers: if present).
+ROUND_STATE_COLUMNS = ["load1", "steal_pct", "others_cores", "cpu_mhz", "under_load"]
 
 # cells.csv: what the runner knows about each cell, independent of statistics.
 CELL_COLUMNS = [

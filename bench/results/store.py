@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from contracts.errors import UserError
-from bench.results.schema import CELL_COLUMNS, SAMPLE_COLUMNS
+from bench.results.schema import CELL_COLUMNS, ROUND_STATE_COLUMNS, SAMPLE_COLUMNS
 
 
 class RunFolderError(UserError):
@@ -81,7 +81,7 @@ class RunWriter:
     def append_samples(self, frame: pd.DataFrame, name: str | None = None) -> None:
         """One part file per call; a given `name` replaces that part (idempotent re-runs)."""
         stem = name if name is not None else f"{self._next_part:06d}"
-        write_frame_parquet(self.parts / f"{stem}.parquet", frame[SAMPLE_COLUMNS])
+        write_frame_parquet(self.parts / f"{stem}.parquet", frame[sample_columns(frame)])
         self._next_part += 1
 
     def record_progress(self, entry: dict[str, Any]) -> None:
@@ -99,6 +99,11 @@ class RunWriter:
             part.unlink()
         self._next_part = 0
         return samples
+
+
+def sample_columns(frame: pd.DataFrame) -> list[str]:
+    """The samples' columns, with the per-round machine state where the frame has it."""
+    return SAMPLE_COLUMNS + [c for c in ROUND_STATE_COLUMNS if c in frame.columns]
 
 
 def empty_samples() -> pd.DataFrame:

@@ -22,8 +22,9 @@ from typing import Self
 
 from contracts.hosts import HostName
 from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, RoundResult
+from contracts.measures import INSTRUCTIONS, WALL
 from contracts.wasm_binary import is_core_module
-from hosts import guest_io
+from hosts import guest_io, measures
 from hosts.backends import device_problem
 from hosts.base import RUNNABLE, Host, Probe
 from hosts.child import run_child
@@ -104,12 +105,15 @@ class WasmtimeCliHost(Host):
         if reason := device_problem("openvino", job.cell.device):
             raise CellSkipped(reason)
         run = guest_io.prepare(job)
-        cwasm, compile_ns, cached = binary.precompile(run.wasm, self.release)
+        under = measures.callgrind.valgrind() if job.measure == INSTRUCTIONS else None
+        cwasm, compile_ns, cached = binary.precompile(run.wasm, self.release, under)
         ov = library_dir(job.threads)
         env = library_env(job.threads)
-        env["WASMTIME_LOG"] = LOG_FILTER
+        if job.measure != INSTRUCTIONS:  # no log lines (and their clock reads) under callgrind
+            env["WASMTIME_LOG"] = LOG_FILTER
         env.pop("WASMTIME_BACKTRACE_DETAILS", None)
-        cmd = self.command(run, cwasm)
+        # the job's measure: cpu preloads the clock shim, instructions runs it under callgrind
+        cmd, env = measures.child_command(job, self.command(run, cwasm), env, True)
         # The runner also kills the worker on this timeout; here the CLI is named as the cause.
         timeout = float(job.options["timeout_s"]) if "timeout_s" in job.options else None
 
@@ -118,6 +122,8 @@ class WasmtimeCliHost(Host):
 
         stderr = run.stderr.read_text(errors="replace")
         if code != 0:
+            if why := measures.child_failure(job):
+                raise CellUnsupported(f"valgrind: {why}")
             host_error = first_error(stderr)
             guest = guest_error(stderr)
             version = binary.cli_version(self.release).split(" (")[0]
@@ -136,7 +142,9 @@ class WasmtimeCliHost(Host):
             raise CellFailed(f"{version} exited {code}: {why}")
 
         result = guest_io.collect(job, run)
-        result.host_phases["compile"] = compile_ns
+        measures.collect_counts(job, result)
+        if job.measure == WALL:  # the cached compile's wall time: no CPU time or count
+            result.host_phases["compile"] = compile_ns
         result.peak_rss_kb = child.peak_rss_kb
         if run.load_mode == "name":  # -S nn-graph loads the model before the guest starts
             result.notes["load"] = "by the CLI at start-up (-S nn-graph), not in the guest's load"

@@ -24,6 +24,8 @@ from hosts.wasmtime_cli import releases
 # The CLI logs each wasi-nn host error at debug level ("host error: ..."): the
 # errno the guest sees is coarse (all usage errors are unsupported_operation).
 LOG_FILTER = "wasmtime_wasi_nn=debug"
+# Cranelift on one thread (compiles under valgrind: --measure instructions).
+SINGLE_THREADED = ("-C", "parallel-compilation=n")
 # The CLI's own words for "this build cannot run that" (found by trying).
 UNSUPPORTED_PATTERNS = ("InvalidEncoding", "unsupported backend", "invalid-encoding")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -90,15 +92,21 @@ def _cached_compile(cwasm: Path, meta: Path) -> int | None:
     return None
 
 
-def precompile(wasm: Path, release: str | None = None) -> tuple[Path, int, bool]:
+def precompile(
+    wasm: Path, release: str | None = None, valgrind: str | None = None
+) -> tuple[Path, int, bool]:
     """(cwasm, compile ns, cached?): `wasmtime compile` once per guest and CLI version.
 
     The compile time is the wall time of the `wasmtime compile` child process
     (so it includes the CLI's start-up, ~ms), stored beside the .cwasm.
+    `valgrind`: compile under it (single-threaded), for runs under it: the code is
+    then for the CPU valgrind presents (a .cwasm for the real one is refused there,
+    e.g. "compilation setting has_avx_vnni is enabled, but not available").
     """
     h = hashlib.sha256(wasm.read_bytes())
     h.update(cli_version(release).encode())
-    cwasm = paths.cli_cache() / "cwasm" / f"{wasm.stem}-{h.hexdigest()[:16]}.cwasm"
+    flavour = "-valgrind" if valgrind else ""
+    cwasm = paths.cli_cache() / "cwasm" / f"{wasm.stem}-{h.hexdigest()[:16]}{flavour}.cwasm"
     meta = cwasm.with_suffix(".json")
     cached_ns = _cached_compile(cwasm, meta)
     if cached_ns is not None:
@@ -106,9 +114,10 @@ def precompile(wasm: Path, release: str | None = None) -> tuple[Path, int, bool]
     cwasm.parent.mkdir(parents=True, exist_ok=True)
     tmp = cwasm.with_name(f"{cwasm.name}.tmp-{os.getpid()}")
     t0 = time.perf_counter_ns()
-    proc = subprocess.run(
-        [binary_for(release), "compile", "-o", tmp, wasm], capture_output=True, text=True
-    )
+    cmd = [binary_for(release), "compile", "-o", tmp, wasm]
+    if valgrind:
+        cmd = [valgrind, "-q", "--tool=none", cmd[0], "compile", *SINGLE_THREADED, *cmd[2:]]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     ns = time.perf_counter_ns() - t0
     if proc.returncode != 0:
         Path(tmp).unlink(missing_ok=True)

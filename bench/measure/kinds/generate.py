@@ -26,6 +26,7 @@ from bench.results.progress import CellState
 from contracts.cells import Cell
 from contracts.digests import file_sha256
 from contracts.jobs import STATEFUL_ONLY_OPENVINO, GenerateJob, TensorSpec
+from contracts.measures import WALL
 from workloads.spec.fields import WorkloadError
 from workloads.spec.generate_file import GenerateSpec
 from workloads.spec.workload import Workload
@@ -149,6 +150,7 @@ class PreparedGenerate(PreparedModel):
 
 class GenerateKind(ModelKind):
     name = "generate"
+    measures = (WALL,)  # the driver times its steps in wall time (docs/measures.md)
 
     def prepare(self, w: Workload, run_dir: Path, data_dir: Path) -> PreparedGenerate:
         return prepare_generate(w, data_dir)
@@ -160,10 +162,11 @@ class GenerateKind(ModelKind):
         return super().cell_problem(cell, p)
 
     def job(
-        self, cell: Cell, round_index: int, workdir: Path, p: PreparedWorkload
+        self, cell: Cell, round_index: int, workdir: Path, p: PreparedWorkload, measure: str
     ) -> dict[str, Any]:
         assert isinstance(p, PreparedGenerate)
-        return super().job(cell, round_index, workdir, p) | {"generate": asdict(p.generate)}
+        job = super().job(cell, round_index, workdir, p, measure)
+        return job | {"generate": asdict(p.generate)}
 
     def agreement(
         self, states: list[CellState], prepared: dict[str, PreparedWorkload], outputs_dir: Path

@@ -4,6 +4,7 @@ round; outputs compared numerically with the cell's reference (`Cell.reference`)
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from bench.results.progress import CellState
 from contracts.cells import Cell
 from contracts.hosts import host_facts
 from contracts.jobs import CellJob, WorkerResult, reset_peak_rss
+from contracts.machine import StateWindow
+from contracts.measures import MEASURES
 from hosts import get_host
 from hosts.backends import get_backend
 from workloads.spec.workload import Workload
@@ -24,6 +27,7 @@ from workloads.spec.workload import Workload
 class ModelKind:
     name = "model"
     native_baselines = True  # the backend called from Python (native) and from C (native-c)
+    measures = MEASURES  # wall, cpu, instructions (hosts/measures)
 
     def prepare(self, w: Workload, run_dir: Path, data_dir: Path) -> PreparedModel:
         return prepare(w, data_dir)
@@ -45,7 +49,7 @@ class ModelKind:
         return "unsupported", why
 
     def job(
-        self, cell: Cell, round_index: int, workdir: Path, p: PreparedWorkload
+        self, cell: Cell, round_index: int, workdir: Path, p: PreparedWorkload, measure: str
     ) -> dict[str, Any]:
         assert isinstance(p, PreparedModel)
         w = p.workload
@@ -55,7 +59,7 @@ class ModelKind:
         job = CellJob(
             cell=cell, model=p.model, inputs=p.inputs, outputs=p.outputs, warmup=w.warmup,
             iterations=w.iterations, threads=w.threads, workdir=str(workdir), round=round_index,
-            load_mode="bytes", options=options,
+            load_mode="bytes", options=options, measure=measure,
         )  # fmt: skip
         return job.to_dict()
 
@@ -66,9 +70,11 @@ class ModelKind:
         # round's peak should be its own work (model, tensors, guest), not import spikes.
         get_backend(cell_job.cell.backend)
         reset_peak_rss()
+        window = StateWindow()  # the machine's state during the round (docs/measures.md)
         r = host.run_round(cell_job)
+        state = window.close()
         np.savez(out_dir / "outputs.npz", *r.outputs.values())  # arr_0.. in output_names order
-        return WorkerResult.of_round(r)
+        return WorkerResult.of_round(r, machine_state=asdict(state))
 
     def agreement(
         self, states: list[CellState], prepared: dict[str, PreparedWorkload], outputs_dir: Path

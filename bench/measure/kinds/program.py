@@ -32,6 +32,7 @@ from contracts.cells import Cell
 from contracts.digests import file_sha256
 from contracts.hosts import host_variants
 from contracts.jobs import CellFailed, WorkerResult, peak_rss_kb, reset_peak_rss
+from contracts.measures import WALL
 from contracts.phases import PROCESS, TOTAL
 from hosts import get_host
 from hosts.programs import ProgramJob
@@ -57,6 +58,7 @@ class PreparedProgram(PreparedWorkload):
 class ProgramKind:
     name = "program"
     native_baselines = False  # no native twin: ratios against preview1 (summarize.baseline_of)
+    measures = (WALL,)  # it times itself (docs/measures.md)
 
     def prepare(self, w: Workload, run_dir: Path, data_dir: Path) -> PreparedProgram:
         return prepare_program(w, run_dir)
@@ -71,7 +73,7 @@ class ProgramKind:
         return None
 
     def job(
-        self, cell: Cell, round_index: int, workdir: Path, p: PreparedWorkload
+        self, cell: Cell, round_index: int, workdir: Path, p: PreparedWorkload, measure: str
     ) -> dict[str, Any]:
         assert isinstance(p, PreparedProgram)
         spec, w = p.spec, p.workload
