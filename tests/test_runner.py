@@ -70,7 +70,7 @@ def test_target_ci_times_out_and_says_so(tmp_path: Path) -> None:
         "--backends", "onnx", "--iterations", "5", "--warmup", "1", "--rounds", "1",
         "--offline", "0", "--target-ci", "0.0001", "--max-time", "1s", "--out", str(out),
     )  # fmt: skip
-    assert p.returncode == 0, p.stderr
+    assert p.returncode == 4, p.stderr  # target not reached (README "Exit codes")
     assert "stopped: time out" in p.stderr
     s = load_run(out).summary
     assert str(s[s["variant"] == "preview1"].iloc[0]["target_ci_met"]) == "False"
