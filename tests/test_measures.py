@@ -163,3 +163,20 @@ def test_instructions_without_a_valgrind_is_one_line_exit_2(
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "is not an executable valgrind" in lines[0]
     assert not out.exists()
+
+
+def test_the_answer_sentence_speaks_the_runs_measure() -> None:
+    from bench.analyze.answers import Answer
+    from bench.analyze.stats import Ratio
+    from bench.present.answers import sentence
+
+    cell = Cell("mlp-tiny", "preview1", "wasmtime-cli", "openvino", "cpu")
+    # samples / 1e6: 0.011 = 11,000 instructions (or 11 µs) more per iteration
+    a = Answer(cell, "native-c", Ratio(1.41, 1.40, 1.42),
+               {"total": 0.011, "compute": 0.003, "set_input": 0.004, "get_output": 0.004},
+               binding_bound=False)  # fmt: skip
+    assert "compute +3,000 instructions, ABI phases +8,000 instructions" in sentence(
+        a, "instructions"
+    )
+    assert "compute +3.0 µs CPU" in sentence(a, "cpu")
+    assert "compute +3.0 µs, ABI phases +8.0 µs" in sentence(a)

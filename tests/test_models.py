@@ -390,7 +390,7 @@ def test_byo_missing_and_corrupt_files(tmp_path):
         prepare_model(None, None, missing, {}, tmp_path)
     corrupt = tmp_path / "corrupt.onnx"
     corrupt.write_bytes(b"\x08\x07garbage that is not protobuf \xff\xfe" * 10)
-    with pytest.raises(ModelError, match=f"{corrupt}: not a valid ONNX model"):
+    with pytest.raises(ModelError, match=f"{corrupt}: not an ONNX model"):
         prepare_model(None, None, corrupt, {}, tmp_path)
 
 

@@ -79,7 +79,28 @@ def test_classify_program_end_to_end(tmp_path: Path) -> None:
     from bench.present.report import write_report
 
     report = write_report(out, tmp_path / "report")
-    assert report.exists()
+    assert report.exists() and "Program workloads" in report.read_text()
+    # labelled as what they are: per bench region, against preview1 (no native twin)
+    assert "program workloads: p50 per bench region" in proc.stdout
+    assert "×preview1" in proc.stdout and "×native " not in proc.stdout
+
+
+def test_an_encoding_the_cli_lacks_is_unsupported_in_its_words(tmp_path: Path) -> None:
+    """classify with onnx: the CLI's wasi-nn has no onnx backend. Its cells are
+    `unsupported` with the CLI's own error (its log, kept out of the program's stderr),
+    not `failed` with the program's last lines; wasmtime-py runs it (1 run, 2 regions)."""
+    files = [CLASSIFY / "files" / n for n in ("model.onnx", "input.bin")]
+    w = workload(tmp_path, "onnx-program", files=[str(f) for f in files], args=["onnx", "2"],
+                 encoding="onnx")  # fmt: skip
+    out = tmp_path / "run"
+    p = run_cli("run", str(w), "--rounds", "1", "--offline", "0", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    cells = pd.read_csv(out / "cells.csv").set_index(["variant", "host"])
+    for variant in ("preview1", "adapted"):
+        assert cells.loc[(variant, "wasmtime-py"), "status"] == "ok"
+        cli = cells.loc[(variant, "wasmtime-cli")]
+        assert cli["status"] == "unsupported", cli["reason"]
+        assert cli["reason"].startswith("wasmtime ") and "InvalidEncoding" in cli["reason"]
 
 
 def test_own_component_variant(tmp_path: Path) -> None:
@@ -235,5 +256,6 @@ def test_bad_input_is_exit_2_one_line_and_no_run_folder(tmp_path: Path, capsys) 
 def test_shipped_program_workload_loads() -> None:
     w = load_workload(REPO / "workloads" / "classify-program.toml")
     assert w.program is not None and w.variants == ["preview1", "adapted"]
-    assert w.hosts == ["wasmtime-py", "wasmtime-cli"] and w.backends == ["openvino"]
+    # cmd: its instances (--engine NAME=cmd:...) run programs too
+    assert w.hosts == ["wasmtime-py", "wasmtime-cli", "cmd"] and w.backends == ["openvino"]
     assert [f.name for f in w.program.files] == ["model.xml", "model.bin", "input.bin"]

@@ -235,6 +235,7 @@ def test_killed_run_folder_reads_from_plan_and_progress(tmp_path: Path) -> None:
     import json
 
     from bench.present.report import write_report
+    from bench.results.store import write_json
 
     out = tmp_path / "run"
     p = run_cli("run", "mlp-tiny", "--hosts", "native", "--iterations", "5", "--rounds", "2",
@@ -245,7 +246,7 @@ def test_killed_run_folder_reads_from_plan_and_progress(tmp_path: Path) -> None:
     lines = (out / "progress.jsonl").read_text().splitlines()
     (out / "progress.jsonl").write_text(lines[0] + "\n")  # only one (cell, round) had finished
     meta = json.loads((out / "meta.json").read_text())
-    (out / "meta.json").write_text(json.dumps(meta | {"interrupted": True}))
+    write_json(out / "meta.json", meta | {"interrupted": True})  # as the harness writes it
     run = load_run(out)
     by_backend = run.cells.set_index("backend")
     first = json.loads(lines[0])["cell"].split("/")[3]

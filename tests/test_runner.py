@@ -11,7 +11,7 @@ import pytest
 from bench.analyze.runs import load_run
 from bench.results.progress import CellState, read_progress
 from bench.results.recording import Recorder
-from bench.results.store import RunWriter
+from bench.results.store import RunWriter, write_json
 from contracts.cells import Cell
 from contracts.jobs import WorkerResult
 from tests.helpers import run_cli
@@ -89,7 +89,7 @@ def test_target_ci_run_resumes_to_its_recorded_target(tmp_path: Path) -> None:
     # a longer budget, as if the first session had been cut short: resume goes on from plan.json
     plan = json.loads((out / "plan.json").read_text())
     plan["target_ci"]["max_time_s"] = 300.0
-    (out / "plan.json").write_text(json.dumps(plan))
+    write_json(out / "plan.json", plan)  # as the harness writes it (checksums.json)
     p = run_cli("run", "--resume", str(out))
     assert p.returncode == 0 and "stopped: target reached" in p.stderr, p.stderr
     s = load_run(out).summary

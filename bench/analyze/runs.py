@@ -15,8 +15,10 @@ from typing import Any
 
 import pandas as pd
 
+from bench.analyze.builds import with_builds
 from bench.analyze.meta_check import check_meta
 from bench.analyze.summarize import summarize
+from bench.results.checksums import verify
 from bench.results.progress import cell_row, read_progress, replay
 from bench.results.run_plan import Plan, TargetCI
 from bench.results.schema import CELL_COLUMNS, PHASE_MEDIAN_COLUMNS, STAT_COLUMNS
@@ -74,6 +76,7 @@ def load_run(run_dir: str | Path) -> Run:
     meta_path = run_dir / "meta.json"
     if not meta_path.exists():
         raise RunFolderError(f"{run_dir}: not a run folder (no meta.json)")
+    verify(meta_path)
     try:
         meta = json.loads(meta_path.read_text())
     except (OSError, ValueError) as e:  # ValueError: bad JSON or not UTF-8
@@ -97,6 +100,7 @@ def load_run(run_dir: str | Path) -> Run:
     if stale or (summary.empty and not cells.empty):  # the statistics only: the rest is read
         target = TargetCI.of_meta(meta)
         summary = summarize(samples, cells, target_ci=target.pct if target else None)
+        summary = with_builds(summary, samples, meta)
     return Run(run_dir, meta, samples, cells, summary)
 
 

@@ -170,6 +170,20 @@ def _release_rank(host: str) -> str:
     return ".".join(f"{int(x):06d}" for x in re.findall(r"\d+", version)) if version else ""
 
 
+PROGRAM_UNIT = (
+    'p50 per bench region (timing = "bench") or per program run (timing = "process"); '
+    "reference: the preview1 cell of the same host, backend and device in this run"
+)
+
+
+def program_rows(summary: pd.DataFrame) -> pd.Series:
+    """Which summary rows are program workloads (docs/programs.md): their `total` is one
+    bench region or one run, and their ratio is against preview1 on the same host."""
+    if "model" not in summary:
+        return pd.Series(False, index=summary.index)
+    return summary["model"].astype(str).str.startswith("program:")
+
+
 def baseline_of(key: Cell, known: set[Cell]) -> Cell:
     """The cell key's overhead is measured against: its native baseline, or, where the
     run has no native cell for it (a program workload: no native twin), the preview1

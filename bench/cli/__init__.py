@@ -18,11 +18,13 @@ from contracts.errors import UserError
 
 # In the order `--help` lists them.
 COMMANDS = (
-    "run", "list", "report", "compare", "history", "merge", "export", "publish", "adapt", "runtimes",
+    "run", "inspect", "list", "report", "compare", "history", "merge", "export", "publish", "adapt", "runtimes",
 )  # fmt: skip
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; `only`: register just that command (its module alone is
+    imported, so bad input is refused before other commands' heavy imports load)."""
     parser = argparse.ArgumentParser(
         prog="wasinn-bench",
         description="Benchmark wasi-nn: preview1 module, adapted component and native "
@@ -32,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         "`wasinn-bench wasmtime run -S nn --dir models::. my-component.wasm`.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMANDS:
+    for name in (only,) if only in COMMANDS else COMMANDS:
         module = importlib.import_module(f"bench.cli.{name}")
         module.add_parser(sub).set_defaults(func=module.run)
     return parser
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench.cli import wasmtime
 
         return wasmtime.run_raw(argv[1:])
-    args = build_parser().parse_args(argv)
+    args = build_parser(only=argv[0] if argv else None).parse_args(argv)
     prefix = "wasinn-bench" if args.command in ("run", "list") else f"wasinn-bench {args.command}"
     try:
         return int(args.func(args))

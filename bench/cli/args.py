@@ -6,8 +6,8 @@ import argparse
 import math
 import re
 from collections.abc import Callable
+from pathlib import Path
 
-from bench.analyze.outcome import ACCEPTABLE
 from contracts.hosts import check_host, host_choices
 
 
@@ -104,6 +104,32 @@ def duration(text: str) -> float:
     return seconds
 
 
+def input_shape(text: str) -> tuple[str, list[int]]:
+    """--shape NAME=D1,D2,... (NAME= alone: a rank-0 input)."""
+    name, sep, dims = text.rpartition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r}: give INPUT=D1,D2,... e.g. x=1,3,224,224")
+    try:
+        shape = [int(d) for d in dims.replace("x", ",").split(",") if d.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the dims of {name!r} are positive integers, e.g. {name}=1,3,224,224"
+        ) from None
+    if any(d <= 0 for d in shape):
+        raise argparse.ArgumentTypeError(f"{text!r}: dims must be positive")
+    return name, shape
+
+
+def input_file(text: str) -> tuple[str, Path]:
+    """--input-file NAME=PATH."""
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"{text!r}: give INPUT=PATH, e.g. x=image.npy")
+    return name, Path(path)
+
+
 def accept_list(text: str) -> frozenset[str]:
     """`run --accept failed,target-ci`: the exit conditions to pass anyway."""
+    from bench.analyze.outcome import ACCEPTABLE  # pandas: not on the way to a usage error
+
     return frozenset(axis_list(tuple(ACCEPTABLE))(text))

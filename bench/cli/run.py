@@ -7,42 +7,31 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)  # fmt: skip
+from rich.console import Console
 
-from bench.analyze.load import rounds_under_load
-from bench.analyze.outcome import outcome
-from bench.analyze.runs import measure_of
 from bench.cli import args as types
-from bench.measure import events
-from bench.measure.execute import Outcome, execute
-from bench.measure.matrix import Filters
-from bench.measure.options import (
+from bench.measure.defaults import (
     DEFAULT_MAX_TIME_S,
     DEFAULT_OFFLINE_K,
     DEFAULT_SEED,
     DEFAULT_SUITE,
-    ResumeOptions,
-    RunOptions,
 )
-from bench.present import tables
-from bench.results.progress import OFFLINE_ROUND
-from bench.results.run_plan import Overrides
-from bench.results.store import read_samples
 from contracts import machine, measures
 from contracts.cells import BACKENDS, DEVICES, VARIANTS
+from contracts.errors import UserError
 from contracts.hosts import host_choices
 
-# plain lines: errors stand alone
-console = tables.plain_console(stderr=True, log_time=False, log_path=False)
+if TYPE_CHECKING:  # the measuring modules import pandas, scipy, ...: only once input is good
+    from bench.measure import events
+    from bench.measure.execute import Outcome
+    from bench.measure.options import ResumeOptions, RunOptions
+    from workloads.spec.workload import Workload
+
+# plain lines: errors stand alone; no markup (tables.plain_console, without importing the
+# tables module and its pandas before the input is checked)
+console = Console(markup=False, stderr=True, log_time=False, log_path=False)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -50,8 +39,14 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "run", help="run workloads as a matrix of cells and write results/<run-id>/"
     )
     run.add_argument(
-        "workloads", nargs="*", metavar="WORKLOAD-NAME|PATH.toml", help="default: the --suite"
-    )
+        "workloads", nargs="*", metavar="WORKLOAD-NAME|PATH.toml|MODEL.onnx",
+        help="default: the --suite; a model file runs without a workload file (--shape)",
+    )  # fmt: skip
+    run.add_argument("--shape", type=types.input_shape, action="append", metavar="INPUT=D1,D2,..",
+                     help="with MODEL.onnx: the shape of a dynamic input, e.g. x=1,3,48,320")  # fmt: skip
+    run.add_argument("--input-file", type=types.input_file, action="append",
+                     metavar="INPUT=PATH", help="with MODEL.onnx: an input's values "
+                     "(.npy, or raw little-endian bytes); default: uniform [0, 1)")  # fmt: skip
     run.add_argument("--suite", default=DEFAULT_SUITE, choices=["quick", "full"])
     run.add_argument("--variants", type=types.axis_list(VARIANTS), help=",".join(VARIANTS))
     run.add_argument(
@@ -59,6 +54,14 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         type=types.host_list,
         help=host_choices(),
     )
+    run.add_argument("--engine", action="append", default=[], metavar="NAME=PATH|NAME=cmd:'TEMPLATE'",
+                     help="run a wasmtime binary of yours as host wasmtime-cli[NAME], or another "
+                          "runtime by its command line as cmd[NAME] (repeatable; docs/engines.md)")  # fmt: skip
+    run.add_argument("--engine-base", metavar="NAME",
+                     help="with two or more engines: the build the others are compared with "
+                          "(default: the first --engine)")  # fmt: skip
+    run.add_argument("--engine-version", action="append", default=[], metavar="NAME=COMMAND",
+                     help="how a cmd: engine says its version (default: its program --version)")  # fmt: skip
     run.add_argument("--backends", type=types.axis_list(BACKENDS), help=",".join(BACKENDS))
     run.add_argument("--devices", type=types.axis_list(DEVICES), help=",".join(DEVICES))
     run.add_argument("--iterations", type=types.positive, help="measured iterations per round")
@@ -111,11 +114,52 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return run
 
 
-def _options(args: argparse.Namespace) -> RunOptions:
+class FlagError(UserError):
+    """--shape/--input-file without a model file to describe."""
+
+
+def read_workloads(args: argparse.Namespace) -> list[Workload]:
+    """The workloads to run, read and checked against their models' headers: bad input
+    is refused here in milliseconds, before the measuring modules are imported."""
+    from bench.measure.model_check import check_user_workload
+    from bench.measure.quick import ModelFlags, is_model_target, model_workload
+    from workloads.spec.workload import find_workload, suite
+
+    flags = ModelFlags(dict(args.shape or []), dict(args.input_file or []))
+    models = [t for t in args.workloads if is_model_target(t)]
+    if flags.given and len(models) != 1:
+        raise FlagError(
+            "--shape and --input-file describe the inputs of one model file given instead "
+            "of workloads, e.g. wasinn-bench run model.onnx --shape x=1,3,224,224"
+        )
+    if not args.workloads:
+        workloads = suite(args.suite)
+    else:
+        workloads = [
+            model_workload(t, flags) if is_model_target(t) else find_workload(t)
+            for t in args.workloads
+        ]
+    for w in workloads:
+        check_user_workload(w)
+    return workloads
+
+
+def _options(args: argparse.Namespace, workloads: list[Workload]) -> RunOptions:
+    from bench.cli.engines import chosen_engines
+    from bench.measure.matrix import Filters
+    from bench.measure.options import RunOptions
+    from bench.results.run_plan import Overrides
+
+    chosen = chosen_engines(args.engine, args.engine_version, args.engine_base)
+    hosts = args.hosts
+    if chosen:  # the engines, and the hosts --hosts names (default: the engines alone)
+        hosts = list(dict.fromkeys([*(args.hosts or []), *(e.host for e in chosen)]))
     return RunOptions(
+        workloads=workloads,
         targets=args.workloads,
         suite=args.suite,
-        filters=Filters(args.variants, args.hosts, args.backends, args.devices),
+        filters=Filters(args.variants, hosts, args.backends, args.devices),
+        engines=chosen,
         overrides=Overrides(
             iterations=args.iterations,
             warmup=args.warmup,
@@ -159,10 +203,12 @@ def _refusal(args: argparse.Namespace) -> str | None:
     """Flags that do not go together (exit 2 before anything happens)."""
     if args.resume:
         given = [name for name, value in (("WORKLOAD", args.workloads), ("--out", args.out),
+                 ("--shape", args.shape), ("--input-file", args.input_file),
                  ("--shard", args.shard), ("--iterations", args.iterations), ("--warmup", args.warmup),
                  ("--rounds", args.rounds), ("--timeout", args.timeout),
                  ("--memory-limit", args.memory_limit), ("--target-ci", args.target_ci),
-                 ("--max-time", args.max_time),
+                 ("--max-time", args.max_time), ("--engine", args.engine),
+                 ("--engine-base", args.engine_base),
                  ("--measure", args.measure != measures.DEFAULT)) if value]  # fmt: skip
         if given:
             return f"--resume continues the run as planned; drop {', '.join(given)}"
@@ -175,10 +221,16 @@ def run(args: argparse.Namespace) -> int:
     if refusal := _refusal(args):
         console.print(f"wasinn-bench run: error: {refusal}")
         return 2
-    options: RunOptions | ResumeOptions = ResumeOptions(args.resume)
-    if not args.resume:
-        options = _options(args)
+    options: RunOptions | ResumeOptions
+    if args.resume:
+        from bench.measure.options import ResumeOptions
+
+        options = ResumeOptions(args.resume)
+    else:
+        options = _options(args, read_workloads(args))
         options.machine_state = _check_measure(args, console.log)
+    from bench.measure.execute import execute
+
     bar = _ProgressBar()  # starts when the run has a plan: bad input prints only its line
     try:
         done = execute(options, console.log, bar.on_event)
@@ -189,6 +241,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace, done: Outcome) -> int:
     """The run's summary (console or JSON), what to do next, and its exit code."""
+    from bench.analyze.outcome import outcome
+    from bench.analyze.runs import measure_of
+    from bench.present import tables
+
     result = outcome(done.summary)
     code = result.exit_code(args.accept) if done.finished else 130
     measure = measure_of(json.loads((done.run_dir / "meta.json").read_text()))
@@ -197,17 +253,13 @@ def _report(args: argparse.Namespace, done: Outcome) -> int:
         print(json.dumps(doc, indent=1))
     else:
         tables.print_summary(done.summary, result, measure)
+        _print_builds(done)
     if not done.finished:
         console.print(f"interrupted: kept what finished in {done.run_dir}; "
                       f"continue with: wasinn-bench run --resume {done.run_dir} "
                       f"(or: nox -s bench -- --resume {done.run_dir})", style="yellow")  # fmt: skip
         return 130
-    if done.stop:  # --target-ci: the run stopped by itself; say why
-        console.print(f"stopped: {done.stop.text()}", style="bold")
-    loaded, known = rounds_under_load(read_samples(done.run_dir))
-    if loaded:  # docs/measures.md: another process kept half a core busy, or steal >= 5%
-        console.print(f"rounds measured under load: {loaded} of {known}", style="yellow")
-    console.print(f"results: {done.run_dir}")
+    _say_how_it_ended(done)
     if args.report:
         from bench.present.report import write_report
 
@@ -217,10 +269,35 @@ def _report(args: argparse.Namespace, done: Outcome) -> int:
     return code
 
 
+def _say_how_it_ended(done: Outcome) -> None:
+    from bench.analyze.load import rounds_under_load
+    from bench.results.store import read_samples
+
+    if done.stop:  # --target-ci: the run stopped by itself; say why
+        console.print(f"stopped: {done.stop.text()}", style="bold")
+    loaded, known = rounds_under_load(read_samples(done.run_dir))
+    if loaded:  # docs/measures.md: another process kept half a core busy, or steal >= 5%
+        console.print(f"rounds measured under load: {loaded} of {known}", style="yellow")
+    console.print(f"results: {done.run_dir}")
+
+
+def _print_builds(done: Outcome) -> None:
+    """Builds side by side after the summary, with two or more --engine builds."""
+    from bench.analyze.builds import compare_builds
+    from bench.measure.meta import engine_base
+    from bench.present import tables
+    from bench.results.store import read_samples
+
+    if len(done.plan.engines) > 1 and (base := engine_base(done.plan)):
+        tables.print_builds(base, compare_builds(read_samples(done.run_dir), base))
+
+
 class _ProgressBar:
     """The run's events on a rich progress bar (on stderr, beside the log lines)."""
 
     def __init__(self) -> None:
+        from rich.progress import Progress, TaskID
+
         self.progress: Progress | None = None
         self.task = TaskID(0)
 
@@ -229,20 +306,16 @@ class _ProgressBar:
             self.progress.stop()
 
     def on_event(self, event: events.Event) -> None:
+        from bench.measure import events
+
         if isinstance(event, events.Planned):
-            self.progress = Progress(
-                TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
-                MofNCompleteColumn(), TimeElapsedColumn(),
-                TextColumn("{task.fields[current]}", markup=False), console=console,
-            )  # fmt: skip
-            self.progress.start()
-            self.task = self.progress.add_task("cells x rounds", total=event.jobs_total, current="")
+            self._start(event.jobs_total)
             return
         p, task = self.progress, self.task
         if p is None:
             return
         if isinstance(event, events.JobStarted):
-            where = "offline" if event.round == OFFLINE_ROUND else f"round {event.round + 1}"
+            where = "offline" if event.round < 0 else f"round {event.round + 1}"
             p.update(task, current=f"{where}: {event.cell.key}")
         elif isinstance(event, events.JobFinished):
             p.update(task, completed=event.jobs_done, total=event.jobs_total)
@@ -252,3 +325,20 @@ class _ProgressBar:
             widest, target = event.precision.widest_pct, event.target_pct
             text = f"cells x rounds, widest CI ±{widest:.1f}% (target ±{target:g}%)"
             p.update(task, description=text)
+
+    def _start(self, total: int) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )  # fmt: skip
+
+        self.progress = Progress(
+            TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
+            MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[current]}", markup=False), console=console,
+        )  # fmt: skip
+        self.progress.start()
+        self.task = self.progress.add_task("cells x rounds", total=total, current="")

@@ -20,6 +20,7 @@ from bench.measure.options import ResumeOptions, RunOptions
 from bench.measure.runner import Runner
 from bench.measure.stop_rule import StopReason
 from bench.results.progress import CellState
+from bench.results.run_plan import Plan
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Outcome:
     stop: StopReason | None  # with --target-ci: why the added rounds stopped
     states: list[CellState]  # every cell's final state
     summary: pd.DataFrame  # summary.csv as written
+    plan: Plan  # what the run was asked to do (plan.json)
 
 
 def _quiet(_message: str) -> None:
@@ -53,7 +55,7 @@ def execute(
         summary = finish.finish(
             setup, runner.writer, runner.fingerprint, interrupted=not finished, stop=runner.stop
         )
-        return Outcome(setup.run_dir, finished, runner.stop, setup.states, summary)
+        return Outcome(setup.run_dir, finished, runner.stop, setup.states, summary, setup.plan)
     finally:
         if setup.lock:
             setup.lock.release()  # exit releases it too; in-process callers need it now

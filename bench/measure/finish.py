@@ -8,9 +8,10 @@ import shutil
 
 import pandas as pd
 
+from bench.analyze.builds import with_builds
 from bench.analyze.summarize import summarize
 from bench.measure.agreement import agreement
-from bench.measure.meta import build_meta
+from bench.measure.meta import build_meta, engine_base
 from bench.measure.plan import RunSetup
 from bench.measure.stop_rule import StopReason
 from bench.measure.workload_kind import Agreement, PreparedWorkload
@@ -78,6 +79,7 @@ def finish(
     write_frame_csv(setup.run_dir / "cells.csv", cells)
     target = setup.plan.target_ci
     summary = summarize(samples, cells, target_ci=target.pct if target else None)
+    summary = with_builds(summary, samples, {"engine_base": engine_base(setup.plan)})
     write_frame_csv(setup.run_dir / "summary.csv", summary)
     meta = build_meta(setup.run_dir, setup.prepared, setup.plan, interrupted, props, stop)
     write_json(setup.run_dir / "meta.json", meta)

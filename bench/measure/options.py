@@ -1,5 +1,5 @@
-"""What a run is asked to do (`RunOptions`, or `ResumeOptions` for `--resume`), and every
-default of a run in one place: the command line's help and defaults read them here."""
+"""What a run is asked to do (`RunOptions`, or `ResumeOptions` for `--resume`); every
+default comes from bench/measure/defaults.py."""
 
 from __future__ import annotations
 
@@ -7,14 +7,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.measure.defaults import (
+    DEFAULT_MAX_TIME_S,
+    DEFAULT_OFFLINE_K,
+    DEFAULT_SEED,
+    DEFAULT_SUITE,
+)
 from bench.measure.matrix import Filters
 from bench.results.run_plan import Overrides
 from contracts import measures
-
-DEFAULT_SUITE = "quick"
-DEFAULT_SEED = 0  # of the interleaving order
-DEFAULT_OFFLINE_K = 2  # concurrent instances of the offline-throughput pass (0: skip it)
-DEFAULT_MAX_TIME_S = 1800.0  # --max-time: the run's time budget when --target-ci adds rounds
+from hosts.engines import Engine
+from workloads.spec.workload import Workload
 
 
 @dataclass
@@ -31,6 +34,8 @@ class RunOptions:
     offline_k: int = DEFAULT_OFFLINE_K
     target_ci: float | None = None  # --target-ci: add rounds until every headline CI is this tight
     max_time_s: float = DEFAULT_MAX_TIME_S  # with target_ci: the run's time budget
+    engines: list[Engine] = field(default_factory=list)  # --engine, checked; the base first
+    workloads: list[Workload] | None = None  # already read (instead of targets/suite)
     measure: str = measures.DEFAULT  # --measure: wall | cpu | instructions (contracts/measures.py)
     machine_state: dict[str, Any] | None = None  # the machine's state before measuring
 

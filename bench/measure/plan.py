@@ -21,16 +21,21 @@ from bench.measure.workload_kind import PreparedWorkload
 from bench.results.lock import LOCK_NAME, RunLock, lock_run_folder
 from bench.results.progress import CellState, read_progress, replay
 from bench.results.run_plan import Plan, PlannedCell, TargetCI
-from bench.results.store import write_json
+from bench.results.store import RunFolderError, check_run_files, write_json
 from contracts.cells import Cell
 from contracts.errors import UserError
+from hosts import engines
+from hosts.engines import Engine
 from workloads.spec.workload import Workload, WorkloadError, find_workload, suite
 
 
 def select_workloads(options: RunOptions) -> list[Workload]:
-    workloads = (
-        [find_workload(t) for t in options.targets] if options.targets else suite(options.suite)
-    )
+    if options.workloads is not None:
+        workloads = options.workloads
+    else:
+        workloads = (
+            [find_workload(t) for t in options.targets] if options.targets else suite(options.suite)
+        )
     if not workloads:
         raise WorkloadError(f"suite {options.suite!r} has no workloads")
     seen: dict[str, Workload] = {}
@@ -153,6 +158,7 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             )
             + ")"
         )
+    engines.use(options.engines)  # the workers and the probes find them by name
     # Releases (`NAME@X`): an unknown version is bad input (exit 2, before any folder
     # exists); a missing one is installed now, or its cells say why it cannot be.
     from hosts import prepare_hosts
@@ -166,6 +172,7 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
     run_dir = (options.out if options.out else Path.cwd() / "results" / run_id).absolute()
     lock, created = claim_folder(run_dir)
     try:
+        keep_generated(workloads, run_dir)
         recorded = identity.sources(workloads)
         prepared = _prepare_all(workloads, run_dir, say)
     except BaseException:  # bad input found while preparing: leave nothing behind
@@ -194,6 +201,7 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             else None
         ),
         cells=[PlannedCell(s.cell.key, s.status, s.reason) for s in states],
+        engines=[asdict(e) for e in options.engines],
         measure=options.measure,
         machine_state=options.machine_state,
         # what --resume checks before it continues (bench/measure/identity.py)
@@ -202,6 +210,16 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
     plan.write(run_dir)
     write_json(run_dir / "meta.json", build_meta(run_dir, prepared, plan, interrupted=True))
     return RunSetup(run_dir, prepared, states, set(), plan, lock)
+
+
+def keep_generated(workloads: list[Workload], run_dir: Path) -> None:
+    """A workload made from a model and flags (`run model.onnx --shape ...`) is written
+    into the run folder as the TOML it stands for: the run records what it used, and
+    `--resume` reads it back like any workload file."""
+    for w in workloads:
+        if w.generated is not None:
+            w.path = run_dir / f"{w.name}.toml"
+            w.path.write_text(w.generated)
 
 
 def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
@@ -213,7 +231,9 @@ def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
         )
     lock = lock_run_folder(run_dir)
     try:
+        check_run_files(run_dir)  # now, not after minutes of measuring
         plan = Plan.read(run_dir)
+        engines.use([Engine(**e) for e in plan.engines])
         workloads = select_workloads(RunOptions(targets=plan.workloads, overrides=plan.overrides))
         recorded = plan.identity  # None: a run from before it was recorded
         if recorded:
@@ -222,10 +242,24 @@ def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
             )
         prepared = _prepare_resumed(workloads, run_dir, recorded, say)
         states, done = replay(plan, read_progress(run_dir))
+        _check_rounds(run_dir, prepared, plan, done)
     except BaseException:
         lock.release()
         raise
     return RunSetup(run_dir, prepared, states, done, plan, lock)
+
+
+def _check_rounds(
+    run_dir: Path, prepared: dict[str, PreparedWorkload], plan: Plan, done: set[tuple[str, int]]
+) -> None:
+    """progress.jsonl may name only rounds the plan has (added rounds with --target-ci)."""
+    for key, r in sorted(done):
+        p = prepared.get(key.split("/")[0])
+        if p is not None and plan.target_ci is None and r >= p.workload.rounds:
+            raise RunFolderError(
+                f"{run_dir / 'progress.jsonl'}: {key} round {r + 1} of {p.workload.rounds} "
+                "planned rounds: not a line this run wrote"
+            )
 
 
 def _prepare_resumed(

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.measure.model_check import check_user_workload
 from bench.measure.processes import exit_reason, kill_tree, watch
 from bench.measure.workload_kind import PreparedWorkload
 from contracts import paths
@@ -58,7 +59,8 @@ def prepare(w: Workload, data_dir: Path) -> PreparedModel:
     """Build (or reuse) the model and write the input tensors under data_dir."""
     from workloads.models import ModelError, prepare_model
 
-    where = str(w.path)
+    where = w.where
+    check_user_workload(w)  # a user's model against [inputs], from its header: milliseconds
     # Zoo models are sized by their params; only a user's model gets its dynamic dims fixed.
     shapes = {spec.name: spec.shape for spec in w.inputs} if w.model_path else None
     try:
@@ -162,7 +164,7 @@ def check_sizes(w: Workload, tensors: list[tuple[str, str, list[int]]]) -> None:
             what = f"{dtype} {list(shape)} takes {size / 2**20:,.0f} MiB" if size > cap else (
                 f"the inputs together take {total / 2**20:,.0f} MiB")  # fmt: skip
             raise WorkloadError(
-                f"{w.path}: field '{field_name}': {what}, over the cap of {cap >> 20} MiB ({why})"
+                f"{w.where}: field '{field_name}': {what}, over the cap of {cap >> 20} MiB ({why})"
             )
 
 
@@ -188,13 +190,13 @@ def _outputs_by_running(
         if reason or proc.returncode or learnt is None:
             why = reason or exit_reason(proc.returncode)
             raise WorkloadError(
-                f"{w.path}: field 'model': running it once to learn its output shapes failed: "
+                f"{w.where}: field 'model': running it once to learn its output shapes failed: "
                 f"{why}: {telling_file(err)}"
             )
         if "refused" in learnt:
             given = ", ".join(f"{t.name} {t.shape}" for t in inputs)
             raise WorkloadError(
-                f"{w.path}: field 'inputs': the model does not run with inputs {given} "
+                f"{w.where}: field 'inputs': the model does not run with inputs {given} "
                 f"(onnxruntime: {learnt['refused']})"
             )
     return [

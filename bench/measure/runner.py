@@ -34,7 +34,7 @@ from bench.measure.events import (
     ignore,
 )  # fmt: skip
 from bench.measure.kinds import kind_of
-from bench.measure.processes import check_disk
+from bench.measure.processes import check_disk, keep_tail
 from bench.measure.spawn import run_workers
 from bench.measure.worker import envelope
 from bench.measure.workload_kind import PreparedWorkload
@@ -221,4 +221,4 @@ class Runner:
         for name in ("worker.stderr", "worker.stdout", "stderr.txt", "stdout.txt"):
             src = workdir / name
             if src.exists() and src.stat().st_size:
-                shutil.copyfile(src, logs / f"{safe}.r{r}.{name}")
+                keep_tail(src, logs / f"{safe}.r{r}.{name}")  # a guest may print a GiB

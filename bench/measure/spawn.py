@@ -37,7 +37,7 @@ def run_workers(
                                      start_new_session=True))  # fmt: skip
     procs = list(live)
     try:
-        reasons = watch(procs, timeout_s, memory_limit_mb)
+        reasons = watch(procs, timeout_s, memory_limit_mb, workdirs)
     finally:
         live.clear()
         for f in files:

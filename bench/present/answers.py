@@ -13,9 +13,13 @@ from bench.analyze.answers import Answer, is_our_host
 from bench.present import charts
 
 
-def _ms(x: float) -> str:
-    """A per-iteration time difference, signed, in the unit that reads best."""
-    return f"{x * 1000:+.1f} µs" if abs(x) < 0.1 else f"{x:+.2f} ms"
+def _ms(x: float, measure: str = "wall") -> str:
+    """A per-iteration difference, signed, in the unit that reads best. `x` is the samples'
+    unit / 1e6 (ms of wall or CPU time, millions of instructions: docs/measures.md)."""
+    if measure == "instructions":
+        return f"{x * 1e6:+,.0f} instructions"
+    cpu = " CPU" if measure == "cpu" else ""
+    return f"{x * 1000:+.1f} µs{cpu}" if abs(x) < 0.1 else f"{x:+.2f} ms{cpu}"
 
 
 def where(a: Answer) -> str:
@@ -39,14 +43,18 @@ def size(a: Answer) -> str:
     return f"{abs(pct):.1f}% {'slower' if pct > 0 else 'faster'} ({ci})"
 
 
-def sentence(a: Answer) -> str:
-    """One sentence: the difference, or that there is none to measure; where it lies."""
+def sentence(a: Answer, measure: str = "wall") -> str:
+    """One sentence: the difference, or that there is none to measure; where it lies
+    (in the run's measure)."""
     head = f"{where(a)}: {a.cell.variant} vs {a.vs}:"
     if not a.measurable:
         return f"{head} no measurable difference (within ±{a.within_pct:.1f}%)."
     text = f"{head} {size(a)}"
     if "total" in a.delta_ms:
-        split = f"compute {_ms(a.compute_ms)}, ABI phases {_ms(a.abi_ms)} per iteration"
+        split = (
+            f"compute {_ms(a.compute_ms, measure)}, ABI phases {_ms(a.abi_ms, measure)} "
+            "per iteration"
+        )
         if a.in_compute:
             text += f"; it lies in the backend's compute, not the ABI ({split})"
         else:

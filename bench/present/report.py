@@ -20,9 +20,15 @@ from bench.analyze import decoding, stats
 from bench.analyze.answers import Answer, answers
 from bench.analyze.load import load_sentence
 from bench.analyze.runs import Run, load_run
-from bench.analyze.summarize import binding_cost, phase_ms, variant_ratios
+from bench.analyze.summarize import (
+    PROGRAM_UNIT,
+    binding_cost,
+    phase_ms,
+    program_rows,
+    variant_ratios,
+)
 from bench.present import answers as answers_view
-from bench.present import charts, release_charts
+from bench.present import builds, charts, release_charts
 from bench.present.markdown import md, md_code
 from bench.present.slides import write_slides
 from bench.results.schema import NOISE_CV
@@ -54,12 +60,12 @@ def _cell(r: pd.Series) -> str:
     return f"{r['workload']} / {r['variant']} / {r['host']} / {r['backend']} / {r['device']}"
 
 
-def summary_table(summary: pd.DataFrame) -> Block:
+def summary_table(summary: pd.DataFrame, versus: str = "× native [CI]") -> Block:
     """The cells in a table that fits a 1400-px page; tails and throughput are in
-    detail_table."""
+    detail_table. `versus`: the header of the overhead column (programs: × preview1)."""
     header = [
         "workload", "variant", "host", "backend", "device", "status", "p50 ms [95% CI]",
-        "CV (robust)", "× native [CI]", "× native-c [CI]", "CI ±%", "binding", "agrees",
+        "CV (robust)", versus, "× native-c [CI]", "CI ±%", "binding", "agrees",
     ]  # fmt: skip
     rows = []
     for _, r in summary.iterrows():
@@ -312,7 +318,7 @@ def meta_block(run: Run) -> Block:
     return Block("table", header=["", ""], rows=rows)
 
 
-def answer_blocks(found: list[Answer], out: Path) -> list[Block]:
+def answer_blocks(found: list[Answer], out: Path, measure: str = "wall") -> list[Block]:
     """The working group's question answered first: one sentence per answer, grouped
     (the runtime; our Python host apart), then one chart of them all."""
     if not found:
@@ -333,7 +339,7 @@ def answer_blocks(found: list[Answer], out: Path) -> list[Block]:
     ]
     for title, items in answers_view.groups(found):
         blocks.append(Block("p", md(f"{title[0].upper()}{title[1:]}:")))
-        blocks += [Block("li", md(answers_view.sentence(a))) for a in items]
+        blocks += [Block("li", md(answers_view.sentence(a, measure))) for a in items]
     paths = answers_view.answer_chart(found, out)
     if paths:
         blocks += [Block("img", text="the answer", image=paths[0]),
@@ -467,18 +473,40 @@ def ratio_blocks(ratios: pd.DataFrame) -> list[Block]:
     return blocks
 
 
+def builds_blocks(run: Run) -> list[Block]:
+    """Builds side by side (--engine, two or more builds; bench/present/builds.py), and
+    the builds whose preview1 wasi-nn is gone while adapted runs."""
+    base, df = builds.of_run(run)
+    blocks: list[Block] = []
+    if base is not None and not df.empty:
+        blocks.append(Block("h2", "Builds side by side"))
+        blocks.append(Block("p", builds.intro(base, df)))
+        blocks.append(Block("table", header=builds.HEADER, rows=builds.rows(df)))
+    gone = builds.gone_lines(run.cells)
+    if gone:
+        blocks.append(Block("h2", "Preview1 gone"))
+        blocks += [Block("p", line) for line in gone]
+    return blocks
+
+
 def build(run: Run, out: Path, ratios: pd.DataFrame, found: list[Answer]) -> list[Block]:
     """Write the charts into `out` and return the report's blocks; `ratios` is
     variant_ratios(run.samples), `found` answers(run.samples, run.summary)."""
     s = run.summary
     totals = phase_ms(run.samples, "total")
     intro = intro_blocks(run, s)  # the title, then the answer first
-    blocks = intro[:1] + answer_blocks(found, out) + warning_blocks(s)
-    blocks += intro[1:] + [Block("h2", "Summary"), summary_table(s)]
+    blocks = intro[:1] + answer_blocks(found, out, run.measure) + warning_blocks(s)
+    programs = program_rows(s)  # their unit is a region or a run, their reference preview1
+    blocks += intro[1:] + [Block("h2", "Summary")]
+    if not programs.all():
+        blocks.append(summary_table(s[~programs]))
+    if programs.any():
+        blocks += [Block("h2", "Program workloads"), Block("p", PROGRAM_UNIT[0].upper() + PROGRAM_UNIT[1:] + "."),
+                   summary_table(s[programs], "× preview1 [CI]")]  # fmt: skip
     blocks += precision_blocks(run, s)
     if (s["status"] == "ok").any():
         blocks += [Block("h2", "Tails and throughput"), detail_table(s)]
-    blocks += not_run_blocks(s) + ratio_blocks(ratios)
+    blocks += not_run_blocks(s) + ratio_blocks(ratios) + builds_blocks(run)
     charts_made = [
         ("Latency per cell", charts.latency_chart(s, out)),
         ("Latency distributions", charts.distribution_chart(s, totals, out)),
@@ -606,7 +634,8 @@ def write_report(run_dir: str | Path, out: str | Path | None = None, slides: boo
     found = answers(run.samples, run.summary)  # one computation for the report and slides
     blocks = build(run, out, ratios, found)
     if slides:
-        paths = write_slides(run.summary, phase_ms(run.samples, "total"), found, out / "slides")
+        totals = phase_ms(run.samples, "total")
+        paths = write_slides(run.summary, totals, found, out / "slides", builds.of_run(run)[1])
         if paths:
             blocks.insert(-2, Block("h2", "Slides"))
             listing = ", ".join(f"[{p.name}](slides/{p.name})" for p in paths)

@@ -14,6 +14,7 @@ from rich.console import Console
 from bench.analyze.headline import MEASURE_UNITS
 from bench.analyze.outcome import Outcome
 from bench.analyze.outcome import outcome as run_outcome
+from bench.analyze.summarize import program_rows
 from bench.results.schema import NOISE_CV
 from contracts.cells import Cell
 
@@ -92,10 +93,17 @@ def summary_lines(
     names = {i: _name(Cell.from_row(r)) for i, r in ok.iterrows()}
     name_w = min(max([len(n) for n in names.values()] + [4]), cols - _NUMBERS)
     head = f"{'cell':<{name_w}}  {'p50 ' + unit:>9}  {'95% CI':<17}  ×native  ×native-c  CI±%"
-    lines = [head]
     noisy = set(outcome.noisy)
     missed = set(outcome.target_missed)
-    for i, r in ok.iterrows():
+    programs = program_rows(ok)
+    lines = [] if len(ok) and programs.all() else [head]
+    # program workloads last, under their own head: their time is a bench region or a
+    # run, and their ratio is against preview1 on the same host (no native twin)
+    for at, (i, r) in enumerate(pd.concat([ok[~programs], ok[programs]]).iterrows()):
+        if at == (~programs).sum() and programs.any():
+            lines += ['program workloads: p50 per bench region (per run where timing = "process"),',
+                      "×preview1 against the preview1 cell of the same host, backend and device:",
+                      f"{'cell':<{name_w}}  {'p50 ' + unit:>9}  {'95% CI':<17}  ×preview1"]  # fmt: skip
         key = Cell.from_row(r)
         ci = f"[{num(r.get('p50_ci_low_ms'))}, {num(r.get('p50_ci_high_ms'))}]"
         marks = ("!" if key in noisy else "") + ("✗" if key in missed else "")
@@ -171,3 +179,24 @@ def run_json(
         "target_missed": [k.key for k in outcome.target_missed],
         "cells": cells,
     }
+
+
+def builds_lines(base: str, build_rows: pd.DataFrame) -> list[str]:
+    """Builds side by side (bench/analyze/builds.py) in at most width() columns: one line
+    per compared cell, its ratio to the base build's same cell and compare's verdict."""
+    from bench.analyze import stats
+
+    lines = [
+        f"builds vs {base} (same run, interleaved; median total ratio [95% CI]; compare's rule)"
+    ]
+    for _, r in build_rows.iterrows():
+        key = f"{r['workload']}/{r['variant']}/{r['host']}/{r['backend']}/{r['device']}"
+        ratio = stats.Ratio(r["ratio"], r["ratio_low"], r["ratio_high"]).pct()
+        lines.append(f"{key}  {ratio}  {r['verdict']}")
+    return [_clip(line, width()) for line in lines]
+
+
+def print_builds(base: str, build_rows: pd.DataFrame) -> None:
+    if not build_rows.empty:
+        for line in builds_lines(base, build_rows):
+            print(line)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.results.outputs import npz_safe
+from bench.results.outputs import write_outputs
 from bench.results.progress import OFFLINE_ROUND, CellState
 from bench.results.schema import ROUND_STATE_COLUMNS
 from bench.results.store import RunWriter, sample_columns
@@ -101,8 +101,4 @@ class Recorder:
     def _keep_outputs(self, slug: str, outputs: Path, names: list[str]) -> None:
         with np.load(outputs) as npz:
             arrays = {name: npz[f"arr_{i}"] for i, name in enumerate(names)}
-        final = self.writer.outputs / f"{slug}.npz"
-        tmp = final.with_name(f".{final.name}.tmp")
-        with open(tmp, "wb") as f:  # a file object: savez would add ".npz" to a path
-            np.savez(f, **npz_safe(arrays))
-        os.replace(tmp, final)  # whole or absent after a kill
+        write_outputs(self.writer.outputs / f"{slug}.npz", arrays)  # whole or absent, sealed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from functools import cache
 
@@ -25,6 +26,16 @@ DEVICE_NAMES = {"cpu": "CPU", "gpu": "GPU"}
 @cache
 def core() -> ov.Core:
     return ov.Core()
+
+
+def ov_message(e: BaseException) -> str:
+    """OpenVINO's reason in one line: its "Exception from <file>:<line>:" and "Check ...
+    failed at <file>:<line>:" frames dropped, the words kept."""
+    lines = [line.strip() for line in str(e).splitlines()]
+    lines = [line for line in lines if line and not line.startswith("Exception from ")]
+    words = (re.sub(r"^Check '.*' failed at \S+:\d+:\s*", "", line) for line in lines)
+    text = " ".join(w for w in words if w)
+    return text[:300] or type(e).__name__
 
 
 def _info(port: ov.Output) -> TensorInfo:
@@ -62,7 +73,7 @@ class OvContext:
         try:
             self._request.infer()
         except Exception as e:
-            raise BackendError("runtime_error", str(e).splitlines()[0]) from e
+            raise BackendError("runtime_error", ov_message(e)) from e
         self._computed = True
 
     def get_output(self, key: int | str) -> np.ndarray:
@@ -130,9 +141,7 @@ class OpenVinoBackend:
                 model, DEVICE_NAMES[device], self.config(device, threads)
             )
         except Exception as e:
-            raise BackendError(
-                "runtime_error", f"OpenVINO compile: {str(e).splitlines()[0]}"
-            ) from e
+            raise BackendError("runtime_error", f"OpenVINO compile: {ov_message(e)}") from e
         return OvGraph(compiled)
 
     def load(self, builders: Sequence[bytes], encoding: str, device: str, threads: int) -> OvGraph:
@@ -158,9 +167,7 @@ class OpenVinoBackend:
         except BackendError:
             raise
         except Exception as e:
-            raise BackendError(
-                "invalid_argument", f"OpenVINO read: {str(e).splitlines()[0]}"
-            ) from e
+            raise BackendError("invalid_argument", f"OpenVINO read: {ov_message(e)}") from e
         return self._compile(model, device, threads)
 
     def load_files(self, paths: Sequence[str], encoding: str, device: str, threads: int) -> OvGraph:
@@ -169,9 +176,7 @@ class OpenVinoBackend:
         try:
             model = core().read_model(str(paths[0]), str(paths[1]) if len(paths) > 1 else None)
         except Exception as e:
-            raise BackendError(
-                "invalid_argument", f"OpenVINO read: {str(e).splitlines()[0]}"
-            ) from e
+            raise BackendError("invalid_argument", f"OpenVINO read: {ov_message(e)}") from e
         return self._compile(model, device, threads)
 
     def onnx_opset_range(self) -> None:

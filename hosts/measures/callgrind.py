@@ -155,7 +155,8 @@ def phases(
     bounds = 3 + 4 * (warmup + iterations)
     if len(counts) < bounds:
         raise CellUnsupported(
-            f"callgrind saw {len(counts)} phase boundaries, the driver makes {bounds}"
+            f"callgrind saw {len(counts)} phase boundaries, the driver makes {bounds} (the "
+            "host's clock function is not one callgrind dumps at: docs/measures.md)"
         )
     base = len(counts) - bounds  # counts[base + j]: what ran up to boundary j
     out: dict[str, list[int]] = {p: [] for p in MEASURED_PHASES}

@@ -24,17 +24,12 @@ from typing import Any
 
 import onnx
 
+from contracts import onnx_file as onnx_interface
 from contracts import paths
 from contracts.digests import file_sha256
 from contracts.jobs import ModelFiles
 from workloads.models.errors import ModelError, with_defaults
-from workloads.models.user_model import (
-    TensorDesc,
-    check_user_model,
-    describe,
-    model_opset,
-    one_line,
-)
+from workloads.models.user_model import TensorDesc, check_user_model, describe, one_line
 from workloads.models.zoo import BUILDER_VERSION, BUILDERS, DEFAULTS
 
 # Bump when what prepare_model writes changes (the copy, IR conversion).
@@ -210,7 +205,8 @@ def _build(
         model = make()
         onnx_file = tmp / "model.onnx"
         _write_onnx(model, onnx_file, source, original)
-        inputs, outputs = describe(model, shapes or {})
+        iface = onnx_interface.read(onnx_file)
+        inputs, outputs = describe(iface, shapes or {})
         ir_shapes = "static"
         try:
             ir_version, outputs, ir_shapes = convert_ir(
@@ -233,8 +229,8 @@ def _build(
             "prepare": PREPARE_VERSION,
             "inputs": inputs,
             "outputs": outputs,
-            "onnx_ir_version": model.ir_version,
-            "opset": model_opset(model),
+            "onnx_ir_version": iface.ir_version,
+            "opset": iface.opset,
             "openvino_ir_version": ir_version,
             "sha256": hashlib.sha256(data).hexdigest(),
             "size_bytes": len(data),

@@ -77,6 +77,15 @@ class Workload:
     max_tensor_mb: int | None = (
         None  # None: memory_limit_mb // TENSOR_SHARE (bench.measure.prepare)
     )
+    # Made from a model file and flags, not read from a file (bench/measure/quick.py):
+    # the TOML it would be (written into the run folder) and what errors name instead.
+    generated: str | None = None
+    origin: str | None = None
+
+    @property
+    def where(self) -> str:
+        """What an error about this workload names: its file, or the model it was made for."""
+        return self.origin or str(self.path)
 
     @property
     def model_label(self) -> str:
@@ -91,15 +100,22 @@ class Workload:
 def load_workload(path: Path) -> Workload:
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
         raise WorkloadError(f"{path}: no such workload file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise WorkloadError(f"{path}: invalid TOML: {e}") from None
     except UnicodeDecodeError as e:
         raise WorkloadError(f"{path}: not UTF-8 text (byte {e.start}); TOML is UTF-8") from None
     except OSError as e:
         raise WorkloadError(f"{path}: cannot read ({e.strerror or e})") from None
+    return parse_workload(text, path)
+
+
+def parse_workload(text: str, path: Path) -> Workload:
+    """A workload from TOML text; `path` places relative paths and names the file in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise WorkloadError(f"{path}: invalid TOML: {e}") from None
     top = Fields(path, data)
     w = _read_top(path, top)
     if "program" in data:  # a whole program, no model (program_file.py)

@@ -27,7 +27,7 @@ import numpy as np
 from bench.measure.workload_kind import Agreement, CellProblem, PreparedWorkload
 from bench.results.outputs import load_outputs
 from bench.results.progress import CellState
-from contracts import paths
+from contracts import marks, paths
 from contracts.cells import Cell
 from contracts.digests import file_sha256
 from contracts.hosts import host_variants
@@ -50,6 +50,7 @@ class PreparedProgram(PreparedWorkload):
     files_dir: Path  # the folder laid into the guest's '.' (links to the workload's files)
     wasm: dict[str, Path]  # variant -> the binary that runs
     adapt_error: str | None = None  # why `adapted` cannot run here (e.g. no WASI adapter)
+    mark_token: str | None = None  # the adapted program's bench mark secret (contracts/marks.py)
 
     def rebase(self, run_dir: Path) -> None:
         self.files_dir = run_dir / "programs" / self.workload.name
@@ -83,6 +84,7 @@ class ProgramKind:
             threads=w.threads, timeout_s=w.timeout_s, workdir=str(workdir), round=round_index,
             expect_stdout=str(spec.expect_stdout) if spec.expect_stdout else None,
             expect_stderr=str(spec.expect_stderr) if spec.expect_stderr else None,
+            mark_token=p.mark_token if cell.variant == "adapted" else None,
         )  # fmt: skip
         return asdict(job)
 
@@ -113,10 +115,11 @@ def prepare_program(w: Workload, run_dir: Path, adapt: bool = True) -> PreparedP
     wasm = {"preview1": spec.preview1}
     if spec.component:
         wasm["component"] = spec.component
-    adapt_error = None
+    adapt_error = mark_token = None
     if adapt and "adapted" in w.variants:
         try:
             wasm["adapted"] = adapted_module(spec.preview1)
+            mark_token = mark_token_file(wasm["adapted"]).read_text().strip()
         except Exception as e:  # the toolchain (npm, wasm-tools): those cells fail, not the run
             adapt_error = f"adapt {spec.preview1.name}: {e}"
     sha = file_sha256(spec.preview1)
@@ -134,7 +137,7 @@ def prepare_program(w: Workload, run_dir: Path, adapt: bool = True) -> PreparedP
             "adapted": str(wasm.get("adapted", "")) or None,
         },
     }
-    return PreparedProgram(w, spec, files_dir, wasm, adapt_error, model_info=info)
+    return PreparedProgram(w, spec, files_dir, wasm, adapt_error, mark_token, model_info=info)
 
 
 def adapted_module(module: Path) -> Path:
@@ -145,9 +148,20 @@ def adapted_module(module: Path) -> Path:
     for part in (adapt.ADAPTER, adapt.BENCH_ADAPTER):
         h.update(part.read_bytes() if part.exists() else b"")
     out = paths.cache_root() / "programs" / f"{module.stem}-{h.hexdigest()[:16]}.adapted.wasm"
-    if not out.exists():
-        adapt.adapt(module, out)  # writes a temporary file, then renames: whole or absent
+    if not (out.exists() and mark_token_file(out).exists()):
+        token = marks.new_token()  # its bench adapter's secret (contracts/marks.py)
+        tmp = mark_token_file(out).with_suffix(f".tmp-{os.getpid()}")
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(token)
+        os.replace(tmp, mark_token_file(out))  # first: a component never lacks its token
+        adapt.adapt(module, out, mark_token=token)  # a temporary file, renamed: whole or absent
     return out
+
+
+def mark_token_file(adapted: Path) -> Path:
+    """Where the token of an adapted program's bench marks is kept, beside it (the cache,
+    never a folder the program sees)."""
+    return adapted.with_name(adapted.name + ".mark-token")
 
 
 # -- run: the job (runner side) and the round (worker side) ------------------------------
@@ -170,6 +184,7 @@ class ProgramRoundJob:
     round: int = 0
     expect_stdout: str | None = None
     expect_stderr: str | None = None
+    mark_token: str | None = None  # the adapted program's bench marks (contracts/marks.py)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ProgramRoundJob:
@@ -221,7 +236,7 @@ def run_round(job: ProgramRoundJob, out_dir: Path) -> WorkerResult:
         pj = ProgramJob(
             wasm=Path(job.wasm), workdir=run_dir, files=Path(job.files), args=tuple(job.args),
             timing=job.timing, argv0=job.argv0, device=job.cell.device, threads=job.threads,
-            timeout_s=job.timeout_s,
+            timeout_s=job.timeout_s, mark_token=job.mark_token,
         )  # fmt: skip
         result = host.run_program(pj)
         out = {"stdout": result.stdout, "stderr": result.stderr}
