@@ -256,5 +256,6 @@ def test_bad_input_is_exit_2_one_line_and_no_run_folder(tmp_path: Path, capsys) 
 def test_shipped_program_workload_loads() -> None:
     w = load_workload(REPO / "workloads" / "classify-program.toml")
     assert w.program is not None and w.variants == ["preview1", "adapted"]
-    assert w.hosts == ["wasmtime-py", "wasmtime-cli"] and w.backends == ["openvino"]
+    # cmd: its instances (--engine NAME=cmd:...) run programs too
+    assert w.hosts == ["wasmtime-py", "wasmtime-cli", "cmd"] and w.backends == ["openvino"]
     assert [f.name for f in w.program.files] == ["model.xml", "model.bin", "input.bin"]

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from bench.analyze.builds import with_builds
 from bench.analyze.meta_check import check_meta
 from bench.analyze.summarize import summarize
 from bench.results.checksums import verify
@@ -98,7 +99,7 @@ def load_run(run_dir: str | Path) -> Run:
     stale = any(c not in summary for c in STAT_COLUMNS + PHASE_MEDIAN_COLUMNS)
     if stale or (summary.empty and not cells.empty):
         target = (meta.get("config") or {}).get("target_ci") or {}
-        summary = summarize(samples, cells, target_ci=target.get("pct"))
+        summary = with_builds(summarize(samples, cells, target_ci=target.get("pct")), samples, meta)
     return Run(run_dir, meta, samples, cells, summary)
 
 

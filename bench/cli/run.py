@@ -47,6 +47,14 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         type=types.host_list,
         help=host_choices(),
     )
+    run.add_argument("--engine", action="append", default=[], metavar="NAME=PATH|NAME=cmd:'TEMPLATE'",
+                     help="run a wasmtime binary of yours as host wasmtime-cli[NAME], or another "
+                          "runtime by its command line as cmd[NAME] (repeatable; docs/engines.md)")  # fmt: skip
+    run.add_argument("--engine-base", metavar="NAME",
+                     help="with two or more engines: the build the others are compared with "
+                          "(default: the first --engine)")  # fmt: skip
+    run.add_argument("--engine-version", action="append", default=[], metavar="NAME=COMMAND",
+                     help="how a cmd: engine says its version (default: its program --version)")  # fmt: skip
     run.add_argument("--backends", type=types.axis_list(BACKENDS), help=",".join(BACKENDS))
     run.add_argument("--devices", type=types.axis_list(DEVICES), help=",".join(DEVICES))
     run.add_argument("--iterations", type=types.positive, help="measured iterations per round")
@@ -126,15 +134,21 @@ def read_workloads(args: argparse.Namespace) -> list[Workload]:
 
 
 def _options(args: argparse.Namespace, workloads: list[Workload]) -> plan.RunOptions:
+    from bench.cli.engines import chosen_engines
     from bench.measure import plan
     from bench.measure.matrix import Filters
     from bench.results.run_plan import Overrides
 
+    chosen = chosen_engines(args.engine, args.engine_version, args.engine_base)
+    hosts = args.hosts
+    if chosen:  # the engines, and the hosts --hosts names (default: the engines alone)
+        hosts = list(dict.fromkeys([*(args.hosts or []), *(e.host for e in chosen)]))
     return plan.RunOptions(
         workloads=workloads,
         targets=args.workloads,
         suite=args.suite,
-        filters=Filters(args.variants, args.hosts, args.backends, args.devices),
+        filters=Filters(args.variants, hosts, args.backends, args.devices),
+        engines=chosen,
         overrides=Overrides(
             iterations=args.iterations,
             warmup=args.warmup,
@@ -183,7 +197,8 @@ def run(args: argparse.Namespace) -> int:
                  ("--shard", args.shard), ("--iterations", args.iterations), ("--warmup", args.warmup),
                  ("--rounds", args.rounds), ("--timeout", args.timeout),
                  ("--memory-limit", args.memory_limit), ("--target-ci", args.target_ci),
-                 ("--max-time", args.max_time),
+                 ("--max-time", args.max_time), ("--engine", args.engine),
+                 ("--engine-base", args.engine_base),
                  ("--measure", args.measure != measures.DEFAULT)) if value]  # fmt: skip
         if given:
             console.print(f"wasinn-bench run: error: --resume continues the run as planned; "
@@ -269,6 +284,7 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
         print(json.dumps(doc, indent=1))
     else:
         tables.print_summary(summary, result, measure)
+        _print_builds(setup)
     if not finished:
         console.print(f"interrupted: kept what finished in {setup.run_dir}; "
                       f"continue with: wasinn-bench run --resume {setup.run_dir} "
@@ -288,3 +304,14 @@ def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], No
     if code:
         console.print(result.why(code), style="bold red")
     return code
+
+
+def _print_builds(setup: plan.RunSetup) -> None:
+    """Builds side by side after the summary, with two or more --engine builds."""
+    from bench.analyze.builds import compare_builds
+    from bench.measure.meta import engine_base
+    from bench.present import tables
+    from bench.results.store import read_samples
+
+    if len(setup.plan.engines) > 1 and (base := engine_base(setup.plan)):
+        tables.print_builds(base, compare_builds(read_samples(setup.run_dir), base))

@@ -9,9 +9,10 @@ from typing import Any
 
 import pandas as pd
 
+from bench.analyze.builds import with_builds
 from bench.analyze.summarize import summarize
 from bench.measure.agreement import agreement
-from bench.measure.meta import build_meta
+from bench.measure.meta import build_meta, engine_base
 from bench.measure.plan import RunSetup
 from bench.measure.prepare import PreparedWorkload
 from bench.results.progress import CellState
@@ -93,6 +94,7 @@ def finish(setup: RunSetup, writer: RunWriter, fingerprint: str, interrupted: bo
     write_frame_csv(setup.run_dir / "cells.csv", cells)
     target = setup.plan.target_ci
     summary = summarize(samples, cells, target_ci=target.pct if target else None)
+    summary = with_builds(summary, samples, {"engine_base": engine_base(setup.plan)})
     write_frame_csv(setup.run_dir / "summary.csv", summary)
     write_json(
         setup.run_dir / "meta.json",

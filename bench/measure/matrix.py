@@ -40,7 +40,13 @@ def expand(workloads: Iterable[Workload], filters: Filters) -> list[Cell]:
     cells: list[Cell] = []
     # Releases and instances (`NAME@X`, `NAME[ID]`) come only from --hosts, each after its base.
     named = [h for h in filters.hosts or [] if base_host(h) != h]
-    hosts = [x for h in HOST_TABLE for x in (h, *(r for r in named if base_host(r) == h))]
+    hosts = [
+        x
+        for h, facts in HOST_TABLE.items()
+        for x in (
+            (() if facts.instances_only else (h,)) + tuple(r for r in named if base_host(r) == h)
+        )
+    ]
     for w in workloads:
         for backend in w.backends:
             if not filters.keep("backends", backend):

@@ -95,7 +95,24 @@ def build_meta(
         # every host that reads its version from its binary (the wasmtime CLIs, pinned and
         # releases): host -> what `--version` said (contracts/hosts.py: version_from_binary)
         "runtimes": _runtimes(plan),
+        # --engine builds (docs/engines.md): host -> how it was given, its --version,
+        # sha256 and the wasi-nn backends found by trying; the base (compared with) first
+        "engines": old.get("engines") or _engines(plan),
+        # the engine the others are compared with (--engine-base, else the first --engine)
+        "engine_base": engine_base(plan),
     }
+
+
+def _engines(plan: Plan) -> dict[str, dict[str, Any]]:
+    from hosts.engines import Engine, describe
+
+    return {Engine(**e).host: describe(Engine(**e)) for e in plan.engines}
+
+
+def engine_base(plan: Plan) -> str | None:
+    from hosts.engines import Engine
+
+    return Engine(**plan.engines[0]).host if plan.engines else None
 
 
 def _runtimes(plan: Plan) -> dict[str, str]:

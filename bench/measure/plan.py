@@ -24,6 +24,8 @@ from contracts.cells import Cell
 from contracts.errors import UserError
 from contracts.hosts import host_facts
 from contracts.jobs import STATEFUL_ONLY_OPENVINO
+from hosts import engines
+from hosts.engines import Engine
 from workloads.spec.workload import Workload, WorkloadError, find_workload, suite
 
 
@@ -39,6 +41,7 @@ class RunOptions:
     offline_k: int = 0  # concurrent instances for offline throughput; 0 = not measured
     target_ci: float | None = None  # --target-ci: add rounds until every headline CI is this tight
     max_time_s: float = 1800.0  # --max-time: the run's time budget while adding rounds
+    engines: list[Engine] = field(default_factory=list)  # --engine, checked; the base first
     workloads: list[Workload] | None = None  # already read (instead of targets/suite)
     measure: str = "wall"  # --measure: wall | cpu | instructions (contracts/measures.py)
     machine_state: dict[str, Any] | None = None  # the machine's state before measuring
@@ -207,6 +210,7 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             )
             + ")"
         )
+    engines.use(options.engines)  # the workers and the probes find them by name
     # Releases (`NAME@X`): an unknown version is bad input (exit 2, before any folder
     # exists); a missing one is installed now, or its cells say why it cannot be.
     from hosts import prepare_hosts
@@ -249,6 +253,7 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
             else None
         ),
         cells=[PlannedCell(s.cell.key, s.status, s.reason) for s in states],
+        engines=[asdict(e) for e in options.engines],
         measure=options.measure,
         machine_state=options.machine_state,
         # what --resume checks before it continues (bench/measure/identity.py)
@@ -280,6 +285,7 @@ def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
     try:
         check_run_files(run_dir)  # now, not after minutes of measuring
         plan = Plan.read(run_dir)
+        engines.use([Engine(**e) for e in plan.engines])
         workloads = select_workloads(RunOptions(targets=plan.workloads, overrides=plan.overrides))
         recorded = plan.identity  # None: a run from before it was recorded
         if recorded:

@@ -4,7 +4,7 @@ a run killed before it finished reads back from it (with progress.jsonl).
 
 The file format is unchanged by this type (docs/results.md): keys absent in older runs
 (`target_ci`, `identity`, `stop_reason`, `machine_state`) read back as None, `measure`
-as "wall".
+as "wall", `engines` as [].
 """
 
 from __future__ import annotations
@@ -117,6 +117,8 @@ class Plan:
     cells: list[PlannedCell] = field(default_factory=list)
     identity: dict[str, Any] | None = None  # what --resume checks (bench/measure/identity.py)
     stop_reason: str | None = None  # why added rounds stopped (--target-ci)
+    # --engine: {name, path | template, version}, the base (--engine-base) first
+    engines: list[dict[str, Any]] = field(default_factory=list)
     measure: str = "wall"  # --measure: the unit of every sample (contracts/measures.py)
     machine_state: dict[str, Any] | None = None  # load, steal, MHz before measuring
 
@@ -138,6 +140,7 @@ class Plan:
             cells=[PlannedCell(**c) for c in d.get("cells") or []],
             identity=d.get("identity"),
             stop_reason=d.get("stop_reason"),
+            engines=list(d.get("engines") or []),
             measure=str(d.get("measure") or "wall"),
             machine_state=d.get("machine_state"),
         )
@@ -145,7 +148,8 @@ class Plan:
     def config(self) -> dict[str, Any]:
         """meta.json's `config`: how the run was asked for."""
         d = self.to_json()
-        keys = ("seed", "offline_k", "overrides", "filters", "workloads", "target_ci", "measure")
+        keys = ("seed", "offline_k", "overrides", "filters", "workloads", "target_ci", "measure",
+                "engines")  # fmt: skip
         return {k: d[k] for k in keys} | {"stop_reason": self.stop_reason}
 
     def write(self, run_dir: Path) -> None:

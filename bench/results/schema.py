@@ -102,7 +102,15 @@ STAT_COLUMNS = [
 PHASE_MEDIAN_COLUMNS = [
     f"{p}_p50_ms" for p in (*ITERATION_PHASES, *ROUND_PHASES, *HOST_WORK_PHASES.values())
 ]
-SUMMARY_COLUMNS = CELL_COLUMNS + STAT_COLUMNS + PHASE_MEDIAN_COLUMNS
+# builds side by side (--engine, two or more): each engine cell against the base
+# build's same cell, measured interleaved (bench/analyze/builds.py); empty elsewhere
+BUILD_COLUMNS = [
+    "vs_engine_base",  # median total / the base build's, same cell, same rounds
+    "vs_engine_base_low",  # its 95% CI (paired two-level bootstrap over rounds)
+    "vs_engine_base_high",
+    "engine_verdict",  # compare's rule: regressed | improved | unchanged
+]
+SUMMARY_COLUMNS = CELL_COLUMNS + STAT_COLUMNS + PHASE_MEDIAN_COLUMNS + BUILD_COLUMNS
 
 NOISE_CV = 0.05
 BINDING_BOUND = 0.5  # cells whose binding share of the total is above this are marked  # cells above this coefficient of variation get a visible noise warning
