@@ -79,7 +79,7 @@ def slide_answer(found: list[Answer]) -> SubFigure:
     measurable = sum(a.measurable for a in found)
     body = _slide(
         f"The answer: {measurable} of {len(found)} differences measurable",
-        "per-iteration time vs the reference, % with 95% CI; hollow: no measurable "
+        "per-iteration time × the reference with 95% CI (log scale); hollow: no measurable "
         "difference; our Python host apart from the official runtime",
     )
     answers_view.draw(body, found)
