@@ -29,6 +29,7 @@ from hosts.base import RUNNABLE, Probe
 from hosts.engines import Engine, expand, identity
 from hosts.openvino_c import library_env
 
+ENCODING_OF = {"onnxruntime": "onnx", "openvino": "openvino"}  # a cell's backend -> encoding
 PROBED = ENCODINGS[
     :5
 ]  # openvino, onnx, tensorflow, pytorch, tensorflowlite: one number on every runtime
