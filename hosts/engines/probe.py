@@ -30,9 +30,8 @@ from hosts.engines import Engine, expand, identity
 from hosts.openvino_c import library_env
 
 ENCODING_OF = {"onnxruntime": "onnx", "openvino": "openvino"}  # a cell's backend -> encoding
-PROBED = ENCODINGS[
-    :5
-]  # openvino, onnx, tensorflow, pytorch, tensorflowlite: one number on every runtime
+# openvino, onnx, tensorflow, pytorch, tensorflowlite: the same numbers on every runtime
+PROBED = ENCODINGS[:5]
 EXIT_BASE = 100
 SANITY_EXIT = 42
 INVALID_ENCODING_ERRNO = 2  # the witx nn_errno invalid_encoding
