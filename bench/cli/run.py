@@ -134,12 +134,13 @@ def read_workloads(args: argparse.Namespace) -> list[Workload]:
 
 
 def _options(args: argparse.Namespace, workloads: list[Workload]) -> plan.RunOptions:
-    from bench.cli.engines import chosen_engines
+    from bench.cli.engines import check_instances, chosen_engines
     from bench.measure import plan
     from bench.measure.matrix import Filters
     from bench.results.run_plan import Overrides
 
     chosen = chosen_engines(args.engine, args.engine_version, args.engine_base)
+    check_instances(args.hosts, chosen)
     hosts = args.hosts
     if chosen:  # the engines, and the hosts --hosts names (default: the engines alone)
         hosts = list(dict.fromkeys([*(args.hosts or []), *(e.host for e in chosen)]))

@@ -4,6 +4,7 @@ continue exactly the same run."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -285,7 +286,7 @@ def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
     try:
         check_run_files(run_dir)  # now, not after minutes of measuring
         plan = Plan.read(run_dir)
-        engines.use([Engine(**e) for e in plan.engines])
+        _resume_engines(run_dir, plan)
         workloads = select_workloads(RunOptions(targets=plan.workloads, overrides=plan.overrides))
         recorded = plan.identity  # None: a run from before it was recorded
         if recorded:
@@ -338,6 +339,31 @@ def _prepare_resumed(
         if p.generate is not None:
             p.generate.prompt = str(run_dir / "inputs" / Path(p.generate.prompt).name)
     return prepared
+
+
+def _resume_engines(run_dir: Path, plan: Plan) -> None:
+    """The run's --engine builds again, each still the binary it started with (its sha256
+    in meta.json): a rebuilt binary would mix two builds in one run."""
+    chosen = [Engine(**e) for e in plan.engines]
+    try:
+        recorded = json.loads((run_dir / "meta.json").read_text()).get("engines") or {}
+    except (OSError, ValueError):
+        recorded = {}
+    changed = []
+    for engine in chosen:
+        was = (recorded.get(engine.host) or {}).get("sha256")
+        if engine.path is None or not was:
+            continue
+        try:
+            now = engines.sha256(engine.path)
+        except OSError as e:
+            now = f"unreadable ({e.strerror})"
+        if now != was:
+            changed.append(
+                f"--engine {engine.name}: {engine.path} is now {now[:16]}, was {was[:16]}"
+            )
+    _refuse_changes(run_dir, changed)
+    engines.use(chosen)
 
 
 def _refuse_changes(run_dir: Path, changed: list[str]) -> None:

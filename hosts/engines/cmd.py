@@ -16,6 +16,7 @@ is not asked for --properties), so it links wherever the standard functions do.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 from pathlib import Path
@@ -70,8 +71,6 @@ def standard_driver(wasm: Path) -> Path:
 
 
 def hash_of(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()[:16]
 
 
