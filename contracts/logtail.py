@@ -12,6 +12,21 @@ import re
 from pathlib import Path
 
 EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b")
+# What a guest or a program may print (each of stdout and stderr): past it a worker is
+# killed, a program's run fails, and only the last TAIL_BYTES are read for a reason.
+MAX_OUTPUT_BYTES = 16 << 20
+TAIL_BYTES = 1 << 20
+
+
+def read_tail(path: Path, limit: int = TAIL_BYTES) -> str:
+    """The last `limit` bytes of a file a guest wrote, as text ('' when unreadable):
+    a guest may print a gigabyte; its end is what explains a failure."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, 2) - limit))
+            return f.read(limit).decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def telling(text: str, program: str | None = None, keep: int = 5) -> str:
@@ -24,7 +39,4 @@ def telling(text: str, program: str | None = None, keep: int = 5) -> str:
 
 def telling_file(path: Path, program: str | None = None, keep: int = 5) -> str:
     """`telling` of a file's text; '' when the file is missing or unreadable."""
-    try:
-        return telling(path.read_text(errors="replace"), program, keep)
-    except OSError:
-        return ""
+    return telling(read_tail(path), program, keep)

@@ -146,3 +146,69 @@ def read_core_module(data: bytes) -> CoreModule:
 def embedded_core_modules(component: bytes) -> list[bytes]:
     """The core modules a component carries in its top-level core-module sections."""
     return [body for sid, body in sections(component) if sid == 1]
+
+
+def _uleb(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _import_entries(body: bytes) -> list[tuple[str, str, int, bytes]]:
+    """(module, name, type index or -1, the entry's bytes) of each entry of an import section."""
+    count, pos = _leb(body, 0)
+    entries = []
+    for _ in range(count):
+        start = pos
+        module, pos = _name(body, pos)
+        name, pos = _name(body, pos)
+        kind, typeidx = body[pos], -1
+        pos += 1
+        if kind == FUNC:
+            typeidx, pos = _leb(body, pos)
+        elif kind == TAG:
+            pos = _leb(body, pos + 1)[1]
+        elif kind == TABLE:
+            pos = _read_limits(body, pos + 1)[2]
+        elif kind == MEMORY:
+            pos = _read_limits(body, pos)[2]
+        elif kind == GLOBAL:
+            pos += 2
+        else:
+            raise WasmFormatError(f"unknown import kind {kind}")
+        entries.append((module, name, typeidx, body[start:pos]))
+    return entries
+
+
+def repoint_import(data: bytes, module: str, name: str, to: str) -> bytes:
+    """A core module whose function import `module.name` imports `module.to` instead
+    (the two must have the same type): the module links where only `to` is defined.
+    Unchanged when it does not import `module.name`."""
+    out, pos = bytearray(data[:8]), 8
+    while pos < len(data):
+        sid = data[pos]
+        size, body_at = _leb(data, pos + 1)
+        end = body_at + size
+        if sid != 2:
+            out += data[pos:end]
+        else:
+            entries = _import_entries(data[body_at:end])
+            types = {(m, n): t for m, n, t, _ in entries}
+            if (module, name) in types and types[(module, name)] != types.get((module, to)):
+                raise WasmFormatError(f"{module}.{name} and {module}.{to} differ in type")
+            new = _uleb(len(entries)) + b"".join(
+                _encode_name(m) + _encode_name(to) + raw[len(_encode_name(m) + _encode_name(n)):]
+                if (m, n) == (module, name) else raw
+                for m, n, _, raw in entries
+            )  # fmt: skip
+            out += bytes([sid]) + _uleb(len(new)) + new
+        pos = end
+    return bytes(out)
+
+
+def _encode_name(text: str) -> bytes:
+    raw = text.encode()
+    return _uleb(len(raw)) + raw

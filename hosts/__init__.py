@@ -23,6 +23,7 @@ REGISTRY: dict[str, str] = {
     "native-c": "hosts.native_c:NativeCHost",
     "wasmtime-py": "hosts.wasmtime_py:WasmtimePyHost",
     "wasmtime-cli": "hosts.wasmtime_cli:WasmtimeCliHost",
+    "cmd": "hosts.engines.cmd:CmdHost",
 }
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from contracts import paths
 from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, RoundResult
-from contracts.logtail import telling_file
+from contracts.logtail import read_tail, telling_file
 from hosts import guest_io, measures
 from hosts.backends import device_problem
 from hosts.base import RUNNABLE, Host, Probe
@@ -257,7 +257,7 @@ class NativeCHost(Host):
         child = run_child(cmd, run.stdout, run.stderr, env, run.preopen, timeout)
         code = child.code
         if code != 0:
-            stderr = run.stderr.read_text(errors="replace")
+            stderr = read_tail(run.stderr)
             if child.timed_out and code < 0:
                 raise CellFailed(f"native-c: killed after the {timeout} s timeout")
             if why := measures.child_failure(job):

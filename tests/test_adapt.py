@@ -17,7 +17,7 @@ import pytest
 import wasmtime
 
 from bench.cli import main
-from contracts import paths, wasm_binary
+from contracts import marks, paths, wasm_binary
 from hosts.programs import split_marks
 from tests.helpers import run_cli
 from workloads.guests import adapt as adapt_mod
@@ -67,10 +67,39 @@ def test_adapts_a_program_with_bench_imports(wasi_adapters: Path, tmp_path: Path
     err = tmp_path / "stderr.txt"
     run = run_component(out, ["marks"], tmp_path, NnConfig(), tmp_path / "o.txt", err)
     assert run.trap is None and run.exit_code == 0
-    regions, rest = split_marks(err.read_bytes())
-    assert len(regions) == 2 and rest == ""
+    regions, rest, forged = split_marks(err.read_bytes(), marks.PLACEHOLDER)  # no token given
+    assert len(regions) == 2 and rest == "" and forged == 0
     assert all(0 <= end - start < 10**9 for start, end in regions)
     assert regions[0][1] <= regions[1][0]
+
+
+def test_an_adapted_programs_marks_carry_its_token_and_printed_ones_fail(
+    wasi_adapters: Path, tmp_path: Path
+) -> None:
+    """Issue 25, defect 6: the bench adapter writes the token given to adapt (never
+    left in the program's memory); a line the program prints itself is forged."""
+    from hosts.programs import ProgramJob
+    from hosts.wasmtime_py.program import run_component_program
+
+    token = marks.new_token()
+    core = _module(
+        tmp_path / "marks.wasm",
+        f'{NN_COMPUTE} {EXIT} {BENCH} (import "wasi_snapshot_preview1" "fd_write" '
+        "(func $w (param i32 i32 i32 i32) (result i32)))",
+        '(data (i32.const 64) "wasinn-bench region 0 1\\0a")'
+        '(func (export "_start") (call $start) (call $end)'
+        " (i32.store (i32.const 0) (i32.const 64)) (i32.store (i32.const 4) (i32.const 24))"
+        " (drop (call $w (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8))))",
+    )
+    out = tmp_path / "marks.component.wasm"
+    adapt_mod.adapt(core, out, mark_token=token)
+    job = ProgramJob(out, tmp_path / "work", mark_token=token)
+    result = run_component_program(job)
+    assert len(result.regions) == 1  # the real region, through the adapter
+    assert "printed 1 bench mark line(s) itself" in (result.failure or "")
+    # the same component judged with another token: its real mark is not ours either
+    other = run_component_program(ProgramJob(out, tmp_path / "work2", mark_token=marks.new_token()))
+    assert other.regions == [] and "printed 2 bench mark line(s)" in (other.failure or "")
 
 
 def test_a_module_without_start_gets_the_reactor_adapter(

@@ -41,7 +41,11 @@ def test_every_table_host_has_one_class_and_the_class_agrees_with_its_row() -> N
         assert cls.variants == facts.variants, name
         # only the hosts whose row says so run programs (the others keep Host's refusal)
         assert (cls.run_program is not Host.run_program) == facts.runs_programs, name
-        assert get_host(name).name == name
+        if facts.instances_only:  # nothing to run until the user names one (--engine)
+            with pytest.raises(ValueError, match=rf"runs only as {name}\[NAME\]"):
+                get_host(name)
+        else:
+            assert get_host(name).name == name
 
 
 def test_every_backend_axis_value_has_a_backend() -> None:
@@ -68,13 +72,17 @@ def test_check_host_says_why_a_name_is_not_a_host() -> None:
     assert "unknown host 'wasmer'" in (check_host("wasmer") or "")
     assert "no releases (only wasmtime-cli@VERSION)" in (check_host("native@1") or "")
     assert "give a version" in (check_host("wasmtime-cli@") or "")
-    # no host points at a user's binary yet (issue 24 turns `binaries` on for the CLI)
+    # the CLI and cmd run a user's binary (--engine, hosts/engines/); wasmtime-py does not
     assert "runs no binary of yours" in (check_host("wasmtime-py[x]") or "")
+    assert check_host("wasmtime-cli[pr-1]") is None and check_host("cmd[wasmedge]") is None
+    assert "name the instance" in (check_host("cmd[a/b]") or "")
+    assert "runs only as cmd[NAME]" in (check_host("cmd") or "")
     with pytest.raises(ValueError, match="unknown host"):
         get_host("wasmer")
     assert (
         host_choices()
-        == "native,native-c,wasmtime-py,wasmtime-cli, wasmtime-cli@VERSION (releases)"
+        == "native,native-c,wasmtime-py,wasmtime-cli, wasmtime-cli@VERSION (releases), "
+        "wasmtime-cli[NAME] (your build), cmd[NAME] (your build)"
     )
 
 
@@ -142,7 +150,8 @@ def test_a_new_host_needs_only_its_class_a_registry_line_and_a_table_row(
     monkeypatch.setitem(REGISTRY, "echo", f"{__name__}:EchoHost")
     assert check_host("echo[a]") is None and check_host("echo@1") is not None
     assert host_choices().endswith(
-        ",echo, wasmtime-cli@VERSION (releases), echo[NAME] (your build)"
+        ",echo, wasmtime-cli@VERSION (releases), wasmtime-cli[NAME] (your build), "
+        "cmd[NAME] (your build), echo[NAME] (your build)"
     )
     host = get_host("echo[a]")
     assert isinstance(host, EchoHost) and host.name == "echo[a]"

@@ -34,7 +34,8 @@ def test_inspect_json_and_dtypes(tmp_path: Path) -> None:
 
 def test_inspect_refuses_what_is_not_a_model(tmp_path: Path) -> None:
     (tmp_path / "notes.onnx").write_text("hello")
-    for target in (tmp_path / "notes.onnx", tmp_path / "missing.onnx"):
+    (tmp_path / "model.xml").write_text("<net/>")
+    for target in (tmp_path / "notes.onnx", tmp_path / "missing.onnx", tmp_path / "model.xml"):
         p = run_cli("inspect", str(target))
         assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
         assert p.stderr.startswith(f"wasinn-bench inspect: error: {target}: ")

@@ -114,8 +114,8 @@ def test_cpu_rounds_have_the_drivers_shape(
 ) -> None:
     result = get_host(host).run_round(_job(mlp, tmp_path, host, variant, measure_names.CPU))
     for phase in MEASURED_PHASES:
-        assert len(result.iterations[phase]) == 3
-    assert all(v > 0 for v in result.iterations["compute"])
+        assert len(result.per_iteration[phase]) == 3
+    assert all(v > 0 for v in result.per_iteration["compute"])
     assert "compile" not in result.host_phases  # the cached compile's wall time is no CPU time
     assert result.host_phases["load"] > 0
 
@@ -131,7 +131,7 @@ def test_instruction_counts_are_confined_to_the_iterations(
     result = get_host(host).run_round(
         _job(mlp, tmp_path, host, variant, measure_names.INSTRUCTIONS)
     )
-    it = result.iterations
+    it = result.per_iteration
     assert [len(it[p]) for p in MEASURED_PHASES] == [3, 3, 3, 3]
     for i in range(3):
         assert it["total"][i] == it["set_input"][i] + it["compute"][i] + it["get_output"][i]

@@ -120,10 +120,77 @@ def test_cli_trap(tmp_path: Path) -> None:
     assert not result.ok and result.exit_code != 0 and result.failure.startswith("trapped")
 
 
+TOKEN = "0123456789abcdef0123456789abcdef"
+
+
 def test_marks_are_parsed_out_of_stderr() -> None:
-    text = b"warn: x\nwasinn-bench region 10 25\npartialwasinn-bench region 30 31\nbye\n"
-    regions, rest = split_marks(text)
-    assert regions == [(10, 25), (30, 31)] and rest == "warn: x\npartialbye\n"
+    text = (b"warn: x\nwasinn-bench region %s 10 25\npartialwasinn-bench region %s 30 31\nbye\n"
+            % (TOKEN.encode(), TOKEN.encode()))  # fmt: skip
+    regions, rest, forged = split_marks(text, TOKEN)
+    assert regions == [(10, 25), (30, 31)] and rest == "warn: x\npartialbye\n" and forged == 0
+    # a native component's own bench (no token known): its lines as they come
+    assert split_marks(b"wasinn-bench region 10 25\n", None)[0] == [(10, 25)]
+
+
+FORGED_LINES = {
+    "no token (the old line)": b"wasinn-bench region 0 1\n",
+    "another token": b"wasinn-bench region ffffffffffffffffffffffffffffffff 0 1\n",
+    "the placeholder": b"wasinn-bench region wasinn-bench-token-placeholder!! 0 1\n",
+    "a short token": b"wasinn-bench region 0123 0 1\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(FORGED_LINES))
+def test_a_mark_line_without_the_token_is_forged(case: str) -> None:
+    regions, rest, forged = split_marks(FORGED_LINES[case] * 3, TOKEN)
+    assert regions == [] and forged == 3 and "wasinn-bench region" not in rest
+
+
+def _forger(path: Path, calls_bench: bool) -> Path:
+    """A program that prints mark lines itself (p50 1 ns), with or without also timing a
+    real region through bench."""
+    lines = b"".join(FORGED_LINES.values()).decode()
+    esc = "".join(f"\\{b:02x}" for b in lines.encode())
+    bench = '(import "bench" "start" (func $start)) (import "bench" "end" (func $end))'
+    calls = "(call $start) (call $end)" if calls_bench else ""
+    path.write_bytes(
+        wasmtime.wat2wasm(f"""(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      {bench if calls_bench else ""}
+      (memory (export "memory") 1)
+      (data (i32.const 64) "{esc}")
+      (func (export "_start") {calls}
+        (i32.store (i32.const 0) (i32.const 64))
+        (i32.store (i32.const 4) (i32.const {len(lines)}))
+        (drop (call $w (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))))""")
+    )
+    return path
+
+
+@pytest.mark.parametrize("calls_bench", [False, True])
+@pytest.mark.parametrize(
+    "host", [pytest.param("wasmtime-cli", marks=pytest.mark.cli), "wasmtime-py"]
+)
+def test_a_program_that_prints_mark_lines_fails_instead_of_forging_timings(
+    tmp_path: Path, host: str, calls_bench: bool
+) -> None:
+    """Issue 25, defect 6: CLI cells were `ok` with p50 1 ns from printed lines."""
+    wasm = _forger(tmp_path / "forger.wasm", calls_bench)
+    result = HOSTS[host]().run_program(ProgramJob(wasm, tmp_path / "work"))
+    assert not result.ok and "printed 4 bench mark line(s) itself" in result.failure
+    assert all(end - start != 1 for start, end in result.regions)
+
+
+@pytest.mark.cli
+def test_a_program_may_not_import_the_preloads_memory(tmp_path: Path) -> None:
+    """The preload's memory holds the run's token: a program importing it is refused."""
+    wasm = tmp_path / "peek.wasm"
+    wasm.write_bytes(wasmtime.wat2wasm(
+        '(module (import "bench" "memory" (memory 1)) (import "bench" "end" (func $end))'
+        ' (func (export "_start") (call $end)))'
+    ))  # fmt: skip
+    with pytest.raises(CellFailed, match="imports bench.memory"):
+        WasmtimeCliHost().run_program(ProgramJob(wasm, tmp_path / "work"))
 
 
 def test_example_files_are_small_and_reproducible(tmp_path: Path) -> None:

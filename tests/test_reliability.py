@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from bench.analyze.runs import load_run
-from bench.results import store
+from bench.results import checksums, store
 from bench.results.progress import read_progress
 from tests.helpers import REPO, run_cli
 from tests.hostile.guests import write_guest
@@ -245,7 +245,8 @@ def test_summary_meta_and_cells_are_replaced_atomically(tmp_path: Path, monkeypa
         with pytest.raises(OSError):
             write()
         assert target.read_bytes() == before
-        assert [p.name for p in tmp_path.iterdir()] == ["summary.csv"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["checksums.json", "summary.csv"]
+        checksums.verify(target)  # the old file still matches its recorded digest
 
 
 # -- 5. bad input everywhere ---------------------------------------------------------
@@ -344,3 +345,17 @@ def test_disk_full_mid_run_keeps_what_was_flushed(tmp_path: Path) -> None:
         p = run_cli("run", "--resume", str(out))
         assert p.returncode == 0, p.stderr
         assert (load_run(out).summary["n"] == 6 * 20).all()
+
+
+def test_a_guest_that_prints_without_end_fails_its_cell_and_keeps_a_tail(tmp_path: Path) -> None:
+    """Issue 25, defect 7: 1 GiB of guest stdout was kept per cell. Past 16 MiB the
+    worker is killed (`output limit`), and logs/ keeps the last MiB only."""
+    w = workload(tmp_path, "flood", guest="flood", extra="timeout_s = 120")
+    out = tmp_path / "run"
+    p = run_cli("run", str(w), *FAST, "--accept", "failed", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    row = wasm_cells(out).loc["flood"]
+    assert row["status"] == "failed" and "output limit: stdout.txt over 16 MiB" in row["reason"]
+    kept = sum(f.stat().st_size for f in (out / "logs").iterdir())
+    assert 0 < kept <= 3 << 20
+    assert not (out / "work").exists() or not any((out / "work").iterdir())

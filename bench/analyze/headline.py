@@ -120,13 +120,26 @@ class Change:
     rule: str  # the rule that decided, in words (stats.decide)
 
 
-def change(base: Measured, head: Measured, factor: float = 1.10, seed: int = 0) -> Change:
-    """The change from `base` to `head` (one run each, or merged runs) by the one rule."""
-    if head.ref is None or base.ref is None:
+def change(
+    base: Measured, head: Measured, factor: float = 1.10, seed: int = 0, per_round: bool = False
+) -> Change:
+    """The change from `base` to `head` (one run each, or merged runs) by the one rule.
+
+    The CI resamples rounds, then iterations within them (compare); with `per_round` each
+    round enters as its one headline value (its median, or its cell/reference ratio) and
+    only rounds are resampled: the same unit, and fast enough for the many candidate
+    tests of a long history (steps)."""
+    hu, bu = head.per_round(), base.per_round()
+    if per_round:
+        ratio = stats.round_ratio(_one_each(hu), _one_each(bu), paired=False, seed=seed)
+    elif head.ref is None or base.ref is None:
         ratio = stats.round_ratio(head.cell, base.cell, paired=False, seed=seed)
     else:
         ratio = stats.round_ratio_of_ratios(head.cell, head.ref, base.cell, base.ref, seed=seed)
-    hu, bu = head.per_round(), base.per_round()
     p = stats.mann_whitney_p(hu, bu)
     verdict, rule = stats.decide(ratio, p, bu.size, hu.size, factor)
     return Change(ratio, p, bu.size, hu.size, verdict, rule)
+
+
+def _one_each(values: np.ndarray) -> stats.Rounds:
+    return {i: np.array([v]) for i, v in enumerate(values)}

@@ -30,6 +30,8 @@ FIELDS: dict[str, tuple[type, ...]] = {
     "machine": (dict,),
     "packages": (dict,),
     "runtimes": (dict,),
+    "engines": (dict,),
+    "engine_base": TEXT_OR_NONE,
     "models": (dict,),
     "workloads": (dict,),
     "backends": (dict,),

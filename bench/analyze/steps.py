@@ -10,8 +10,9 @@ found by bisection: a split found divides its segment and both halves are search
 Whether: like Otava (which tests each candidate with a t-test instead of
 permutations, so that short series can have steps), each candidate is tested, but
 with compare's rule over rounds: the rounds of the runs before the split against those
-of the runs after it, a two-level bootstrap CI of the ratio, Mann-Whitney U over
-per-round values, beyond the factor (headline.change). A candidate that fails ends the
+of the runs after it, each round as its one headline value (its median, or its
+cell/reference ratio), a bootstrap CI over rounds of the ratio of their medians,
+Mann-Whitney U over the same values, beyond the factor (headline.change). A candidate that fails ends the
 search in its segment. Finally each step is re-tested against its final neighbours
 (the previous and next step), and a lone run that differs from the runs on both sides
 of it is an odd run, not a step: a step is a change that persists (the newest run
@@ -76,7 +77,7 @@ def _log_values(runs: list[headline.Measured]) -> np.ndarray:
 
 def _test(runs: list[headline.Measured], a: int, k: int, b: int, factor: float) -> Step:
     before, after = headline.merge(runs[a:k]), headline.merge(runs[k:b])
-    return Step(k, headline.change(before, after, factor, seed=k))
+    return Step(k, headline.change(before, after, factor, seed=k, per_round=True))
 
 
 def detect_steps(runs: list[headline.Measured], factor: float = 1.10) -> list[Step]:

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from contracts.digests import file_sha256
+from contracts.errors import UserError
 from contracts.onnx_file import OnnxInterface, Tensor
 from workloads.models.user_model import fmt, read_interface
 
@@ -91,7 +92,16 @@ def _print(f: dict) -> None:
     print(f"run it: {f['run']}")
 
 
+class NotAModel(UserError):
+    """inspect was given a file the harness does not take as a model."""
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.model.suffix.lower() == ".xml":
+        raise NotAModel(
+            f"{args.model}: an OpenVINO IR; the harness makes the IR from the ONNX model "
+            "(both backends run the same graph): inspect the .onnx file"
+        )
     iface = read_interface(args.model)  # ModelError (exit 2): not found, not ONNX
     f = facts(args.model, iface, load=not args.no_load)
     if args.json:

@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,35 +20,42 @@ import numpy as np
 
 from bench.measure.model_check import check_user_workload
 from bench.measure.processes import exit_reason, kill_tree, watch
+from bench.measure.workload_kind import PreparedWorkload
 from contracts import paths
+from contracts.digests import file_sha256
 from contracts.dtypes import DTYPES
-from contracts.jobs import GenerateJob, ModelFiles, TensorSpec
+from contracts.jobs import ModelFiles, TensorSpec
 from contracts.logtail import telling_file
 from workloads.spec.inputs import generate
-from workloads.spec.program_file import ProgramSpec
 from workloads.spec.workload import Workload, WorkloadError
 
 
 @dataclass
-class PreparedProgram:
-    spec: ProgramSpec
-    files_dir: Path  # the folder laid into the guest's '.' (links to the workload's files)
-    wasm: dict[str, Path]  # variant -> the binary that runs
-    adapt_error: str | None = None  # why `adapted` cannot run here (e.g. no WASI adapter)
+class PreparedModel(PreparedWorkload):
+    """A model workload, ready: the built model (ONNX and IR) and its tensors."""
 
-
-@dataclass
-class PreparedWorkload:
-    workload: Workload
     model: ModelFiles
-    inputs: list[TensorSpec]
+    inputs: list[TensorSpec]  # written under the run's inputs/
     outputs: list[TensorSpec]
-    model_info: dict[str, Any] = field(default_factory=dict)
-    program: PreparedProgram | None = None  # a program workload (bench/measure/program.py)
-    generate: GenerateJob | None = None  # a generative workload (bench/measure/generate.py)
+
+    def identity(self) -> dict[str, str]:
+        name = self.workload.name
+        found = {f"prepared model of {name}": self.model.sha256}
+        for spec in self.inputs:
+            if spec.path is not None:  # a generative workload's inputs are made per step
+                found[f"input {name}.{spec.name}"] = file_sha256(str(spec.path))
+        return found
+
+    def io_bytes(self) -> int:
+        return sum(t.nbytes for t in (*self.inputs, *self.outputs))
+
+    def rebase(self, run_dir: Path) -> None:
+        for spec in self.inputs:
+            if spec.path is not None:
+                spec.path = str(run_dir / "inputs" / Path(str(spec.path)).name)
 
 
-def prepare(w: Workload, data_dir: Path) -> PreparedWorkload:
+def prepare(w: Workload, data_dir: Path) -> PreparedModel:
     """Build (or reuse) the model and write the input tensors under data_dir."""
     from workloads.models import ModelError, prepare_model
 
@@ -114,7 +121,7 @@ def prepare(w: Workload, data_dir: Path) -> PreparedWorkload:
     for name in w.output_tolerances:
         if name not in {o.name for o in outputs}:
             raise WorkloadError(f"{where}: field 'outputs.{name}': the model has no such output")
-    return PreparedWorkload(w, prepared.files, inputs, outputs, model_info(w, prepared))
+    return PreparedModel(w, prepared.files, inputs, outputs, model_info=model_info(w, prepared))
 
 
 def model_info(w: Workload, prepared: Any) -> dict[str, Any]:

@@ -13,28 +13,59 @@ import subprocess
 import time
 from pathlib import Path
 
+from contracts.logtail import MAX_OUTPUT_BYTES, TAIL_BYTES
+
 POLL_S = 0.05
+# What a worker and its guest may print: a guest's stdout and stderr (and a program's,
+# run by run) are files in the worker's folder; past this one is killed, and logs/ keeps
+# only the last LOG_TAIL_BYTES of each.
+OUTPUT_FILES = ("*.txt", "worker.std*", "run*/*.txt")
 
 
 def watch(
-    procs: list[subprocess.Popen[bytes]], timeout_s: float, memory_limit_mb: int
-) -> list[str | None]:
-    """Wait for the workers; kill one on timeout or over the memory limit (its reason)."""
+    procs: list[subprocess.Popen[bytes]], timeout_s: float, memory_limit_mb: int,
+    workdirs: list[Path] | None = None,
+) -> list[str | None]:  # fmt: skip
+    """Wait for the workers; kill one on timeout, over the memory limit, or when an
+    output file in its workdir grows past MAX_OUTPUT_BYTES (its reason)."""
     deadline = time.monotonic() + timeout_s
     limit_kb = memory_limit_mb * 1024
     reasons: list[str | None] = [None] * len(procs)
+    folders = workdirs or [None] * len(procs)
     while any(p.poll() is None for p in procs):
-        for i, proc in enumerate(procs):
+        for i, (proc, folder) in enumerate(zip(procs, folders, strict=True)):
             if proc.poll() is not None:
                 continue
             if time.monotonic() > deadline:
-                kill_tree(proc)
                 reasons[i] = f"timeout: no result after {timeout_s:g} s"
             elif (rss := tree_rss_kb(proc.pid)) > limit_kb:
-                kill_tree(proc)
                 reasons[i] = f"memory limit: {rss // 1024} MiB > {memory_limit_mb} MiB"
+            elif folder is not None and (big := oversized_output(folder)):
+                reasons[i] = f"output limit: {big} over {MAX_OUTPUT_BYTES >> 20} MiB"
+            if reasons[i]:
+                kill_tree(proc)
         time.sleep(POLL_S)
     return reasons
+
+
+def oversized_output(folder: Path) -> str | None:
+    """The first captured output file in `folder` past MAX_OUTPUT_BYTES, by name."""
+    for pattern in OUTPUT_FILES:
+        for path in folder.glob(pattern):
+            with contextlib.suppress(OSError):
+                if path.stat().st_size > MAX_OUTPUT_BYTES:
+                    return str(path.relative_to(folder))
+    return None
+
+
+def keep_tail(src: Path, dst: Path, keep: int = TAIL_BYTES) -> None:
+    """Copy the last `keep` bytes of src to dst (a log: its end tells what happened)."""
+    with open(src, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - keep))
+        data = f.read(keep)
+    note = f"[first {size - keep} bytes left out]\n".encode() if size > keep else b""
+    dst.write_bytes(note + data)
 
 
 def check_disk(run_dir: Path, probe_bytes: int = 1 << 20) -> None:

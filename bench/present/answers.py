@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from bench.analyze.answers import Answer, is_our_host
 from bench.present import charts
@@ -96,26 +97,33 @@ def answer_chart(found: list[Answer], out: Path, name: str = "answers") -> list[
         fig = charts.figure(12.0, 1.2 + 0.32 * len(found) + 0.6 * len(groups(found)))
         draw(fig, found)
         fig.suptitle(
-            "The answer: difference of the per-iteration time, % [95% CI] (hollow: within "
-            "the CI of no difference)",
+            "The answer: per-iteration time × the reference [95% CI] (hollow: no "
+            "measurable difference)",
             fontweight="bold",
         )
         return charts.save(fig, out, name)
 
 
 def _panel(ax: Axes, title: str, items: list[Answer]) -> None:
+    """Ratios on a log axis: 0.7x and 1.3x sit about as far from 1 as they matter, and
+    an 18x cell does not squash a 5% difference to nothing."""
     y = np.arange(len(items))[::-1]
     for yi, a in zip(y, items, strict=True):
-        pct = (a.ratio.value - 1) * 100
-        lo, hi = (a.ratio.low - 1) * 100, (a.ratio.high - 1) * 100
+        r = a.ratio
         colour = charts.color(a.cell.variant)
-        ax.errorbar(pct, yi, xerr=[[max(pct - lo, 0)], [max(hi - pct, 0)]], fmt="none",
-                    ecolor=colour, capsize=3, lw=1.5)  # fmt: skip
-        ax.plot(pct, yi, "o", ms=7, color=colour,
+        ax.errorbar(r.value, yi, xerr=[[max(r.value - r.low, 0)], [max(r.high - r.value, 0)]],
+                    fmt="none", ecolor=colour, capsize=3, lw=1.5)  # fmt: skip
+        ax.plot(r.value, yi, "o", ms=7, color=colour,
                 mfc=colour if a.measurable else "white")  # fmt: skip
     labels = [f"{where(a)}: {a.cell.variant} vs {a.vs}" for a in items]
     ax.set_yticks(y, labels, fontsize="small")
-    ax.axvline(0, color="black", lw=0.8)
+    ax.set_ylim(-0.7, len(items) - 0.3)
+    ax.axvline(1, color="black", lw=0.8)
+    ax.set_xscale("log")
+    times = FuncFormatter(lambda v, _pos: f"×{v:g}")
+    ax.xaxis.set_major_formatter(times)
+    lo, hi = ax.get_xlim()
+    ax.xaxis.set_minor_formatter(times if hi / lo < 10 else NullFormatter())  # within a decade
     ax.set_title(title, loc="left")
-    ax.set_xlabel("% vs the reference (negative: faster)")
-    ax.grid(axis="x", alpha=0.3)
+    ax.set_xlabel("× the reference (log scale; left of 1: faster)")
+    ax.grid(axis="x", which="both", alpha=0.3)

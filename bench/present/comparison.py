@@ -9,7 +9,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from bench.analyze import stats
+from bench.analyze import headline, stats
 from bench.analyze.compare import VERDICT_MARK, CellComparison, Comparison
 from bench.present.markdown import md, md_code
 from bench.present.tables import plain_console
@@ -53,8 +53,8 @@ def _headline(cmp: Comparison) -> str:
     return ", ".join(parts)
 
 
-def _header(metric: str) -> list[str]:
-    what = {"p50": "p50 ms", "overhead_c": "× native-c"}.get(metric, "× native")
+def _header(metric: str, measure: str = "wall") -> list[str]:
+    what = headline.unit(metric, measure)  # the run's measure: ms, ms CPU, M instructions
     return [
         "cell",
         f"base {what}",
@@ -79,7 +79,7 @@ def to_markdown(cmp: Comparison) -> str:
         "",
     ]
     lines += [f"> ⚠ {md(w)}" for w in cmp.warnings()]
-    header = _header(cmp.metric)
+    header = _header(cmp.metric, cmp.head.measure)
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(map(md, _row_cells(r, cmp.metric, rule=True))) + " |"
               for r in cmp.rows]  # fmt: skip
@@ -103,7 +103,7 @@ def print_table(cmp: Comparison, console: Console | None = None) -> None:
     # CI logs are not terminals: give the table room instead of rich's 80 columns
     console = console or plain_console(width=None if sys.stdout.isatty() else 180)
     table = Table(title=f"{cmp.head.run_id} vs {cmp.base.run_id} — {_headline(cmp)}")
-    for h in _header(cmp.metric):
+    for h in _header(cmp.metric, cmp.head.measure):
         table.add_column(h, justify="left" if h in ("cell", "verdict") else "right")
     style = {"failed": "bold red", "regressed": "bold red", "improved": "green", "unchanged": ""}
     for r in cmp.rows:

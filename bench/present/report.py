@@ -28,7 +28,7 @@ from bench.analyze.summarize import (
     variant_ratios,
 )
 from bench.present import answers as answers_view
-from bench.present import charts, release_charts
+from bench.present import builds, charts, release_charts
 from bench.present.markdown import md, md_code
 from bench.present.slides import write_slides
 from bench.results.schema import NOISE_CV
@@ -473,6 +473,22 @@ def ratio_blocks(ratios: pd.DataFrame) -> list[Block]:
     return blocks
 
 
+def builds_blocks(run: Run) -> list[Block]:
+    """Builds side by side (--engine, two or more builds; bench/present/builds.py), and
+    the builds whose preview1 wasi-nn is gone while adapted runs."""
+    base, df = builds.of_run(run)
+    blocks: list[Block] = []
+    if base is not None and not df.empty:
+        blocks.append(Block("h2", "Builds side by side"))
+        blocks.append(Block("p", builds.intro(base, df)))
+        blocks.append(Block("table", header=builds.HEADER, rows=builds.rows(df)))
+    gone = builds.gone_lines(run.cells)
+    if gone:
+        blocks.append(Block("h2", "Preview1 gone"))
+        blocks += [Block("p", line) for line in gone]
+    return blocks
+
+
 def build(run: Run, out: Path, ratios: pd.DataFrame, found: list[Answer]) -> list[Block]:
     """Write the charts into `out` and return the report's blocks; `ratios` is
     variant_ratios(run.samples), `found` answers(run.samples, run.summary)."""
@@ -490,7 +506,7 @@ def build(run: Run, out: Path, ratios: pd.DataFrame, found: list[Answer]) -> lis
     blocks += precision_blocks(run, s)
     if (s["status"] == "ok").any():
         blocks += [Block("h2", "Tails and throughput"), detail_table(s)]
-    blocks += not_run_blocks(s) + ratio_blocks(ratios)
+    blocks += not_run_blocks(s) + ratio_blocks(ratios) + builds_blocks(run)
     charts_made = [
         ("Latency per cell", charts.latency_chart(s, out)),
         ("Latency distributions", charts.distribution_chart(s, totals, out)),
@@ -618,7 +634,8 @@ def write_report(run_dir: str | Path, out: str | Path | None = None, slides: boo
     found = answers(run.samples, run.summary)  # one computation for the report and slides
     blocks = build(run, out, ratios, found)
     if slides:
-        paths = write_slides(run.summary, phase_ms(run.samples, "total"), found, out / "slides")
+        totals = phase_ms(run.samples, "total")
+        paths = write_slides(run.summary, totals, found, out / "slides", builds.of_run(run)[1])
         if paths:
             blocks.insert(-2, Block("h2", "Slides"))
             listing = ", ".join(f"[{p.name}](slides/{p.name})" for p in paths)

@@ -15,6 +15,7 @@ from matplotlib.patches import Patch
 
 from bench.analyze.answers import Answer
 from bench.present import answers as answers_view
+from bench.present import builds
 from bench.present.charts import (
     PHASE_COLORS,
     SLIDE_FONT,
@@ -78,7 +79,7 @@ def slide_answer(found: list[Answer]) -> SubFigure:
     measurable = sum(a.measurable for a in found)
     body = _slide(
         f"The answer: {measurable} of {len(found)} differences measurable",
-        "per-iteration time vs the reference, % with 95% CI; hollow: no measurable "
+        "per-iteration time × the reference with 95% CI (log scale); hollow: no measurable "
         "difference; our Python host apart from the official runtime",
     )
     answers_view.draw(body, found)
@@ -269,10 +270,12 @@ def slide_throughput(df: pd.DataFrame) -> SubFigure:
 
 
 def write_slides(
-    summary: pd.DataFrame, totals: dict[Cell, np.ndarray], found: list[Answer], out: Path
-) -> list[Path]:
+    summary: pd.DataFrame, totals: dict[Cell, np.ndarray], found: list[Answer], out: Path,
+    build_rows: pd.DataFrame | None = None,
+) -> list[Path]:  # fmt: skip
     """The 16:9 meeting set, numbered in presentation order, and deck.html (bench.present.
-    deck); `found` is bench.analyze.answers of the same run (the slide titles quote it)."""
+    deck); `found` is bench.analyze.answers of the same run (the slide titles quote it);
+    `build_rows`: builds side by side (bench/analyze/builds.py), when the run has them."""
     df = measured(summary)
     if df.empty:
         return []
@@ -290,11 +293,28 @@ def write_slides(
     ]
     if release_groups(df):  # a host in several releases (wasmtime-cli@X)
         figs.append(("releases", lambda: slide_releases(df)))
+    if build_rows is not None and not build_rows.empty:  # --engine builds A/B
+        figs.append(("builds", lambda: slide_builds(build_rows)))
     paths: list[Path] = []
     for i, (name, make) in enumerate(figs, 1):
         with style(SLIDE_FONT):
             paths += save(make(), out, f"{i:02d}-{name}")
     return paths + [write_deck([p for p in paths if p.suffix == ".png"], out / "deck.html")]
+
+
+def slide_builds(build_rows: pd.DataFrame) -> SubFigure:
+    """Each build's cells against the base build's (bench/present/builds.py)."""
+    counts = build_rows["verdict"].value_counts()
+    said = ", ".join(
+        f"{counts[v]} {v}" for v in ("regressed", "improved", "unchanged") if v in counts
+    )
+    body = _slide(
+        f"Builds side by side vs {build_rows['base'].iloc[0]}: {said}",
+        "median total / the base build's same cell, interleaved rounds, paired 95% CI; "
+        "verdict by compare's rule",
+    )
+    builds.slide(body, build_rows)
+    return body
 
 
 def slide_releases(summary: pd.DataFrame) -> SubFigure:

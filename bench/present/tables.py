@@ -179,3 +179,24 @@ def run_json(
         "target_missed": [k.key for k in outcome.target_missed],
         "cells": cells,
     }
+
+
+def builds_lines(base: str, build_rows: pd.DataFrame) -> list[str]:
+    """Builds side by side (bench/analyze/builds.py) in at most width() columns: one line
+    per compared cell, its ratio to the base build's same cell and compare's verdict."""
+    from bench.analyze import stats
+
+    lines = [
+        f"builds vs {base} (same run, interleaved; median total ratio [95% CI]; compare's rule)"
+    ]
+    for _, r in build_rows.iterrows():
+        key = f"{r['workload']}/{r['variant']}/{r['host']}/{r['backend']}/{r['device']}"
+        ratio = stats.Ratio(r["ratio"], r["ratio_low"], r["ratio_high"]).pct()
+        lines.append(f"{key}  {ratio}  {r['verdict']}")
+    return [_clip(line, width()) for line in lines]
+
+
+def print_builds(base: str, build_rows: pd.DataFrame) -> None:
+    if not build_rows.empty:
+        for line in builds_lines(base, build_rows):
+            print(line)

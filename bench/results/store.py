@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from contracts.errors import UserError
+from bench.results.checksums import read_sums, replace_sealed, verify
 from bench.results.schema import CELL_COLUMNS, ROUND_STATE_COLUMNS, SAMPLE_COLUMNS
 
 
@@ -32,7 +34,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
             f.write(data.encode() if isinstance(data, str) else data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        replace_sealed(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)  # e.g. disk full: the old file stays, no half-written twin
         raise
@@ -54,7 +56,7 @@ def write_frame_parquet(path: Path, frame: pd.DataFrame) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
+        replace_sealed(tmp, path)
     except OSError as e:  # pyarrow's errors carry no file name: name it
         tmp.unlink(missing_ok=True)
         raise OSError(e.errno, e.strerror or str(e), str(path)) from e
@@ -112,10 +114,11 @@ def empty_samples() -> pd.DataFrame:
 
 
 def read_samples(run_dir: Path) -> pd.DataFrame:
+    files = [run_dir / "samples.parquet", *sorted((run_dir / "parts").glob("*.parquet"))]
     frames = []
-    if (run_dir / "samples.parquet").exists():
-        frames.append(pd.read_parquet(run_dir / "samples.parquet"))
-    frames += [pd.read_parquet(p) for p in sorted((run_dir / "parts").glob("*.parquet"))]
+    for path in (p for p in files if p.exists()):
+        verify(path)
+        frames.append(pd.read_parquet(path))
     if not frames:
         return empty_samples()
     # A kill between writing samples.parquet and deleting the parts it folded in
@@ -141,6 +144,7 @@ TEXT_COLUMNS = (
 def read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame(columns=columns)
+    verify(path)
     try:
         frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
     except (OSError, ValueError) as e:
@@ -149,3 +153,30 @@ def read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
         if col in frame:
             frame[col] = _text(frame[col])
     return frame
+
+
+def check_run_files(run_dir: Path) -> None:
+    """Before `--resume` spends minutes: every result file matches its checksum and
+    opens (meta.json an object, each parquet's footer, each outputs npz's index);
+    RunFolderError naming the first file that does not."""
+    for folder in (run_dir, run_dir / "parts", run_dir / "outputs"):
+        for name in read_sums(folder) if folder.is_dir() else {}:
+            verify(folder / name)
+    files = [run_dir / "samples.parquet", *sorted((run_dir / "parts").glob("*.parquet"))]
+    for path in (p for p in files if p.exists()):
+        try:
+            pq.read_metadata(path)
+        except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
+            raise RunFolderError(f"{path}: not a readable parquet file: {e}") from None
+    for path in sorted((run_dir / "outputs").glob("*.npz")):
+        try:
+            with np.load(path) as npz:
+                npz.files  # noqa: B018 - reads the zip index
+        except (OSError, ValueError, EOFError) as e:
+            raise RunFolderError(f"{path}: not a readable outputs file: {e}") from None
+    meta = run_dir / "meta.json"
+    try:
+        if meta.exists() and not isinstance(json.loads(meta.read_text()), dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as e:
+        raise RunFolderError(f"{meta}: unreadable: {e}") from None

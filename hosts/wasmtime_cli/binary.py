@@ -70,9 +70,9 @@ def cli_binary() -> Path:
 
 
 @cache
-def cli_version(release: str | None = None) -> str:
-    """e.g. 'wasmtime 49.0.3 (f96eabaa1 2026-10-14)'."""
-    binary = binary_for(release)
+def cli_version(binary: Path | None = None) -> str:
+    """e.g. 'wasmtime 49.0.3 (f96eabaa1 2026-10-14)' (None: the pinned CLI)."""
+    binary = binary or cli_binary()
     proc = subprocess.run([binary, "--version"], capture_output=True, text=True)
     if proc.returncode != 0:
         raise CellFailed(f"{binary} --version failed: {proc.stderr.strip()[-300:]}")
@@ -93,9 +93,10 @@ def _cached_compile(cwasm: Path, meta: Path) -> int | None:
 
 
 def precompile(
-    wasm: Path, release: str | None = None, valgrind: str | None = None
+    wasm: Path, binary: Path | None = None, key: str | None = None, valgrind: str | None = None
 ) -> tuple[Path, int, bool]:
-    """(cwasm, compile ns, cached?): `wasmtime compile` once per guest and CLI version.
+    """(cwasm, compile ns, cached?): `wasmtime compile` once per guest and CLI, the CLI
+    known by `key` (an engine build: its sha256) or else by its version.
 
     The compile time is the wall time of the `wasmtime compile` child process
     (so it includes the CLI's start-up, ~ms), stored beside the .cwasm.
@@ -103,8 +104,9 @@ def precompile(
     then for the CPU valgrind presents (a .cwasm for the real one is refused there,
     e.g. "compilation setting has_avx_vnni is enabled, but not available").
     """
+    binary = binary or cli_binary()
     h = hashlib.sha256(wasm.read_bytes())
-    h.update(cli_version(release).encode())
+    h.update((key or cli_version(binary)).encode())
     flavour = "-valgrind" if valgrind else ""
     cwasm = paths.cli_cache() / "cwasm" / f"{wasm.stem}-{h.hexdigest()[:16]}{flavour}.cwasm"
     meta = cwasm.with_suffix(".json")
@@ -114,7 +116,7 @@ def precompile(
     cwasm.parent.mkdir(parents=True, exist_ok=True)
     tmp = cwasm.with_name(f"{cwasm.name}.tmp-{os.getpid()}")
     t0 = time.perf_counter_ns()
-    cmd = [binary_for(release), "compile", "-o", tmp, wasm]
+    cmd = [binary, "compile", "-o", tmp, wasm]
     if valgrind:
         cmd = [valgrind, "-q", "--tool=none", cmd[0], "compile", *SINGLE_THREADED, *cmd[2:]]
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -128,7 +130,7 @@ def precompile(
     meta_tmp = meta.with_name(f"{meta.name}.tmp-{os.getpid()}")
     meta_tmp.write_text(
         json.dumps(
-            {"compile_ns": ns, "wasm": wasm.name, "cli": cli_version(release), "sha256": digest}
+            {"compile_ns": ns, "wasm": wasm.name, "cli": cli_version(binary), "sha256": digest}
         )  # fmt: skip
     )
     os.replace(meta_tmp, meta)
@@ -177,12 +179,14 @@ def guest_error(text: str) -> str:
     return ""
 
 
-def property_notes(ov: Path, threads: int, release: str | None = None) -> dict[str, str]:
+def property_notes(
+    ov: Path, threads: int, binary: Path | None = None, host: str = "wasmtime-cli"
+) -> dict[str, str]:
     """`prop.*` notes: what the CLI host knows about the backend it runs (docs/properties.md)."""
     lib = ov / "libopenvino_c.so"
     return {
-        "prop.host": "wasmtime-cli",
-        "prop.host.version": cli_version(release),
+        "prop.host": host,
+        "prop.host.version": cli_version(binary),
         "prop.wasi_nn": "wasmtime-wasi-nn, OpenVINO backend (openvino-rs, loaded at run time)",
         "prop.openvino.library": str(lib.resolve()) if lib.exists() else "",
         "prop.openvino.plugins_xml": plugins_summary(threads),

@@ -18,7 +18,15 @@ import wasmtime
 
 from contracts import wasm_binary
 from contracts.jobs import CellFailed
-from hosts.programs import ProgramJob, ProgramResult, finish, lay_out, split_marks
+from contracts.marks import new_token
+from hosts.programs import (
+    ProgramJob,
+    ProgramResult,
+    finish,
+    lay_out,
+    read_output,
+    split_marks,
+)
 
 
 class _Marks:
@@ -46,10 +54,6 @@ def _summary(error: Exception) -> str:
     if "Caused by:" in lines:
         return "; ".join(lines[lines.index("Caused by:") + 1 :])
     return lines[-1] if lines else type(error).__name__
-
-
-def _read(path) -> bytes:  # noqa: ANN001 - Path
-    return path.read_bytes() if path.exists() else b""
 
 
 def run_preview1(job: ProgramJob) -> ProgramResult:
@@ -95,9 +99,10 @@ def run_preview1(job: ProgramJob) -> ProgramResult:
     except (wasmtime.Trap, wasmtime.WasmtimeError) as e:
         code, trap = -1, marks.error or _summary(e)
     wall = time.perf_counter_ns() - t0
-    _, stderr = split_marks(_read(run.stderr))  # a program may print look-alike lines
-    result = finish(job, code, _read(run.stdout).decode(errors="replace"), stderr,
-                    marks.regions, wall, trap)  # fmt: skip
+    # bench is host functions here: every mark line on stderr was printed by the program
+    _, stderr, forged = split_marks(read_output(run.stderr), token=new_token())
+    result = finish(job, code, read_output(run.stdout).decode(errors="replace"), stderr,
+                    marks.regions, wall, trap, forged)  # fmt: skip
     if nn.last_error:
         result.notes["wasi_nn_last_error"] = nn.last_error
     return result
@@ -111,10 +116,10 @@ def run_component_program(job: ProgramJob) -> ProgramResult:
     t0 = time.perf_counter_ns()
     out = run_component(job.wasm, job.argv, run.guest, config, run.stdout, run.stderr)
     wall = time.perf_counter_ns() - t0
-    regions, stderr = split_marks(_read(run.stderr))
+    regions, stderr, forged = split_marks(read_output(run.stderr), job.mark_token)
     code = -1 if out.trap is not None else out.exit_code
-    return finish(job, code, _read(run.stdout).decode(errors="replace"), stderr, regions,
-                  wall, out.trap)  # fmt: skip
+    return finish(job, code, read_output(run.stdout).decode(errors="replace"), stderr, regions,
+                  wall, out.trap, forged)  # fmt: skip
 
 
 def run_program(job: ProgramJob) -> ProgramResult:

@@ -1,4 +1,5 @@
-"""`python -m tests.fuzz` (nox -s fuzz): at least 10,000 fuzzed ABI calls per host."""
+"""`python -m tests.fuzz` (nox -s fuzz): at least 10,000 fuzzed ABI calls per host, and
+10,000 cases per report parser and run-folder file (tests/fuzz/reports.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,14 @@ def main() -> int:
         print(
             "component host not fuzzed: jco is not installed (workloads/guests/component: npm ci)"
         )
+    from hypothesis import settings
+
+    from tests.fuzz import reports
+
+    # what guests and workers report, and run-folder fields: the profile's count per target
+    tallies["reports and run-folder fields"] = reports.fuzz_reports(
+        settings.get_profile(run.profile())
+    )
     for name, tally in tallies.items():
         print(run.report(name, tally), flush=True)
     total = sum(t.cases for t in tallies.values())

@@ -10,6 +10,7 @@ import wasmtime
 _PRELUDE = """
   (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
   (import "wasi_ephemeral_nn" "load" (func $load (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
 """
 
@@ -35,6 +36,13 @@ GUESTS = {
     "cli-panic": """(func (export "_start")
       (call $exit (call $load (i32.const 0x7ffffff0) (i32.const 1) (i32.const 0)
                               (i32.const 0) (i32.const 0))))""",
+    # prints 64 KiB chunks to stdout for ever (a gigabyte of output, then more)
+    "flood": """(func (export "_start")
+        (i32.store (i32.const 8) (i32.const 1024))
+        (i32.store (i32.const 12) (i32.const 60000))
+        (loop $more
+          (drop (call $write (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 16)))
+          (br $more)))""",
     # a plain WASI program that never touches wasi-nn ("hello" and exit 0)
     "not-wasi-nn": '(func (export "_start") (call $exit (i32.const 0)))',
 }

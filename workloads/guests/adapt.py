@@ -124,7 +124,9 @@ def _prebuilt(path: Path) -> Path:
     return path
 
 
-def adapter_flags(mod: CoreModule, adapter: Path = ADAPTER) -> list[str]:
+def adapter_flags(
+    mod: CoreModule, adapter: Path = ADAPTER, bench_adapter: Path | None = None
+) -> list[str]:
     """`--adapt NAME=FILE` for each import module of mod (fetches the WASI adapter once)."""
     imports = mod.import_modules()
     flags = ["--adapt", f"{LEGACY_MODULE}={adapter.resolve()}"]
@@ -133,7 +135,8 @@ def adapter_flags(mod: CoreModule, adapter: Path = ADAPTER) -> list[str]:
         kind = "command" if mod.exports.get("_start") == FUNC else "reactor"
         flags += ["--adapt", f"{WASI_MODULE}={toolchain.wasi_adapter(kind)}"]
     if BENCH_MODULE in imports:
-        flags += ["--adapt", f"{BENCH_MODULE}={_prebuilt(BENCH_ADAPTER).resolve()}"]
+        bench_adapter = bench_adapter or _prebuilt(BENCH_ADAPTER)
+        flags += ["--adapt", f"{BENCH_MODULE}={bench_adapter.resolve()}"]
     return flags
 
 
@@ -147,9 +150,11 @@ def _check_output(module: Path, out: Path) -> None:
         raise AdaptError(f"{out}: the output would overwrite the input module; choose another -o")
 
 
-def adapt(module: Path, out: Path, adapter: Path = ADAPTER) -> None:
+def adapt(module: Path, out: Path, adapter: Path = ADAPTER, mark_token: str | None = None) -> None:
     """Wrap the preview1 wasi-nn core module `module` into a component at `out`.
 
+    `mark_token`: the secret the bench adapter writes in its mark lines (contracts/marks.py;
+    the harness passes one per adapted program); None: the prebuilt adapter's placeholder.
     Raises AdaptError (the module, the missing tool, or the tool's failure) in one line.
     """
     module, out = Path(module), Path(out)
@@ -158,8 +163,23 @@ def adapt(module: Path, out: Path, adapter: Path = ADAPTER) -> None:
     except OSError as e:
         raise AdaptError(f"{module}: cannot read ({e.strerror or e})") from None
     mod = check_module(module, data, provided_functions(_prebuilt(adapter)))
+    with tempfile.TemporaryDirectory(prefix="bench-adapter-") as scratch:
+        bench_adapter = None
+        if mark_token is not None and BENCH_MODULE in mod.import_modules():
+            from workloads.guests.build_bench import build_adapter
+
+            bench_adapter = Path(scratch) / "bench_adapter.wasm"
+        try:
+            if bench_adapter is not None:
+                build_adapter(bench_adapter, mark_token)  # type: ignore[arg-type]
+            flags = adapter_flags(mod, adapter, bench_adapter)
+        except ToolError as e:
+            raise AdaptError(str(e)) from None
+        _write_component(module, out, flags)
+
+
+def _write_component(module: Path, out: Path, flags: list[str]) -> None:
     try:
-        flags = adapter_flags(mod, adapter)
         _check_output(module, out)
         fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
         os.close(fd)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import wasmtime
 
-from contracts import paths
+from contracts import marks, paths
 from workloads.guests import toolchain
 from workloads.guests.recipe import Artifact
 
@@ -29,8 +29,19 @@ ADAPTER = "bench_adapter.wasm"
 PRELOAD = "bench_preload.wasm"
 
 
-def build_adapter(out: Path) -> None:
-    core = wasmtime.wat2wasm(ADAPTER_SRC.read_text())
+def adapter_wat(token: str = marks.PLACEHOLDER) -> str:
+    """The adapter's text with `token` in its mark lines (four little-endian i64 stores)."""
+    data = token.encode("ascii")
+    assert len(data) == marks.TOKEN_CHARS, token
+    text = ADAPTER_SRC.read_text()
+    for i in range(4):
+        text = text.replace(f"TOKEN{i}", hex(int.from_bytes(data[8 * i : 8 * i + 8], "little")))
+    return text
+
+
+def build_adapter(out: Path, token: str = marks.PLACEHOLDER) -> None:
+    """The bench adapter; `wasinn-bench adapt` builds one per program with its own token."""
+    core = wasmtime.wat2wasm(adapter_wat(token))
     with tempfile.TemporaryDirectory(prefix="bench-adapter-") as tmp:
         core_path = Path(tmp) / "core.wasm"
         core_path.write_bytes(core)

@@ -1,15 +1,18 @@
 ;; `bench` for a preview1 module on the wasmtime CLI: `wasmtime run --preload
 ;; bench=bench_preload.wasm program.wasm`. The same protocol and the same stderr line
-;; as bench_adapter.wat ("wasinn-bench region <start ns> <end ns>\n"), over WASI
+;; as bench_adapter.wat ("wasinn-bench region <token> <start ns> <end ns>\n"), over WASI
 ;; preview1: clock_time_get(monotonic) and fd_write(2). Its own one-page memory.
+;; The token is a placeholder the harness replaces, per run, with a secret the program
+;; cannot read (this module's memory is its own; hosts/programs.py refuses a program
+;; that imports it): a line the program prints itself does not count.
 (module
   (import "wasi_snapshot_preview1" "clock_time_get"
     (func $clock_time_get (param i32 i64 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_write"
     (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1) ;; WASI preview1 host functions need the caller's memory export
-  ;; 0: clock result (8), 8: iovec (8), 16: nwritten (4), 32: the line
-  (data (i32.const 32) "wasinn-bench region ")
+  ;; 0: clock result (8), 8: iovec (8), 16: nwritten (4), 32: the line (prefix, token)
+  (data (i32.const 32) "wasinn-bench region wasinn-bench-token-placeholder!!")
 
   (global $t0 (mut i64) (i64.const 0))
   (global $open (mut i32) (i32.const 0))
@@ -45,7 +48,8 @@
     (local.set $t1 (call $now))
     (if (i32.eqz (global.get $open)) (then unreachable))
     (global.set $open (i32.const 0))
-    (local.set $p (call $u64 (i32.const 52) (global.get $t0)))
+    (i32.store8 (i32.const 84) (i32.const 32))
+    (local.set $p (call $u64 (i32.const 85) (global.get $t0)))
     (i32.store8 (local.get $p) (i32.const 32))
     (local.set $p (call $u64 (i32.add (local.get $p) (i32.const 1)) (local.get $t1)))
     (i32.store8 (local.get $p) (i32.const 10))
