@@ -1,15 +1,17 @@
 """What crosses the boundary between the harness and a host's worker process.
 
-The runner turns each (cell, round) into a `CellJob`, runs it in a worker
-subprocess (`python -m bench.measure.worker`), and gets back a `RoundResult`.
-Everything in a `CellJob` is JSON-serialisable so it can cross the process
-boundary; tensors travel as raw little-endian C-order files.
+The runner turns each (cell, round) into a job (a model workload's is a `CellJob`),
+runs it in a worker subprocess (`python -m bench.measure.worker`); the host returns a
+`RoundResult`, and the worker hands the runner a `WorkerResult` (result.json).
+Everything in a job is JSON-serialisable so it can cross the process boundary;
+tensors travel as raw little-endian C-order files.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -111,8 +113,8 @@ class CellJob:
     model: ModelFiles
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
-    warmup: int
-    iterations: int
+    warmup: int  # warm-up iterations per round (not recorded)
+    iterations: int  # measured iterations per round (a count)
     threads: int
     workdir: str  # scratch folder for this round (guest preopen, output files)
     round: int = 0
@@ -121,12 +123,15 @@ class CellJob:
     generate: GenerateJob | None = None  # a generative workload (docs/decoding.md)
     measure: str = "wall"  # contracts.measures: wall | cpu | instructions (docs/measures.md)
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        return json.dumps(self.to_dict())
 
     @classmethod
-    def from_json(cls, text: str) -> CellJob:
-        d = json.loads(text)
+    def from_dict(cls, d: dict[str, Any]) -> CellJob:
+        d = dict(d)
         d["cell"] = Cell(**d["cell"])
         d["model"] = ModelFiles(**d["model"])
         d["inputs"] = [TensorSpec(**t) for t in d["inputs"]]
@@ -135,11 +140,17 @@ class CellJob:
             d["generate"] = GenerateJob(**d["generate"])
         return cls(**d)
 
+    @classmethod
+    def from_json(cls, text: str) -> CellJob:
+        return cls.from_dict(json.loads(text))
+
 
 @dataclass
 class RoundResult:
-    # phase -> ns for each measured iteration (warm-up excluded), same length per phase
-    iterations: dict[str, list[int]]
+    """What a host measured in one round (in the worker process)."""
+
+    # phase -> ns of each measured iteration (warm-up excluded), same length per phase
+    per_iteration: dict[str, list[int]]
     # once-per-round phases -> ns (compile, instantiate, load, init)
     host_phases: dict[str, int] = field(default_factory=dict)
     # the last iteration's outputs, by output name
@@ -147,6 +158,44 @@ class RoundResult:
     peak_rss_kb: int = 0
     # facts worth recording per cell, e.g. {"load_mode": "name"}
     notes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class WorkerResult:
+    """What a worker hands back for one (cell, round): result.json, typed.
+
+    `status` is ok | failed | unsupported | skipped; a cell that did not run has only
+    its `reason`. For ok: `per_iteration` (phase -> ns of each measured iteration or
+    step), `per_round` (once-per-round phases -> ns), the peak memory, notes worth
+    keeping per cell, and the names of the outputs the worker saved (outputs.npz,
+    arr_0.. in that order)."""
+
+    status: str
+    reason: str = ""
+    per_iteration: dict[str, list[int]] = field(default_factory=dict)
+    per_round: dict[str, int] = field(default_factory=dict)
+    peak_rss_kb: int = 0
+    notes: dict[str, str] = field(default_factory=dict)
+    output_names: list[str] = field(default_factory=list)
+    # the machine's state during the round (contracts/machine.py: MachineState, as a dict)
+    machine_state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @classmethod
+    def of_round(cls, r: RoundResult, machine_state: dict[str, Any]) -> WorkerResult:
+        return cls("ok", "", r.per_iteration, r.host_phases, r.peak_rss_kb, r.notes,
+                   list(r.outputs), machine_state)  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> WorkerResult:
+        """From a result.json object already checked (bench/measure/report_check.py)."""
+        return cls(**{f: d[f] for f in cls.__dataclass_fields__ if f in d})
 
 
 def reset_peak_rss() -> None:

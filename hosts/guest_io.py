@@ -279,4 +279,4 @@ def collect(job: CellJob, run: GuestRun) -> RoundResult:
         outputs = {decoding.TOKENS: decoding.read_tokens(run.tokens, job.generate.steps)}
     else:
         outputs = read_outputs(job, run)
-    return RoundResult(iterations=phases, host_phases=dict(once), outputs=outputs, notes=notes)
+    return RoundResult(per_iteration=phases, host_phases=dict(once), outputs=outputs, notes=notes)

@@ -57,7 +57,7 @@ class NativeHost(Host):
             except BackendError as e:
                 raise CellFailed(str(e)) from e
             return RoundResult(
-                iterations=phases,
+                per_iteration=phases,
                 host_phases={"load": t1 - t0, "init": t2 - t1},
                 outputs={decoding.TOKENS: tokens},
                 peak_rss_kb=peak_rss_kb(),
@@ -87,7 +87,7 @@ class NativeHost(Host):
         except BackendError as e:
             raise CellFailed(str(e)) from e
         result = RoundResult(
-            iterations=phases,
+            per_iteration=phases,
             host_phases={"load": t1 - t0, "init": t2 - t1},
             outputs=out_bufs,
             peak_rss_kb=peak_rss_kb(),

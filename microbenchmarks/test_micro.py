@@ -166,4 +166,4 @@ def test_driver_per_call(benchmark: Any, tmp_path_factory: Any, variant: str) ->
     host = WasmtimePyHost()
     benchmark.group = "driver round, tiny model, 200 iterations"
     result = benchmark.pedantic(host.run_round, args=(job,), rounds=3)
-    registry.DRIVER[variant] = {p: statistics.median(v) for p, v in result.iterations.items()}
+    registry.DRIVER[variant] = {p: statistics.median(v) for p, v in result.per_iteration.items()}

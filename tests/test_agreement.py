@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from bench.measure.agreement import agreement
+from bench.measure.prepare import PreparedModel
 from bench.results.outputs import npz_safe
 from bench.results.progress import CellState
 from contracts.cells import Cell
@@ -17,13 +18,8 @@ from contracts.jobs import TensorSpec
 def test_agreement_reports_a_nan_difference(tmp_path: Path) -> None:
     """max_abs_diff must not read 0 when an output differs by NaN."""
     tol = SimpleNamespace(atol=1e-5, rtol=1e-5)
-    prepared = {
-        "w": SimpleNamespace(
-            workload=SimpleNamespace(tolerance_for=lambda _name: tol),
-            outputs=[TensorSpec("y", 0, "f32", [2])],
-            program=None,  # a model workload
-        )
-    }
+    workload = SimpleNamespace(kind="model", tolerance_for=lambda _name: tol)
+    prepared = {"w": PreparedModel(workload, None, [], [TensorSpec("y", 0, "f32", [2])])}  # type: ignore[arg-type]
     native = Cell("w", "native", "native", "onnx", "cpu")
     wasm = Cell("w", "preview1", "wasmtime-py", "onnx", "cpu")
     for cell, y in ((native, [1.0, 2.0]), (wasm, [1.0, np.nan])):

@@ -157,7 +157,7 @@ def test_component_agrees_with_onnxruntime(tiny: Path, tmp_path: Path, load_mode
         np.testing.assert_allclose(got, want, rtol=1e-6)
     assert result.notes["load_mode"] == load_mode
     assert result.notes["list_u8"] == "fast"
-    assert len(result.iterations["total"]) == 3
+    assert len(result.per_iteration["total"]) == 3
     assert {"load", "init", "compile", "instantiate"} <= set(result.host_phases)
 
 

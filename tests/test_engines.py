@@ -149,6 +149,9 @@ def test_bad_engine_exits_2_and_writes_nothing(tmp_path: Path, builds: dict[str,
     p = run_cli("run", "mlp-tiny", "--engine", f"a={builds['a']}", "--engine", f"a={builds['b']}",
                 "--out", str(out))  # fmt: skip
     assert p.returncode == 2 and "given twice" in p.stderr and not out.exists()
+    p = run_cli("run", "mlp-tiny", "--hosts", "wasmtime-cli[zz]", "--out", str(out))
+    assert p.returncode == 2 and "--hosts wasmtime-cli[zz]: no --engine zz=" in p.stderr
+    assert not out.exists()
     p = run_cli("run", "mlp-tiny", "--engine", f"a={builds['a']}", "--engine-base", "z",
                 "--out", str(out))  # fmt: skip
     assert p.returncode == 2 and "--engine-base z" in p.stderr and not out.exists()

@@ -1,4 +1,4 @@
-"""Generative workloads (bench/measure/generate.py, workloads/spec/generate_file.py): the `[generate]`
+"""Generative workloads (bench/measure/kinds/generate.py, workloads/spec/generate_file.py): the `[generate]`
 table's bad input (file + field, exit 2, nothing written), token agreement, and one real
 run: every host's cells decode the same tokens, both KV forms, with the generative
 columns in summary.csv and the report's decoding section."""
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.measure.generate import tokens_agree
+from bench.measure.kinds.generate import tokens_agree
 from bench.results.outputs import load_outputs
 from tests.helpers import run_cli
 from workloads.spec.workload import WorkloadError, load_workload

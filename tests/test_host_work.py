@@ -22,7 +22,7 @@ def test_wasmtime_py_records_host_work_within_each_phase(tmp_path: Path, variant
     job = _job(tmp_path, tmp_path / "work")
     job.cell = Cell("tiny", variant, "wasmtime-py", "onnx", "cpu")
     host = preview1 if variant == "preview1" else component
-    it = host.run_round(job).iterations
+    it = host.run_round(job).per_iteration
     for phase in ("set_input", "compute", "get_output"):
         work = it[f"host_{phase}"]
         assert len(work) == len(it[phase]) == 3

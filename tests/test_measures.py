@@ -114,8 +114,8 @@ def test_cpu_rounds_have_the_drivers_shape(
 ) -> None:
     result = get_host(host).run_round(_job(mlp, tmp_path, host, variant, measure_names.CPU))
     for phase in MEASURED_PHASES:
-        assert len(result.iterations[phase]) == 3
-    assert all(v > 0 for v in result.iterations["compute"])
+        assert len(result.per_iteration[phase]) == 3
+    assert all(v > 0 for v in result.per_iteration["compute"])
     assert "compile" not in result.host_phases  # the cached compile's wall time is no CPU time
     assert result.host_phases["load"] > 0
 
@@ -131,7 +131,7 @@ def test_instruction_counts_are_confined_to_the_iterations(
     result = get_host(host).run_round(
         _job(mlp, tmp_path, host, variant, measure_names.INSTRUCTIONS)
     )
-    it = result.iterations
+    it = result.per_iteration
     assert [len(it[p]) for p in MEASURED_PHASES] == [3, 3, 3, 3]
     for i in range(3):
         assert it["total"][i] == it["set_input"][i] + it["compute"][i] + it["get_output"][i]
@@ -180,3 +180,32 @@ def test_the_answer_sentence_speaks_the_runs_measure() -> None:
     )
     assert "compute +3.0 µs CPU" in sentence(a, "cpu")
     assert "compute +3.0 µs, ABI phases +8.0 µs" in sentence(a)
+
+
+def test_a_cpu_run_measures_every_host_in_cpu_time(tmp_path: Path) -> None:
+    """Real, through the worker: wasmtime-py re-executes with the shim preloaded and
+    switches it on for its thread; meta.json and every sample row say what was measured."""
+    import json
+
+    import pandas as pd
+
+    out = tmp_path / "run"
+    proc = run_cli("run", "mlp-tiny", "--hosts", "native,wasmtime-py", "--variants", "native,preview1",
+                   "--backends", "onnx", "--measure", "cpu", "--rounds", "1", "--iterations", "3",
+                   "--warmup", "1", "--out", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["measure"] == "cpu" and meta["measure_unit"] == "ns of CPU time"
+    cells = pd.read_csv(out / "cells.csv")
+    assert (cells["status"] == "ok").all(), cells[["host", "reason"]]
+    assert pd.isna(cells["offline_ips"]).all()  # samples per second: wall time only
+
+
+def test_wasmtime_py_under_instructions_says_why_not(tmp_path: Path) -> None:
+    from hosts import measures
+
+    job = CellJob(Cell("w", "preview1", "wasmtime-py", "onnx", "cpu"), None, [], [],  # type: ignore[arg-type]
+                  warmup=0, iterations=1, threads=1, workdir=str(tmp_path),
+                  measure=measure_names.INSTRUCTIONS)  # fmt: skip
+    with pytest.raises(CellUnsupported, match="not measured on wasmtime-py"):
+        measures.worker_command(job, [sys.executable])

@@ -109,3 +109,27 @@ def test_merge_refuses_a_non_empty_output(tmp_path, capsys):
     assert merge_cmd(_args([s1, s2], tmp_path / "out")) == 2
     assert "not empty" in capsys.readouterr().err
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["notes.txt"]
+
+
+def test_merge_keeps_every_column_the_target_and_each_shards_stop(tmp_path):
+    """Nothing the shards recorded is dropped: extra sample and cell columns, the
+    --target-ci (target_ci_pct in summary.csv) and each shard's stop."""
+    target = {"target_ci": {"pct": 5.0, "max_time_s": 60.0}}
+    shards = []
+    for i, backend in enumerate(("onnx", "openvino"), start=1):
+        s = _shard(RUN_A, tmp_path / f"s{i}", backend, f"{i}/2")
+        meta = json.loads((s / "meta.json").read_text())
+        meta["config"] = {**meta.get("config", {}), **target}
+        meta["stop"] = {"kind": "time-out", "rounds": 3 + i}
+        (s / "meta.json").write_text(json.dumps(meta))
+        samples = pd.read_parquet(s / "samples.parquet")
+        samples["load_avg"] = float(i)  # a column a later writer may add
+        samples.to_parquet(s / "samples.parquet", index=False)
+        shards.append(s)
+    out = tmp_path / "merged"
+    assert merge_cmd(_args(shards, out)) == 0
+    merged = load_run(out)
+    assert set(merged.samples["load_avg"]) == {1.0, 2.0}
+    assert set(merged.summary["target_ci_pct"].dropna()) == {5.0}
+    assert [s["stop"]["rounds"] for s in merged.meta["merged_from"]] == [4, 5]
+    assert merged.meta["config"]["target_ci"] == target["target_ci"]

@@ -115,8 +115,8 @@ def test_outputs_agree_with_the_python_native_host(
     for name, want in python.outputs.items():
         assert c.outputs[name].dtype == want.dtype
         np.testing.assert_allclose(c.outputs[name], want, rtol=1e-5, atol=1e-6)
-    assert set(c.iterations) == {"set_input", "compute", "get_output", "total"}
-    assert all(len(v) == 5 for v in c.iterations.values())
+    assert set(c.per_iteration) == {"set_input", "compute", "get_output", "total"}
+    assert all(len(v) == 5 for v in c.per_iteration.values())
     assert {"load", "init"} <= set(c.host_phases)
     assert c.peak_rss_kb > 0
     props = json.loads(c.notes["guest_properties"])

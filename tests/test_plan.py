@@ -119,3 +119,31 @@ def test_resume_refuses_progress_past_the_planned_rounds_and_counts_a_line_once(
     p = run_cli("run", "--resume", str(out))
     assert p.returncode == 2 and "progress.jsonl" in p.stderr and "round 7 of 2" in p.stderr
     assert load_run(out).summary is not None
+
+
+def test_resume_refuses_an_engine_binary_that_changed(tmp_path: Path, monkeypatch) -> None:
+    """--resume of a run with --engine builds: a rebuilt binary (another sha256 than
+    meta.json recorded) would mix two builds in one run."""
+    import hashlib
+    import json
+    import os
+
+    from bench.results.run_plan import Plan
+    from hosts.engines import ENV, Engine
+
+    monkeypatch.setenv(ENV, "[]")  # restored (removed) after the test
+    binary = tmp_path / "wasmtime"
+    binary.write_bytes(b"build one")
+    engine = Engine("pr", path=str(binary))
+    run = tmp_path / "run"
+    run.mkdir()
+    digest = hashlib.sha256(b"build one").hexdigest()
+    (run / "meta.json").write_text(json.dumps({"engines": {engine.host: {"sha256": digest}}}))
+    p = Plan(run_id="run", engines=[{"name": "pr", "path": str(binary), "template": None,
+                                     "version": None}])  # fmt: skip
+    plan._resume_engines(run, p)  # the same binary: the run's engines are known again
+    assert json.loads(os.environ[ENV])[0]["name"] == "pr"
+    binary.write_bytes(b"build two")
+    os.utime(binary, ns=(1, 1))
+    with pytest.raises(plan.WorkloadError, match=r"--engine pr: .* is now [0-9a-f]{16}, was"):
+        plan._resume_engines(run, p)

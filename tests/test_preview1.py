@@ -55,11 +55,11 @@ def check_round(result, mlp, job: CellJob) -> None:
     assert set(result.outputs) == set(expected)
     for name, want in expected.items():
         np.testing.assert_allclose(result.outputs[name], want, rtol=1e-5, atol=1e-5)
-    assert all(len(v) == job.iterations for v in result.iterations.values())
+    assert all(len(v) == job.iterations for v in result.per_iteration.values())
     phases = {"set_input", "compute", "get_output", "total"}
     if job.cell.host == "wasmtime-py":  # host work apart (hosts/wasmtime_py/host_work.py)
         phases |= {"host_set_input", "host_compute", "host_get_output"}
-    assert set(result.iterations) == phases
+    assert set(result.per_iteration) == phases
     assert result.peak_rss_kb > 0
 
 

@@ -1,4 +1,4 @@
-"""Program workloads, harness side (bench/measure/program.py, docs/programs.md).
+"""Program workloads, harness side (bench/measure/kinds/program.py, docs/programs.md).
 
 The shipped classify-program workload runs end to end (preview1 and adapted, both
 hosts, the same output everywhere); a wrong expected file, a run that exits non-zero,
@@ -17,7 +17,7 @@ import pytest
 import wasmtime
 
 from bench.cli import main
-from bench.measure.program import first_difference, program_agreement
+from bench.measure.kinds.program import first_difference, program_agreement
 from bench.results.outputs import npz_safe
 from bench.results.progress import CellState
 from contracts.cells import Cell
@@ -106,7 +106,7 @@ def test_an_encoding_the_cli_lacks_is_unsupported_in_its_words(tmp_path: Path) -
 def test_own_component_variant(tmp_path: Path) -> None:
     """`component` runs the given component (here classify adapted, standing in for a
     program's own): ok, and the same stdout as preview1."""
-    from bench.measure.program import adapted_module
+    from bench.measure.kinds.program import adapted_module
 
     try:
         component = adapted_module(WASM)
@@ -175,7 +175,7 @@ def test_cells_that_print_differently_disagree(tmp_path: Path) -> None:
     """Across cells: the first ok cell (preview1 on wasmtime-py) is the reference; a cell
     that differs fails with its first differing line."""
     path = workload(tmp_path, "p")
-    from bench.measure.program import prepare_program
+    from bench.measure.kinds.program import prepare_program
 
     prepared = {"p": prepare_program(load_workload(path), tmp_path / "run", adapt=False)}
     states = [CellState(Cell("p", v, h, "openvino", "cpu"), status="ok")

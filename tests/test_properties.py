@@ -20,7 +20,7 @@ import wasmtime
 from onnx import TensorProto, helper
 from wasmtime.component import Component, Linker
 
-from bench.measure.plan import opset_outside_range
+from bench.measure.plan import cell_problem
 from bench.measure.prepare import prepare
 from contracts.cells import Cell
 from contracts.jobs import CellJob, TensorSpec
@@ -198,7 +198,7 @@ def test_cli_preview1_carries_on_with_no_pairs(mlp, tmp_path: Path) -> None:
     host = WasmtimeCliHost()
     result = host.run_round(j)
     assert json.loads(result.notes["guest_properties"]) == {}
-    assert len(result.outputs) == 1 and all(len(v) == 2 for v in result.iterations.values())
+    assert len(result.outputs) == 1 and all(len(v) == 2 for v in result.per_iteration.values())
     assert result.notes["prop.host.version"].startswith("wasmtime 49.")
     assert Path(result.notes["prop.openvino.library"]).name.startswith("libopenvino_c.so")
     assert "INFERENCE_PRECISION_HINT=f32" in result.notes["prop.openvino.plugins_xml"]
@@ -371,10 +371,10 @@ def test_opset_outside_backend_range_is_flagged(tmp_path: Path, monkeypatch) -> 
     toml = _opset29_workload(tmp_path)
     p = prepare(find_workload(str(toml)), tmp_path / "inputs")
     assert p.model.opset == 29 > get_backend("onnx").onnx_opset_range()[1]
-    flagged = opset_outside_range(Cell("relu29", "native", "native", "onnx", "cpu"), p)
+    flagged = cell_problem(Cell("relu29", "native", "native", "onnx", "cpu"), p)
     assert flagged == ("unsupported", "model opset 29 outside onnx's supported range 1-28")
     # OpenVINO states no range: not flagged (it fails per operator, if at all)
-    assert opset_outside_range(Cell("relu29", "native", "native", "openvino", "cpu"), p) is None
+    assert cell_problem(Cell("relu29", "native", "native", "openvino", "cpu"), p) is None
 
     out = tmp_path / "run"
     proc = run_cli("run", str(toml), "--hosts", "native", "--backends", "onnx",

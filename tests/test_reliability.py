@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from bench.analyze.runs import load_run
-from bench.results import store
+from bench.results import checksums, store
 from bench.results.progress import read_progress
 from tests.helpers import REPO, run_cli
 from tests.hostile.guests import write_guest
@@ -110,7 +110,7 @@ def test_command_line_limits_override_the_workload(tmp_path: Path) -> None:
     w = workload(tmp_path, "loop", guest="loop", extra="timeout_s = 600")
     out = tmp_path / "run"
     p = run_cli("run", str(w), *FAST, "--timeout", "2", "--memory-limit", "4000", "--out", str(out))
-    assert p.returncode == 1, p.stderr  # every cell hit the 2 s timeout: nothing measured
+    assert p.returncode == 3, p.stderr  # the wasm cells hit the 2 s timeout: cells failed
     row = wasm_cells(out).loc["loop"]
     assert row["status"] == "failed" and "no result after 2 s" in row["reason"]
     assert json.loads((out / "plan.json").read_text())["overrides"]["memory_limit_mb"] == 4000
@@ -245,7 +245,8 @@ def test_summary_meta_and_cells_are_replaced_atomically(tmp_path: Path, monkeypa
         with pytest.raises(OSError):
             write()
         assert target.read_bytes() == before
-        assert [p.name for p in tmp_path.iterdir()] == ["summary.csv"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["checksums.json", "summary.csv"]
+        checksums.verify(target)  # the old file still matches its recorded digest
 
 
 # -- 5. bad input everywhere ---------------------------------------------------------
@@ -351,7 +352,7 @@ def test_a_guest_that_prints_without_end_fails_its_cell_and_keeps_a_tail(tmp_pat
     worker is killed (`output limit`), and logs/ keeps the last MiB only."""
     w = workload(tmp_path, "flood", guest="flood", extra="timeout_s = 120")
     out = tmp_path / "run"
-    p = run_cli("run", str(w), *FAST, "--out", str(out))
+    p = run_cli("run", str(w), *FAST, "--accept", "failed", "--out", str(out))
     assert p.returncode == 0, p.stderr
     row = wasm_cells(out).loc["flood"]
     assert row["status"] == "failed" and "output limit: stdout.txt over 16 MiB" in row["reason"]

@@ -16,30 +16,35 @@ from tests.hostile.guests import write_samples_guest
 
 GOOD = {
     "status": "ok",
-    "iterations": {"set_input": [1, 2], "compute": [3, 4], "get_output": [5, 6], "total": [9, 12]},
-    "host_phases": {"load": 7, "init": 8},
+    "per_iteration": {
+        "set_input": [1, 2],
+        "compute": [3, 4],
+        "get_output": [5, 6],
+        "total": [9, 12],
+    },
+    "per_round": {"load": 7, "init": 8},
     "peak_rss_kb": 1000,
     "notes": {"guest": "driver.wasm"},
     "output_names": ["y"],
 }
 
 HOSTILE = {
-    "a sample past int64": {"iterations": {"total": [99999999999999999999]}},
-    "a sample past a day": {"iterations": {"total": [MAX_NS + 1]}},
-    "a negative sample": {"iterations": {"total": [-1]}},
-    "a float sample": {"iterations": {"total": [1.5]}},
-    "a NaN sample": {"iterations": {"total": [float("nan")]}},
-    "a bool sample": {"iterations": {"total": [True]}},
-    "a string sample": {"iterations": {"total": ["12"]}},
-    "samples not a list": {"iterations": {"total": 12}},
-    "no total": {"iterations": {"compute": [1]}},
-    "no samples": {"iterations": {"total": []}},
-    "ragged phases": {"iterations": {"total": [1, 2], "compute": [1]}},
-    "a phase name with a path": {"iterations": {"total": [1], "../x": [1]}},
-    "iterations not an object": {"iterations": [1, 2]},
-    "a huge host phase": {"host_phases": {"load": 2**70}},
-    "a host phase that is text": {"host_phases": {"load": "7"}},
-    "host phases not an object": {"host_phases": [7]},
+    "a sample past int64": {"per_iteration": {"total": [99999999999999999999]}},
+    "a sample past a day": {"per_iteration": {"total": [MAX_NS + 1]}},
+    "a negative sample": {"per_iteration": {"total": [-1]}},
+    "a float sample": {"per_iteration": {"total": [1.5]}},
+    "a NaN sample": {"per_iteration": {"total": [float("nan")]}},
+    "a bool sample": {"per_iteration": {"total": [True]}},
+    "a string sample": {"per_iteration": {"total": ["12"]}},
+    "samples not a list": {"per_iteration": {"total": 12}},
+    "no total": {"per_iteration": {"compute": [1]}},
+    "no samples": {"per_iteration": {"total": []}},
+    "ragged phases": {"per_iteration": {"total": [1, 2], "compute": [1]}},
+    "a phase name with a path": {"per_iteration": {"total": [1], "../x": [1]}},
+    "iterations not an object": {"per_iteration": [1, 2]},
+    "a huge host phase": {"per_round": {"load": 2**70}},
+    "a host phase that is text": {"per_round": {"load": "7"}},
+    "host phases not an object": {"per_round": [7]},
     "a negative peak": {"peak_rss_kb": -5},
     "a float peak": {"peak_rss_kb": 1e30},
     "notes not an object": {"notes": ["x"]},
@@ -59,11 +64,11 @@ def test_a_good_result_passes() -> None:
 
 def test_phases_with_their_own_count_may_differ_in_length() -> None:
     """A generation's ttft and a program run's process time are not per iteration."""
-    decoding = {**GOOD, "iterations": {**GOOD["iterations"], "ttft": [50]}}
+    decoding = {**GOOD, "per_iteration": {**GOOD["per_iteration"], "ttft": [50]}}
     assert check_result(decoding) is None
-    program = {**GOOD, "iterations": {"total": [1, 2, 3], "process": [9]}}
+    program = {**GOOD, "per_iteration": {"total": [1, 2, 3], "process": [9]}}
     assert check_result(program) is None
-    assert "no samples" in str(check_result({**GOOD, "iterations": {"total": [], "ttft": [5]}}))
+    assert "no samples" in str(check_result({**GOOD, "per_iteration": {"total": [], "ttft": [5]}}))
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))

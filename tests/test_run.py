@@ -16,15 +16,13 @@ import pytest
 from onnx import TensorProto, helper
 
 from bench.analyze.runs import load_run
-from bench.measure.runner import Runner
-from bench.results.progress import CellState, read_progress
+from bench.results.progress import read_progress
 from bench.results.schema import (
     CELL_COLUMNS,
     ROUND_STATE_COLUMNS,
     SAMPLE_COLUMNS,
     SUMMARY_COLUMNS,
 )
-from contracts.cells import Cell
 from tests.helpers import REPO, run_cli
 
 
@@ -105,28 +103,6 @@ def test_relative_out_from_another_directory(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     cells = load_run(tmp_path / "rel").cells
     assert list(cells["status"]) == ["ok"], cells["reason"].tolist()
-
-
-def test_interleaving_is_seeded_and_shuffled(tmp_path: Path) -> None:
-    from bench.measure.prepare import PreparedWorkload
-    from workloads.spec.workload import find_workload
-
-    w = find_workload("mlp-tiny")
-    prepared = {w.name: PreparedWorkload(w, None, [], [])}  # type: ignore[arg-type]
-    cells = [
-        Cell("mlp-tiny", v, "wasmtime-py", "onnx", "cpu")
-        for v in ("preview1", "adapted", "component")
-    ]
-    cells += [Cell("mlp-tiny", "native", "native", b, "cpu") for b in ("onnx", "openvino")]
-
-    def orders(seed: int) -> list[list[str]]:
-        r = Runner(tmp_path / f"r{seed}", prepared, [CellState(c) for c in cells], seed)
-        return [[s.cell.key for s in todo] for _, todo in r.pending_jobs(set())]
-
-    a = orders(1)
-    assert a == orders(1)  # same seed, same order
-    assert len(a) == w.rounds and all(sorted(o) == sorted(c.key for c in cells) for o in a)
-    assert len({tuple(o) for o in a + orders(2)}) > 1  # orders differ between rounds/seeds
 
 
 def test_bad_input_exits_2_and_writes_nothing(tmp_path: Path) -> None:

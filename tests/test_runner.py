@@ -4,32 +4,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
 from bench.analyze.runs import load_run
-from bench.measure.runner import Runner
-from bench.results.progress import CellState
-from bench.results.store import write_json
+from bench.results.progress import CellState, read_progress
+from bench.results.recording import Recorder
+from bench.results.store import RunWriter, write_json
 from contracts.cells import Cell
+from contracts.jobs import WorkerResult
 from tests.helpers import run_cli
 
 
-def test_offline_pass_survives_a_guest_reporting_zero_time(tmp_path: Path, monkeypatch) -> None:
+def test_offline_pass_survives_a_guest_reporting_zero_time(tmp_path: Path) -> None:
     """The samples come from the guest: all-zero totals must not crash the whole run
     (ZeroDivisionError) in the offline pass; the cell's offline result is a failure."""
-    cell = Cell("w", "preview1", "wasmtime-py", "onnx", "cpu")
-    workload = SimpleNamespace(timeout_s=60, memory_limit_mb=1024)
-    prepared = {"w": SimpleNamespace(workload=workload)}
-    r = Runner(tmp_path, prepared, [CellState(cell, status="ok")], seed=0)  # type: ignore[arg-type]
-    r.offline_k = 2
-    ok = {"status": "ok", "iterations": {"total": [0, 0, 0]}}  # what a hostile guest can write
-    monkeypatch.setattr(r, "_job", lambda *_args: None)  # the worker cannot be made to do it
-    monkeypatch.setattr(r, "_spawn", lambda workdirs, *_args: [ok for _ in workdirs])
-    r.run_offline(r.states[0])
-    assert r.states[0].offline_ips is None and "no time" in r.states[0].offline_reason
+    state = CellState(Cell("w", "preview1", "wasmtime-py", "onnx", "cpu"), status="ok")
+    recorder = Recorder(RunWriter(tmp_path), "run", "machine")
+    ok = WorkerResult("ok", per_iteration={"total": [0, 0, 0]})  # what a hostile guest can write
+    recorder.offline(state, [ok, ok], k=2)
+    assert state.offline_ips is None and "no time" in state.offline_reason
+    assert read_progress(tmp_path)[-1]["status"] == "offline-failed"
 
 
 W = "mlp-tiny"  # the workload the tests below run
@@ -74,7 +70,7 @@ def test_target_ci_times_out_and_says_so(tmp_path: Path) -> None:
         "--backends", "onnx", "--iterations", "5", "--warmup", "1", "--rounds", "1",
         "--offline", "0", "--target-ci", "0.0001", "--max-time", "1s", "--out", str(out),
     )  # fmt: skip
-    assert p.returncode == 0, p.stderr
+    assert p.returncode == 4, p.stderr  # target not reached (README "Exit codes")
     assert "stopped: time out" in p.stderr
     s = load_run(out).summary
     assert str(s[s["variant"] == "preview1"].iloc[0]["target_ci_met"]) == "False"

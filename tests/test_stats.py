@@ -21,18 +21,18 @@ def test_describe_normal_and_exponential():
     x = rng.normal(10.0, 1.0, 200_000)
     d = stats.describe(x)
     assert d.n == x.size
-    assert d.p50 == pytest.approx(10.0, abs=0.02)
-    assert d.p90 == pytest.approx(10.0 + 1.2816, abs=0.03)
-    assert d.std == pytest.approx(1.0, abs=0.01)
+    assert d.p50_ms == pytest.approx(10.0, abs=0.02)
+    assert d.p90_ms == pytest.approx(10.0 + 1.2816, abs=0.03)
+    assert d.std_ms == pytest.approx(1.0, abs=0.01)
     assert d.cv == pytest.approx(0.1, abs=0.002)
     e = stats.describe(rng.exponential(2.0, 200_000))
-    assert e.p50 == pytest.approx(2.0 * math.log(2), abs=0.02)
-    assert e.p99 == pytest.approx(2.0 * math.log(100), rel=0.03)
+    assert e.p50_ms == pytest.approx(2.0 * math.log(2), abs=0.02)
+    assert e.p99_ms == pytest.approx(2.0 * math.log(100), rel=0.03)
 
 
 def test_describe_empty_and_nan_is_nan():
     d = stats.describe([])
-    assert d.n == 0 and math.isnan(d.p50) and math.isnan(d.cv)
+    assert d.n == 0 and math.isnan(d.p50_ms) and math.isnan(d.cv)
     assert stats.describe([1.0, np.nan, 3.0]).n == 2
 
 

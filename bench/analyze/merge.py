@@ -2,9 +2,10 @@
 
 Shards come from `wasinn-bench run --shard i/n` (each holds whole
 (workload, backend, device) groups, native baselines included). The merged folder
-is an ordinary run folder: samples and cells concatenated (each row keeps the
-fingerprint of the machine that measured it), summary.csv recomputed, meta.json
-from the shards with `merged_from` listing them. Shards must not share a cell and
+is an ordinary run folder: samples and cells concatenated with every column they
+have (each row keeps the fingerprint of the machine that measured it), summary.csv
+recomputed (with the shards' --target-ci), meta.json from the shards with
+`merged_from` listing them and each one's stop. Shards must not share a cell and
 must come from the same code (git sha) and schema version.
 """
 
@@ -17,8 +18,9 @@ import pandas as pd
 
 from bench.analyze.runs import Run, load_run
 from bench.analyze.summarize import summarize
-from bench.results.schema import CELL_COLUMNS
-from bench.results.store import sample_columns, write_frame_csv, write_frame_parquet, write_json
+from bench.results.run_plan import TargetCI
+from bench.results.schema import CELL_COLUMNS, SAMPLE_COLUMNS
+from bench.results.store import write_frame_csv, write_frame_parquet, write_json
 from contracts.cells import Cell
 from contracts.errors import UserError
 
@@ -100,6 +102,8 @@ def merged_meta(runs: list[Run], run_id: str) -> dict:
                 "shard": r.meta.get("shard"),
                 "created": r.meta.get("created"),
                 "machine": r.fingerprint,
+                "interrupted": r.meta.get("interrupted"),
+                "stop": r.meta.get("stop"),  # why its added rounds stopped (--target-ci)
             }
             for r in runs
         ],  # fmt: skip
@@ -115,6 +119,17 @@ def merged_meta(runs: list[Run], run_id: str) -> dict:
     return meta
 
 
+def _first(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The schema's columns first, then every other column the shards have (none dropped)."""
+    return frame.reindex(columns=columns + [c for c in frame.columns if c not in columns])
+
+
+def _target(runs: list[Run]) -> float | None:
+    """The shards' --target-ci (shards of one run share it); None when they differ."""
+    targets = {t.pct if (t := TargetCI.of_meta(r.meta)) else None for r in runs}
+    return targets.pop() if len(targets) == 1 else None
+
+
 def merge_runs(run_dirs: list[str | Path], out: str | Path, allow_mixed_sha: bool = False) -> Path:
     """Validate every shard first, then write the merged folder (nothing half-written)."""
     out = Path(out)
@@ -126,12 +141,11 @@ def merge_runs(run_dirs: list[str | Path], out: str | Path, allow_mixed_sha: boo
     samples = pd.concat([_with_machine(r.samples, r.fingerprint) for r in runs], ignore_index=True)
     samples["run_id"] = out.name
     cells = pd.concat([_with_machine(r.cells, r.fingerprint) for r in runs], ignore_index=True)
-    extra = [c for c in cells.columns if c not in CELL_COLUMNS]
-    cells = cells.reindex(columns=CELL_COLUMNS + extra)
-    summary = summarize(samples, cells)
+    summary = summarize(_first(samples, SAMPLE_COLUMNS), _first(cells, CELL_COLUMNS),
+                        target_ci=_target(runs))  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
-    write_frame_parquet(out / "samples.parquet", samples[sample_columns(samples)])
-    write_frame_csv(out / "cells.csv", cells)
+    write_frame_parquet(out / "samples.parquet", _first(samples, SAMPLE_COLUMNS))
+    write_frame_csv(out / "cells.csv", _first(cells, CELL_COLUMNS))
     write_frame_csv(out / "summary.csv", summary)
     write_json(out / "meta.json", merged_meta(runs, out.name))
     return out

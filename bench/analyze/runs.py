@@ -19,8 +19,8 @@ from bench.analyze.builds import with_builds
 from bench.analyze.meta_check import check_meta
 from bench.analyze.summarize import summarize
 from bench.results.checksums import verify
-from bench.results.progress import read_progress, replay
-from bench.results.run_plan import Plan
+from bench.results.progress import cell_row, read_progress, replay
+from bench.results.run_plan import Plan, TargetCI
 from bench.results.schema import CELL_COLUMNS, PHASE_MEDIAN_COLUMNS, STAT_COLUMNS
 from bench.results.store import RunFolderError, read_csv, read_samples
 from contracts.cells import KEY_COLUMNS, Cell
@@ -97,9 +97,10 @@ def load_run(run_dir: str | Path) -> Run:
     _check_samples_cover_cells(run_dir, samples, cells)
     summary = read_csv(run_dir / "summary.csv", [])
     stale = any(c not in summary for c in STAT_COLUMNS + PHASE_MEDIAN_COLUMNS)
-    if stale or (summary.empty and not cells.empty):
-        target = (meta.get("config") or {}).get("target_ci") or {}
-        summary = with_builds(summarize(samples, cells, target_ci=target.get("pct")), samples, meta)
+    if stale or (summary.empty and not cells.empty):  # the statistics only: the rest is read
+        target = TargetCI.of_meta(meta)
+        summary = summarize(samples, cells, target_ci=target.pct if target else None)
+        summary = with_builds(summary, samples, meta)
     return Run(run_dir, meta, samples, cells, summary)
 
 
@@ -127,15 +128,11 @@ def _check_samples_cover_cells(run_dir: Path, samples: pd.DataFrame, cells: pd.D
 
 def _cells_from_plan(run_dir: Path) -> pd.DataFrame:
     """cells.csv as far as plan.json and progress.jsonl tell it (a run killed with no
-    chance to finish): statuses, reasons and rounds; agreement is unknown until
-    `run --resume` finishes the run."""
-    states, _ = replay(Plan.read(run_dir), read_progress(run_dir))
-    rows = [
-        {**s.cell.to_dict(), "rounds": s.rounds_done}
-        | ({"status": "skipped", "reason": "not run (interrupted)"} if s.status == "pending"
-           else {"status": s.status, "reason": s.reason})
-        for s in states
-    ]  # fmt: skip
+    chance to finish): each cell's state as `cell_row` reads it; agreement is unknown
+    until `run --resume` finishes the run."""
+    plan = Plan.read(run_dir)
+    states, _ = replay(plan, read_progress(run_dir))
+    rows = [cell_row(s, plan.offline_k) for s in states]
     return pd.DataFrame(rows).reindex(columns=CELL_COLUMNS)
 
 

@@ -17,6 +17,8 @@ from math import comb
 import numpy as np
 from scipy import stats as _sps
 
+from bench.results.schema import Latency
+
 N_BOOT = 2000
 CONFIDENCE = 0.95
 # Bound on the size of one resample matrix (elements) so long runs stay in memory.
@@ -35,32 +37,21 @@ def _as_array(x: Sequence[float] | np.ndarray) -> np.ndarray:
     return a[np.isfinite(a)]
 
 
-@dataclass(frozen=True)
-class Describe:
-    n: int
-    p50: float
-    p90: float
-    p99: float
-    mean: float
-    std: float
-    cv: float  # std / mean (sample std, ddof=1)
-    cv_robust: float  # IQR / 1.349 / median: equals cv for normal data, ignores rare spikes
-
-
-def describe(x: Sequence[float] | np.ndarray) -> Describe:
-    """Percentiles, mean, sample std, coefficient of variation and its robust twin
-    (NaN when empty). Latency samples have rare spikes (GC, another process) that
-    dominate std; the robust CV describes the bulk of the distribution."""
+def describe(x: Sequence[float] | np.ndarray) -> Latency:
+    """Percentiles, mean, sample std, coefficient of variation and its robust twin of
+    latencies in ms (NaN when empty). Latency samples have rare spikes (GC, another
+    process) that dominate std; the robust CV (IQR / 1.349 / median: equals cv for
+    normal data) describes the bulk of the distribution."""
     a = _as_array(x)
     if a.size == 0:
         nan = float("nan")
-        return Describe(0, nan, nan, nan, nan, nan, nan, nan)
+        return Latency(0, nan, nan, nan, nan, nan, nan, nan)
     p25, p50, p75, p90, p99 = np.percentile(a, [25, 50, 75, 90, 99])
     mean = float(a.mean())
     std = float(a.std(ddof=1)) if a.size > 1 else 0.0
     cv = std / mean if mean != 0 else float("nan")
     cv_robust = float((p75 - p25) / 1.349 / p50) if p50 != 0 else float("nan")
-    return Describe(int(a.size), float(p50), float(p90), float(p99), mean, std, cv, cv_robust)
+    return Latency(int(a.size), float(p50), float(p90), float(p99), mean, std, cv, cv_robust)
 
 
 def _interval(boot: np.ndarray, confidence: float) -> tuple[float, float]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,9 @@ from bench.results.schema import (
     CELL_COLUMNS,
     PHASE_MEDIAN_COLUMNS,
     SUMMARY_COLUMNS,
+    CellStats,
+    Decoding,
+    Latency,
 )
 from contracts.cells import BACKENDS, DEVICES, KEY_COLUMNS, VARIANTS, Cell
 from contracts.hosts import HOST_NAMES, base_host, host_facts, host_version
@@ -190,6 +193,31 @@ def baseline_of(key: Cell, known: set[Cell]) -> Cell:
     return replace(key, variant="preview1")
 
 
+def _cell_stats(
+    key: Cell, d: Latency, ratios: dict[str, stats.Ratio], by_round: dict[Cell, stats.Rounds],
+    binding: dict[Cell, np.ndarray], n_boot: int, target_ci: float | None,
+) -> CellStats:  # fmt: skip
+    """One cell's summary.csv statistics from its latency description and ratios."""
+    # rounds, not iterations, are the independent unit (bench.analyze.stats)
+    lo, hi = stats.round_median_ci(by_round.get(key, {}), n_boot=n_boot, seed=stats.seed_for(*key))
+    nan = stats.Ratio(np.nan, np.nan, np.nan)
+    ov, ovc = ratios.get("native", nan), ratios.get("native-c", nan)
+    vs, width = headline(ratios, key)
+    b = binding.get(key)
+    b_ms = float(np.median(b)) if b is not None and b.size else np.nan
+    share = b_ms / d.p50_ms if d.n and d.p50_ms > 0 else np.nan
+    return CellStats(
+        **asdict(d), p50_ci_low_ms=lo, p50_ci_high_ms=hi,
+        throughput_ips=1000.0 / d.p50_ms if d.n and d.p50_ms > 0 else np.nan,
+        overhead_vs_native=ov.value, overhead_ci_low=ov.low, overhead_ci_high=ov.high,
+        overhead_vs_native_c=ovc.value, overhead_c_ci_low=ovc.low, overhead_c_ci_high=ovc.high,
+        headline_vs=vs, headline_ci_pct=width, target_ci_pct=target_ci,
+        target_ci_met=None if target_ci is None or not vs else bool(width <= target_ci),
+        binding_ms=b_ms, binding_share=share,
+        binding_bound=bool(share > BINDING_BOUND) if np.isfinite(share) else None,
+    )  # fmt: skip
+
+
 def summarize(
     samples: pd.DataFrame, cells: pd.DataFrame, n_boot: int = stats.N_BOOT,
     target_ci: float | None = None,
@@ -226,44 +254,13 @@ def summarize(
     for _, cell in cells.iterrows():
         key = Cell.from_row(cell)
         row = {c: cell[c] for c in cells.columns}
-        x = total.get(key, np.empty(0))
-        d = stats.describe(x)
-        # rounds, not iterations, are the independent unit (bench.analyze.stats)
-        lo, hi = stats.round_median_ci(
-            by_round.get(key, {}), n_boot=n_boot, seed=stats.seed_for(*key)
-        )
-        row.update(
-            n=d.n,
-            p50_ms=d.p50,
-            p90_ms=d.p90,
-            p99_ms=d.p99,
-            mean_ms=d.mean,
-            std_ms=d.std,
-            cv=d.cv,
-            cv_robust=d.cv_robust,
-            p50_ci_low_ms=lo,
-            p50_ci_high_ms=hi,
-            throughput_ips=1000.0 / d.p50 if d.n and d.p50 > 0 else np.nan,
-        )
+        d = stats.describe(total.get(key, np.empty(0)))
         ratios = cell_ratios(key, by_round, known, n_boot)
-        nan = stats.Ratio(np.nan, np.nan, np.nan)
-        ov, ovc = ratios.get("native", nan), ratios.get("native-c", nan)
-        vs, width = headline(ratios, key)
-        met = None if target_ci is None or not vs else bool(width <= target_ci)
-        b = binding.get(key)
-        b_ms = float(np.median(b)) if b is not None and b.size else np.nan
-        share = b_ms / d.p50 if d.n and d.p50 > 0 else np.nan
-        row.update(
-            overhead_vs_native=ov.value, overhead_ci_low=ov.low, overhead_ci_high=ov.high,
-            overhead_vs_native_c=ovc.value, overhead_c_ci_low=ovc.low, overhead_c_ci_high=ovc.high,
-            headline_vs=vs, headline_ci_pct=width, target_ci_pct=target_ci, target_ci_met=met,
-            binding_ms=b_ms, binding_share=share,
-            binding_bound=bool(share > BINDING_BOUND) if np.isfinite(share) else None,
-        )  # fmt: skip
+        row |= asdict(_cell_stats(key, d, ratios, by_round, binding, n_boot, target_ci))
         for col in PHASE_MEDIAN_COLUMNS:
             v = phases[col.removesuffix("_p50_ms")].get(key)
             row[col] = float(np.median(v)) if v is not None and v.size else np.nan
-        row.update(decode_stats(row, x, ttft.get(key)))
+        row |= asdict(decode_stats(row, total.get(key, np.empty(0)), ttft.get(key)))
         rows.append(row)
     extra_cols = [c for c in cells.columns if c not in SUMMARY_COLUMNS]
     out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS + extra_cols)
@@ -271,21 +268,18 @@ def summarize(
     return order_cells(out)
 
 
-def decode_stats(row: dict, itl_ms: np.ndarray, ttft_ms: np.ndarray | None) -> dict[str, float]:
+def decode_stats(row: dict, itl_ms: np.ndarray, ttft_ms: np.ndarray | None) -> Decoding:
     """The generative columns (docs/decoding.md) of a cell whose iterations are decode
     steps; NaN for every other cell (no ttft samples)."""
     if ttft_ms is None or not ttft_ms.size or not itl_ms.size:
-        return {}
+        return Decoding()
     p50, p90, p99 = np.percentile(itl_ms, [50, 90, 99])
     moving = row.get("set_input_p50_ms", np.nan) + row.get("get_output_p50_ms", np.nan)
-    return {
-        "ttft_ms": float(np.median(ttft_ms)),
-        "itl_p50_ms": float(p50),
-        "itl_p90_ms": float(p90),
-        "itl_p99_ms": float(p99),
-        "tokens_per_s": 1000.0 / float(np.mean(itl_ms)),
-        "abi_share": float(moving / p50) if p50 > 0 else np.nan,
-    }
+    return Decoding(
+        ttft_ms=float(np.median(ttft_ms)), itl_p50_ms=float(p50), itl_p90_ms=float(p90),
+        itl_p99_ms=float(p99), tokens_per_s=1000.0 / float(np.mean(itl_ms)),
+        abi_share=float(moving / p50) if p50 > 0 else np.nan,
+    )  # fmt: skip
 
 
 VARIANT_RATIO_COLUMNS = [

@@ -42,3 +42,14 @@ def chosen_engines(given: list[str], versions: list[str], base: str | None) -> l
             f"{', '.join(e.name for e in chosen) or 'none'})"
         )
     return first + [e for e in chosen if e.name != base]
+
+
+def check_instances(hosts: list[str] | None, chosen: list[Engine]) -> None:
+    """`--hosts wasmtime-cli[NAME]` / `cmd[NAME]` needs its `--engine NAME=...`."""
+    from contracts.hosts import parse_host
+
+    given = {e.host for e in chosen}
+    for host in hosts or []:
+        if parse_host(host).instance is not None and host not in given:
+            name = parse_host(host).instance
+            raise EngineError(f"--hosts {host}: no --engine {name}=PATH (or =cmd:'TEMPLATE') given")

@@ -12,19 +12,26 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from bench.cli import args as types
+from bench.measure.defaults import (
+    DEFAULT_MAX_TIME_S,
+    DEFAULT_OFFLINE_K,
+    DEFAULT_SEED,
+    DEFAULT_SUITE,
+)
 from contracts import machine, measures
 from contracts.cells import BACKENDS, DEVICES, VARIANTS
 from contracts.errors import UserError
 from contracts.hosts import host_choices
 
 if TYPE_CHECKING:  # the measuring modules import pandas, scipy, ...: only once input is good
-    from bench.measure import plan
+    from bench.measure import events
+    from bench.measure.execute import Outcome
+    from bench.measure.options import ResumeOptions, RunOptions
     from workloads.spec.workload import Workload
 
 # plain lines: errors stand alone; no markup (tables.plain_console, without importing the
 # tables module and its pandas before the input is checked)
 console = Console(markup=False, stderr=True, log_time=False, log_path=False)
-DEFAULT_MAX_TIME_S = 1800.0  # --max-time when --target-ci is given without it
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     run.add_argument("--input-file", type=types.input_file, action="append",
                      metavar="INPUT=PATH", help="with MODEL.onnx: an input's values "
                      "(.npy, or raw little-endian bytes); default: uniform [0, 1)")  # fmt: skip
-    run.add_argument("--suite", default="quick", choices=["quick", "full"])
+    run.add_argument("--suite", default=DEFAULT_SUITE, choices=["quick", "full"])
     run.add_argument("--variants", type=types.axis_list(VARIANTS), help=",".join(VARIANTS))
     run.add_argument(
         "--hosts",
@@ -74,19 +81,23 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         metavar="MB",
         help="resident memory per cell worker",
     )
-    run.add_argument("--seed", type=int, default=0, help="seed of the interleaving order")
+    run.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="seed of the interleaving order"
+    )
     run.add_argument(
         "--shard", type=types.shard, help="run shard i/n of the matrix (join with `merge`)"
     )
-    run.add_argument("--offline", type=types.non_negative, default=2, metavar="K",
-                     help="offline throughput with K concurrent instances per cell (0: skip; default 2)")  # fmt: skip
+    run.add_argument("--offline", type=types.non_negative, default=DEFAULT_OFFLINE_K, metavar="K",
+                     help="offline throughput with K concurrent instances per cell "
+                          f"(0: skip; default {DEFAULT_OFFLINE_K})")  # fmt: skip
     run.add_argument("--target-ci", type=types.percent, metavar="PCT",
                      help="keep adding interleaved rounds until every wasm cell's headline ratio "
                           "(vs native-c, else native; adapted/component also vs preview1) has a "
                           "95%% CI half-width <= PCT%%, or --max-time runs out")  # fmt: skip
     run.add_argument("--max-time", type=types.duration, metavar="DURATION",
                      help="with --target-ci: time budget of the run, e.g. 90s, 15m, 1h "
-                          "(default 30m; the planned rounds always complete)")  # fmt: skip
+                          f"(default {DEFAULT_MAX_TIME_S / 60:g}m; the planned rounds always "
+                          "complete)")  # fmt: skip
     run.add_argument("--measure", default=measures.DEFAULT, metavar="|".join(measures.MEASURES),
                      help="what each sample is: wall (elapsed time, default), cpu (the host "
                           "process's CPU time) or instructions (counted under valgrind's "
@@ -133,17 +144,18 @@ def read_workloads(args: argparse.Namespace) -> list[Workload]:
     return workloads
 
 
-def _options(args: argparse.Namespace, workloads: list[Workload]) -> plan.RunOptions:
-    from bench.cli.engines import chosen_engines
-    from bench.measure import plan
+def _options(args: argparse.Namespace, workloads: list[Workload]) -> RunOptions:
+    from bench.cli.engines import check_instances, chosen_engines
     from bench.measure.matrix import Filters
+    from bench.measure.options import RunOptions
     from bench.results.run_plan import Overrides
 
     chosen = chosen_engines(args.engine, args.engine_version, args.engine_base)
+    check_instances(args.hosts, chosen)
     hosts = args.hosts
     if chosen:  # the engines, and the hosts --hosts names (default: the engines alone)
         hosts = list(dict.fromkeys([*(args.hosts or []), *(e.host for e in chosen)]))
-    return plan.RunOptions(
+    return RunOptions(
         workloads=workloads,
         targets=args.workloads,
         suite=args.suite,
@@ -159,7 +171,8 @@ def _options(args: argparse.Namespace, workloads: list[Workload]) -> plan.RunOpt
         out=args.out,
         seed=args.seed,
         shard=args.shard,
-        offline_k=args.offline,
+        # offline throughput is samples per second: wall time only
+        offline_k=args.offline if args.measure == measures.WALL else 0,
         target_ci=args.target_ci,
         max_time_s=args.max_time if args.max_time is not None else DEFAULT_MAX_TIME_S,
         measure=args.measure,
@@ -187,11 +200,9 @@ def _check_measure(args: argparse.Namespace, say: Callable[[str], None]) -> dict
     return asdict(state)
 
 
-def run(args: argparse.Namespace) -> int:
-    say = console.log
+def _refusal(args: argparse.Namespace) -> str | None:
+    """Flags that do not go together (exit 2 before anything happens)."""
     if args.resume:
-        from bench.measure import plan
-
         given = [name for name, value in (("WORKLOAD", args.workloads), ("--out", args.out),
                  ("--shape", args.shape), ("--input-file", args.input_file),
                  ("--shard", args.shard), ("--iterations", args.iterations), ("--warmup", args.warmup),
@@ -201,117 +212,142 @@ def run(args: argparse.Namespace) -> int:
                  ("--engine-base", args.engine_base),
                  ("--measure", args.measure != measures.DEFAULT)) if value]  # fmt: skip
         if given:
-            console.print(f"wasinn-bench run: error: --resume continues the run as planned; "
-                          f"drop {', '.join(given)}")  # fmt: skip
-            return 2
-        setup = plan.setup_resume(args.resume, say)
+            return f"--resume continues the run as planned; drop {', '.join(given)}"
     elif args.max_time is not None and args.target_ci is None:
-        console.print("wasinn-bench run: error: --max-time bounds the rounds --target-ci adds; "
-                      "give --target-ci PCT too")  # fmt: skip
+        return "--max-time bounds the rounds --target-ci adds; give --target-ci PCT too"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    if refusal := _refusal(args):
+        console.print(f"wasinn-bench run: error: {refusal}")
         return 2
+    options: RunOptions | ResumeOptions
+    if args.resume:
+        from bench.measure.options import ResumeOptions
+
+        options = ResumeOptions(args.resume)
     else:
-        workloads = read_workloads(args)
-        from bench.measure import plan
+        options = _options(args, read_workloads(args))
+        options.machine_state = _check_measure(args, console.log)
+    from bench.measure.execute import execute
 
-        options = _options(args, workloads)
-        options.machine_state = _check_measure(args, say)
-        if args.measure != measures.WALL:
-            options.offline_k = 0  # offline throughput is samples per second: wall time only
-        setup = plan.setup_new(options, say)
+    bar = _ProgressBar()  # starts when the run has a plan: bad input prints only its line
     try:
-        return _run(args, setup, say)
+        done = execute(options, console.log, bar.on_event)
     finally:
-        if setup.lock:
-            setup.lock.release()  # exit releases it too; in-process callers need it now
+        bar.close()
+    return _report(args, done)
 
 
-def _run(args: argparse.Namespace, setup: plan.RunSetup, say: Callable[[str], None]) -> int:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    from bench.analyze.load import rounds_under_load
+def _report(args: argparse.Namespace, done: Outcome) -> int:
+    """The run's summary (console or JSON), what to do next, and its exit code."""
     from bench.analyze.outcome import outcome
     from bench.analyze.runs import measure_of
-    from bench.measure import finish, runner
     from bench.present import tables
-    from bench.results.store import read_samples
 
-    say(f"run folder: {setup.run_dir}")
-    with Progress(
-        TextColumn("{task.description}", style="bold", markup=False),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[current]}", markup=False),
-        console=console,
-        transient=False,
-    ) as progress:
-        task = progress.add_task("cells x rounds", total=None, current="")
-
-        def on_progress(message: str) -> None:
-            if message == "advance":
-                progress.advance(task)
-            elif message.startswith("grow:"):  # --target-ci added a round
-                total = progress.tasks[0].total or 0
-                progress.update(task, total=total + int(message[5:]))
-            elif message.startswith("widest CI"):
-                progress.update(task, description=f"cells x rounds, {message}")
-            else:
-                progress.update(task, current=message)
-
-        run = runner.Runner(
-            setup.run_dir, setup.prepared, setup.states, setup.plan.seed, on_progress
-        )
-        run.offline_k = setup.plan.offline_k
-        run.measure = setup.plan.measure
-        if target := setup.plan.target_ci:
-            run.target_ci, run.max_time_s = target.pct, target.max_time_s
-        progress.update(task, total=run.total_jobs(run.pending_jobs(setup.done)))
-        finished = run.run(setup.done)
-    if run.stop_reason:  # meta.json config.stop_reason: why the added rounds stopped
-        setup.plan.stop_reason = run.stop_reason
-    summary = finish.finish(setup, run.writer, run.machine["fingerprint"], interrupted=not finished)
-    result = outcome(summary)
-    code = result.exit_code(args.accept) if finished else 130
-    measure = measure_of(json.loads((setup.run_dir / "meta.json").read_text()))
+    result = outcome(done.summary)
+    code = result.exit_code(args.accept) if done.finished else 130
+    measure = measure_of(json.loads((done.run_dir / "meta.json").read_text()))
     if args.format == "json":
-        doc = tables.run_json(str(setup.run_dir), summary, result, code, measure)
+        doc = tables.run_json(str(done.run_dir), done.summary, result, code, measure)
         print(json.dumps(doc, indent=1))
     else:
-        tables.print_summary(summary, result, measure)
-        _print_builds(setup)
-    if not finished:
-        console.print(f"interrupted: kept what finished in {setup.run_dir}; "
-                      f"continue with: wasinn-bench run --resume {setup.run_dir} "
-                      f"(or: nox -s bench -- --resume {setup.run_dir})", style="yellow")  # fmt: skip
+        tables.print_summary(done.summary, result, measure)
+        _print_builds(done)
+    if not done.finished:
+        console.print(f"interrupted: kept what finished in {done.run_dir}; "
+                      f"continue with: wasinn-bench run --resume {done.run_dir} "
+                      f"(or: nox -s bench -- --resume {done.run_dir})", style="yellow")  # fmt: skip
         return 130
-    if run.stop_reason:  # --target-ci: the run stopped by itself; say why
-        console.print(f"stopped: {run.stop_reason}", style="bold")
-    loaded, known = rounds_under_load(read_samples(setup.run_dir))
-    if loaded:  # docs/measures.md: another process kept half a core busy, or steal >= 5%
-        console.print(f"rounds measured under load: {loaded} of {known}", style="yellow")
-    console.print(f"results: {setup.run_dir}")
+    _say_how_it_ended(done)
     if args.report:
         from bench.present.report import write_report
 
-        out = write_report(setup.run_dir)
-        console.print(f"report: {out}")
+        console.print(f"report: {write_report(done.run_dir)}")
     if code:
         console.print(result.why(code), style="bold red")
     return code
 
 
-def _print_builds(setup: plan.RunSetup) -> None:
+def _say_how_it_ended(done: Outcome) -> None:
+    from bench.analyze.load import rounds_under_load
+    from bench.results.store import read_samples
+
+    if done.stop:  # --target-ci: the run stopped by itself; say why
+        console.print(f"stopped: {done.stop.text()}", style="bold")
+    loaded, known = rounds_under_load(read_samples(done.run_dir))
+    if loaded:  # docs/measures.md: another process kept half a core busy, or steal >= 5%
+        console.print(f"rounds measured under load: {loaded} of {known}", style="yellow")
+    console.print(f"results: {done.run_dir}")
+
+
+def _print_builds(done: Outcome) -> None:
     """Builds side by side after the summary, with two or more --engine builds."""
     from bench.analyze.builds import compare_builds
     from bench.measure.meta import engine_base
     from bench.present import tables
     from bench.results.store import read_samples
 
-    if len(setup.plan.engines) > 1 and (base := engine_base(setup.plan)):
-        tables.print_builds(base, compare_builds(read_samples(setup.run_dir), base))
+    if len(done.plan.engines) > 1 and (base := engine_base(done.plan)):
+        tables.print_builds(base, compare_builds(read_samples(done.run_dir), base))
+
+
+class _ProgressBar:
+    """The run's events on a rich progress bar (on stderr, beside the log lines), with an
+    ETA; under --target-ci the bar is the time budget, so added rounds never make it fall
+    back (bench/present/eta.py)."""
+
+    def __init__(self) -> None:
+        from rich.progress import Progress, TaskID
+
+        from bench.present.eta import Eta
+
+        self.progress: Progress | None = None
+        self.task = TaskID(0)
+        self.eta = Eta()
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def on_event(self, event: events.Event) -> None:
+        from bench.measure import events
+        from bench.present.eta import Eta
+
+        if isinstance(event, events.Planned):
+            self.eta = Eta(max_time_s=event.max_time_s, jobs_total=event.jobs_total)
+            self._start()
+            return
+        p, task, eta = self.progress, self.task, self.eta
+        if p is None:
+            return
+        if isinstance(event, events.JobStarted):
+            where = "offline" if event.round < 0 else f"round {event.round + 1}"
+            p.update(task, current=f"{where}: {event.cell.key}")
+            eta.elapsed_s = max(eta.elapsed_s, event.elapsed_s)
+        elif isinstance(event, events.JobFinished):
+            eta.jobs_done, eta.jobs_total = event.jobs_done, event.jobs_total
+            eta.elapsed_s = event.elapsed_s
+        elif isinstance(event, events.RoundAdded):
+            eta.jobs_total, eta.rounds_added = event.jobs_total, event.rounds_added
+        elif isinstance(event, events.PrecisionChecked):
+            widest, target = event.precision.widest_pct, event.target_pct
+            text = f"cells x rounds, widest CI ±{widest:.1f}% (target ±{target:g}%)"
+            p.update(task, description=text)
+        completed, total = eta.bar()
+        p.update(task, completed=completed, total=total, eta=eta.text())
+
+    def _start(self) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
+            TextColumn("{task.fields[eta]}", markup=False), TimeElapsedColumn(),
+            TextColumn("{task.fields[current]}", markup=False), console=console,
+        )  # fmt: skip
+        self.progress.start()
+        completed, total = self.eta.bar()
+        self.task = self.progress.add_task(
+            "cells x rounds", total=total, completed=completed, current="", eta=self.eta.text()
+        )

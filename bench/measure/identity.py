@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.measure.meta import package_versions
-from bench.measure.prepare import PreparedWorkload
+from bench.measure.workload_kind import PreparedWorkload
 from contracts import paths
 from contracts.digests import file_sha256
 from workloads.spec.workload import Workload
@@ -37,15 +37,10 @@ def sources(workloads: list[Workload]) -> dict[str, str]:
 
 
 def products(prepared: dict[str, PreparedWorkload]) -> dict[str, str]:
-    """The prepared model and the generated input bytes of each workload."""
+    """What each workload's kind prepared (a model and its generated inputs...), by hash."""
     found: dict[str, str] = {}
-    for name, p in prepared.items():
-        found[f"prepared model of {name}"] = p.model.sha256
-        for spec in p.inputs:
-            if spec.path is not None:  # a generative workload's inputs are made per step
-                found[f"input {name}.{spec.name}"] = file_sha256(str(spec.path))
-        if p.generate is not None:
-            found[f"prompt of {name}"] = file_sha256(p.generate.prompt)
+    for p in prepared.values():
+        found |= p.identity()
     return found
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bench.measure.kinds import kind_of
 from contracts.cells import Cell
 from contracts.hosts import HOST_TABLE, base_host, host_variants
 from workloads.spec.workload import Workload
@@ -60,8 +61,8 @@ def expand(workloads: Iterable[Workload], filters: Filters) -> list[Cell]:
                     for variant in host_variants(host)
                     if variant in w.variants and filters.keep("variants", variant)
                 ]
-                # A program has no native twin: its cells compare with preview1 instead.
-                if group and w.program is None:
+                # A kind with no native twin (a program) compares with preview1 instead.
+                if group and kind_of(w).native_baselines:
                     baseline = group[0].baseline
                     native_c = baseline.native_c_baseline
                     wasm = any(not c.is_native for c in group)

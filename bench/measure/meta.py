@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.measure.prepare import PreparedWorkload
+from bench.measure.stop_rule import StopReason
+from bench.measure.workload_kind import PreparedWorkload
 from bench.results.run_plan import Plan
 from bench.results.schema import SCHEMA_VERSION
 from contracts import machine, measures, paths
@@ -57,9 +59,11 @@ def package_versions() -> dict[str, str]:
 def build_meta(
     run_dir: Path, prepared: dict[str, PreparedWorkload], plan: Plan, interrupted: bool,
     properties: dict[tuple[str, str], dict[str, str]] | None = None,
+    stop: StopReason | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """meta.json: what ran, where, with which versions; `created` and `git_sha` are kept
-    from the first write so a resumed run keeps its identity."""
+    """meta.json: what ran, where, with which versions, and why the added rounds stopped
+    (`stop`, with --target-ci); `created` and `git_sha` are kept from the first write so
+    a resumed run keeps its identity."""
     meta_path = run_dir / "meta.json"
     old = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     return {
@@ -81,7 +85,7 @@ def build_meta(
                 "threads": 1 if plan.measure == measures.INSTRUCTIONS else p.workload.threads,
                 # bytes that cross the wasi-nn boundary per iteration (inputs + outputs):
                 # the report's conversion cost per MB
-                "io_bytes": sum(t.nbytes for t in (*p.inputs, *p.outputs)),
+                "io_bytes": p.io_bytes(),
             }
             for name, p in prepared.items()
         },  # fmt: skip
@@ -90,7 +94,9 @@ def build_meta(
         "measure": plan.measure,
         "measure_unit": measures.UNITS.get(plan.measure, ""),
         "machine_state": plan.machine_state,
-        "config": plan.config(),
+        # config.stop_reason: the stop's sentence, where readers have always found it
+        "config": plan.config() | {"stop_reason": stop.text() if stop else None},
+        "stop": asdict(stop) if stop else None,
         "shard": plan.shard,
         # every host that reads its version from its binary (the wasmtime CLIs, pinned and
         # releases): host -> what `--version` said (contracts/hosts.py: version_from_binary)

@@ -4,47 +4,30 @@ continue exactly the same run."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.measure import identity
-from bench.measure.matrix import Filters, expand, probe, shard_of
+from bench.measure.kinds import kind_of
+from bench.measure.matrix import expand, probe, shard_of
 from bench.measure.meta import build_meta
-from bench.measure.prepare import PreparedWorkload, prepare
+from bench.measure.options import RunOptions
+from bench.measure.workload_kind import PreparedWorkload
 from bench.results.lock import LOCK_NAME, RunLock, lock_run_folder
 from bench.results.progress import CellState, read_progress, replay
-from bench.results.run_plan import Overrides, Plan, PlannedCell, TargetCI
+from bench.results.run_plan import Plan, PlannedCell, TargetCI
 from bench.results.store import RunFolderError, check_run_files, write_json
 from contracts.cells import Cell
 from contracts.errors import UserError
-from contracts.hosts import host_facts
-from contracts.jobs import STATEFUL_ONLY_OPENVINO
 from hosts import engines
 from hosts.engines import Engine
 from workloads.spec.workload import Workload, WorkloadError, find_workload, suite
-
-
-@dataclass
-class RunOptions:
-    targets: list[str] = field(default_factory=list)  # workload names or .toml paths
-    suite: str = "quick"
-    filters: Filters = field(default_factory=Filters)
-    overrides: Overrides = field(default_factory=Overrides)  # over every workload's own
-    out: Path | None = None
-    seed: int = 0
-    shard: tuple[int, int] | None = None
-    offline_k: int = 0  # concurrent instances for offline throughput; 0 = not measured
-    target_ci: float | None = None  # --target-ci: add rounds until every headline CI is this tight
-    max_time_s: float = 1800.0  # --max-time: the run's time budget while adding rounds
-    engines: list[Engine] = field(default_factory=list)  # --engine, checked; the base first
-    workloads: list[Workload] | None = None  # already read (instead of targets/suite)
-    measure: str = "wall"  # --measure: wall | cpu | instructions (contracts/measures.py)
-    machine_state: dict[str, Any] | None = None  # the machine's state before measuring
 
 
 def select_workloads(options: RunOptions) -> list[Workload]:
@@ -92,55 +75,21 @@ def _prepare_all(
     prepared = {}
     for w in workloads:
         say(f"preparing {w.name} ({w.model_label}; cached after the first build)")
-        if w.program is not None:  # its files and its adapted module (bench/measure/program.py)
-            from bench.measure.program import prepare_program
-
-            prepared[w.name] = prepare_program(w, run_dir)
-            continue
-        if w.generate is not None:  # decoding: roles, cache pairs, prompt (generate.py)
-            from bench.measure.generate import prepare_generate
-
-            prepared[w.name] = prepare_generate(w, data_dir or run_dir / "inputs")
-            continue
-        prepared[w.name] = prepare(w, data_dir or run_dir / "inputs")
+        prepared[w.name] = kind_of(w).prepare(w, run_dir, data_dir or run_dir / "inputs")
     return prepared
 
 
-def opset_outside_range(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | None:
-    """Flag, before it runs, a model the cell's backend cannot take: an opset outside
-    its range, or (OpenVINO) a model its reader rejected when the IR was made."""
-    from hosts.backends import get_backend
-
-    if p.program is not None:  # a program loads its own model: only its adapter can be missing
-        from bench.measure.program import cell_problem
-
-        return cell_problem(cell, p)
-    if p.model.stateful and cell.backend != "openvino":
-        return "unsupported", STATEFUL_ONLY_OPENVINO
-    if cell.backend == "openvino" and not p.model.ir_xml:
-        return (
-            "unsupported",
-            f"OpenVINO cannot read this model: {p.model_info.get('ir_error') or 'no IR'}",
-        )
-    if host_facts(cell.host).own_backends:
-        return None  # its wasi-nn backends are its own: found by trying
-    opset = p.model.opset
-    known = get_backend(cell.backend).onnx_opset_range()
-    if opset is None or known is None or known[0] <= opset <= known[1]:
-        return None
-    return (
-        "unsupported",
-        f"model opset {opset} outside {cell.backend}'s supported range {known[0]}-{known[1]}",
-    )
+def cell_problem(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | None:
+    """(status, reason) of a cell its workload's kind knows cannot run here."""
+    return kind_of(p.workload).cell_problem(cell, p)
 
 
 def wall_only(p: PreparedWorkload, measure: str) -> str | None:
-    """Why a workload's cells cannot take a --measure other than wall (None: they can):
-    programs and generative workloads time themselves in wall time (docs/measures.md)."""
-    if measure == "wall" or (p.program is None and p.generate is None):
+    """Why a workload's cells cannot take the run's --measure (None: they can): its kind
+    says which it takes (programs and generative workloads: wall time only)."""
+    if measure in kind_of(p.workload).measures:
         return None
-    what = "a program workload" if p.program is not None else "a generative workload"
-    return f"--measure {measure}: {what} is measured in wall time only"
+    return f"--measure {measure}: a {p.workload.kind} workload is measured in wall time only"
 
 
 def check_writable(run_dir: Path) -> None:
@@ -234,7 +183,7 @@ def setup_new(options: RunOptions, say: Callable[[str], None]) -> RunSetup:
     for s in states:
         if s.cell.host in missing:
             s.status, s.reason = "unsupported", missing[s.cell.host]
-        elif found := probe(s.cell) or opset_outside_range(s.cell, prepared[s.cell.workload]):
+        elif found := probe(s.cell) or cell_problem(s.cell, prepared[s.cell.workload]):
             s.status, s.reason = found
         elif reason := wall_only(prepared[s.cell.workload], options.measure):
             s.status, s.reason = "unsupported", reason
@@ -285,7 +234,7 @@ def setup_resume(run_dir: Path, say: Callable[[str], None]) -> RunSetup:
     try:
         check_run_files(run_dir)  # now, not after minutes of measuring
         plan = Plan.read(run_dir)
-        engines.use([Engine(**e) for e in plan.engines])
+        _resume_engines(run_dir, plan)
         workloads = select_workloads(RunOptions(targets=plan.workloads, overrides=plan.overrides))
         recorded = plan.identity  # None: a run from before it was recorded
         if recorded:
@@ -332,12 +281,33 @@ def _prepare_resumed(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     for p in prepared.values():
-        for spec in p.inputs:
-            if spec.path is not None:
-                spec.path = str(run_dir / "inputs" / Path(str(spec.path)).name)
-        if p.generate is not None:
-            p.generate.prompt = str(run_dir / "inputs" / Path(p.generate.prompt).name)
+        p.rebase(run_dir)
     return prepared
+
+
+def _resume_engines(run_dir: Path, plan: Plan) -> None:
+    """The run's --engine builds again, each still the binary it started with (its sha256
+    in meta.json): a rebuilt binary would mix two builds in one run."""
+    chosen = [Engine(**e) for e in plan.engines]
+    try:
+        recorded = json.loads((run_dir / "meta.json").read_text()).get("engines") or {}
+    except (OSError, ValueError):
+        recorded = {}
+    changed = []
+    for engine in chosen:
+        was = (recorded.get(engine.host) or {}).get("sha256")
+        if engine.path is None or not was:
+            continue
+        try:
+            now = engines.sha256(engine.path)
+        except OSError as e:
+            now = f"unreadable ({e.strerror})"
+        if now != was:
+            changed.append(
+                f"--engine {engine.name}: {engine.path} is now {now[:16]}, was {was[:16]}"
+            )
+    _refuse_changes(run_dir, changed)
+    engines.use(chosen)
 
 
 def _refuse_changes(run_dir: Path, changed: list[str]) -> None:

@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,36 +20,42 @@ import numpy as np
 
 from bench.measure.model_check import check_user_workload
 from bench.measure.processes import exit_reason, kill_tree, watch
+from bench.measure.workload_kind import PreparedWorkload
 from contracts import paths
+from contracts.digests import file_sha256
 from contracts.dtypes import DTYPES
-from contracts.jobs import GenerateJob, ModelFiles, TensorSpec
+from contracts.jobs import ModelFiles, TensorSpec
 from contracts.logtail import telling_file
 from workloads.spec.inputs import generate
-from workloads.spec.program_file import ProgramSpec
 from workloads.spec.workload import Workload, WorkloadError
 
 
 @dataclass
-class PreparedProgram:
-    spec: ProgramSpec
-    files_dir: Path  # the folder laid into the guest's '.' (links to the workload's files)
-    wasm: dict[str, Path]  # variant -> the binary that runs
-    adapt_error: str | None = None  # why `adapted` cannot run here (e.g. no WASI adapter)
-    mark_token: str | None = None  # the adapted program's bench mark secret (contracts/marks.py)
+class PreparedModel(PreparedWorkload):
+    """A model workload, ready: the built model (ONNX and IR) and its tensors."""
 
-
-@dataclass
-class PreparedWorkload:
-    workload: Workload
     model: ModelFiles
-    inputs: list[TensorSpec]
+    inputs: list[TensorSpec]  # written under the run's inputs/
     outputs: list[TensorSpec]
-    model_info: dict[str, Any] = field(default_factory=dict)
-    program: PreparedProgram | None = None  # a program workload (bench/measure/program.py)
-    generate: GenerateJob | None = None  # a generative workload (bench/measure/generate.py)
+
+    def identity(self) -> dict[str, str]:
+        name = self.workload.name
+        found = {f"prepared model of {name}": self.model.sha256}
+        for spec in self.inputs:
+            if spec.path is not None:  # a generative workload's inputs are made per step
+                found[f"input {name}.{spec.name}"] = file_sha256(str(spec.path))
+        return found
+
+    def io_bytes(self) -> int:
+        return sum(t.nbytes for t in (*self.inputs, *self.outputs))
+
+    def rebase(self, run_dir: Path) -> None:
+        for spec in self.inputs:
+            if spec.path is not None:
+                spec.path = str(run_dir / "inputs" / Path(str(spec.path)).name)
 
 
-def prepare(w: Workload, data_dir: Path) -> PreparedWorkload:
+def prepare(w: Workload, data_dir: Path) -> PreparedModel:
     """Build (or reuse) the model and write the input tensors under data_dir."""
     from workloads.models import ModelError, prepare_model
 
@@ -115,7 +121,7 @@ def prepare(w: Workload, data_dir: Path) -> PreparedWorkload:
     for name in w.output_tolerances:
         if name not in {o.name for o in outputs}:
             raise WorkloadError(f"{where}: field 'outputs.{name}': the model has no such output")
-    return PreparedWorkload(w, prepared.files, inputs, outputs, model_info(w, prepared))
+    return PreparedModel(w, prepared.files, inputs, outputs, model_info=model_info(w, prepared))
 
 
 def model_info(w: Workload, prepared: Any) -> dict[str, Any]:
@@ -191,7 +197,16 @@ def _outputs_by_running(
             given = ", ".join(f"{t.name} {t.shape}" for t in inputs)
             raise WorkloadError(
                 f"{w.where}: field 'inputs': the model does not run with inputs {given} "
-                f"(onnxruntime: {learnt['refused']})"
+                f"({learnt['refused']})"
+            )
+        if "unloadable" in learnt:
+            # No backend here loads the file (an opset beyond both, say): its declared
+            # shapes are all there is, and each cell says in its backend's words why not.
+            if all(isinstance(d, int) and d > 0 for o in outputs for d in o.shape):
+                return outputs
+            raise WorkloadError(
+                f"{w.where}: field 'model': no backend here loads it to learn its output "
+                f"shapes ({learnt['unloadable']})"
             )
     return [
         TensorSpec(o.name, o.index, dtype if dtype in DTYPES else o.dtype, shape)
@@ -200,23 +215,51 @@ def _outputs_by_running(
 
 
 def _infer_shapes(job_path: str, out_path: str) -> None:
-    """The child's side: one inference, the outputs' [shape, dtype] as JSON."""
-    import onnxruntime as ort
-
+    """The child's side: one inference, the outputs' [shape, dtype] as JSON. onnxruntime
+    runs it; where onnxruntime cannot load the file at all (an opset past its range),
+    OpenVINO does, so that the cells OpenVINO serves still run."""
     job = json.loads(Path(job_path).read_text())
     inputs = [TensorSpec(**t) for t in job["inputs"]]
-    try:
-        session = ort.InferenceSession(job["onnx"], providers=["CPUExecutionProvider"])
-        results = [np.asarray(r) for r in session.run(None, {t.name: t.read() for t in inputs})]
-    except Exception as e:  # the model refuses these inputs: say why in one line
-        text = " ".join(str(e).split())
-        text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : |/onnxruntime_src/\S+ ", "", text)
-        Path(out_path).write_text(json.dumps({"refused": text[:400]}))
+    feeds = {t.name: t.read() for t in inputs}
+    unloadable = []
+    for name, load in (("onnxruntime", _ort_runner), ("OpenVINO", _openvino_runner)):
+        try:
+            run = load(job["onnx"])
+        except Exception as e:  # this backend cannot load the file
+            unloadable.append(f"{name}: {_one_line(e)}")
+            continue
+        try:
+            results = [np.asarray(r) for r in run(feeds)]
+        except Exception as e:  # the model refuses these inputs: say why in one line
+            Path(out_path).write_text(json.dumps({"refused": f"{name}: {_one_line(e)}"}))
+            return
+        names = {np.dtype(v): k for k, v in DTYPES.items()}
+        Path(out_path).write_text(
+            json.dumps([[list(r.shape), names.get(r.dtype, str(r.dtype))] for r in results])
+        )
         return
-    names = {np.dtype(v): k for k, v in DTYPES.items()}
-    Path(out_path).write_text(
-        json.dumps([[list(r.shape), names.get(r.dtype, str(r.dtype))] for r in results])
-    )
+    Path(out_path).write_text(json.dumps({"unloadable": "; ".join(unloadable)}))
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : |/onnxruntime_src/\S+ ", "", text)
+    text = re.sub(r"Exception from \S+:\d+:? ?", "", text)
+    return text[:400]
+
+
+def _ort_runner(onnx_path: str) -> Any:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+    return lambda feeds: session.run(None, feeds)
+
+
+def _openvino_runner(onnx_path: str) -> Any:
+    import openvino as ov
+
+    compiled = ov.Core().compile_model(onnx_path, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    return lambda feeds: list(compiled(feeds).values())
 
 
 if __name__ == "__main__":

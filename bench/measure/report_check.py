@@ -41,32 +41,32 @@ def check_ns(values: object, what: str) -> str | None:
     return None
 
 
-def _check_phases(iterations: object) -> str | None:
-    if not isinstance(iterations, dict) or "total" not in iterations:
-        return "iterations: no 'total' samples"
+def _check_phases(per_iteration: object) -> str | None:
+    if not isinstance(per_iteration, dict) or "total" not in per_iteration:
+        return "per_iteration: no 'total' samples"
     lengths = set()
-    for phase, values in iterations.items():
+    for phase, values in per_iteration.items():
         if not isinstance(phase, str) or not PHASE_NAME.fullmatch(phase):
-            return f"iterations: bad phase name {str(phase)[:40]!r}"
-        problem = check_ns(values, f"iterations.{phase}")
+            return f"per_iteration: bad phase name {str(phase)[:40]!r}"
+        problem = check_ns(values, f"per_iteration.{phase}")
         if problem:
             return problem
         if phase not in OWN_COUNT_PHASES:  # one per program run, one per generation
             lengths.add(len(values))
     if not lengths or lengths == {0}:
-        return "iterations: no samples"
+        return "per_iteration: no samples"
     if len(lengths) > 1:
-        return f"iterations: phases of different lengths {sorted(lengths)}"
+        return f"per_iteration: phases of different lengths {sorted(lengths)}"
     return None
 
 
-def _check_once(host_phases: object) -> str | None:
-    if not isinstance(host_phases, dict):
-        return "host_phases: not an object"
-    for phase, ns in host_phases.items():
+def _check_once(per_round: object) -> str | None:
+    if not isinstance(per_round, dict):
+        return "per_round: not an object"
+    for phase, ns in per_round.items():
         if not isinstance(phase, str) or not PHASE_NAME.fullmatch(phase):
-            return f"host_phases: bad phase name {str(phase)[:40]!r}"
-        problem = check_ns([ns], f"host_phases.{phase}")
+            return f"per_round: bad phase name {str(phase)[:40]!r}"
+        problem = check_ns([ns], f"per_round.{phase}")
         if problem:
             return problem
     return None
@@ -95,8 +95,8 @@ def check_result(result: object) -> str | None:
     if result["status"] != "ok":
         return None if isinstance(result.get("reason", ""), str) else "reason: not a string"
     return (
-        _check_phases(result.get("iterations"))
-        or _check_once(result.get("host_phases", {}))
+        _check_phases(result.get("per_iteration"))
+        or _check_once(result.get("per_round", {}))
         or _check_extras(result)
     )
 

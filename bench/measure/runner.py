@@ -1,143 +1,101 @@
-"""Run a matrix of cells: interleaved rounds, one isolated worker per (cell, round).
+"""Run a planned matrix of cells: interleaved rounds, one isolated worker per (cell, round).
 
-Order: warm-up happens inside every round (the guest's own warm-up
-iterations); rounds are interleaved across cells in a seeded shuffled order so
-that machine drift hits every cell alike. Each (cell, round) runs in a fresh
-subprocess (`bench.measure.worker`) with a timeout and a memory limit: a crash, trap,
-OOM or hang marks that cell `failed` and the run goes on.
-Ctrl-C / SIGTERM keep everything that finished; `--resume` runs the rest.
+The runner reads its settings from the plan (seed, offline pass, --target-ci) and
+tells what it does through typed events (bench/measure/events.py). Which job runs
+when is bench/measure/schedule.py, when to stop adding rounds bench/measure/stop_rule.py,
+and what a finished round writes bench/results/recording.py.
 
-With a CI target (`--target-ci`), after the planned rounds the runner keeps adding
-whole interleaved rounds until every wasm cell's headline ratio has a 95% CI half-width
-within the target, or the time budget (`--max-time`, counted from the run's start and
-checked between rounds; the planned rounds always complete) is spent; `stop_reason`
-says which.
+Each (cell, round) runs in a fresh subprocess (`bench.measure.worker`) with a timeout
+and a memory limit: a crash, trap, OOM or hang marks that cell `failed` and the run
+goes on. Ctrl-C / SIGTERM keep everything that finished; `--resume` runs the rest.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import random
 import shutil
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from bench.analyze.summarize import headline_widths
-from bench.measure.prepare import PreparedWorkload
-from bench.measure.processes import check_disk, exit_reason, keep_tail, watch
-from bench.measure.report_check import read_result
-from bench.measure.worker import RUNNER_PID_ENV
-from bench.results.outputs import write_outputs
+from bench.measure import schedule, stop_rule
+from bench.measure.events import (
+    JobFinished,
+    JobStarted,
+    OnEvent,
+    Planned,
+    PrecisionChecked,
+    RoundAdded,
+    Stopped,
+    ignore,
+)  # fmt: skip
+from bench.measure.kinds import kind_of
+from bench.measure.processes import check_disk, keep_tail
+from bench.measure.spawn import run_workers
+from bench.measure.worker import envelope
+from bench.measure.workload_kind import PreparedWorkload
 from bench.results.progress import OFFLINE_ROUND, CellState
-from bench.results.schema import ROUND_STATE_COLUMNS, SAMPLE_COLUMNS
+from bench.results.recording import Recorder
+from bench.results.run_plan import Plan
 from bench.results.store import RunWriter, read_samples
-from contracts import machine, paths
-from contracts.jobs import CellJob
-from contracts.logtail import telling_file
+from contracts import machine
+from contracts.phases import TOTAL
 
 
 class Interrupted(Exception):
     pass
 
 
-# Fewer rounds than this never count as precise: with one or two rounds the bootstrap
-# sees no between-round spread and its interval is too narrow to trust.
-MIN_ROUNDS_FOR_TARGET = 3
-# Resamples of the stop rule's check after each added round (summary.csv uses N_BOOT):
-# the check runs once per round and must stay cheap next to a round.
-TARGET_N_BOOT = 500
-
-
 class Runner:
     def __init__(
-        self,
-        run_dir: Path,
-        prepared: dict[str, PreparedWorkload],
-        states: list[CellState],
-        seed: int,
-        on_progress: Callable[[str], None] | None = None,
-    ):
+        self, run_dir: Path, plan: Plan, prepared: dict[str, PreparedWorkload],
+        states: list[CellState], on_event: OnEvent = ignore,
+    ):  # fmt: skip
         self.dir = run_dir
+        self.plan = plan
         self.prepared = prepared
         self.states = states
-        self.seed = seed
+        self.on_event = on_event
         self.writer = RunWriter(run_dir)
-        self.machine = machine.describe()
-        self.run_id = run_dir.name
-        self.on_progress = on_progress or (lambda _msg: None)
-        self._current: list[subprocess.Popen[bytes]] = []
+        self.fingerprint = str(machine.describe()["fingerprint"])
+        self.recorder = Recorder(self.writer, run_dir.name, self.fingerprint)
+        self.stop: stop_rule.StopReason | None = None  # with a target: why added rounds stopped
+        self._live: list[subprocess.Popen[bytes]] = []
         self._stop = False
-        self.measure = "wall"  # --measure: what each sample is (contracts/measures.py)
-        self.offline_k = 0  # > 0: after the rounds, K concurrent instances per cell
-        self.target_ci: float | None = None  # percent; None: only the planned rounds
-        self.max_time_s = 1800.0
-        self.stop_reason = ""  # with a target: why the added rounds stopped
         self._started = time.monotonic()
-        # With a target: the `total` samples so far, kept in memory once the added rounds
-        # start (re-reading every part file after each round grows with the run)
-        self._totals: list[pd.DataFrame] | None = None
+        self._jobs_done = 0
+        self._jobs_total = 0
+        self._rounds_added = 0
 
-    # -- planning -----------------------------------------------------------
-    def pending_jobs(self, done: set[tuple[str, int]]) -> list[tuple[int, list[CellState]]]:
-        """Per round, the cells still to run, in this round's seeded shuffled order."""
-        rng = random.Random(self.seed)
-        rounds = max((p.workload.rounds for p in self.prepared.values()), default=0)
-        plan = []
-        for r in range(rounds):
-            order = [s for s in self.states if self.prepared[s.cell.workload].workload.rounds > r]
-            rng.shuffle(
-                order
-            )  # shuffled every round, also over cells that will not run: stable on resume
-            todo = [
-                s for s in order if s.status in ("pending", "ok") and (s.cell.key, r) not in done
-            ]
-            plan.append((r, todo))
-        return plan
-
-    def offline_todo(self, done: set[tuple[str, int]]) -> list[CellState]:
-        if self.offline_k <= 0:
-            return []
-        order = [
-            s for s in self.states if s.status == "ok" and (s.cell.key, OFFLINE_ROUND) not in done
-        ]
-        random.Random(self.seed + 1).shuffle(order)
-        return order
-
-    def total_jobs(self, plan: list[tuple[int, list[CellState]]]) -> int:
-        offline = (
-            len([s for s in self.states if s.status in ("pending", "ok")])
-            if self.offline_k > 0
-            else 0
-        )
-        return sum(len(todo) for _, todo in plan) + offline
+    # -- the order of the jobs ------------------------------------------------
+    def planned_rounds(self, done: schedule.Done) -> list[tuple[int, list[CellState]]]:
+        rounds_of = {name: p.workload.rounds for name, p in self.prepared.items()}
+        return schedule.planned_rounds(self.states, rounds_of, self.plan.seed, done)
 
     # -- running ------------------------------------------------------------
-    def run(self, done: set[tuple[str, int]]) -> bool:
+    def run(self, done: schedule.Done) -> bool:
         """Run every pending (cell, round). False when interrupted."""
-        plan = self.pending_jobs(done)
+        plan = self.planned_rounds(done)
+        self._jobs_total = schedule.planned_jobs(plan, self.states, self.plan.offline_k)
+        target = self.plan.target_ci
+        budget = target.max_time_s if target is not None else None
+        self.on_event(Planned(self._jobs_total, len(plan), len(done), budget))
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         for sig in previous:
             signal.signal(sig, self._interrupt)
         try:
             for r, todo in plan:
                 self._run_round(r, todo)
-            if self.target_ci is not None:
+            if self.plan.target_ci is not None:
                 self._add_rounds(done, len(plan))
-            for state in self.offline_todo(done):
-                if self._stop:
-                    raise Interrupted
-                self.on_progress(f"offline x{self.offline_k}: {state.cell.key}")
-                self.run_offline(state)
-                self.on_progress("advance")
+            for state in schedule.offline_order(
+                self.states, self.plan.seed, self.plan.offline_k, done
+            ):
+                self._offline(state)
         except Interrupted:
             return False
         except OSError as e:  # e.g. disk full: what finished is on disk already
@@ -150,209 +108,114 @@ class Runner:
 
     def _run_round(self, r: int, todo: list[CellState]) -> None:
         for state in todo:
-            if state.status not in ("pending", "ok"):
+            if not schedule.running(state):
                 continue  # failed in an earlier round
-            if self._stop:
-                raise Interrupted
-            self.on_progress(f"round {r + 1}: {state.cell.key}")
+            self._check_stop()
+            self.on_event(JobStarted(state.cell, r, self._elapsed()))
             self.run_one(state, r)
-            self.on_progress("advance")
+            self._finished(state, r, state.status)
 
-    def _round_order(self, r: int, done: set[tuple[str, int]]) -> list[CellState]:
-        """An added round's cells: every cell still running, shuffled by (seed, round)
-        so a resumed run draws the same order."""
-        order = list(self.states)
-        random.Random(f"{self.seed}/{r}").shuffle(order)
-        return [s for s in order if s.status in ("pending", "ok") and (s.cell.key, r) not in done]
-
-    def widest_ci(self) -> tuple[float, int]:
-        """(widest headline CI half-width in %, cells above the target) over the wasm
-        cells still running. A cell whose ratio has no interval (its baseline failed)
-        cannot get there and is left out; inf when nothing was measured yet."""
-        running = {s.cell for s in self.states if s.status == "ok"}
-        if self._totals is None:
-            samples = read_samples(self.dir)
-            self._totals = [samples[samples["phase"] == "total"]]
-        widths = headline_widths(pd.concat(self._totals), n_boot=TARGET_N_BOOT)
-        finite = [w for k, (_, w) in widths.items() if k in running and np.isfinite(w)]
-        if not finite:
-            return float("inf"), 0
-        assert self.target_ci is not None
-        return max(finite), sum(w > self.target_ci for w in finite)
-
-    def _add_rounds(self, done: set[tuple[str, int]], planned: int) -> None:
-        """Interleaved rounds after the planned ones until precise or out of time. A
+    def _add_rounds(self, done: schedule.Done, planned: int) -> None:
+        """Interleaved rounds after the planned ones until the stop rule says stop. A
         resumed run first completes the added rounds a kill left unfinished."""
-        assert self.target_ci is not None
-        last = max((r for _, r in done if r >= planned), default=planned - 1)
-        r = planned
-        while r <= last:
-            self._run_round(r, self._round_order(r, done))
-            r += 1
+        target = self.plan.target_ci
+        assert target is not None
+        r, last = schedule.first_added_round(planned, done)
         while True:
-            widest, above = self.widest_ci()
-            self.on_progress(f"widest CI ±{widest:.1f}% (target ±{self.target_ci:g}%)")
-            if r >= MIN_ROUNDS_FOR_TARGET and above == 0 and np.isfinite(widest):
-                self.stop_reason = (
-                    f"target reached: every headline CI within ±{self.target_ci:g}% "
-                    f"(widest ±{widest:.2f}%) after {r} rounds"
+            if r > last:  # past what a killed run had started: ask the stop rule
+                if self.recorder.totals is None:
+                    self.recorder.totals = [self._totals_so_far()]
+                running = {s.cell for s in self.states if s.status == "ok"}
+                precision = stop_rule.precision(
+                    pd.concat(self.recorder.totals), running, target.pct
                 )
-                return
-            if not any(s.status == "ok" and not s.cell.is_native for s in self.states):
-                self.stop_reason = "no wasm cell left running: nothing to make precise"
-                return
-            if not np.isfinite(widest) and r >= MIN_ROUNDS_FOR_TARGET:
-                # e.g. every baseline failed: more rounds cannot give a ratio an interval
-                self.stop_reason = "no headline ratio has an interval (baselines missing)"
-                return
-            elapsed = time.monotonic() - self._started
-            if elapsed >= self.max_time_s:
-                self.stop_reason = (
-                    f"time out: --max-time {self.max_time_s:g}s spent after {r} rounds; "
-                    f"widest CI ±{widest:.2f}%, {above} cell(s) above ±{self.target_ci:g}%"
+                self.on_event(PrecisionChecked(r, precision, target.pct))
+                wasm = any(s.status == "ok" and not s.cell.is_native for s in self.states)
+                self.stop = stop_rule.decide(
+                    precision, r, wasm, self._elapsed(), target.pct, target.max_time_s
                 )
-                return
-            todo = self._round_order(r, done)
-            self.on_progress(f"grow:{len(todo)}")
+                if self.stop is not None:
+                    self.on_event(Stopped(self.stop))
+                    return
+            todo = schedule.added_round(self.states, self.plan.seed, r, done)
+            self._jobs_total += len(todo)
+            self._rounds_added += 1
+            self.on_event(RoundAdded(r, len(todo), self._jobs_total, self._rounds_added))
             self._run_round(r, todo)
             r += 1
 
+    def _totals_so_far(self) -> pd.DataFrame:
+        """The `total` samples on disk: read once, at the first check; the recorder
+        then keeps the new ones (re-reading every part file after each round would grow
+        with the run)."""
+        samples = read_samples(self.dir)
+        return samples[samples["phase"] == TOTAL]
+
     def _interrupt(self, signum: int, _frame: object) -> None:
         # Only signal here: poll()/wait() inside a handler can deadlock with the
-        # poll() it interrupted (Popen's wait lock is not reentrant). _watch sees
+        # poll() it interrupted (Popen's wait lock is not reentrant). watch() sees
         # the workers exit and run_one raises Interrupted.
         self._stop = True
-        for proc in list(self._current):
+        for proc in list(self._live):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
 
+    def _check_stop(self) -> None:
+        if self._stop:
+            raise Interrupted
+
+    def _elapsed(self) -> float:
+        return time.monotonic() - self._started
+
+    def _finished(self, state: CellState, r: int, status: str) -> None:
+        self._jobs_done += 1
+        self.on_event(
+            JobFinished(state.cell, r, status, self._jobs_done, self._jobs_total, self._elapsed())
+        )
+
     def _job(self, state: CellState, r: int, workdir: Path) -> None:
         p = self.prepared[state.cell.workload]
-        w = p.workload
         if workdir.exists():
             shutil.rmtree(workdir)
         workdir.mkdir(parents=True)
-        if p.program is not None:  # a whole program, `runs` times (bench/measure/program.py)
-            from bench.measure.program import write_job
-
-            write_job(state.cell, r, workdir, p)
-            return
-        options = {"timeout_s": str(w.timeout_s)}
-        if state.cell.variant in w.guests:
-            options["guest_wasm"] = str(w.guests[state.cell.variant])
-        job = CellJob(
-            cell=state.cell,
-            model=p.model,
-            inputs=p.inputs,
-            outputs=p.outputs,
-            warmup=w.warmup,
-            iterations=w.iterations,
-            threads=w.threads,
-            workdir=str(workdir),
-            round=r,
-            load_mode="bytes",
-            options=options,
-            generate=p.generate,
-            measure=self.measure,
-        )
-        (workdir / "job.json").write_text(job.to_json())
+        job = kind_of(p.workload).job(state.cell, r, workdir, p, self.plan.measure)
+        (workdir / "job.json").write_text(envelope(p.workload.kind, state.cell.key, job))
 
     def run_one(self, state: CellState, r: int) -> None:
         w = self.prepared[state.cell.workload].workload
-        safe = state.cell.slug
-        workdir = self.dir / "work" / f"{safe}.r{r}"
+        workdir = self.dir / "work" / f"{state.cell.slug}.r{r}"
         self._job(state, r, workdir)
-        outcome = self._spawn([workdir], w.timeout_s, w.memory_limit_mb)[0]
-        if self._stop:
-            raise Interrupted
-        status = outcome.get("status", "failed")
-        if status == "failed":
-            check_disk(self.dir)  # a worker that could not write is not a failed cell
-        if status != "ok":
-            state.status = status
-            state.reason = str(outcome.get("reason", "no reason given"))
-            self.writer.record_progress(
-                {"cell": state.cell.key, "round": r, "status": status, "reason": state.reason}
-            )
-            self._keep_log(workdir, safe, r)
-            shutil.rmtree(workdir, ignore_errors=True)
-            return
-        self._record_round(state, r, outcome, workdir)
+        result = run_workers([workdir], w.timeout_s, w.memory_limit_mb, self._live)[0]
+        self._check_stop()
+        if result.ok:
+            self.recorder.round_ok(state, r, result, workdir / "outputs.npz")
+        else:
+            if result.status == "failed":
+                check_disk(self.dir)  # a worker that could not write is not a failed cell
+            self.recorder.round_not_ok(state, r, result)
+            self._keep_log(workdir, state.cell.slug, r)
         shutil.rmtree(workdir, ignore_errors=True)
+
+    def _offline(self, state: CellState) -> None:
+        self._check_stop()
+        self.on_event(JobStarted(state.cell, OFFLINE_ROUND, self._elapsed()))
+        self.run_offline(state)
+        status = "ok" if state.offline_ips is not None else "offline-failed"
+        self._finished(state, OFFLINE_ROUND, status)
 
     def run_offline(self, state: CellState) -> None:
         """Offline throughput: K instances of the cell run at once (each its own worker
-        process, like K concurrent clients); samples/s = sum over instances of
-        iterations / their summed per-iteration time. Not part of the latency samples."""
+        process, like K concurrent clients); bench/results/recording.py records it."""
         w = self.prepared[state.cell.workload].workload
-        safe = state.cell.slug
-        workdirs = [self.dir / "work" / f"{safe}.offline{k}" for k in range(self.offline_k)]
+        k = self.plan.offline_k
+        workdirs = [self.dir / "work" / f"{state.cell.slug}.offline{i}" for i in range(k)]
         for wd in workdirs:
             self._job(state, OFFLINE_ROUND, wd)
-        outcomes = self._spawn(workdirs, w.timeout_s, w.memory_limit_mb)
-        if self._stop:
-            raise Interrupted
-        entry: dict[str, Any] = {"cell": state.cell.key, "round": OFFLINE_ROUND}
-        # A guest writes its own samples: an all-zero total must not divide by zero.
-        if all(o.get("status") == "ok" and sum(o["iterations"]["total"]) > 0 for o in outcomes):
-            rate = sum(
-                len(o["iterations"]["total"]) / (sum(o["iterations"]["total"]) / 1e9)
-                for o in outcomes
-            )
-            state.offline_ips = rate
-            entry |= {"status": "ok", "offline_ips": rate, "offline_k": self.offline_k}
-        else:
-            no_time = {"reason": "the guest reported no time (its totals sum to 0)"}
-            bad = next((o for o in outcomes if o.get("status") != "ok"), no_time)
-            state.offline_reason = str(bad.get("reason", ""))
-            entry |= {"status": "offline-failed", "reason": state.offline_reason}
-        self.writer.record_progress(entry)
+        results = run_workers(workdirs, w.timeout_s, w.memory_limit_mb, self._live)
+        self._check_stop()
+        self.recorder.offline(state, results, k)
         for wd in workdirs:
             shutil.rmtree(wd, ignore_errors=True)
-
-    def _spawn(
-        self, workdirs: list[Path], timeout_s: float, memory_limit_mb: int
-    ) -> list[dict[str, Any]]:
-        """Start one worker per workdir (all at once), wait for all, read their results."""
-        # The worker's parent by pid: it may lose us during its imports (kill -9), and
-        # then its own getppid() would already be init's.
-        env = dict(os.environ, PYTHONUNBUFFERED="1", **{RUNNER_PID_ENV: str(os.getpid())})
-        files = []
-        for wd in workdirs:
-            out, err = open(wd / "worker.stdout", "wb"), open(wd / "worker.stderr", "wb")  # noqa: SIM115
-            files += [out, err]
-            cmd = [sys.executable, "-m", "bench.measure.worker", str(wd / "job.json"), str(wd)]
-            # Own session: Ctrl-C reaches the harness only, which then stops the worker.
-            self._current.append(
-                subprocess.Popen(
-                    cmd,
-                    stdout=out,
-                    stderr=err,
-                    cwd=paths.REPO_ROOT,
-                    env=env,
-                    start_new_session=True,
-                )
-            )
-        try:
-            reasons = watch(self._current, timeout_s, memory_limit_mb, workdirs)
-        finally:
-            procs, self._current = self._current, []
-            for f in files:
-                f.close()
-        outcomes = []
-        for wd, proc, reason in zip(workdirs, procs, reasons, strict=True):
-            result_path = wd / "result.json"
-            if reason is None and result_path.exists():
-                outcomes.append(read_result(result_path))
-                continue
-            reason = reason or exit_reason(proc.returncode)
-            last = telling_file(
-                wd / "worker.stderr", keep=8
-            )  # more: a usage text can follow the error
-            outcomes.append(
-                {"status": "failed", "reason": f"{reason}{': ' + last if last else ''}"}
-            )
-        return outcomes
 
     def _keep_log(self, workdir: Path, safe: str, r: int) -> None:
         logs = self.dir / "logs"
@@ -361,45 +224,3 @@ class Runner:
             src = workdir / name
             if src.exists() and src.stat().st_size:
                 keep_tail(src, logs / f"{safe}.r{r}.{name}")  # a guest may print a GiB
-
-    def _record_round(
-        self, state: CellState, r: int, outcome: dict[str, Any], workdir: Path
-    ) -> None:
-        c = state.cell
-        rows: list[tuple[int, str, int]] = []
-        for phase, values in outcome["iterations"].items():
-            rows += [(i, phase, int(ns)) for i, ns in enumerate(values)]
-        rows += [(-1, phase, int(ns)) for phase, ns in outcome.get("host_phases", {}).items()]
-        frame = pd.DataFrame(rows, columns=["iteration", "phase", "ns"])
-        for col, value in (("run_id", self.run_id), *c.to_dict().items(), ("round", r),
-                           ("machine", self.machine["fingerprint"])):  # fmt: skip
-            frame[col] = value
-        frame = frame.astype({"iteration": "int64", "ns": "int64", "round": "int64"})
-        for col, value in outcome.get("machine_state", {}).items():  # the round's, every row
-            if col in ROUND_STATE_COLUMNS:
-                frame[col] = value
-        # Named by (cell, round): a round re-run after a kill -9 (its part written,
-        # its progress line not) replaces its part instead of doubling its samples.
-        self.writer.append_samples(frame, name=f"{c.slug}.r{r}")
-        if self._totals is not None:
-            self._totals.append(frame.loc[frame["phase"] == "total", SAMPLE_COLUMNS])
-        outputs = workdir / "outputs.npz"
-        if outputs.exists():
-            with np.load(outputs) as npz:
-                arrays = {
-                    name: npz[f"arr_{i}"] for i, name in enumerate(outcome.get("output_names", []))
-                }
-            write_outputs(self.writer.outputs / f"{c.slug}.npz", arrays)
-        state.status = "ok"
-        state.rounds_done += 1
-        state.peak_rss_kb = max(state.peak_rss_kb, int(outcome.get("peak_rss_kb", 0)))
-        state.notes.update({k: str(v) for k, v in outcome.get("notes", {}).items()})
-        self.writer.record_progress(
-            {
-                "cell": c.key,
-                "round": r,
-                "status": "ok",
-                "peak_rss_kb": state.peak_rss_kb,
-                "notes": state.notes,
-            }
-        )

@@ -1,8 +1,9 @@
 """Run one round of one cell in this (sub)process: `python -m bench.measure.worker JOB OUT`.
 
 The runner starts a fresh worker per (cell, round) so that a crash, a trap or
-a leak in one cell cannot touch the harness or the next cell. The worker
-writes OUT/result.json (status, samples, notes) and OUT/outputs.npz.
+a leak in one cell cannot touch the harness or the next cell. JOB is an envelope
+`{"kind", "cell", "job"}`: the workload kind (bench/measure/kinds) runs `job`. The
+worker writes OUT/result.json (a `WorkerResult`) and OUT/outputs.npz.
 """
 
 from __future__ import annotations
@@ -15,20 +16,14 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from bench.measure.program import is_program_job
-from bench.measure.program import run_round as run_program_round
+from bench.measure.kinds import get_kind
 from bench.measure.report_check import checked
-from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, reset_peak_rss
-from contracts.machine import StateWindow
+from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, WorkerResult
 from contracts.measures import INSTRUCTIONS, WALL
-from hosts import get_host, measures
-from hosts.backends import get_backend
+from hosts import measures
 
 # Test-only fault hook (docs/reliability.md): "segv:CELL-KEY" makes the worker of
 # that cell die of a real SIGSEGV, the one crash no guest can cause here.
@@ -62,51 +57,34 @@ def _kill_with_parent(parent: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _test_fault(job: CellJob) -> None:
+def _test_fault(cell_key: str) -> None:
     kind, _, key = os.environ.get(FAULT_ENV, "").partition(":")
-    if kind == "segv" and key == job.cell.key:
+    if kind == "segv" and key == cell_key:
         ctypes.string_at(0)  # a real segmentation fault (NULL read)
 
 
-def _run_cell(job: CellJob, out_dir: Path) -> dict[str, object]:
-    _test_fault(job)
-    host = get_host(job.cell.host)
-    # Import the backend's libraries first, then start the peak-memory window: the
-    # round's peak should be its own work (model, tensors, guest), not import spikes.
-    get_backend(job.cell.backend)
-    reset_peak_rss()
-    window = StateWindow()  # the machine's state during the round (docs/measures.md)
-    r = host.run_round(job)
-    state = window.close()
-    np.savez(out_dir / "outputs.npz", *r.outputs.values())  # arr_0.. in output_names order
-    return {
-        "status": "ok",
-        "iterations": r.iterations,
-        "host_phases": r.host_phases,
-        "peak_rss_kb": r.peak_rss_kb,
-        "notes": r.notes,
-        "output_names": list(r.outputs),
-        "machine_state": asdict(state),
-    }
+def envelope(kind: str, cell_key: str, job: dict[str, object]) -> str:
+    """job.json: the kind that runs the job, the cell (for the fault hook), the job."""
+    return json.dumps({"kind": kind, "cell": cell_key, "job": job})
 
 
 def _measured_exec(raw: dict[str, Any], job_path: Path, out_dir: Path) -> dict[str, Any]:
     """Re-execute this worker under callgrind or with the clock shim when the job's
     host measures itself in-process (hosts/measures); returns (the job, as it is to
-    run) only when it need not."""
-    measure = raw.get("measure", WALL)
+    run) only when it need not. Only a kind whose `measures` go beyond wall time gets
+    here with another, and its job is a `CellJob` (the model kind)."""
+    measure = raw["job"].get("measure", WALL)
     if measure == WALL:
         return raw
-    if is_program_job(raw) or raw.get("generate"):
-        what = "program" if is_program_job(raw) else "generative (docs/decoding.md)"
+    if measure not in get_kind(raw["kind"]).measures:
         raise CellUnsupported(
-            f"--measure {measure}: {what} workloads are measured in wall time only"
+            f"--measure {measure}: a {raw['kind']} workload is measured in wall time only"
         )
-    job = CellJob.from_json(json.dumps(raw))
+    job = CellJob.from_dict(raw["job"])
     if job.measure == INSTRUCTIONS and job.threads != 1:
         job.threads = 1  # every cell on one backend thread: counts like for like
-        job_path.write_text(job.to_json())
-        raw = json.loads(job.to_json())
+        raw = {**raw, "job": job.to_dict()}
+        job_path.write_text(json.dumps(raw))
     argv = [sys.executable, "-m", "bench.measure.worker", str(job_path), str(out_dir)]
     if plan := measures.worker_command(job, argv):
         cmd, env = plan
@@ -118,24 +96,22 @@ def _measured_exec(raw: dict[str, Any], job_path: Path, out_dir: Path) -> dict[s
 
 def run(job_path: Path, out_dir: Path) -> int:
     raw = json.loads(job_path.read_text())
-    result: dict[str, object]
     try:
         raw = _measured_exec(raw, job_path, out_dir)
-        if is_program_job(raw):  # a whole program, `runs` times (bench/measure/program.py)
-            result = run_program_round(raw, out_dir)
-        else:
-            result = _run_cell(CellJob.from_json(json.dumps(raw)), out_dir)
+        _test_fault(raw["cell"])
+        result = get_kind(raw["kind"]).run_round(raw["job"], out_dir)
     except CellUnsupported as e:
-        result = {"status": "unsupported", "reason": str(e)}
+        result = WorkerResult("unsupported", str(e))
     except CellSkipped as e:
-        result = {"status": "skipped", "reason": str(e)}
+        result = WorkerResult("skipped", str(e))
     except CellFailed as e:
-        result = {"status": "failed", "reason": str(e)}
+        result = WorkerResult("failed", str(e))
     except Exception as e:  # a host bug: still a cell failure, with the traceback on stderr
         traceback.print_exc()
-        result = {"status": "failed", "reason": f"{type(e).__name__}: {e}"}
+        result = WorkerResult("failed", f"{type(e).__name__}: {e}")
     tmp = out_dir / "result.json.tmp"
-    tmp.write_text(json.dumps(checked(result)))  # a guest's bad numbers fail this cell only
+    # a guest's bad numbers fail this cell only (bench/measure/report_check.py)
+    tmp.write_text(json.dumps(checked(result.to_dict())))
     os.replace(tmp, out_dir / "result.json")
     return 0
 

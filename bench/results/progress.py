@@ -58,6 +58,37 @@ def entry_problem(e: object) -> str | None:
     return None
 
 
+NOT_RUN = "not run (interrupted)"
+
+
+def cell_row(s: CellState, offline_k: int = 0) -> dict[str, Any]:
+    """The cells.csv columns a cell's state gives (bench.results.schema.CELL_COLUMNS), the
+    one reading of a state as a row: a cell still pending (the run was interrupted
+    before it ran) is `skipped`, "not run (interrupted)"."""
+    pending = s.status == "pending"
+    return {
+        **s.cell.to_dict(),
+        "status": "skipped" if pending else s.status,
+        "reason": NOT_RUN if pending else s.reason,
+        "rounds": s.rounds_done,
+        "peak_rss_mb": round(s.peak_rss_kb / 1024, 1) if s.peak_rss_kb else None,
+        "load_mode": s.notes.get("load_mode", ""),
+        "guest_properties": s.notes.get("guest_properties", ""),
+        "offline_k": offline_k if s.offline_ips else None,
+        "offline_ips": s.offline_ips,
+        **abi_bytes(s.notes),
+    }
+
+
+def abi_bytes(notes: dict[str, str]) -> dict[str, int]:
+    """A generative cell's counted bytes per decode step (hosts/decoding.py)."""
+    i, o = notes.get("abi_bytes_in_per_token"), notes.get("abi_bytes_out_per_token")
+    if i is None or o is None:
+        return {}
+    return {"abi_bytes_per_token": int(i) + int(o), "abi_bytes_in_per_token": int(i),
+            "abi_bytes_out_per_token": int(o)}  # fmt: skip
+
+
 def read_progress(run_dir: Path) -> list[dict[str, Any]]:
     """The entries of progress.jsonl; a line cut by a kill is skipped, a line that
     decodes but says something impossible is a RunFolderError naming it."""
@@ -78,8 +109,6 @@ def read_progress(run_dir: Path) -> list[dict[str, Any]]:
             raise RunFolderError(f"{path}:{n}: {problem}")
         entries.append(entry)
     return entries
-
-
 
 
 def replay(

@@ -2,9 +2,10 @@
 record. `--resume` continues exactly this plan; meta.json's `config` is a view of it;
 a run killed before it finished reads back from it (with progress.jsonl).
 
-The file format is unchanged by this type (docs/results.md): keys absent in older runs
-(`target_ci`, `identity`, `stop_reason`, `machine_state`) read back as None, `measure`
-as "wall", `engines` as [].
+The plan is written once, before anything is measured, and never edited after: what
+happened (why added rounds stopped) is in meta.json. Keys absent in older runs
+(`target_ci`, `identity`, `machine_state`) read back as None, `measure` as "wall",
+`engines` as []; an older run's `stop_reason` is ignored.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ class TargetCI:
 
     pct: float
     max_time_s: float
+
+    @classmethod
+    def of_meta(cls, meta: dict[str, Any]) -> TargetCI | None:
+        """The target a run recorded (meta.json `config.target_ci`, a view of its plan)."""
+        target = (meta.get("config") or {}).get("target_ci")
+        return cls(float(target["pct"]), float(target["max_time_s"])) if target else None
 
 
 @dataclass
@@ -116,7 +123,6 @@ class Plan:
     target_ci: TargetCI | None = None
     cells: list[PlannedCell] = field(default_factory=list)
     identity: dict[str, Any] | None = None  # what --resume checks (bench/measure/identity.py)
-    stop_reason: str | None = None  # why added rounds stopped (--target-ci)
     # --engine: {name, path | template, version}, the base (--engine-base) first
     engines: list[dict[str, Any]] = field(default_factory=list)
     measure: str = "wall"  # --measure: the unit of every sample (contracts/measures.py)
@@ -139,7 +145,6 @@ class Plan:
             target_ci=TargetCI(**target) if target else None,
             cells=[PlannedCell(**c) for c in d.get("cells") or []],
             identity=d.get("identity"),
-            stop_reason=d.get("stop_reason"),
             engines=list(d.get("engines") or []),
             measure=str(d.get("measure") or "wall"),
             machine_state=d.get("machine_state"),
@@ -150,7 +155,7 @@ class Plan:
         d = self.to_json()
         keys = ("seed", "offline_k", "overrides", "filters", "workloads", "target_ci", "measure",
                 "engines")  # fmt: skip
-        return {k: d[k] for k in keys} | {"stop_reason": self.stop_reason}
+        return {k: d[k] for k in keys}
 
     def write(self, run_dir: Path) -> None:
         write_json(run_dir / FILE, self.to_json())

@@ -10,9 +10,12 @@ A run folder `results/<run-id>/` holds (see docs/results.md):
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 from contracts.phases import HOST_WORK_PHASES, ITERATION_PHASES, ROUND_PHASES
 
 SCHEMA_VERSION = 1
+NAN = float("nan")
 
 # samples.parquet. Iteration phases have iteration >= 0; once-per-round host
 # phases (compile, instantiate, load, init) are stored with iteration == -1.
@@ -63,40 +66,60 @@ CELL_COLUMNS = [
     "abi_bytes_out_per_token",  # taken back by get_output
 ]
 
-# summary.csv = CELL_COLUMNS + these (all latencies from the per-iteration `total` phase).
-STAT_COLUMNS = [
-    "n",
-    "p50_ms",
-    "p90_ms",
-    "p99_ms",
-    "mean_ms",
-    "std_ms",
-    "cv",
-    "cv_robust",  # IQR / 1.349 / median: the spread of the bulk, insensitive to rare spikes
-    "p50_ci_low_ms",
-    "p50_ci_high_ms",
-    "throughput_ips",
-    "overhead_vs_native",  # vs Cell.baseline: native host, backend called from Python
-    "overhead_ci_low",
-    "overhead_ci_high",
-    "overhead_vs_native_c",  # vs Cell.native_c_baseline: the same C driver, compiled natively
-    "overhead_c_ci_low",
-    "overhead_c_ci_high",
-    "headline_vs",  # native-c | native | "" : the baseline of the headline ratio
-    "headline_ci_pct",  # widest 95% CI half-width of the cell's headline ratios, % of the ratio
-    "target_ci_pct",  # the run's --target-ci (empty: none)
-    "target_ci_met",  # headline_ci_pct <= target_ci_pct (empty: no target)
-    "binding_ms",  # median per iteration of total - host work (wasmtime-py: binding + guest)
-    "binding_share",  # binding_ms / p50_ms
-    "binding_bound",  # binding_share > BINDING_BOUND: the time is mostly binding
-    # generative workloads (docs/decoding.md): iterations are decode steps, one token each
-    "ttft_ms",  # time to first token: the prompt fed and the first token out (median)
-    "itl_p50_ms",  # inter-token latency (one decode step, argmax included)
-    "itl_p90_ms",
-    "itl_p99_ms",
-    "tokens_per_s",  # decode rate: 1000 / mean inter-token latency
-    "abi_share",  # (set_input + get_output) / total, medians: the token's time moving data
-]
+
+# summary.csv = CELL_COLUMNS + the fields of CellStats (all latencies from the
+# per-iteration `total` phase) + PHASE_MEDIAN_COLUMNS. Each statistic is named once,
+# as a field here: bench.analyze.stats.describe fills `Latency`, summarize `CellStats`.
+@dataclass(frozen=True)
+class Latency:
+    """A cell's latency statistics in ms (NaN, n = 0: no samples)."""
+
+    n: int  # samples (iterations over all rounds)
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    mean_ms: float
+    std_ms: float  # sample std (ddof=1)
+    cv: float  # std / mean
+    cv_robust: float  # IQR / 1.349 / median: the spread of the bulk, insensitive to rare spikes
+
+
+@dataclass(frozen=True)
+class CellStats(Latency):
+    """summary.csv's statistics of one cell, in column order (STAT_COLUMNS)."""
+
+    p50_ci_low_ms: float  # 95% CI of the median, rounds as the unit
+    p50_ci_high_ms: float
+    throughput_ips: float  # 1000 / p50_ms
+    overhead_vs_native: float  # vs Cell.baseline: native host, backend called from Python
+    overhead_ci_low: float
+    overhead_ci_high: float
+    overhead_vs_native_c: float  # vs Cell.native_c_baseline: the same C driver, compiled natively
+    overhead_c_ci_low: float
+    overhead_c_ci_high: float
+    headline_vs: str  # native-c | native | "" : the baseline of the headline ratio
+    headline_ci_pct: float  # widest 95% CI half-width of the cell's headline ratios, % of it
+    target_ci_pct: float | None  # the run's --target-ci (empty: none)
+    target_ci_met: bool | None  # headline_ci_pct <= target_ci_pct (empty: no target)
+    binding_ms: float  # median per iteration of total - host work (wasmtime-py: binding + guest)
+    binding_share: float  # binding_ms / p50_ms
+    binding_bound: bool | None  # binding_share > BINDING_BOUND: the time is mostly binding
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """A generative cell's statistics (docs/decoding.md): its iterations are decode
+    steps, one token each; NaN for every other cell."""
+
+    ttft_ms: float = NAN  # time to first token: the prompt fed and the first token out (median)
+    itl_p50_ms: float = NAN  # inter-token latency (one decode step, argmax included)
+    itl_p90_ms: float = NAN
+    itl_p99_ms: float = NAN
+    tokens_per_s: float = NAN  # decode rate: 1000 / mean inter-token latency
+    abi_share: float = NAN  # (set_input + get_output) / total, medians: the time moving data
+
+
+STAT_COLUMNS = [f.name for f in (*fields(CellStats), *fields(Decoding))]
 # plus "<phase>_p50_ms" for set_input, compute, get_output, compile, instantiate, load, init,
 # and the host-work phases host_set_input, host_compute, host_get_output (wasmtime-py).
 PHASE_MEDIAN_COLUMNS = [

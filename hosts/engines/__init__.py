@@ -176,8 +176,14 @@ def version_text(engine: Engine, flag: str | None = None) -> str:
     raise CellFailed(why)
 
 
-@cache
 def sha256(path: str) -> str:
+    """The binary's sha256 (computed once per file version: path, size, mtime)."""
+    st = os.stat(path)
+    return _sha256(path, st.st_size, st.st_mtime_ns)
+
+
+@cache
+def _sha256(path: str, _size: int, _mtime_ns: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

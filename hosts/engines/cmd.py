@@ -16,6 +16,7 @@ is not asked for --properties), so it links wherever the standard functions do.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 from pathlib import Path
@@ -27,16 +28,17 @@ from contracts.jobs import CellFailed, CellJob, CellSkipped, CellUnsupported, Ro
 from contracts.logtail import telling
 from hosts import guest_io
 from hosts.backends import device_problem
-from hosts.base import RUNNABLE, Host, Probe
+from hosts.base import Host, Probe
 from hosts.child import run_child
 from hosts.engines import Engine, expand, get, identity, version_text
 from hosts.engines.probe import (
+    ENCODING_OF,
     LOG_FILTER,
     NO_PREVIEW1,
+    backend_probe,
     has_preview1,
     link_error,
     link_line,
-    wasi_nn,
 )
 from hosts.openvino_c import library_env
 from hosts.programs import (
@@ -50,7 +52,6 @@ from hosts.programs import (
     split_marks,
 )
 
-ENCODING_OF = {"onnxruntime": "onnx", "openvino": "openvino"}
 INVALID_ENCODING = ("InvalidEncoding", "invalid-encoding", "unsupported backend")
 
 
@@ -70,8 +71,6 @@ def standard_driver(wasm: Path) -> Path:
 
 
 def hash_of(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()[:16]
 
 
@@ -155,17 +154,6 @@ class CmdHost(Host):
                         stderr, regions, child.wall_ns, trap, forged)  # fmt: skip
         result.notes |= {"engine": version_text(self.engine)}
         return result
-
-
-def backend_probe(engine: Engine, encoding: str) -> Probe:
-    """Whether the engine's preview1 wasi-nn has this encoding's backend (probe.py)."""
-    found = wasi_nn(engine)
-    if not found["preview1"]:
-        return Probe.unsupported(NO_PREVIEW1)
-    answer = str(dict(found["backends"]).get(encoding, "yes"))  # type: ignore[call-overload]
-    if answer.startswith("no"):
-        return Probe.unsupported(f"{engine.host} has no {encoding} backend: {answer}")
-    return RUNNABLE
 
 
 def raise_failure(

@@ -25,12 +25,13 @@ from contracts import paths
 from contracts.hosts import NO_PREVIEW1_NN
 from contracts.logtail import telling
 from hosts.abi.witx import ENCODINGS
+from hosts.base import RUNNABLE, Probe
 from hosts.engines import Engine, expand, identity
 from hosts.openvino_c import library_env
 
-PROBED = ENCODINGS[
-    :5
-]  # openvino, onnx, tensorflow, pytorch, tensorflowlite: one number on every runtime
+ENCODING_OF = {"onnxruntime": "onnx", "openvino": "openvino"}  # a cell's backend -> encoding
+# openvino, onnx, tensorflow, pytorch, tensorflowlite: the same numbers on every runtime
+PROBED = ENCODINGS[:5]
 EXIT_BASE = 100
 SANITY_EXIT = 42
 INVALID_ENCODING_ERRNO = 2  # the witx nn_errno invalid_encoding
@@ -146,3 +147,14 @@ def has_preview1(engine: Engine) -> bool:
 
 
 NO_PREVIEW1 = NO_PREVIEW1_NN
+
+
+def backend_probe(engine: Engine, encoding: str) -> Probe:
+    """Whether the engine's preview1 wasi-nn has this encoding's backend (as probed)."""
+    found = wasi_nn(engine)
+    if not found["preview1"]:
+        return Probe.unsupported(NO_PREVIEW1)
+    answer = str(dict(found["backends"]).get(encoding, "yes"))  # type: ignore[call-overload]
+    if answer.startswith("no"):
+        return Probe.unsupported(f"{engine.host} has no {encoding} backend: {answer}")
+    return RUNNABLE

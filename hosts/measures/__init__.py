@@ -51,7 +51,7 @@ def collect_counts(job: CellJob, result: RoundResult) -> None:
     folder = counts_dir(job)
     if why := callgrind.failure(folder):
         raise CellUnsupported(f"valgrind: {why}")
-    result.iterations, once = callgrind.phases(
+    result.per_iteration, once = callgrind.phases(
         callgrind.intervals(folder), job.warmup, job.iterations
     )
     result.host_phases = once

@@ -31,8 +31,13 @@ from hosts.backends import device_problem
 from hosts.base import RUNNABLE, Host, Probe
 from hosts.child import run_child
 from hosts.engines import Engine
-from hosts.engines.cmd import ENCODING_OF, backend_probe
-from hosts.engines.probe import NO_PREVIEW1, has_preview1, link_error
+from hosts.engines.probe import (
+    ENCODING_OF,
+    NO_PREVIEW1,
+    backend_probe,
+    has_preview1,
+    link_error,
+)
 from hosts.openvino_c import library_dir, library_env
 from hosts.programs import ProgramJob, ProgramResult
 from hosts.wasmtime_cli import binary, releases

@@ -438,7 +438,7 @@ def run_round(job: CellJob) -> RoundResult:
         raise _exit_error(out.exit_code, telling_file(run.stderr, "driver"))
     result = guest_io.collect(job, run)
     # host work apart from the guest-timed phases (host_set_input, ...: docs/results.md)
-    result.iterations.update(
+    result.per_iteration.update(
         out.state.host_work.per_iteration(job.iterations, guest_io.measured_computes(job))
     )
     result.host_phases.update(out.host_phases)

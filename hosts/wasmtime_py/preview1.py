@@ -331,7 +331,9 @@ def run_round(job: CellJob) -> RoundResult:
 
     result = guest_io.collect(job, run)
     # host work apart from the guest-timed phases (host_set_input, ...: docs/results.md)
-    result.iterations |= nn.host_work.per_iteration(job.iterations, guest_io.measured_computes(job))
+    result.per_iteration |= nn.host_work.per_iteration(
+        job.iterations, guest_io.measured_computes(job)
+    )
     result.notes |= properties.host_notes()
     result.host_phases |= {"compile": t1 - t0, "instantiate": t3 - t2}
     result.peak_rss_kb = peak_rss_kb()

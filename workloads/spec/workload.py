@@ -69,7 +69,10 @@ class Workload:
     timeout_s: float = 300.0
     memory_limit_mb: int = 8192
     guests: dict[str, Path] = field(default_factory=dict)  # variant -> own guest .wasm
-    program: ProgramSpec | None = None  # a whole program instead of a model (program.py)
+    # which bench/measure/kinds module prepares, runs and compares it: "model" | "program"
+    # | "generate"
+    kind: str = "model"
+    program: ProgramSpec | None = None  # a whole program instead of a model (kinds/program.py)
     generate: GenerateSpec | None = None  # decode token by token (generate_file.py)
     max_tensor_mb: int | None = (
         None  # None: memory_limit_mb // TENSOR_SHARE (bench.measure.prepare)
@@ -116,6 +119,7 @@ def parse_workload(text: str, path: Path) -> Workload:
     top = Fields(path, data)
     w = _read_top(path, top)
     if "program" in data:  # a whole program, no model (program_file.py)
+        w.kind = "program"
         w.program, axes = read_program(path.parent, top, data)
         w.variants, w.hosts, w.backends = axes.variants, axes.hosts, axes.backends
         return w
@@ -124,7 +128,8 @@ def parse_workload(text: str, path: Path) -> Workload:
     if "model" not in data:
         raise top.error("model", "is required (a zoo `builder` or a `path` to an .onnx file)")
     _read_model(path, top.table_of("model"), w)
-    if "generate" in data:  # the driver makes the inputs (bench/measure/generate.py)
+    if "generate" in data:  # the driver makes the inputs (bench/measure/kinds/generate.py)
+        w.kind = "generate"
         w.generate = read_generate(top.table_of("generate"))
         if "inputs" in data:
             raise top.error("inputs", "a [generate] workload makes its own inputs; remove it")

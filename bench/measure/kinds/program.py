@@ -1,4 +1,4 @@
-"""Program workloads: a whole wasi-nn program, benchmarked the sightglass way
+"""The `program` workload kind: a whole wasi-nn program, benchmarked the sightglass way
 (docs/programs.md, docs/workloads.md).
 
 A `[program]` table replaces `model`/`inputs`: the cells are the program as given
@@ -6,19 +6,16 @@ A `[program]` table replaces `model`/`inputs`: the cells are the program as give
 each on wasmtime-py and the wasmtime CLI. There is no native twin, so no native cell:
 summaries compare against the preview1 cell of the same host.
 
-Everything program-specific lives here, with small hooks in the stages:
-
-- load: `program_file.read_program` (from workload.load_workload) validates the table;
-- prepare: `prepare_program` stages the files and adapts the module (cached by content);
-- plan: `cell_problem` marks the cells an unavailable adapter keeps from running;
-- run: `write_job` (runner) and `run_round` (worker) run `runs` programs per (cell, round);
-- finish: `program_agreement` checks that every cell printed the same.
+The table is read by `workloads/spec/program_file.read_program` (from `load_workload`); the
+rest is `ProgramKind` (bench/measure/workload_kind.py): `prepare` stages the files and
+adapts the module (cached by content), `cell_problem` marks the cells an unavailable
+adapter keeps from running, `job`/`run_round` run `runs` programs per (cell, round), and
+`agreement` checks that every cell printed the same.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 from dataclasses import asdict, dataclass
@@ -27,26 +24,85 @@ from typing import Any
 
 import numpy as np
 
-from bench.measure.prepare import PreparedProgram, PreparedWorkload
+from bench.measure.workload_kind import Agreement, CellProblem, PreparedWorkload
+from bench.results.outputs import load_outputs
 from bench.results.progress import CellState
 from contracts import marks, paths
 from contracts.cells import Cell
 from contracts.digests import file_sha256
 from contracts.hosts import host_variants
-from contracts.jobs import CellFailed, ModelFiles, peak_rss_kb, reset_peak_rss
+from contracts.jobs import CellFailed, WorkerResult, peak_rss_kb, reset_peak_rss
+from contracts.measures import WALL
 from contracts.phases import PROCESS, TOTAL
-from workloads.spec.program_file import PROGRAM_HOSTS, PROGRAM_VARIANTS
+from hosts import get_host
+from hosts.programs import ProgramJob
+from workloads.spec.program_file import PROGRAM_HOSTS, PROGRAM_VARIANTS, ProgramSpec
 from workloads.spec.workload import Workload
 
 OUTPUT_NAMES = ("stdout", "stderr")  # what outputs/<cell>.npz holds for a program cell
-JOB_KIND = "program"
+
+
+@dataclass
+class PreparedProgram(PreparedWorkload):
+    """A program workload, ready: its files staged and its variants' binaries."""
+
+    spec: ProgramSpec
+    files_dir: Path  # the folder laid into the guest's '.' (links to the workload's files)
+    wasm: dict[str, Path]  # variant -> the binary that runs
+    adapt_error: str | None = None  # why `adapted` cannot run here (e.g. no WASI adapter)
+    mark_token: str | None = None  # the adapted program's bench mark secret (contracts/marks.py)
+
+    def rebase(self, run_dir: Path) -> None:
+        self.files_dir = run_dir / "programs" / self.workload.name
+
+
+class ProgramKind:
+    name = "program"
+    native_baselines = False  # no native twin: ratios against preview1 (summarize.baseline_of)
+    measures = (WALL,)  # it times itself (docs/measures.md)
+
+    def prepare(self, w: Workload, run_dir: Path, data_dir: Path) -> PreparedProgram:
+        return prepare_program(w, run_dir)
+
+    def cell_problem(self, cell: Cell, p: PreparedWorkload) -> CellProblem | None:
+        """A program loads its own model: only its adapter (or the host) can be missing."""
+        assert isinstance(p, PreparedProgram)
+        if cell.variant == "adapted" and p.adapt_error:
+            return "failed", p.adapt_error
+        if cell.variant not in host_variants(cell.host):
+            return "unsupported", f"{cell.host} does not run {cell.variant}"
+        return None
+
+    def job(
+        self, cell: Cell, round_index: int, workdir: Path, p: PreparedWorkload, measure: str
+    ) -> dict[str, Any]:
+        assert isinstance(p, PreparedProgram)
+        spec, w = p.spec, p.workload
+        job = ProgramRoundJob(
+            cell=cell, wasm=str(p.wasm[cell.variant]), files=str(p.files_dir),
+            args=list(spec.args), argv0=spec.preview1.stem, timing=spec.timing, runs=spec.runs,
+            threads=w.threads, timeout_s=w.timeout_s, workdir=str(workdir), round=round_index,
+            expect_stdout=str(spec.expect_stdout) if spec.expect_stdout else None,
+            expect_stderr=str(spec.expect_stderr) if spec.expect_stderr else None,
+            mark_token=p.mark_token if cell.variant == "adapted" else None,
+        )  # fmt: skip
+        return asdict(job)
+
+    def run_round(self, job: dict[str, Any], out_dir: Path) -> WorkerResult:
+        return run_round(ProgramRoundJob.from_dict(job), out_dir)
+
+    def agreement(
+        self, states: list[CellState], prepared: dict[str, PreparedWorkload], outputs_dir: Path
+    ) -> dict[str, Agreement]:
+        return program_agreement(states, prepared, outputs_dir)
+
 
 # -- prepare: files and the adapted module -------------------------------------------
 
 
-def prepare_program(w: Workload, run_dir: Path, adapt: bool = True) -> PreparedWorkload:
-    """Stage the files and adapt the module; a PreparedWorkload whose `model` is the
-    program's identity (its sha256), so cells.csv and meta.json need no new columns."""
+def prepare_program(w: Workload, run_dir: Path, adapt: bool = True) -> PreparedProgram:
+    """Stage the files and adapt the module; `model_info` names the program and its
+    sha256, so cells.csv and meta.json need no new columns."""
 
     spec = w.program
     assert spec is not None
@@ -59,15 +115,14 @@ def prepare_program(w: Workload, run_dir: Path, adapt: bool = True) -> PreparedW
     wasm = {"preview1": spec.preview1}
     if spec.component:
         wasm["component"] = spec.component
-    prog = PreparedProgram(spec, files_dir, wasm)
+    adapt_error = mark_token = None
     if adapt and "adapted" in w.variants:
         try:
             wasm["adapted"] = adapted_module(spec.preview1)
-            prog.mark_token = mark_token_file(wasm["adapted"]).read_text().strip()
+            mark_token = mark_token_file(wasm["adapted"]).read_text().strip()
         except Exception as e:  # the toolchain (npm, wasm-tools): those cells fail, not the run
-            prog.adapt_error = f"adapt {spec.preview1.name}: {e}"
+            adapt_error = f"adapt {spec.preview1.name}: {e}"
     sha = file_sha256(spec.preview1)
-    model = ModelFiles(onnx="", ir_xml=None, ir_bin=None, sha256=sha)
     info = {
         "model": f"program:{spec.preview1.name}",
         "sha256": sha,
@@ -82,7 +137,7 @@ def prepare_program(w: Workload, run_dir: Path, adapt: bool = True) -> PreparedW
             "adapted": str(wasm.get("adapted", "")) or None,
         },
     }
-    return PreparedWorkload(w, model, [], [], info, program=prog)
+    return PreparedProgram(w, spec, files_dir, wasm, adapt_error, mark_token, model_info=info)
 
 
 def adapted_module(module: Path) -> Path:
@@ -109,16 +164,6 @@ def mark_token_file(adapted: Path) -> Path:
     return adapted.with_name(adapted.name + ".mark-token")
 
 
-def cell_problem(cell: Cell, p: PreparedWorkload) -> tuple[str, str] | None:
-    """(status, reason) for a program cell that cannot run here, else None."""
-    assert p.program is not None
-    if cell.variant == "adapted" and p.program.adapt_error:
-        return "failed", p.program.adapt_error
-    if cell.variant not in host_variants(cell.host):
-        return "unsupported", f"{cell.host} does not run {cell.variant}"
-    return None
-
-
 # -- run: the job (runner side) and the round (worker side) ------------------------------
 
 
@@ -140,34 +185,10 @@ class ProgramRoundJob:
     expect_stdout: str | None = None
     expect_stderr: str | None = None
     mark_token: str | None = None  # the adapted program's bench marks (contracts/marks.py)
-    kind: str = JOB_KIND
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ProgramRoundJob:
         return cls(**{**d, "cell": Cell(**d["cell"])})
-
-
-def is_program_job(d: dict[str, Any]) -> bool:
-    return d.get("kind") == JOB_KIND
-
-
-def write_job(cell: Cell, r: int, workdir: Path, p: PreparedWorkload) -> None:
-    """The runner's hook: job.json for a program cell's round."""
-    prog = p.program
-    assert prog is not None
-    spec, w = prog.spec, p.workload
-    job = ProgramRoundJob(
-        cell=cell, wasm=str(prog.wasm[cell.variant]), files=str(prog.files_dir),
-        args=list(spec.args), argv0=spec.preview1.stem, timing=spec.timing, runs=spec.runs,
-        threads=w.threads, timeout_s=w.timeout_s, workdir=str(workdir), round=r,
-        expect_stdout=str(spec.expect_stdout) if spec.expect_stdout else None,
-        expect_stderr=str(spec.expect_stderr) if spec.expect_stderr else None,
-        mark_token=prog.mark_token if cell.variant == "adapted" else None,
-    )  # fmt: skip
-    (workdir / "job.json").write_text(job.to_json())
 
 
 def first_difference(got: str, want: str) -> tuple[int, str, str] | None:
@@ -192,14 +213,11 @@ def _describe(stream: str, got: str, want: str, against: str) -> str | None:
     return f"{stream} differs from {against} at line {line}: {x!r}, expected {y!r}"
 
 
-def run_round(raw: dict[str, Any], out_dir: Path) -> dict[str, Any]:
-    """The worker's hook: run the program `runs` times (each a fresh guest folder), check
-    every run's output, and return the worker's result (samples, outputs, notes).
-    Raises CellFailed with the first run's reason that does not count."""
-    from hosts import get_host
-    from hosts.programs import ProgramJob
-
-    job = ProgramRoundJob.from_dict(raw)
+def run_round(job: ProgramRoundJob, out_dir: Path) -> WorkerResult:
+    """In the worker: run the program `runs` times (each a fresh guest folder), check
+    every run's output, and return its samples (a `total` per timed region or run, and
+    `process` per run), outputs and notes. Raises CellFailed with the first run's reason
+    that does not count."""
     host = get_host(job.cell.host)
     # stream -> (file name, text): checked after every run
     expected = {
@@ -223,14 +241,7 @@ def run_round(raw: dict[str, Any], out_dir: Path) -> dict[str, Any]:
         result = host.run_program(pj)
         out = {"stdout": result.stdout, "stderr": result.stderr}
         problem = None if result.ok else f"run {i + 1} of {job.runs}: {result.failure}"
-        for stream in OUTPUT_NAMES:
-            if problem is None and stream in expected:
-                name, text = expected[stream]
-                problem = _describe(stream, out[stream], text, name)
-            if problem is None and first:
-                problem = _describe(stream, out[stream], first[stream], "run 1's")
-                problem = problem and f"run {i + 1}: {problem}"
-        if problem:
+        if problem := problem or _output_problem(out, expected, first, i):
             _keep_output(run_dir, Path(job.workdir))  # the runner keeps them in logs/
             raise CellFailed(problem)
         first = first or out
@@ -242,14 +253,24 @@ def run_round(raw: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     np.savez(out_dir / "outputs.npz", *arrays)
     notes.pop("compile_ns", None)  # per binary, cached: not a per-cell fact
     notes |= {"program_runs": str(job.runs), "timing": job.timing}
-    return {
-        "status": "ok",
-        "iterations": {TOTAL: regions, PROCESS: process},
-        "host_phases": {},
-        "peak_rss_kb": peak_rss_kb(),
-        "notes": notes,
-        "output_names": list(OUTPUT_NAMES),
-    }
+    return WorkerResult(
+        "ok", per_iteration={TOTAL: regions, PROCESS: process}, peak_rss_kb=peak_rss_kb(),
+        notes=notes, output_names=list(OUTPUT_NAMES),
+    )  # fmt: skip
+
+
+def _output_problem(
+    out: dict[str, str], expected: dict[str, tuple[str, str]], first: dict[str, str], i: int
+) -> str | None:
+    """Why run i's output does not count: not the expected text, or not run 1's."""
+    for stream in OUTPUT_NAMES:
+        if stream in expected:
+            name, text = expected[stream]
+            if problem := _describe(stream, out[stream], text, name):
+                return problem
+        if first and (problem := _describe(stream, out[stream], first[stream], "run 1's")):
+            return f"run {i + 1}: {problem}"
+    return None
 
 
 def _keep_output(run_dir: Path, workdir: Path) -> None:
@@ -263,12 +284,11 @@ def _keep_output(run_dir: Path, workdir: Path) -> None:
 
 def program_agreement(
     states: list[CellState], prepared: dict[str, PreparedWorkload], outputs_dir: Path
-) -> dict[str, tuple[Any, Any]]:
+) -> dict[str, Agreement]:
     """cell key -> (agrees, None) for the program cells: stdout and stderr (marks taken
     out) must be identical in every variant and host. The reference is the first ok cell
     in the summary's order (preview1 on wasmtime-py when it ran); a cell that differs is
     failed here, its reason the first differing line."""
-    from bench.results.outputs import load_outputs
 
     def text(cell: Cell) -> dict[str, str] | None:
         path = outputs_dir / f"{cell.slug}.npz"
@@ -282,13 +302,15 @@ def program_agreement(
     for s in states:
         c = s.cell
         p = prepared.get(c.workload)
-        if p is None or p.program is None or s.status != "ok":
+        if not isinstance(p, PreparedProgram) or s.status != "ok":
             continue
         groups.setdefault((c.workload, c.backend, c.device), []).append(s)
-    result: dict[str, tuple[Any, Any]] = {}
+    result: dict[str, Agreement] = {}
     for (workload, _, _), members in groups.items():
         members.sort(key=lambda s: (order.get(s.cell.variant, 9), hosts.get(s.cell.host, 9)))
-        spec = prepared[workload].program.spec  # type: ignore[union-attr]
+        p = prepared[workload]
+        assert isinstance(p, PreparedProgram)
+        spec = p.spec
         ref: CellState | None = None
         ref_out: dict[str, str] = {}
         for s in members:
@@ -311,3 +333,6 @@ def program_agreement(
             compared = len(members) > 1 or spec.expect_stdout or spec.expect_stderr
             result[ref.cell.key] = (True, None) if compared else (None, None)
     return result
+
+
+KIND = ProgramKind()

@@ -1,22 +1,32 @@
-"""Generative workloads (docs/decoding.md): a model that decodes one token per compute,
-run as greedy generation instead of fixed-input iterations.
+"""The `generate` workload kind (docs/decoding.md): a model that decodes one token per
+compute, run as greedy generation instead of fixed-input iterations.
 
-The `[generate]` table (generate_file.py) turns a model workload into one. Every model
-input but the token and the position is a cache tensor, paired with the output whose
-name has "present" for its "past". Here: checking the model against the table (file +
-field on any problem), the prompt, the job template the hosts get, and the agreement
-rule (the same token ids as the reference cell, exactly).
+The `[generate]` table (workloads/spec/generate_file.py) turns a model workload into one.
+Every model input but the token and the position is a cache tensor, paired with the
+output whose name has "present" for its "past". A model workload in all else (it
+extends the `model` kind): here, checking the model against the table (file + field on
+any problem), the prompt, the job the hosts get (a `CellJob` with its `generate`), the
+stateful form's backend, and the agreement rule (the same token ids as the reference
+cell, exactly). The per-step samples are the hosts' (hosts/decoding.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench.measure.prepare import PreparedWorkload, model_info
-from contracts.jobs import GenerateJob, TensorSpec
+from bench.measure.kinds.model import ModelKind
+from bench.measure.prepare import PreparedModel, model_info
+from bench.measure.workload_kind import Agreement, CellProblem, PreparedWorkload
+from bench.results.outputs import load_outputs
+from bench.results.progress import CellState
+from contracts.cells import Cell
+from contracts.digests import file_sha256
+from contracts.jobs import STATEFUL_ONLY_OPENVINO, GenerateJob, TensorSpec
+from contracts.measures import WALL
 from workloads.spec.fields import WorkloadError
 from workloads.spec.generate_file import GenerateSpec
 from workloads.spec.workload import Workload
@@ -122,7 +132,59 @@ def tokens_agree(mine: dict[str, np.ndarray], theirs: dict[str, np.ndarray]) -> 
     return differ == 0, float(differ)
 
 
-def prepare_generate(w: Workload, data_dir: Path) -> PreparedWorkload:
+@dataclass
+class PreparedGenerate(PreparedModel):
+    """A generative workload, ready: the model (its tensors made per step) and the
+    generation every cell runs."""
+
+    generate: GenerateJob
+
+    def identity(self) -> dict[str, str]:
+        name = self.workload.name
+        return super().identity() | {f"prompt of {name}": file_sha256(self.generate.prompt)}
+
+    def rebase(self, run_dir: Path) -> None:
+        super().rebase(run_dir)
+        self.generate.prompt = str(run_dir / "inputs" / Path(self.generate.prompt).name)
+
+
+class GenerateKind(ModelKind):
+    name = "generate"
+    measures = (WALL,)  # the driver times its steps in wall time (docs/measures.md)
+
+    def prepare(self, w: Workload, run_dir: Path, data_dir: Path) -> PreparedGenerate:
+        return prepare_generate(w, data_dir)
+
+    def cell_problem(self, cell: Cell, p: PreparedWorkload) -> CellProblem | None:
+        assert isinstance(p, PreparedGenerate)
+        if p.model.stateful and cell.backend != "openvino":
+            return "unsupported", STATEFUL_ONLY_OPENVINO
+        return super().cell_problem(cell, p)
+
+    def job(
+        self, cell: Cell, round_index: int, workdir: Path, p: PreparedWorkload, measure: str
+    ) -> dict[str, Any]:
+        assert isinstance(p, PreparedGenerate)
+        job = super().job(cell, round_index, workdir, p, measure)
+        return job | {"generate": asdict(p.generate)}
+
+    def agreement(
+        self, states: list[CellState], prepared: dict[str, PreparedWorkload], outputs_dir: Path
+    ) -> dict[str, Agreement]:
+        """Each ok cell generated the same token ids as its reference (`Cell.reference`)."""
+        result: dict[str, Agreement] = {}
+        for s in states:
+            if s.status != "ok":
+                continue
+            mine, theirs = (outputs_dir / f"{c.slug}.npz" for c in (s.cell, s.cell.reference))
+            both = mine.exists() and theirs.exists()
+            result[s.cell.key] = (
+                tokens_agree(load_outputs(mine), load_outputs(theirs)) if both else (None, None)
+            )
+        return result
+
+
+def prepare_generate(w: Workload, data_dir: Path) -> PreparedGenerate:
     """A PreparedWorkload for a generative workload: the model (stateful IR for
     kv = "state"), its roles checked, the prompt written."""
     from workloads.models import ModelError, prepare_model
@@ -148,4 +210,7 @@ def prepare_generate(w: Workload, data_dir: Path) -> PreparedWorkload:
     ]
     info = model_info(w, prepared) | {"generate": {"kv": g.kv, "vocab": vocab, **vars(g)}}
     job = job_template(g, vocab, pairs, data_dir, w.name)
-    return PreparedWorkload(w, prepared.files, inputs, outputs, info, generate=job)
+    return PreparedGenerate(w, prepared.files, inputs, outputs, job, model_info=info)
+
+
+KIND = GenerateKind()
