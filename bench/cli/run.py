@@ -294,13 +294,18 @@ def _print_builds(done: Outcome) -> None:
 
 
 class _ProgressBar:
-    """The run's events on a rich progress bar (on stderr, beside the log lines)."""
+    """The run's events on a rich progress bar (on stderr, beside the log lines), with an
+    ETA; under --target-ci the bar is the time budget, so added rounds never make it fall
+    back (bench/present/eta.py)."""
 
     def __init__(self) -> None:
         from rich.progress import Progress, TaskID
 
+        from bench.present.eta import Eta
+
         self.progress: Progress | None = None
         self.task = TaskID(0)
+        self.eta = Eta()
 
     def close(self) -> None:
         if self.progress is not None:
@@ -308,38 +313,41 @@ class _ProgressBar:
 
     def on_event(self, event: events.Event) -> None:
         from bench.measure import events
+        from bench.present.eta import Eta
 
         if isinstance(event, events.Planned):
-            self._start(event.jobs_total)
+            self.eta = Eta(max_time_s=event.max_time_s, jobs_total=event.jobs_total)
+            self._start()
             return
-        p, task = self.progress, self.task
+        p, task, eta = self.progress, self.task, self.eta
         if p is None:
             return
         if isinstance(event, events.JobStarted):
             where = "offline" if event.round < 0 else f"round {event.round + 1}"
             p.update(task, current=f"{where}: {event.cell.key}")
+            eta.elapsed_s = max(eta.elapsed_s, event.elapsed_s)
         elif isinstance(event, events.JobFinished):
-            p.update(task, completed=event.jobs_done, total=event.jobs_total)
+            eta.jobs_done, eta.jobs_total = event.jobs_done, event.jobs_total
+            eta.elapsed_s = event.elapsed_s
         elif isinstance(event, events.RoundAdded):
-            p.update(task, total=event.jobs_total)
+            eta.jobs_total, eta.rounds_added = event.jobs_total, event.rounds_added
         elif isinstance(event, events.PrecisionChecked):
             widest, target = event.precision.widest_pct, event.target_pct
             text = f"cells x rounds, widest CI ±{widest:.1f}% (target ±{target:g}%)"
             p.update(task, description=text)
+        completed, total = eta.bar()
+        p.update(task, completed=completed, total=total, eta=eta.text())
 
-    def _start(self, total: int) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )  # fmt: skip
+    def _start(self) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(
             TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
-            MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[eta]}", markup=False), TimeElapsedColumn(),
             TextColumn("{task.fields[current]}", markup=False), console=console,
         )  # fmt: skip
         self.progress.start()
-        self.task = self.progress.add_task("cells x rounds", total=total, current="")
+        completed, total = self.eta.bar()
+        self.task = self.progress.add_task(
+            "cells x rounds", total=total, completed=completed, current="", eta=self.eta.text()
+        )

@@ -22,6 +22,7 @@ class Planned:
     jobs_total: int  # (cell, round) jobs still to run, one offline job per cell included
     rounds_planned: int  # the planned rounds (the stop rule may add more)
     jobs_done: int  # already done before this session (--resume)
+    max_time_s: float | None = None  # --target-ci's time budget (None: planned rounds only)
 
 
 @dataclass(frozen=True)

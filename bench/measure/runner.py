@@ -81,7 +81,9 @@ class Runner:
         """Run every pending (cell, round). False when interrupted."""
         plan = self.planned_rounds(done)
         self._jobs_total = schedule.planned_jobs(plan, self.states, self.plan.offline_k)
-        self.on_event(Planned(self._jobs_total, len(plan), len(done)))
+        target = self.plan.target_ci
+        budget = target.max_time_s if target is not None else None
+        self.on_event(Planned(self._jobs_total, len(plan), len(done), budget))
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         for sig in previous:
             signal.signal(sig, self._interrupt)
