@@ -171,7 +171,9 @@ def test_bad_input_exit_2_names_the_path(tmp_path, capsys):
     (tmp_path / "notarun").mkdir()
     assert compare_cmd(_args(RUN_A, tmp_path / "notarun")) == 2
     assert "notarun: not a run folder" in capsys.readouterr().err
-    assert compare_cmd(_args(RUN_A, RUN_A, factor=0.9)) == 2
+    with pytest.raises(SystemExit) as bad:  # a usage error from argparse: exit 2, one line
+        compare_cmd(_args(RUN_A, RUN_A, factor=0.9))
+    assert bad.value.code == 2 and "--factor: must be > 1" in capsys.readouterr().err
 
 
 def test_compare_refuses_mixed_schema_versions(tmp_path, capsys):
