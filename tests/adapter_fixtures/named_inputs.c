@@ -44,10 +44,11 @@ int main(int argc, char **argv) {
     uint32_t nb = 1;
     if (strcmp(argv[2], "-") != 0) b[1].ptr = slurp(argv[2], &b[1].len), nb = 2;
     uint32_t nout = (uint32_t)atoi(argv[3]), nin = (uint32_t)atoi(argv[4]);
-    struct tensor in[8];
-    uint32_t dims[8][4];
+    if (nin > 32) { fprintf(stderr, "at most 32 inputs\n"); return 2; }
+    struct tensor in[32];
+    uint32_t dims[32][4];
     int a = 5;
-    for (uint32_t k = 0; k < nin && k < 8; k++, a += 2) {
+    for (uint32_t k = 0; k < nin; k++, a += 2) {
         const char *ty = argv[a];
         uint32_t n = 0, count = 1;
         if (strcmp(argv[a + 1], "scalar") != 0)
