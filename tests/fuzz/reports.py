@@ -92,14 +92,14 @@ def _valid_result() -> st.SearchStrategy[dict[str, Any]]:
     n = st.integers(1, 4)
     record = n.flatmap(lambda k: st.fixed_dictionaries({
         "status": st.just("ok"),
-        "iterations": st.fixed_dictionaries({"total": st.lists(NS, min_size=k, max_size=k),
+        "per_iteration": st.fixed_dictionaries({"total": st.lists(NS, min_size=k, max_size=k),
                                              "compute": st.lists(NS, min_size=k, max_size=k)}),
-        "host_phases": st.dictionaries(st.sampled_from(["load", "init"]), NS),
+        "per_round": st.dictionaries(st.sampled_from(["load", "init"]), NS),
         "peak_rss_kb": st.integers(0, 2**30), "notes": st.dictionaries(st.text(max_size=8),
                                                                         st.text(max_size=8)),
         "output_names": st.lists(st.text(max_size=8), max_size=2),
     }))  # fmt: skip
-    field = st.sampled_from(["iterations", "host_phases", "peak_rss_kb", "notes", "status"])
+    field = st.sampled_from(["per_iteration", "per_round", "peak_rss_kb", "notes", "status"])
     swap = st.none() | st.tuples(field, JSON)
     return st.builds(lambda r, w: r | dict([w]) if w else r, record, swap)
 
@@ -109,8 +109,8 @@ def _result_value() -> st.SearchStrategy[Any]:
     iterations = st.one_of(st.dictionaries(st.sampled_from(["total", "compute", "../x", "T"]),
                                            ns, max_size=3), JSON)  # fmt: skip
     record = st.fixed_dictionaries(
-        {"status": st.sampled_from(["ok", "failed", "great"]), "iterations": iterations},
-        optional={"host_phases": st.one_of(st.dictionaries(st.sampled_from(["load", "init"]),
+        {"status": st.sampled_from(["ok", "failed", "great"]), "per_iteration": iterations},
+        optional={"per_round": st.one_of(st.dictionaries(st.sampled_from(["load", "init"]),
                                                            JSON_LEAF), JSON),
                   "peak_rss_kb": JSON_LEAF, "notes": JSON, "output_names": JSON,
                   "reason": JSON_LEAF},
@@ -170,7 +170,7 @@ class ReportTargets:
             r = read_result(path)
             if r["status"] != "ok":
                 return f"refused:{r['status']}"
-            rows = [(i, p, int(ns)) for p, vs in r["iterations"].items() for i, ns in enumerate(vs)]
+            rows = [(i, p, int(ns)) for p, vs in r["per_iteration"].items() for i, ns in enumerate(vs)]
             pd.DataFrame(rows, columns=["i", "phase", "ns"]).astype({"ns": "int64"})
             return "ok"
 
