@@ -170,7 +170,9 @@ class ReportTargets:
             r = read_result(path)
             if r["status"] != "ok":
                 return f"refused:{r['status']}"
-            rows = [(i, p, int(ns)) for p, vs in r["per_iteration"].items() for i, ns in enumerate(vs)]
+            rows = [
+                (i, p, int(ns)) for p, vs in r["per_iteration"].items() for i, ns in enumerate(vs)
+            ]
             pd.DataFrame(rows, columns=["i", "phase", "ns"]).astype({"ns": "int64"})
             return "ok"
 
