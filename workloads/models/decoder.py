@@ -57,14 +57,10 @@ def _build(b: Builder, p: dict[str, Any]) -> None:
     head_dim = hidden // heads
     cache_shape = [1, heads, ctx_len, head_dim]
 
-    def dense(x: str, fan_in: int, fan_out: int) -> str:
-        w = b.normal("w", [fan_in, fan_out], 1.0 / math.sqrt(fan_in))
-        return b.op("Add", [b.op("MatMul", [x, w]), b.normal("b", [fan_out], 0.02)])
+    dense = b.dense
 
     def layer_norm(x: str) -> str:
-        gamma = b.normal("ln_gamma", [hidden], 0.05, mean=1.0)
-        beta = b.normal("ln_beta", [hidden], 0.05)
-        return b.op("LayerNormalization", [x, gamma, beta], axis=-1, epsilon=1e-5)
+        return b.layer_norm(x, hidden, epsilon=1e-5)
 
     b.output(LOGITS_OUTPUT, np.float32, [1, p["vocab"]])  # output 0: logits, then the cache
     ids = b.input(TOKEN_INPUT, np.int64, [1, 1])

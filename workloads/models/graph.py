@@ -12,6 +12,7 @@ machines practically never change a single bit of the saved model.
 from __future__ import annotations
 
 import ctypes
+import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -85,6 +86,17 @@ class Builder:
                 self.values[name] = self.inits[name].astype(np.float64)
 
     # -- nodes --------------------------------------------------------------------
+
+    def dense(self, x: str, fan_in: int, fan_out: int) -> str:
+        """x @ W + b, W scaled by 1/sqrt(fan_in) (the transformers' linear layer)."""
+        w = self.normal("w", [fan_in, fan_out], 1.0 / math.sqrt(fan_in))
+        return self.op("Add", [self.op("MatMul", [x, w]), self.normal("b", [fan_out], 0.02)])
+
+    def layer_norm(self, x: str, width: int, epsilon: float) -> str:
+        """LayerNormalization over the last axis with seeded gamma (about 1) and beta."""
+        gamma = self.normal("ln_gamma", [width], 0.05, mean=1.0)
+        beta = self.normal("ln_beta", [width], 0.05)
+        return self.op("LayerNormalization", [x, gamma, beta], axis=-1, epsilon=epsilon)
 
     def op(self, op_type: str, inputs: Sequence[str], out: str | None = None, **attrs: Any) -> str:
         """Append one single-output node; evaluate it on the shadow when calibrating."""

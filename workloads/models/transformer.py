@@ -47,14 +47,10 @@ def build_bert_encoder(b: Builder, p: dict[str, Any]) -> None:
     batch, seq, hidden, heads = p["batch"], p["seq"], p["hidden"], p["heads"]
     head_dim = hidden // heads
 
-    def dense(x: str, fan_in: int, fan_out: int) -> str:
-        w = b.normal("w", [fan_in, fan_out], 1.0 / math.sqrt(fan_in))
-        return b.op("Add", [b.op("MatMul", [x, w]), b.normal("b", [fan_out], 0.02)])
+    dense = b.dense
 
     def layer_norm(x: str) -> str:
-        gamma = b.normal("ln_gamma", [hidden], 0.05, mean=1.0)
-        beta = b.normal("ln_beta", [hidden], 0.05)
-        return b.op("LayerNormalization", [x, gamma, beta], axis=-1, epsilon=1e-12)
+        return b.layer_norm(x, hidden, epsilon=1e-12)
 
     ids = b.input("input_ids", np.int64, [batch, seq])
     mask = b.input("attention_mask", np.int64, [batch, seq])
